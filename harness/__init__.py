@@ -1,0 +1,1 @@
+"""mmstress harness: CPUs as processes, interrupts, schedulers, checkers, reports, CLI."""

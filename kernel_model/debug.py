@@ -1,0 +1,99 @@
+"""The debug hook interface: where the kernel would run a CONFIG_DEBUG_* check.
+
+The model calls ``debug.hooks.<event>(...)`` at the points where Linux runs
+might_sleep(), lockdep, KASAN, page-owner or this_cpu checks.  The default
+hooks do nothing (a production kernel), except the two that must not be
+silent: a self-deadlock raises ``SelfDeadlock`` instead of hanging, and
+``printk`` keeps a small dmesg ring.  The harness installs its checkers with
+``install()``; the model never imports the harness.
+
+Hooks receive plain values (pfn, address, lock id, gfp, cpu id) so a checker
+can record them without touching the model's objects.
+"""
+
+from collections import deque
+
+
+class KernelBug(Exception):
+    """A bug the kernel would stop on (BUG()): raised so the CPU does not hang."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+class SelfDeadlock(KernelBug):
+    """A CPU spun on a lock it already holds (AA deadlock)."""
+
+
+class DebugHooks:
+    """No-op hooks: subclass and override what a checker needs."""
+
+    # context
+    def might_sleep(self, where, gfp=None):
+        pass
+
+    # locks (lockdep)
+    def lock_acquire(self, lock, trylock):
+        pass
+
+    def lock_acquired(self, lock, contended):
+        pass
+
+    def lock_release(self, lock):
+        pass
+
+    def spin_self_deadlock(self, lock, owner):
+        raise SelfDeadlock("spinlock-recursion",
+                           f"BUG: spinlock recursion on CPU#{owner >> 8}, {lock.name}")
+
+    # per-CPU sections (this_cpu_* and fast paths)
+    def percpu_enter(self, what, cpu, protection):
+        pass
+
+    def percpu_exit(self, what, cpu):
+        pass
+
+    # page allocator
+    def page_alloc(self, pfn, order, gfp):
+        pass
+
+    def page_free(self, pfn, order):
+        pass
+
+    def bad_page(self, pfn, reason):
+        pass
+
+    def should_fail_alloc_page(self, gfp, order):
+        """fail_page_alloc fault injection: True makes this allocation fail."""
+        return False
+
+    def alloc_failed(self, gfp, order, text):
+        pass
+
+    # scheduler yield points (lock operations, allocator entry/exit)
+    def yield_point(self, kind):
+        pass
+
+    # slab, kmalloc, vmalloc (filled in by the slab layer)
+    def slab_event(self, event, **info):
+        pass
+
+    def report(self, kind, text):
+        """A kernel message that is itself the report (WARN, BUG, Fix your code!)."""
+        printk(text)
+
+
+hooks = DebugHooks()
+dmesg = deque(maxlen=1000)
+
+
+def install(new_hooks):
+    """Install checker hooks for this process; returns the previous ones."""
+    global hooks
+    old, hooks = hooks, new_hooks
+    return old
+
+
+def printk(text):
+    dmesg.append(text)

@@ -1,0 +1,201 @@
+"""Emulated spinlocks: spin on try-acquire of a process-shared lock.
+
+Each spinlock_t is an index into a pool of process-shared locks created at
+boot, before the CPUs fork (a POSIX semaphore cannot be shared afterwards), so
+locks made later -- a new slab cache's list_lock -- take the next free slot.
+
+Arena sections (one row per lock id)::
+
+    spinlock_owner  u32[MAX_LOCKS]     0 unlocked, else (cpu + 1) << 8 | context
+    spinlock_stat   u64[MAX_LOCKS * 4] acquired, contended, spins, -
+    spinlock_name   u8 [MAX_LOCKS * 32] ASCII name, NUL padded
+    spinlock_next   u32[1]             next free lock id (under slot_lock)
+
+The owner word and the counters are written only by the holder, after the
+acquire and before the release, so they need no further protection.
+
+A CPU that tries to take a lock it already holds -- process context holding
+zone->lock when a hardirq on the same CPU wants it -- would spin forever; the
+model reports it through ``debug.hooks.spin_self_deadlock`` (which raises by
+default) instead of hanging.  ``spin_lock_irqsave`` and ``spin_lock_bh`` mask
+as the kernel does, so with correct code that case cannot arise.
+"""
+
+import multiprocessing
+
+from . import context, debug
+
+MAX_LOCKS = 512
+NAME_LEN = 32
+STAT_ACQUIRED, STAT_CONTENDED, STAT_SPINS = 0, 1, 2
+_SPIN_TRIES = 200
+
+
+def arena_sections(max_locks=MAX_LOCKS):
+    return [("spinlock_owner", "I", max_locks), ("spinlock_stat", "Q", max_locks * 4),
+            ("spinlock_name", "B", max_locks * NAME_LEN), ("spinlock_next", "I", 1)]
+
+
+class LockPool:
+    """The pre-fork pool of process-shared locks and the arena rows of each."""
+
+    def __init__(self, arena, max_locks=MAX_LOCKS):
+        ctx = multiprocessing.get_context("fork")
+        self.max_locks = max_locks
+        self.sems = [ctx.Lock() for _ in range(max_locks)]
+        self.slot_lock = ctx.Lock()
+        self.owner = arena.v["spinlock_owner"]
+        self.stat = arena.v["spinlock_stat"]
+        self.names = arena.v["spinlock_name"]
+        self.next = arena.v["spinlock_next"]
+
+    def name_of(self, lock_id):
+        raw = bytes(self.names[lock_id * NAME_LEN:(lock_id + 1) * NAME_LEN])
+        return raw.rstrip(b"\0").decode()
+
+    def allocate(self, name):
+        with self.slot_lock:
+            lock_id = self.next[0]
+            if lock_id >= self.max_locks:
+                raise RuntimeError(f"out of spinlocks ({self.max_locks}): raise MAX_LOCKS")
+            self.next[0] = lock_id + 1
+        raw = name.encode()[:NAME_LEN].ljust(NAME_LEN, b"\0")
+        self.names[lock_id * NAME_LEN:(lock_id + 1) * NAME_LEN] = raw
+        return lock_id
+
+
+class spinlock_t:
+    """A lock: its id in the pool and the pool's objects it needs."""
+
+    __slots__ = ("id", "name", "sem", "owner", "stat")
+
+    def __init__(self, pool, name):
+        self.id = pool.allocate(name)
+        self.name = name
+        self.sem = pool.sems[self.id]
+        self.owner = pool.owner
+        self.stat = pool.stat
+
+    def __repr__(self):
+        return f"<spinlock {self.name}>"
+
+    def owner_word(self):
+        return self.owner[self.id]
+
+
+def spin_lock_init(pool, name):
+    return spinlock_t(pool, name)
+
+
+def _owner_word(cpu):
+    return (cpu.id + 1) << 8 | cpu.context()
+
+
+def do_raw_spin_lock(lock):
+    cpu = context.this_cpu
+    hooks = debug.hooks
+    hooks.yield_point("lock")
+    hooks.lock_acquire(lock, False)
+    lid = lock.id
+    owner = lock.owner[lid]
+    if owner >> 8 == cpu.id + 1:
+        hooks.spin_self_deadlock(lock, owner - (1 << 8))
+        # A hook that chose not to raise: fall through and wait, as the
+        # kernel would (the harness's watchdog then reports the hang).
+    sem = lock.sem
+    contended = False
+    if not sem.acquire(False):
+        contended = True
+        spins = 0
+        while True:
+            spins += 1
+            if sem.acquire(False) if spins < _SPIN_TRIES else sem.acquire(True, 0.001):
+                break
+        lock.stat[lid * 4 + STAT_SPINS] += spins
+        lock.stat[lid * 4 + STAT_CONTENDED] += 1
+    lock.owner[lid] = _owner_word(cpu)
+    lock.stat[lid * 4 + STAT_ACQUIRED] += 1
+    hooks.lock_acquired(lock, contended)
+
+
+def do_raw_spin_trylock(lock):
+    hooks = debug.hooks
+    hooks.yield_point("lock")
+    if not lock.sem.acquire(False):
+        return False
+    lock.owner[lock.id] = _owner_word(context.this_cpu)
+    lock.stat[lock.id * 4 + STAT_ACQUIRED] += 1
+    hooks.lock_acquire(lock, True)
+    hooks.lock_acquired(lock, False)
+    return True
+
+
+def do_raw_spin_unlock(lock):
+    hooks = debug.hooks
+    hooks.lock_release(lock)
+    lock.owner[lock.id] = 0
+    lock.sem.release()
+    hooks.yield_point("unlock")
+
+
+def spin_lock(lock):
+    context.preempt_disable()
+    do_raw_spin_lock(lock)
+
+
+def spin_trylock(lock):
+    context.preempt_disable()
+    if do_raw_spin_trylock(lock):
+        return True
+    context.preempt_enable()
+    return False
+
+
+def spin_unlock(lock):
+    do_raw_spin_unlock(lock)
+    context.preempt_enable()
+
+
+def spin_lock_irqsave(lock):
+    flags = context.local_irq_save()
+    context.preempt_disable()
+    do_raw_spin_lock(lock)
+    return flags
+
+
+def spin_unlock_irqrestore(lock, flags):
+    do_raw_spin_unlock(lock)
+    context.local_irq_restore(flags)
+    context.preempt_enable()
+
+
+def spin_lock_irq(lock):
+    context.local_irq_disable()
+    context.preempt_disable()
+    do_raw_spin_lock(lock)
+
+
+def spin_unlock_irq(lock):
+    do_raw_spin_unlock(lock)
+    context.local_irq_enable()
+    context.preempt_enable()
+
+
+def spin_lock_bh(lock):
+    context.local_bh_disable()
+    do_raw_spin_lock(lock)
+
+
+def spin_unlock_bh(lock):
+    do_raw_spin_unlock(lock)
+    context.local_bh_enable()
+
+
+def spin_is_locked(lock):
+    return lock.owner[lock.id] != 0
+
+
+def lock_stats(lock):
+    base = lock.id * 4
+    return {"acquired": lock.stat[base], "contended": lock.stat[base + 1],
+            "spins": lock.stat[base + 2]}

@@ -1,0 +1,95 @@
+"""struct zone and its free_area[], in the arena.
+
+Arena sections (z = zone index, o = order)::
+
+    zone_meta     i64[MAX_NR_ZONES * ZONE_NR_FIELDS]   fields below, row z
+    free_area_head u32[MAX_NR_ZONES * NR_PAGE_ORDERS]  free_area[o].free_list
+    free_area_tail u32[...]                            (head, tail pfns)
+    free_area_nr   i64[...]                            free_area[o].nr_free
+
+zone_meta fields: zone_start_pfn, spanned_pages, present_pages,
+managed_pages, NR_FREE_PAGES (pages in the buddy lists; pages on pcp lists are
+not free, as in vmstat), _watermark[min, low, high, promo],
+lowmem_reserve[MAX_NR_ZONES], then event counters (pgalloc, pgfree,
+allocfail, reclaim, kswapd_wake, pcp_refill, pcp_drain).
+
+Lock order: zone->lock is innermost of the page allocator; it is taken with
+spin_lock_irqsave because interrupts allocate pages too.
+"""
+
+from .gfp import MAX_NR_ZONES, ZONE_NAMES
+from .list import list_add, list_add_tail, list_del
+
+MAX_PAGE_ORDER = 10
+NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1
+PAGE_ALLOC_COSTLY_ORDER = 3
+
+(ZONE_START_PFN, SPANNED, PRESENT, MANAGED, NR_FREE_PAGES,
+ WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO) = range(9)
+LOWMEM_RESERVE = 9                       # .. 9 + MAX_NR_ZONES
+(PGALLOC, PGFREE, ALLOCFAIL, RECLAIM, KSWAPD_WAKE,
+ PCP_REFILL, PCP_DRAIN) = range(LOWMEM_RESERVE + MAX_NR_ZONES, LOWMEM_RESERVE + MAX_NR_ZONES + 7)
+ZONE_NR_FIELDS = PCP_DRAIN + 1
+COUNTER_NAMES = ("pgalloc", "pgfree", "allocfail", "reclaim", "kswapd_wake", "pcp_refill", "pcp_drain")
+
+
+def arena_sections():
+    n = MAX_NR_ZONES * NR_PAGE_ORDERS
+    return [("zone_meta", "q", MAX_NR_ZONES * ZONE_NR_FIELDS), ("free_area_head", "I", n),
+            ("free_area_tail", "I", n), ("free_area_nr", "q", n)]
+
+
+class zone:
+    """One zone: constant identity here, mutable state in the arena."""
+
+    def __init__(self, pgdat, idx, lock):
+        a = pgdat.arena
+        self.pgdat = pgdat
+        self.idx = idx
+        self.name = ZONE_NAMES[idx]
+        self.lock = lock
+        self.m = a.view("zone_meta", idx * ZONE_NR_FIELDS, (idx + 1) * ZONE_NR_FIELDS)
+        lo, hi = idx * NR_PAGE_ORDERS, (idx + 1) * NR_PAGE_ORDERS
+        self.fa_head = a.view("free_area_head", lo, hi)
+        self.fa_tail = a.view("free_area_tail", lo, hi)
+        self.fa_nr = a.view("free_area_nr", lo, hi)
+        self.zone_start_pfn = self.m[ZONE_START_PFN]
+        self.spanned_pages = self.m[SPANNED]
+        self.zone_end_pfn = self.zone_start_pfn + self.spanned_pages
+
+    def __repr__(self):
+        return f"<zone {self.name}>"
+
+    def populated(self):
+        return self.m[PRESENT] > 0
+
+    def managed_pages(self):
+        return self.m[MANAGED]
+
+    def free_pages(self):
+        return self.m[NR_FREE_PAGES]
+
+    def wmark(self, which):
+        return self.m[which]
+
+    def lowmem_reserve(self, highest_zoneidx):
+        return self.m[LOWMEM_RESERVE + highest_zoneidx]
+
+    def counter(self, field):
+        return self.m[field]
+
+    def contains(self, pfn):
+        return self.zone_start_pfn <= pfn < self.zone_end_pfn
+
+
+def add_to_free_list(zone, mm, pfn, order, tail=False):
+    """__add_to_free_list + account_freepages.  Caller holds zone->lock."""
+    (list_add_tail if tail else list_add)(mm.next, mm.prev, zone.fa_head, zone.fa_tail, order, pfn)
+    zone.fa_nr[order] += 1
+    zone.m[NR_FREE_PAGES] += 1 << order
+
+
+def del_page_from_free_list(zone, mm, pfn, order):
+    list_del(mm.next, mm.prev, zone.fa_head, zone.fa_tail, order, pfn)
+    zone.fa_nr[order] -= 1
+    zone.m[NR_FREE_PAGES] -= 1 << order
