@@ -26,4 +26,5 @@ from .page_api import (__free_page, __free_pages, __get_free_page, __get_free_pa
                        alloc_page, alloc_pages, free_page, free_pages, get_zeroed_page,
                        page_address, virt_to_page)
 from .pgdat import boot, current  # noqa: E402
+from . import invariants  # noqa: E402
 from .reclaim import register_shrinker, unregister_shrinker  # noqa: E402
