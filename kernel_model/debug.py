@@ -47,6 +47,9 @@ class DebugHooks:
         raise SelfDeadlock("spinlock-recursion",
                            f"BUG: spinlock recursion on CPU#{owner >> 8}, {lock.name}")
 
+    def context_exit(self):
+        """A hardirq, softirq, tasklet or process iteration is returning."""
+
     # per-CPU sections (this_cpu_* and fast paths)
     def percpu_enter(self, what, cpu, protection):
         pass

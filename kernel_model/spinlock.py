@@ -9,6 +9,10 @@ Arena sections (one row per lock id)::
     spinlock_owner  u32[MAX_LOCKS]     0 unlocked, else (cpu + 1) << 8 | context
     spinlock_stat   u64[MAX_LOCKS * 4] acquired, contended, spins, -
     spinlock_name   u8 [MAX_LOCKS * 32] ASCII name, NUL padded
+    spinlock_class  u32[MAX_LOCKS]     lock class: the id of the first lock whose
+                                       name matches up to "[" ("&zone->lock[DMA]"
+                                       and "&zone->lock[Normal]" are one class,
+                                       as lockdep keys a class by its init site)
     spinlock_next   u32[1]             next free lock id (under slot_lock)
 
 The owner word and the counters are written only by the holder, after the
@@ -33,7 +37,8 @@ _SPIN_TRIES = 200
 
 def arena_sections(max_locks=MAX_LOCKS):
     return [("spinlock_owner", "I", max_locks), ("spinlock_stat", "Q", max_locks * 4),
-            ("spinlock_name", "B", max_locks * NAME_LEN), ("spinlock_next", "I", 1)]
+            ("spinlock_name", "B", max_locks * NAME_LEN), ("spinlock_class", "I", max_locks),
+            ("spinlock_next", "I", 1)]
 
 
 class LockPool:
@@ -48,29 +53,38 @@ class LockPool:
         self.stat = arena.v["spinlock_stat"]
         self.names = arena.v["spinlock_name"]
         self.next = arena.v["spinlock_next"]
+        self.classes = arena.v["spinlock_class"]
 
     def name_of(self, lock_id):
         raw = bytes(self.names[lock_id * NAME_LEN:(lock_id + 1) * NAME_LEN])
         return raw.rstrip(b"\0").decode()
 
     def allocate(self, name):
+        """A new lock id and its class id (see spinlock_class above)."""
+        key = lock_class_name(name)
         with self.slot_lock:
             lock_id = self.next[0]
             if lock_id >= self.max_locks:
                 raise RuntimeError(f"out of spinlocks ({self.max_locks}): raise MAX_LOCKS")
             self.next[0] = lock_id + 1
-        raw = name.encode()[:NAME_LEN].ljust(NAME_LEN, b"\0")
-        self.names[lock_id * NAME_LEN:(lock_id + 1) * NAME_LEN] = raw
-        return lock_id
+            raw = name.encode()[:NAME_LEN].ljust(NAME_LEN, b"\0")
+            self.names[lock_id * NAME_LEN:(lock_id + 1) * NAME_LEN] = raw
+            cls = next((i for i in range(lock_id) if lock_class_name(self.name_of(i)) == key), lock_id)
+            self.classes[lock_id] = cls
+        return lock_id, cls
+
+
+def lock_class_name(name):
+    return name.split("[", 1)[0]
 
 
 class spinlock_t:
     """A lock: its id in the pool and the pool's objects it needs."""
 
-    __slots__ = ("id", "name", "sem", "owner", "stat")
+    __slots__ = ("id", "cls", "name", "sem", "owner", "stat")
 
     def __init__(self, pool, name):
-        self.id = pool.allocate(name)
+        self.id, self.cls = pool.allocate(name)
         self.name = name
         self.sem = pool.sems[self.id]
         self.owner = pool.owner
@@ -133,6 +147,8 @@ def do_raw_spin_trylock(lock):
 def do_raw_spin_unlock(lock):
     hooks = debug.hooks
     hooks.lock_release(lock)
+    if lock.owner[lock.id] == 0:
+        return                 # unlock of a free lock: reported by the hook above
     lock.owner[lock.id] = 0
     lock.sem.release()
     hooks.yield_point("unlock")

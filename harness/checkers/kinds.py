@@ -1,0 +1,194 @@
+"""The fixed vocabulary of violation kinds, and what ``mmstress explain`` says.
+
+Each kind: the kernel's report header, what it means, why the kernel forbids
+it, and how to fix it -- in the words of the source notes where they have
+them ("what to use when": GFP_ATOMIC in interrupt handlers, softirqs and
+tasklets; GFP_KERNEL in process context that may sleep; allocate before
+taking the lock).  JSON reports and tests use the kind names; they never
+change meaning.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    family: str
+    header: str
+    meaning: str
+    why: str
+    fix: str
+
+
+_K = [
+    # --- GFP and context -------------------------------------------------------
+    Kind("sleep-in-atomic", "context", "BUG: sleeping function called from invalid context",
+         "An allocation that may sleep (GFP_KERNEL, GFP_NOIO, GFP_NOFS, GFP_USER, vmalloc, a "
+         "__GFP_NOFAIL retry) was made in atomic context: in a hardirq, softirq or tasklet, with "
+         "a spinlock held, or with preemption, bottom halves or interrupts disabled.",
+         "Direct reclaim may block (I/O, waiting on locks) and schedule(); a CPU in atomic "
+         "context cannot schedule, so the kernel would deadlock or corrupt per-CPU state.",
+         "In interrupt handlers, softirqs and tasklets use GFP_ATOMIC (or GFP_NOWAIT if the "
+         "caller copes with failure). With a spinlock held, either allocate before taking the "
+         "lock, or use GFP_ATOMIC. Process context that can sleep uses GFP_KERNEL."),
+    Kind("gfp-zone-bad", "gfp", "kernel BUG at include/linux/gfp.h (GFP_ZONE_BAD)",
+         "A GFP mask named two zone modifiers (__GFP_DMA with __GFP_HIGHMEM or __GFP_DMA32, ...).",
+         "gfp_zone() maps the low four bits to one zone; these combinations have no meaning.",
+         "Give at most one of __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM (optionally with __GFP_MOVABLE)."),
+    Kind("gfp-slab-bug", "gfp", "Unexpected gfp: ... Fix your code!",
+         "__GFP_HIGHMEM or __GFP_DMA32 (or a bit outside __GFP_BITS_MASK) was passed to the slab "
+         "allocator (kmalloc, kmem_cache_alloc): GFP_SLAB_BUG_MASK.",
+         "Slab objects must have a permanent kernel address; highmem pages have none, and "
+         "kmalloc(GFP_DMA32) does not return DMA32 memory. The kernel strips the flags and warns.",
+         "Drop __GFP_HIGHMEM/__GFP_DMA32; for DMA32 memory use the page allocator or a dedicated "
+         "cache created with SLAB_CACHE_DMA32."),
+    Kind("gfp-highmem-address", "gfp", "WARNING: __get_free_pages with __GFP_HIGHMEM",
+         "__get_free_pages()/get_zeroed_page() was asked for HighMem.",
+         "These return a kernel address; HighMem pages have no permanent mapping.",
+         "Use alloc_pages() and kmap_local_page(), or drop __GFP_HIGHMEM."),
+    Kind("gfp-nofail-atomic", "gfp", "WARNING: __GFP_NOFAIL without __GFP_DIRECT_RECLAIM",
+         "__GFP_NOFAIL was combined with a mask that cannot reclaim (GFP_ATOMIC, GFP_NOWAIT).",
+         "The allocator cannot promise success without being able to reclaim.",
+         "Handle failure, or allocate with GFP_KERNEL|__GFP_NOFAIL in process context."),
+    Kind("gfp-nofail-costly", "gfp", "WARNING: __GFP_NOFAIL at costly order",
+         "__GFP_NOFAIL above PAGE_ALLOC_COSTLY_ORDER (3).",
+         "Large contiguous blocks may never become available; the kernel warns.",
+         "Use kvmalloc()/vmalloc() or smaller allocations."),
+    Kind("gfp-dma-zone", "gfp", "GFP_DMA allocation outside ZONE_DMA",
+         "A GFP_DMA allocation returned memory above 16 MiB.",
+         "ISA-style devices can only address the first 16 MiB.",
+         "This is a model bug if it ever fires: report it."),
+    Kind("gfp-fs-recursion", "gfp", "WARNING: possible recursive locking detected (fs_reclaim)",
+         "An allocation with __GFP_FS (GFP_KERNEL) was made inside a region marked NOFS "
+         "(memalloc_nofs_save) or with __GFP_IO inside a NOIO region.",
+         "Reclaim could re-enter the filesystem or block layer that is already holding locks.",
+         "Use GFP_NOFS/GFP_NOIO there, or better, memalloc_nofs_save()/memalloc_noio_save() scopes."),
+    # --- frees and memory --------------------------------------------------------
+    Kind("double-free", "memory", "BUG: KASAN: double-free",
+         "An object (or page) was freed twice.",
+         "The second free puts the object on a freelist twice: two later allocations get the "
+         "same memory and corrupt each other.",
+         "Free each object exactly once; set the pointer to NULL after kfree(); check the "
+         "ownership hand-off between CPUs."),
+    Kind("invalid-free", "memory", "BUG: KASAN: invalid-free",
+         "kfree()/kmem_cache_free()/free_pages() got an address that is not the start of a live "
+         "allocation: inside an object, outside any slab, or the wrong order.",
+         "The allocator would link a bogus pointer into its freelist.",
+         "Free exactly the pointer the allocator returned, with the order it was allocated with."),
+    Kind("wrong-cache", "memory", "kmem_cache_free: Wrong slab cache",
+         "kmem_cache_free(A, obj) with an object of cache B.",
+         "The object would join the wrong cache's freelist, with the wrong size.",
+         "Free into the cache the object came from (or use kfree for kmalloc memory)."),
+    Kind("use-after-free", "memory", "BUG: KASAN: slab-use-after-free",
+         "Memory was read or written after it was freed (SLUB: Poison overwritten).",
+         "The memory may already belong to someone else.",
+         "Do not touch an object after kfree(); hand ownership off explicitly."),
+    Kind("out-of-bounds", "memory", "BUG: KASAN: slab-out-of-bounds",
+         "A write past the end (or before the start) of an object (SLUB: Right Redzone overwritten).",
+         "It corrupts the neighbouring object or the allocator's metadata.",
+         "Allocate the size you use; check ksize(); fix the length computation."),
+    Kind("freelist-corrupt", "memory", "Freechain corrupt / Freepointer corrupt / Wrong object count",
+         "A slab's freelist points outside the slab, loops, or disagrees with its counters.",
+         "The next allocation would hand out a wild pointer.",
+         "Usually caused by a use-after-free write or a double free; look at the earlier reports."),
+    Kind("bad-page", "memory", "BUG: Bad page state in process",
+         "A page was freed with a nonzero _refcount, non-NULL mapping, set flags, or freed twice.",
+         "A page in use elsewhere would be handed out again.",
+         "Pair every get_page with a put_page, clear page->mapping before freeing, free once."),
+    Kind("bad-vfree", "memory", "Trying to vfree() bad address",
+         "vfree() of an address that vmalloc() did not return (or already freed).",
+         "There is no vm area to unmap.",
+         "vfree exactly what vmalloc returned; kmalloc memory goes to kfree (or use kvfree)."),
+    Kind("leak", "memory", "unreferenced object (kmemleak)",
+         "An object allocated during the run was still allocated at the end and is not held in "
+         "any declared owner.",
+         "Memory is lost until reboot.",
+         "Free it on every path, including error paths and teardown."),
+    Kind("cache-destroy-live", "memory", "Objects remaining in cache on __kmem_cache_shutdown()",
+         "kmem_cache_destroy() on a cache that still has allocated objects.",
+         "The slabs cannot be freed; the objects become dangling.",
+         "Free every object of the cache before destroying it."),
+    # --- locks ---------------------------------------------------------------------
+    Kind("lock-recursive", "locks", "WARNING: possible recursive locking detected",
+         "A CPU took a lock it already holds (AA): e.g. process context holds it and a hardirq "
+         "on the same CPU takes it.",
+         "A spinlock does not nest: the CPU spins forever.",
+         "Use spin_lock_irqsave() where interrupts also take the lock; never re-take a held lock."),
+    Kind("lock-circular", "locks", "WARNING: possible circular locking dependency detected",
+         "Two locks were taken in both orders (A then B on one path, B then A on another).",
+         "Two CPUs taking them in opposite orders deadlock (AB-BA).",
+         "Define one lock order and follow it everywhere (document it, as mm/slub.c does)."),
+    Kind("lock-inconsistent", "locks", "WARNING: inconsistent lock state",
+         "A lock is taken in interrupt context and also elsewhere with that interrupt enabled "
+         "({HARDIRQ-ON-W} -> {IN-HARDIRQ-W}, or the SOFTIRQ variants).",
+         "The interrupt can arrive while the holder on the same CPU has the lock: AA deadlock.",
+         "Take it with spin_lock_irqsave() (hardirq users) or spin_lock_bh() (softirq users) "
+         "outside the interrupt."),
+    Kind("lock-safe-unsafe", "locks", "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
+         "An irq-safe lock (taken in hardirq) was held while taking an irq-unsafe one (taken "
+         "elsewhere with interrupts enabled).",
+         "Through the unsafe lock, an interrupt can end up waiting on a CPU that waits on it.",
+         "Make the inner lock irq-safe too (irqsave everywhere) or do not nest them."),
+    Kind("lock-bad-unlock", "locks", "WARNING: bad unlock balance detected!",
+         "A lock was released that this CPU and context does not hold.",
+         "It breaks the mutual exclusion of whoever holds it.",
+         "Pair every unlock with a lock on the same path."),
+    Kind("lock-wrong-cpu", "locks", "BUG: spinlock wrong CPU",
+         "A lock was released on a CPU other than the one that took it.",
+         "Spinlocks are held by a CPU with preemption off; the owner's state is now wrong.",
+         "Release a spinlock in the same context that took it."),
+    Kind("lock-held-at-exit", "locks", "WARNING: lock held when returning from context",
+         "A hardirq, softirq, tasklet or process iteration returned with a lock still held.",
+         "Nobody will release it; the next taker spins forever.",
+         "Release every lock before returning (check early-return and error paths)."),
+    Kind("lock-held-freed", "locks", "WARNING: held lock freed!",
+         "Memory containing a held lock was freed.",
+         "The lock's owner still uses it; the memory may be reused.",
+         "Release the lock before freeing the object that contains it."),
+    # --- per-CPU paths ----------------------------------------------------------------
+    Kind("percpu-lock-in-fastpath", "percpu", "BUG: lock taken on a lock-free fast path",
+         "A spinlock was taken inside a per-CPU fast-path section (SLUB's slab_alloc_node, "
+         "do_slab_free).",
+         "The fast path is lock-free by design; a lock there serialises all CPUs.",
+         "This is a model bug (or a planted one): report it."),
+    Kind("percpu-foreign-access", "percpu", "BUG: using smp_processor_id() in preemptible / foreign per-CPU access",
+         "A CPU touched another CPU's per-CPU slot outside a sanctioned remote path.",
+         "Per-CPU data is only consistent when one CPU touches it (with irqs/preemption off).",
+         "Use this_cpu_*() on your own slot, or per_cpu() only with the owner quiesced."),
+    Kind("percpu-irq-race", "percpu", "BUG: per-CPU data modified by an interrupt inside an unprotected section",
+         "An interrupt entered a per-CPU section that the interrupted context had not protected "
+         "(no irq-off, no tid/cmpxchg transaction) and used the same per-CPU data.",
+         "The interrupted read-modify-write loses the interrupt's update.",
+         "Disable interrupts around the section (local_irq_save) or use this_cpu_cmpxchg with a tid."),
+    Kind("percpu-counter-mismatch", "percpu", "per-CPU counters do not add up",
+         "At the end of the run, per-CPU counters disagree with the global counts.",
+         "Updates were lost to a race.",
+         "Find the unprotected read-modify-write of the counter."),
+    Kind("invariant", "invariants", "BUG: allocator state corrupt",
+         "A whole-model consistency check failed (buddy lists, zone counters, pcp counts, slabs).",
+         "The allocator's own data structures no longer agree: memory will be lost or handed "
+         "out twice.",
+         "Look at the first report before it; a planted model bug or a race in the model."),
+    # --- the run itself ------------------------------------------------------------------
+    Kind("workload-error", "harness", "Oops: exception in workload",
+         "A workload function raised an exception.",
+         "Kernel code that oopses kills the context it runs in.",
+         "Fix the workload; the traceback shows where."),
+    Kind("soft-lockup", "harness", "watchdog: BUG: soft lockup",
+         "A CPU made no progress for longer than the watchdog threshold.",
+         "A spinning or deadlocked CPU stops the whole machine.",
+         "Look at what the CPU was doing (shown); usually a deadlock or an endless loop."),
+]
+
+KINDS = {k.name: k for k in _K}
+
+
+def explain(name):
+    """The text of ``mmstress explain NAME``; raises KeyError for unknown kinds."""
+    k = KINDS[name]
+    return (f"{k.name}  ({k.family})\n"
+            f"  kernel report: {k.header}\n\n"
+            f"What it means:\n  {k.meaning}\n\n"
+            f"Why the kernel forbids it:\n  {k.why}\n\n"
+            f"How to fix it:\n  {k.fix}\n")
