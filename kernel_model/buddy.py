@@ -9,7 +9,7 @@ Every function here expects zone->lock held (the callers with a leading
 underscore less do the locking), as in the kernel.
 """
 
-from . import spinlock
+from . import planted, spinlock
 from .page import PGTY_NONE, PGTY_buddy
 from .zone import MAX_PAGE_ORDER, NR_PAGE_ORDERS, add_to_free_list, del_page_from_free_list
 
@@ -78,6 +78,9 @@ def rmqueue_buddy(zone, mm, order):
 
 
 def free_one_page(zone, mm, pfn, order):
+    if planted.no_zone_lock_in_free:
+        __free_one_page(zone, mm, pfn, order)
+        return
     flags = spinlock.spin_lock_irqsave(zone.lock)
     try:
         __free_one_page(zone, mm, pfn, order)

@@ -20,7 +20,7 @@ Arena sections (c = cpu, z = zone, o = order < NR_PCP_ORDERS)::
     pcp_high, pcp_batch i64[nr_cpus * MAX_NR_ZONES]
 """
 
-from . import buddy, context, spinlock
+from . import buddy, context, debug, planted, spinlock
 from .gfp import MAX_NR_ZONES
 from .list import list_add, list_add_tail, list_del
 from .page import NIL
@@ -42,12 +42,13 @@ def pcp_allowed_order(order):
 class per_cpu_pages:
     """One CPU's pageset for one zone: views of its rows in the arena."""
 
-    __slots__ = ("cpu", "zone", "lock", "head", "tail", "row", "count_v", "high", "batch")
+    __slots__ = ("cpu", "zone", "lock", "head", "tail", "row", "count_v", "high", "batch", "what")
 
     def __init__(self, arena, cpu, zone, lock, high, batch):
         row = cpu * MAX_NR_ZONES + zone.idx
         lo = row * NR_PCP_ORDERS
         self.cpu = cpu
+        self.what = f"pcp:{zone.name}"
         self.zone = zone
         self.lock = lock
         self.head = arena.view("pcp_head", lo, lo + NR_PCP_ORDERS)
@@ -102,28 +103,37 @@ def rmqueue_bulk(zone, mm, order, count, pcp):
 
 def free_pcppages_bulk(zone, mm, count, pcp, order):
     """Give ``count`` blocks from the cold end of the pcp list back to the buddy."""
+    if planted.no_zone_lock_in_free:
+        return _free_pcppages_bulk(zone, mm, count, pcp, order)
     flags = spinlock.spin_lock_irqsave(zone.lock)
     try:
-        freed = 0
-        while freed < count:
-            pfn = pcp.tail[order]
-            if pfn == NIL:
-                break
-            list_del(mm.next, mm.prev, pcp.head, pcp.tail, order, pfn)
-            pcp.count_v[pcp.row] -= 1 << order
-            buddy.__free_one_page(zone, mm, pfn, order)
-            freed += 1
-        zone.m[PCP_DRAIN] += 1
-        return freed
+        return _free_pcppages_bulk(zone, mm, count, pcp, order)
     finally:
         spinlock.spin_unlock_irqrestore(zone.lock, flags)
 
 
+def _free_pcppages_bulk(zone, mm, count, pcp, order):
+    freed = 0
+    while freed < count:
+        pfn = pcp.tail[order]
+        if pfn == NIL:
+            break
+        list_del(mm.next, mm.prev, pcp.head, pcp.tail, order, pfn)
+        pcp.count_v[pcp.row] -= 1 << order
+        buddy.__free_one_page(zone, mm, pfn, order)
+        freed += 1
+    zone.m[PCP_DRAIN] += 1
+    return freed
+
+
 def rmqueue_pcplist(pgdat, zone, order):
     """Allocate one block of ``order`` from this CPU's list; None to fall back."""
-    pcp = pgdat.pcp.psets[context.this_cpu.id][zone.idx]
+    cpu = context.this_cpu.id
+    pcp = pgdat.pcp.psets[cpu][zone.idx]
     if not spinlock.spin_trylock(pcp.lock):
         return None
+    hooks = debug.hooks
+    hooks.percpu_enter(pcp.what, cpu, "lock")
     try:
         mm = pgdat.mem_map
         pfn = pcp.head[order]
@@ -138,22 +148,27 @@ def rmqueue_pcplist(pgdat, zone, order):
         pcp.count_v[pcp.row] -= 1 << order
         return pfn
     finally:
+        hooks.percpu_exit(pcp.what, cpu)
         spinlock.spin_unlock(pcp.lock)
 
 
 def free_unref_page(pgdat, zone, pfn, order):
     """Free to this CPU's list; falls back to the buddy if the lock is busy."""
-    pcp = pgdat.pcp.psets[context.this_cpu.id][zone.idx]
+    cpu = context.this_cpu.id
+    pcp = pgdat.pcp.psets[cpu][zone.idx]
     mm = pgdat.mem_map
     if not spinlock.spin_trylock(pcp.lock):
         buddy.free_one_page(zone, mm, pfn, order)
         return
+    hooks = debug.hooks
+    hooks.percpu_enter(pcp.what, cpu, "lock")
     try:
         list_add(mm.next, mm.prev, pcp.head, pcp.tail, order, pfn)
         pcp.count_v[pcp.row] += 1 << order
         if pcp.count_v[pcp.row] >= pcp.high:
             free_pcppages_bulk(zone, mm, max(pcp.batch >> order, 1), pcp, order)
     finally:
+        hooks.percpu_exit(pcp.what, cpu)
         spinlock.spin_unlock(pcp.lock)
 
 
@@ -163,12 +178,14 @@ def drain_pages_zone(pgdat, cpu, zone):
     if pcp.lock is None:
         return 0
     spinlock.spin_lock(pcp.lock)
+    debug.hooks.percpu_enter(pcp.what, cpu, "remote" if cpu != context.this_cpu.id else "lock")
     try:
         freed = 0
         for order in range(NR_PCP_ORDERS):
             freed += free_pcppages_bulk(zone, pgdat.mem_map, 1 << 30, pcp, order) << order
         return freed
     finally:
+        debug.hooks.percpu_exit(pcp.what, cpu)
         spinlock.spin_unlock(pcp.lock)
 
 
