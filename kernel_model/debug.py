@@ -75,8 +75,8 @@ class DebugHooks:
         pass
 
     # scheduler yield points (lock operations, allocator entry/exit)
-    def yield_point(self, kind):
-        pass
+    def yield_point(self, kind, obj=None):
+        """``obj``: the lock a CPU spins on, for deadlock reports."""
 
     # slab, kmalloc, vmalloc (filled in by the slab layer)
     def slab_event(self, event, **info):

@@ -123,7 +123,7 @@ def do_raw_spin_lock(lock):
         spins = 0
         while True:
             spins += 1
-            hooks.yield_point("spin")       # a serialising scheduler runs the holder
+            hooks.yield_point("spin", lock)  # a serialising scheduler runs the holder
             if sem.acquire(False) if spins < _SPIN_TRIES else sem.acquire(True, 0.001):
                 break
         lock.stat[lid * 4 + STAT_SPINS] += spins

@@ -1,0 +1,238 @@
+"""The scheduling engine: yield points, the token, the trace, across CPU processes.
+
+Serialised strategies (random, pct, replay): exactly one CPU process holds
+the token and runs; the others sleep on their own semaphore.  At a yield
+point the holder numbers the step, records (CPU, kind), asks the strategy
+who runs next and, only if that is another CPU, hands the token over (one
+semaphore post and one wait, ~35 us) -- so a strategy must switch rarely.
+Free strategy: every CPU runs; a shared ticket (one lock) numbers the yield
+points in the order they happen, which is what replay follows.
+
+Arena sections::
+
+    sched_meta   i64[8]         0 step, 1 token CPU, 2 consecutive spin yields,
+                                3 stop flag (1 stop, 2 deadlock, 3 divergence),
+                                4 trace truncated, 5 step of divergence
+    sched_state  i64[ncpus]     RUNNABLE / SPINNING / DONE
+    sched_prio   i64[ncpus]     strategy-owned priorities (PCT)
+    sched_wait   i64[ncpus]     lock id + 1 a spinning CPU waits for, 0 none
+    sched_trace  u16[max_steps] step i (1-based) at [i-1]: cpu << 8 | kind
+
+Interrupts in serialised modes are strategy decisions taken at yield points
+(``irq_due``) and delivered by calling the CPU's handler there; the first
+yield point of the handler records (CPU, irq), which replay follows.
+"""
+
+import multiprocessing
+
+from .base import DONE, KIND_CODE, RUNNABLE, SPINNING, YIELD_KINDS
+from .replay import Divergence, ReplayScheduler
+from .trace import steps_to_bytes, trace_hash
+
+META_STEP, META_TOKEN, META_SPINS, META_STOP, META_TRUNC, META_DIVERGED = range(6)
+STOP, STOP_DEADLOCK, STOP_DIVERGED = 1, 2, 3
+_SPIN, _UNLOCK, _IRQ = KIND_CODE["spin"], KIND_CODE["unlock"], KIND_CODE["irq"]
+
+
+class SchedStop(Exception):
+    """This CPU must stop: another CPU found a deadlock or a divergence."""
+
+
+class SchedDeadlock(Exception):
+    """Every CPU that is not done is spinning on a lock: the run cannot go on."""
+
+    def __init__(self, text, cycle):
+        super().__init__(text)
+        self.cycle = cycle
+
+
+def arena_sections(ncpus, max_steps=1 << 20):
+    return [("sched_meta", "q", 8), ("sched_state", "q", ncpus), ("sched_prio", "q", ncpus),
+            ("sched_wait", "q", ncpus), ("sched_trace", "H", max_steps)]
+
+
+class ArenaView:
+    """SchedView over the arena, shared by every CPU process."""
+
+    def __init__(self, arena, ncpus):
+        self.ncpus = ncpus
+        self.meta = arena.v["sched_meta"]
+        self.state = arena.v["sched_state"]
+        self.prio = arena.v["sched_prio"]
+
+    @property
+    def step(self):
+        return self.meta[META_STEP]
+
+    def runnable(self):
+        return [c for c in range(self.ncpus) if self.state[c] != DONE]
+
+    def progressing(self):
+        return [c for c in range(self.ncpus) if self.state[c] == RUNNABLE]
+
+
+class SchedEngine:
+    """Create before forking the CPUs (it makes the semaphores)."""
+
+    def __init__(self, pgdat, strategy, seed, ncpus, lock_owner=None, lock_name=None):
+        ctx = multiprocessing.get_context("fork")
+        self.strategy = strategy
+        self.serialised = getattr(strategy, "serialised", True)
+        self.seed = seed
+        self.ncpus = ncpus
+        arena = pgdat.arena
+        self.view = ArenaView(arena, ncpus)
+        self.meta = self.view.meta
+        self.trace = arena.v["sched_trace"]
+        self.wait = arena.v["sched_wait"]
+        self.max_steps = len(self.trace)
+        self.ticket = ctx.Lock()
+        self.sems = [ctx.Semaphore(0) for _ in range(ncpus)]
+        self.lock_owner = lock_owner or (lambda lock_id: None)
+        self.lock_name = lock_name or (lambda lock_id: f"lock {lock_id}")
+        self.replay = isinstance(strategy, ReplayScheduler)
+        self.cpu = None
+        self.deliver_irq = None
+        init = getattr(strategy, "new_execution")
+        try:
+            init(seed, ncpus, view=self.view)
+        except TypeError:
+            init(seed, ncpus)
+        self.meta[META_TOKEN] = strategy.next_cpu(self.view, 0, KIND_CODE["start"]) if self.serialised else -1
+
+    # -- per CPU process ------------------------------------------------------------
+    def start(self, cpu, deliver_irq=None):
+        """In CPU ``cpu``'s process, before its first instruction."""
+        self.cpu = cpu
+        self.deliver_irq = deliver_irq
+        on_token = getattr(self.strategy, "on_token", None)
+        if self.serialised:
+            self._wait_for_token()
+            if on_token:
+                on_token(self.view, cpu)
+
+    def _wait_for_token(self):
+        me = self.cpu
+        while self.meta[META_TOKEN] != me:
+            self.sems[me].acquire()
+            if self.meta[META_STOP]:
+                raise SchedStop()
+        if self.meta[META_STOP]:
+            raise SchedStop()
+
+    def _record(self, me, kind):
+        step = self.meta[META_STEP] + 1
+        self.meta[META_STEP] = step
+        if step <= self.max_steps:
+            self.trace[step - 1] = me << 8 | kind
+        else:
+            self.meta[META_TRUNC] = 1
+        return step
+
+    def yield_point(self, kind_name, obj=None):
+        kind = KIND_CODE.get(kind_name, KIND_CODE["other"])
+        me = self.cpu
+        if me is None:
+            return
+        if not self.serialised:
+            with self.ticket:
+                self._record(me, kind)
+            return
+        if self.meta[META_STOP]:
+            raise SchedStop()
+        step = self._record(me, kind)
+        if self.replay:
+            try:
+                self.strategy.check(step, me, kind)
+            except Divergence:
+                self.meta[META_DIVERGED] = step
+                self._stop(STOP_DIVERGED)
+                raise
+        view = self.view
+        if kind == _SPIN:
+            view.state[me] = SPINNING
+            self.wait[me] = (obj.id + 1) if obj is not None else 0
+            self.meta[META_SPINS] += 1
+            if self.meta[META_SPINS] > 64 * self.ncpus and not view.progressing():
+                self._deadlock()
+        else:
+            if view.state[me] == SPINNING:
+                view.state[me] = RUNNABLE
+                self.wait[me] = 0
+            self.meta[META_SPINS] = 0
+            if kind == _UNLOCK:
+                for c in range(self.ncpus):
+                    if view.state[c] == SPINNING:
+                        view.state[c] = RUNNABLE
+        nxt = self.strategy.next_cpu(view, me, kind)
+        if nxt != me:
+            self._handoff(nxt)
+        if (self.deliver_irq is not None and kind != _IRQ
+                and self.strategy.irq_due(view, me)):
+            self.deliver_irq()
+
+    def _handoff(self, nxt):
+        me = self.cpu
+        self.meta[META_TOKEN] = nxt
+        self.sems[nxt].release()
+        self._wait_for_token()
+        on_token = getattr(self.strategy, "on_token", None)
+        if on_token:
+            on_token(self.view, me)
+
+    def cpu_done(self):
+        """This CPU finished: pass the token on for good."""
+        me = self.cpu
+        if me is None:
+            return
+        self.view.state[me] = DONE
+        if not self.serialised:
+            return
+        if self.meta[META_STOP]:
+            return
+        self._record(me, KIND_CODE["done"])
+        live = self.view.runnable()
+        if live:
+            nxt = self.strategy.next_cpu(self.view, me, KIND_CODE["done"])
+            if nxt == me or nxt not in live:
+                nxt = live[0]
+            self.meta[META_TOKEN] = nxt
+            self.sems[nxt].release()
+
+    def _stop(self, why):
+        self.meta[META_STOP] = why
+        for s in self.sems:
+            s.release()
+
+    def stop_all(self):
+        """From the machine: wake every waiting CPU so it can exit."""
+        self._stop(STOP)
+
+    def _deadlock(self):
+        cycle = []
+        lines = ["BUG: deadlock: every CPU is spinning on a lock"]
+        for c in range(self.ncpus):
+            if self.view.state[c] != SPINNING:
+                continue
+            lid = self.wait[c] - 1
+            owner = self.lock_owner(lid) if lid >= 0 else None
+            cycle.append((c, lid, owner))
+            held_by = f"held by CPU {owner}" if owner is not None else "holder unknown"
+            lines.append(f"  CPU {c} waits for {self.lock_name(lid)}, {held_by}")
+        self._stop(STOP_DEADLOCK)
+        raise SchedDeadlock("\n".join(lines), cycle)
+
+    # -- after the run (machine process) ------------------------------------------------------
+    def steps(self):
+        n = min(self.meta[META_STEP], self.max_steps)
+        raw = self.trace[:n]
+        return [(v >> 8, v & 0xFF) for v in raw]
+
+    def hash(self, violation_kinds=()):
+        return trace_hash(steps_to_bytes(self.steps()), violation_kinds)
+
+    def truncated(self):
+        return bool(self.meta[META_TRUNC])
+
+
+assert YIELD_KINDS[_IRQ] == "irq"
