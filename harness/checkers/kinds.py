@@ -146,6 +146,12 @@ _K = [
          "Memory containing a held lock was freed.",
          "The lock's owner still uses it; the memory may be reused.",
          "Release the lock before freeing the object that contains it."),
+    Kind("deadlock", "locks", "BUG: deadlock: every CPU is spinning on a lock",
+         "Under a serialising scheduler every CPU that has not finished is spinning on a lock "
+         "held by another spinning CPU (the cycle is shown).",
+         "Spinlocks never time out: the machine hangs (the soft-lockup watchdog would fire).",
+         "Break the cycle: one lock order everywhere (see lock-circular), or irqsave where an "
+         "interrupt takes the lock."),
     # --- per-CPU paths ----------------------------------------------------------------
     Kind("percpu-lock-in-fastpath", "percpu", "BUG: lock taken on a lock-free fast path",
          "A spinlock was taken inside a per-CPU fast-path section (SLUB's slab_alloc_node, "
