@@ -78,9 +78,37 @@ class DebugHooks:
     def yield_point(self, kind, obj=None):
         """``obj``: the lock a CPU spins on, for deadlock reports."""
 
-    # slab, kmalloc, vmalloc (filled in by the slab layer)
+    # slab, kmalloc, vmalloc (slab_common.py, slub.py, slab.py, kmalloc.py, vmalloc.py)
     def slab_event(self, event, **info):
-        pass
+        """Rare slab-internal events: free_slab (cache, pfn, order),
+        cache_destroy_busy (cache, remaining), alloc_allocated (cache, addr:
+        the allocator handed out an object its debug state says is in use)."""
+
+    def slab_alloc(self, cache_name, addr, size, gfp):
+        """An object was handed out (after its debug data was written).
+        ``size`` is what the caller asked for (kmalloc) or the object size."""
+
+    def slab_free(self, cache_name, addr):
+        """An object is about to be freed (before any check: KASAN's hook point)."""
+
+    def double_free(self, cache_name, addr, text):
+        """Free of an object whose debug state is not allocated; the free is skipped."""
+
+    def invalid_free(self, cache_name, addr, text):
+        """Free of an address that is not an object start (cache_name may be None:
+        not a slab page at all); the free is skipped."""
+
+    def should_failslab(self, cache_name, gfp):
+        """failslab fault injection: True makes this slab allocation fail."""
+        return False
+
+    def slab_tid_window(self, what, cpu):
+        """Between the tid/freelist read and the emulated cmpxchg of the SLUB fast
+        paths (slab_alloc_node, do_slab_free): an interrupt here must make the
+        swap retry.  Tests fire a signal from it; keep it cheap."""
+
+    def vfree_bad(self, addr, text):
+        """vfree()/vunmap() of an address that is no vmalloc area start."""
 
     def report(self, kind, text):
         """A kernel message that is itself the report (WARN, BUG, Fix your code!)."""

@@ -11,6 +11,12 @@ Sections the node owns beyond page.py, zone.py, pcp.py and spinlock.py::
 
     node_meta  i64[8]   0 nr_cpus, 1 page_size, 2 nr_pages, 3 booted
     page_data  u8[...]  the bytes of every page (only with page_data=True)
+
+``boot(slab="slub")`` (or ``"slab"`` for the classic SLAB) adds the sections of
+slab_common.py, slub.py / slab.py and vmalloc.py, creates the kmalloc caches
+and the vmalloc space; it needs page_data=True.  ``slub_debug=True`` (the
+default with a slab) gives every cache red zones, poisoning and the
+per-object debug data (slub_debug=PZU).
 """
 
 import numpy as np
@@ -38,7 +44,8 @@ def current():
 class pglist_data:
     """The booted model.  Close it (or use ``with``) to unlink the arena."""
 
-    def __init__(self, layout, nr_cpus, page_data, max_locks, extra_sections):
+    def __init__(self, layout, nr_cpus, page_data, max_locks, extra_sections, slab=None,
+                 slub_debug=True):
         if not 1 <= nr_cpus <= MAX_CPUS:
             raise ConfigError(f"nr_cpus {nr_cpus} must be between 1 and {MAX_CPUS}")
         self.layout = layout
@@ -55,6 +62,17 @@ class pglist_data:
         sections += pcp_mod.arena_sections(nr_cpus)
         sections += spinlock.arena_sections(max_locks)
         sections += list(extra_sections)
+        self.slab_kind = _slab_kind(slab, page_data)
+        self.slub_debug = bool(slub_debug) and self.slab_kind is not None
+        self.slab = None
+        self.vmalloc = None
+        if self.slab_kind:
+            from . import slab_common, vmalloc
+            mod = _slab_module(self.slab_kind)
+            sections += slab_common.arena_sections(nr_cpus, n, layout.page_size, self.slab_kind,
+                                                   self.slub_debug)
+            sections += mod.arena_sections(nr_cpus)
+            sections += vmalloc.arena_sections(n)
         if page_data:
             sections.append(("page_data", "B", n * layout.page_size))
         self.arena = Arena.create(sections, page_size=layout.page_size)
@@ -95,6 +113,22 @@ class pglist_data:
         meta[3] = 1
         self.shrinkers = []
         self.kswapd = None               # callable(zone) the harness may install
+        if self.slab_kind:
+            self._init_slab()
+
+    def _init_slab(self):
+        from . import kmalloc, slab_common, vmalloc
+        mod = _slab_module(self.slab_kind)
+        st = slab_common.SlabState(self, mod, self.slub_debug)
+        self.slab = st
+        st.meta[0] = 1 if self.slab_kind == "slub" else 2
+        st.meta[2] = st.rows_per_page
+        st.slab_mutex = spinlock.spin_lock_init(self.locks, "slab_mutex")
+        st.slab_locks = [spinlock.spin_lock_init(self.locks, f"slab_lock[{i}]")
+                         for i in range(16)]
+        mod.init(st)
+        self.vmalloc = vmalloc.VmallocSpace(self)
+        kmalloc.create_kmalloc_caches(st)
 
     def _free_all_pages(self, spans):
         a = self.arena
@@ -146,6 +180,9 @@ class pglist_data:
         global _current
         if _current is self:
             _current = None
+        if self.slab is not None:
+            self.slab.release()
+            self.slab = None
         self.arena.close()
 
     def __enter__(self):
@@ -162,18 +199,42 @@ class pglist_data:
         return m[WMARK_MIN], m[WMARK_LOW], m[WMARK_HIGH]
 
 
+def _slab_kind(slab, page_data):
+    if slab in (None, False, "none"):
+        return None
+    kind = "slub" if slab is True else slab
+    if kind not in ("slub", "slab"):
+        raise ConfigError(f"slab={slab!r}: use 'slub' (the default allocator of Linux 6.12) "
+                          "or 'slab' (the classic three-list SLAB)")
+    if not page_data:
+        raise ConfigError(f"slab={kind!r} needs real page data (objects and their free "
+                          "pointers live in the pages): boot(..., page_data=True)")
+    return kind
+
+
+def _slab_module(kind):
+    if kind == "slub":
+        from . import slub as mod
+    else:
+        from . import slab as mod
+    return mod
+
+
 def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
-         extra_sections=(), **layout_kw):
+         extra_sections=(), slab=None, slub_debug=True, **layout_kw):
     """Boot a model and make it this process's node.
 
     ``boot(MemoryLayout("x86_32", total="1G"))`` or ``boot(total="64M")``.
+    ``slab="slub"`` / ``"slab"`` (True means "slub") adds the slab allocator,
+    kmalloc and vmalloc; it needs ``page_data=True``.  ``slub_debug=False``
+    turns off red zones, poisoning and per-object debug data (benchmarks).
     """
     global _current
     if layout is None:
         layout = MemoryLayout(**layout_kw)
     elif layout_kw:
         raise ConfigError("give either a MemoryLayout or layout keywords, not both")
-    pgdat = pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections)
+    pgdat = pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections, slab, slub_debug)
     _current = pgdat
     if context.this_cpu.id >= nr_cpus:
         context.set_this_cpu(context.CPU(0))

@@ -1,0 +1,169 @@
+"""kmalloc, kzalloc, kfree, ksize, krealloc (mm/slab_common.c, include/linux/slab.h, 6.12).
+
+Size classes kmalloc-8 ... kmalloc-8k (KMALLOC_SHIFT_HIGH = PAGE_SHIFT + 1,
+so kmalloc-16k with 8 KiB pages) plus kmalloc-96 and kmalloc-192, made at
+boot in two types: KMALLOC_NORMAL and KMALLOC_DMA (``dma-kmalloc-N``, for
+__GFP_DMA).  __GFP_RECLAIMABLE and __GFP_ACCOUNT would pick kmalloc-rcl-N /
+kmalloc-cg-N in the kernel; the model serves them from the normal caches.
+Larger requests go to the page allocator (__kmalloc_large_node): a
+compound page whose head page carries LARGE_KMALLOC in page_private, so
+kfree and ksize know it.  kmalloc(0) returns ZERO_SIZE_PTR (16), which kfree
+accepts, as it accepts None.
+
+No arena sections of its own: the caches are ordinary kmem_caches.
+"""
+
+from . import debug, page_alloc
+from . import slab_common as sc
+from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_ZERO, GFP_SLAB_BUG_MASK)
+
+ZERO_SIZE_PTR = 16
+LARGE_KMALLOC = 0x6B6D616C6C6F63     # "kmalloc" in page_private of a large kmalloc head
+KMALLOC_NORMAL, KMALLOC_DMA = 0, 1
+KMALLOC_MIN_SIZE = 8
+KMALLOC_SHIFT_LOW = 3
+
+
+def kmalloc_index(size):
+    """include/linux/slab.h __kmalloc_index()."""
+    if not size:
+        return 0
+    if size <= KMALLOC_MIN_SIZE:
+        return KMALLOC_SHIFT_LOW
+    if 64 < size <= 96:
+        return 1
+    if 128 < size <= 192:
+        return 2
+    return (size - 1).bit_length()
+
+
+def kmalloc_size(index):
+    return {1: 96, 2: 192}.get(index, 1 << index)
+
+
+def create_kmalloc_caches(state):
+    """Boot: every size class, normal and DMA (the kernel's create_kmalloc_caches)."""
+    node = state.pgdat
+    high = node.page_shift + 1
+    for typ, prefix, extra in ((KMALLOC_NORMAL, "kmalloc-", 0), (KMALLOC_DMA, "dma-kmalloc-",
+                                                                  sc.SLAB_CACHE_DMA)):
+        for idx in [KMALLOC_SHIFT_LOW, 1, 2] + list(range(KMALLOC_SHIFT_LOW + 1, high + 1)):
+            if idx in (1, 2) and idx + 5 < KMALLOC_SHIFT_LOW:
+                continue
+            size = kmalloc_size(idx)
+            label = f"{size // 1024}k" if size >= 1024 else str(size)
+            s = sc.kmem_cache_create(prefix + label, size, 0, sc.SLAB_KMALLOC | extra, pgdat=node)
+            state.kmalloc_caches[(typ, idx)] = s
+    state.kmalloc_max_cache = 1 << high
+
+
+def kmalloc_slab(state, size, gfp):
+    typ = KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL
+    return state.kmalloc_caches[(typ, kmalloc_index(size))]
+
+
+def __kmalloc_large_node(state, size, gfp):
+    if gfp & GFP_SLAB_BUG_MASK:
+        gfp = sc.kmalloc_fix_flags(gfp)
+    node = state.pgdat
+    order = sc.get_order(size, node.page_shift)
+    pfn = page_alloc.__alloc_pages(node, gfp | __GFP_COMP, order)
+    if pfn is None:
+        return None
+    node.mem_map.private[pfn] = LARGE_KMALLOC
+    addr = node.pfn_to_virt(pfn)
+    debug.hooks.slab_alloc(None, addr, size, gfp)
+    return addr
+
+
+def kmalloc(size, gfp):
+    """Allocate ``size`` bytes; the address, ZERO_SIZE_PTR for 0, None on failure."""
+    st = sc.slab_state()
+    if size > st.kmalloc_max_cache:
+        return __kmalloc_large_node(st, size, gfp)
+    if not size:
+        return ZERO_SIZE_PTR
+    s = st.kmalloc_caches[(KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL,
+                           kmalloc_index(size))]
+    return st.allocator.slab_alloc_node(s, gfp, size) or None
+
+
+def kzalloc(size, gfp):
+    return kmalloc(size, gfp | __GFP_ZERO)
+
+
+def kcalloc(n, size, gfp):
+    return kzalloc(n * size, gfp)
+
+
+def _large_head(node, addr):
+    pfn = node.virt_to_pfn(addr)
+    if pfn is None or addr & (node.page_size - 1):
+        return None
+    mm = node.mem_map
+    if mm.private[pfn] != LARGE_KMALLOC or mm.ref[pfn] <= 0:
+        return None
+    return pfn
+
+
+def kfree(addr):
+    """Free what kmalloc returned; None and ZERO_SIZE_PTR are no-ops."""
+    if addr is None or addr <= ZERO_SIZE_PTR:
+        return
+    st = sc.slab_state()
+    node = st.pgdat
+    head = sc.virt_to_slab(node, addr)
+    if head is not None:
+        s = sc.cache_by_id(st, node.mem_map.slab_cache[head] - 1)
+        sc.slab_free(s, head, addr)
+        return
+    hooks = debug.hooks
+    hooks.slab_free(None, addr)
+    pfn = _large_head(node, addr)
+    if pfn is None:
+        hooks.invalid_free(None, addr, f"kfree({addr:#x}): not a slab object nor a large "
+                           "kmalloc (outside of slab)")
+        return
+    node.mem_map.private[pfn] = 0
+    page_alloc.__free_pages(node, pfn, node.mem_map.order[pfn])
+
+
+def ksize(addr):
+    """Usable size of a kmalloc'ed object (the cache's object_size)."""
+    if addr is None or addr <= ZERO_SIZE_PTR:
+        return 0
+    st = sc.slab_state()
+    node = st.pgdat
+    head = sc.virt_to_slab(node, addr)
+    if head is not None:
+        return sc.cache_by_id(st, node.mem_map.slab_cache[head] - 1).object_size
+    pfn = _large_head(node, addr)
+    return 0 if pfn is None else node.page_size << node.mem_map.order[pfn]
+
+
+def krealloc(addr, new_size, gfp):
+    """Grow or shrink; keeps the object when it already fits (__do_krealloc)."""
+    if addr is None or addr <= ZERO_SIZE_PTR:
+        return kmalloc(new_size, gfp)
+    if not new_size:
+        kfree(addr)
+        return ZERO_SIZE_PTR
+    ks = ksize(addr)
+    node = sc.slab_state().pgdat
+    if new_size <= ks:
+        head = sc.virt_to_slab(node, addr)
+        if head is not None:
+            s = sc.cache_by_id(sc.slab_state(), node.mem_map.slab_cache[head] - 1)
+            if s.debug:                      # the object's requested size changes
+                st = s.state
+                row = head * st.rows_per_page + sc.obj_index(s, head, addr)
+                st.orig_size[row] = new_size
+                sc.init_object(s, addr, True, new_size if s.kmalloc else None)
+        return addr
+    new = kmalloc(new_size, gfp)
+    if new is None:
+        return None
+    a, b = addr - node.page_offset, new - node.page_offset
+    node.data[b:b + ks] = node.data[a:a + ks]
+    kfree(addr)
+    return new

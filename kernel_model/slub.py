@@ -1,0 +1,881 @@
+"""SLUB (mm/slub.c of Linux 6.12): per-CPU freelists behind a tid transaction.
+
+    slab_alloc_node            fast path, no lock: read tid, c->freelist, c->slab;
+                               next = get_freepointer(object); then the
+                               this_cpu_cmpxchg_double is emulated with
+                               interrupts masked for the compare-and-swap alone;
+                               a changed tid (an interrupt allocated or freed in
+                               between) makes it retry (cmpxchg_double_cpu_fail)
+      __slab_alloc / ___slab_alloc   irqs off: c->freelist -> c->slab's freelist
+                               (get_freelist) -> c->partial -> node partial under
+                               list_lock (get_partial_node) -> new_slab()
+    do_slab_free               fast path: an object of c->slab goes on
+                               c->freelist by the same transaction
+      __slab_free              any other slab: slab->freelist/counters updated
+                               under slab_lock, list_lock only for list moves;
+                               a full slab gets onto this CPU's partial list
+                               (put_cpu_partial)
+    SLAB_CONSISTENCY_CHECKS    caches go the kernel's debug route instead:
+                               every alloc and free under list_lock
+                               (alloc_single_from_partial, free_to_partial_list)
+
+Differences from the kernel, all deliberate:
+- The slab's (freelist, counters) cmpxchg_double is emulated with slab_lock
+  (a hashed pool of spinlocks, as slab_lock() is the kernel's fallback when
+  the CPU has no double cmpxchg).
+- Debug data (poison, redzones, tracks, object state) is written by the
+  alloc/free hooks on both paths, as KASAN does, instead of sending debug
+  caches to the locked path as slub_debug does: the checkers must see the
+  lock-free paths.  SLAB_CONSISTENCY_CHECKS keeps the kernel's locked route.
+- No freelist randomisation or pointer hardening; one node.
+
+Arena sections (C = MAX_CACHES, N = nr_cpus)::
+
+    kmem_cache_cpu   u64[C * N * 4]  [(cache * N + cpu) * 4 + KCC_*]:
+                                     0 freelist (object address, 0 NULL),
+                                     1 tid (starts at cpu, += TID_STEP),
+                                     2 slab (head pfn + 1, 0 none),
+                                     3 partial (head pfn + 1 of the per-CPU
+                                       partial chain, linked by page_lru_next;
+                                       page_private of its head = slabs on it)
+
+Each row is written only by its own CPU (and, when every CPU is idle, by
+flush_all).  struct slab fields live in struct page (page.py): slab_cache,
+slab_freelist, slab_counters (inuse 16 | objects 15 | frozen 1), PG_workingset
+marks "on the node partial list" as slab_test_node_partial() does, and a
+tail page of a high-order slab has page_lru_prev = its head pfn.
+
+Lock order: slab_mutex -> node->list_lock -> kmem_cache_cpu (irqs off) -> slab_lock.
+"""
+
+from . import context, debug, page_alloc, spinlock
+from .context import local_irq_restore, local_irq_save
+from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_HARDWALL,
+                  __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_NO_GROW,
+                  __GFP_RECLAIM, __GFP_RECLAIMABLE, __GFP_THISNODE, __GFP_ZERO,
+                  GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
+from .list import list_add, list_add_tail, list_del
+from .page import NIL, PGTY_NONE, PGTY_slab
+from . import slab_common as sc
+from .slab_common import (ALIGN, KC_ALLOCFLAGS, KC_CPU_PARTIAL_SLABS, KC_INUSE, KC_MIN_PARTIAL,
+                          KC_NF, KC_OBJECT_SIZE, KC_OBJECTS, KC_OFFSET, KC_ORDER, KC_RED_LEFT_PAD,
+                          KC_SIZE, KC_ALIGN, KC_FLAGS, KN_NR_FULL, KN_NR_PARTIAL, KN_NR_SLABS,
+                          KN_TOTAL_OBJECTS, LIST_FULL, LIST_PARTIAL, NR_STAT, POISON_INUSE,
+                          SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_POISON,
+                          SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER,
+                          SLAB_TYPESAFE_BY_RCU, SLAB_KMALLOC, OBJECT_POISON)
+
+KCC_FREELIST, KCC_TID, KCC_SLAB, KCC_PARTIAL = range(4)
+KCC_NF = 4
+TID_STEP = 64                     # roundup_pow_of_two(NR_CPUS): tids stay per-CPU unique
+PG_workingset = 1 << 7            # slab_test_node_partial()
+FROZEN = 1 << 31
+PAGE_ALLOC_COSTLY_ORDER = 3
+slub_max_order = PAGE_ALLOC_COSTLY_ORDER
+slub_min_order = 0
+slub_min_objects = 0
+MAX_OBJS_PER_PAGE = 32767
+MIN_PARTIAL, MAX_PARTIAL = 5, 10
+SIZEOF_TRACK = 32                 # struct track {addr, handle, cpu, pid, when} on 64-bit
+NR_SLAB_LOCKS = 16
+GFP_CONSTRAINT_MASK = __GFP_HARDWALL | __GFP_THISNODE
+
+name = "slub"
+_I = {}                           # per-process cached stat indices
+
+
+def arena_sections(nr_cpus):
+    return [("kmem_cache_cpu", "Q", sc.MAX_CACHES * nr_cpus * KCC_NF)]
+
+
+def init(state):
+    """Boot-time setup of this allocator's per-process handles (before fork)."""
+    state.kcc = state.pgdat.arena.v["kmem_cache_cpu"]
+
+
+def bind_cache(s):
+    st = s.state
+    s.kcc = st.kcc
+    s.cpu_base = s.id * st.pgdat.nr_cpus * KCC_NF
+    s.statv = st.stat
+    s.data_q = st.data_q
+    s.fp_base = s.page_offset - s.offset      # (obj - fp_base) >> 3 = word of the free pointer
+    s.mm = st.pgdat.mem_map
+    s.locked = bool(s.flags & SLAB_CONSISTENCY_CHECKS)
+    s.fast = not s.debug and not s.locked and s.ctor is None
+
+
+def slab_base(s, head):
+    return 0
+
+
+# -- sizes (mm/slub.c 6.12 calculate_sizes / calculate_order / set_cpu_partial) ---
+def order_objects(order, size, page_shift):
+    return (1 << (order + page_shift)) // size
+
+
+def calc_slab_order(size, min_order, max_order, fract_leftover, page_shift):
+    order = min_order
+    while order <= max_order:
+        slab_size = 1 << (order + page_shift)
+        rem = slab_size % size
+        if rem <= slab_size // fract_leftover:
+            break
+        order += 1
+    return order
+
+
+def calculate_order(size, page_shift, nr_cpus):
+    min_objects = slub_min_objects
+    if not min_objects:
+        min_objects = 4 * (nr_cpus.bit_length() + 1)     # 4 * (fls(nr_cpus) + 1)
+    max_objects = max(order_objects(slub_max_order, size, page_shift), 1)
+    min_objects = min(min_objects, max_objects)
+    min_order = max(slub_min_order, sc.get_order(min_objects * size, page_shift))
+    if order_objects(min_order, size, page_shift) > MAX_OBJS_PER_PAGE:
+        return sc.get_order(size * MAX_OBJS_PER_PAGE, page_shift) - 1
+    fraction = 16
+    while fraction > 1:
+        order = calc_slab_order(size, min_order, slub_max_order, fraction, page_shift)
+        if order <= slub_max_order:
+            return order
+        fraction //= 2
+    order = sc.get_order(size, page_shift)
+    return order if order <= 10 else -1
+
+
+def calculate_sizes(object_size, align, flags, has_ctor, page_shift, nr_cpus):
+    """Returns (size, offset, inuse, red_left_pad, order, objects, flags)."""
+    size = ALIGN(object_size, 8)
+    if flags & SLAB_POISON and not flags & SLAB_TYPESAFE_BY_RCU and not has_ctor:
+        flags |= OBJECT_POISON
+    else:
+        flags &= ~OBJECT_POISON
+    if flags & SLAB_RED_ZONE and size == object_size:
+        size += 8
+    inuse = size
+    kmalloc_orig = flags & SLAB_KMALLOC and flags & SLAB_STORE_USER
+    if (flags & SLAB_TYPESAFE_BY_RCU or flags & SLAB_POISON or has_ctor
+            or (flags & SLAB_RED_ZONE and (object_size < 8 or kmalloc_orig))):
+        offset = size
+        size += 8
+    else:
+        offset = (object_size // 2) // 8 * 8
+    if flags & SLAB_STORE_USER:
+        size += 2 * SIZEOF_TRACK
+        if flags & SLAB_KMALLOC:
+            size += 4
+    red_left_pad = 0
+    if flags & SLAB_RED_ZONE:
+        size += 8
+        red_left_pad = ALIGN(8, align)
+        size += red_left_pad
+    size = ALIGN(size, align)
+    order = calculate_order(size, page_shift, nr_cpus)
+    if order < 0:
+        return None
+    return size, offset, inuse, red_left_pad, order, order_objects(order, size, page_shift), flags
+
+
+def set_cpu_partial(size, objects, page_size):
+    if size >= page_size:
+        nr_objects = 6
+    elif size >= 1024:
+        nr_objects = 24
+    elif size >= 256:
+        nr_objects = 52
+    else:
+        nr_objects = 120
+    return max(1, -(-nr_objects * 2 // objects))
+
+
+def __kmem_cache_create(st, cid, ctor):
+    kc = st.kc
+    b = cid * KC_NF
+    node = st.pgdat
+    r = calculate_sizes(kc[b + KC_OBJECT_SIZE], kc[b + KC_ALIGN], kc[b + KC_FLAGS], ctor is not None,
+                        node.page_shift, node.nr_cpus)
+    if r is None:
+        return False
+    size, offset, inuse, rlp, order, objects, flags = r
+    kc[b + KC_SIZE], kc[b + KC_OFFSET], kc[b + KC_INUSE] = size, offset, inuse
+    kc[b + KC_RED_LEFT_PAD], kc[b + KC_ORDER], kc[b + KC_OBJECTS] = rlp, order, objects
+    kc[b + KC_FLAGS] = flags
+    allocflags = __GFP_COMP
+    if flags & SLAB_CACHE_DMA:
+        allocflags |= __GFP_DMA
+    if flags & SLAB_CACHE_DMA32:
+        allocflags |= __GFP_DMA32
+    if flags & SLAB_RECLAIM_ACCOUNT:
+        allocflags |= __GFP_RECLAIMABLE
+    kc[b + KC_ALLOCFLAGS] = allocflags
+    kc[b + KC_MIN_PARTIAL] = min(MAX_PARTIAL, max(MIN_PARTIAL, (size.bit_length() - 1) // 2))
+    kc[b + KC_CPU_PARTIAL_SLABS] = set_cpu_partial(size, objects, node.page_size)
+    n = node.nr_cpus
+    kcc = st.kcc
+    for cpu in range(n):
+        base = (cid * n + cpu) * KCC_NF
+        kcc[base + KCC_FREELIST] = 0
+        kcc[base + KCC_TID] = cpu                       # init_tid(cpu)
+        kcc[base + KCC_SLAB] = 0
+        kcc[base + KCC_PARTIAL] = 0
+    for i in range(cid * n * NR_STAT, (cid + 1) * n * NR_STAT):
+        st.stat[i] = 0
+    return True
+
+
+# -- struct slab helpers ---------------------------------------------------------
+def _stat(s, item):
+    s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += 1
+
+
+def virt_to_slab(pgdat, addr):
+    """Head pfn of the slab holding ``addr``, or None (not a slab page)."""
+    pfn = pgdat.virt_to_pfn(addr)
+    if pfn is None:
+        return None
+    mm = pgdat.mem_map
+    if mm.type[pfn] == PGTY_slab:
+        return pfn
+    if mm.slab_cache[pfn]:
+        return mm.prev[pfn]
+    return None
+
+
+def slab_lock_of(s, pfn):
+    return s.state.slab_locks[pfn % NR_SLAB_LOCKS]
+
+
+def slab_update_freelist(s, pfn, fo, co, fn, cn):
+    """The (freelist, counters) cmpxchg_double, emulated under slab_lock."""
+    lock = s.state.slab_locks[pfn % NR_SLAB_LOCKS]
+    mm = s.mm
+    flags = spinlock.spin_lock_irqsave(lock)
+    ok = mm.slab_freelist[pfn] == fo and mm.slab_counters[pfn] == co
+    if ok:
+        mm.slab_freelist[pfn] = fn
+        mm.slab_counters[pfn] = cn
+    spinlock.spin_unlock_irqrestore(lock, flags)
+    if not ok:
+        _stat(s, sc.CMPXCHG_DOUBLE_FAIL)
+    return ok
+
+
+def get_freepointer(s, obj):
+    return s.data_q[(obj - s.fp_base) >> 3]
+
+
+def set_freepointer(s, obj, fp):
+    s.data_q[(obj - s.fp_base) >> 3] = fp
+
+
+def _node_list(s, lid):
+    st = s.state
+    return st.lhead, st.ltail, s.id * 3 + lid
+
+
+def add_partial(s, pfn, tail):
+    heads, tails, lid = _node_list(s, LIST_PARTIAL)
+    mm = s.mm
+    (list_add_tail if tail else list_add)(mm.next, mm.prev, heads, tails, lid, pfn)
+    mm.flags[pfn] |= PG_workingset
+    s.state.node[s.node_base + KN_NR_PARTIAL] += 1
+
+
+def remove_partial(s, pfn):
+    heads, tails, lid = _node_list(s, LIST_PARTIAL)
+    mm = s.mm
+    list_del(mm.next, mm.prev, heads, tails, lid, pfn)
+    mm.flags[pfn] &= ~PG_workingset
+    s.state.node[s.node_base + KN_NR_PARTIAL] -= 1
+
+
+def _add_full(s, pfn):
+    heads, tails, lid = _node_list(s, LIST_FULL)
+    list_add(s.mm.next, s.mm.prev, heads, tails, lid, pfn)
+    s.state.node[s.node_base + KN_NR_FULL] += 1
+
+
+def _remove_full(s, pfn):
+    heads, tails, lid = _node_list(s, LIST_FULL)
+    list_del(s.mm.next, s.mm.prev, heads, tails, lid, pfn)
+    s.state.node[s.node_base + KN_NR_FULL] -= 1
+
+
+def _inc_slabs_node(s, objects, nr):
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    s.state.node[s.node_base + KN_NR_SLABS] += nr
+    s.state.node[s.node_base + KN_TOTAL_OBJECTS] += objects
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+
+
+# -- new and discarded slabs ------------------------------------------------------
+def allocate_slab(s, flags):
+    pgdat = s.pgdat
+    flags |= s.allocflags
+    order = s.order
+    alloc_gfp = (flags | __GFP_NOWARN | __GFP_NORETRY) & ~__GFP_NOFAIL
+    min_order = sc.get_order(s.size, s.page_shift)
+    if alloc_gfp & __GFP_DIRECT_RECLAIM and order > min_order:
+        alloc_gfp = (alloc_gfp | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM
+    pfn = page_alloc.__alloc_pages(pgdat, alloc_gfp, order)
+    if pfn is None and order > min_order:
+        order = min_order
+        pfn = page_alloc.__alloc_pages(pgdat, flags, order)
+    if pfn is None:
+        return None
+    objects = (pgdat.page_size << order) // s.size
+    mm = s.mm
+    mm.type[pfn] = PGTY_slab
+    mm.order[pfn] = order
+    ref = s.cache_ref
+    for p in range(pfn, pfn + (1 << order)):
+        mm.slab_cache[p] = ref
+        if p != pfn:
+            mm.prev[p] = pfn
+    start = s.page_offset + (pfn << s.page_shift)
+    first = start + s.red_left_pad
+    size = s.size
+    debug_on = s.debug
+    ctor = s.ctor
+    if debug_on:
+        end = start + objects * size
+        sc._fill(s, end, (pgdat.page_size << order) - objects * size, POISON_INUSE)
+    dq = s.data_q
+    fpb = s.fp_base
+    for i in range(objects):
+        obj = first + i * size
+        if debug_on:
+            sc.setup_object_debug(s, pfn, obj, i)
+        if ctor is not None:
+            ctor(obj)
+        dq[(obj - fpb) >> 3] = obj + size if i + 1 < objects else 0
+    mm.slab_freelist[pfn] = first
+    mm.slab_counters[pfn] = objects << 16
+    mm.private[pfn] = 0
+    _inc_slabs_node(s, objects, 1)
+    return pfn
+
+
+def new_slab(s, flags):
+    if flags & GFP_SLAB_BUG_MASK:
+        flags = sc.kmalloc_fix_flags(flags)
+    if flags & __GFP_NO_GROW:
+        return None
+    return allocate_slab(s, flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK))
+
+
+def free_slab(s, pfn):
+    mm = s.mm
+    order = mm.order[pfn]
+    objects = (mm.slab_counters[pfn] >> 16) & 0x7FFF
+    for p in range(pfn + 1, pfn + (1 << order)):
+        mm.slab_cache[p] = 0
+        mm.prev[p] = NIL
+    mm.slab_cache[pfn] = 0
+    mm.slab_freelist[pfn] = 0
+    mm.slab_counters[pfn] = 0
+    mm.type[pfn] = PGTY_NONE
+    mm.flags[pfn] &= ~PG_workingset
+    mm.private[pfn] = 0
+    _inc_slabs_node(s, -objects, -1)
+    debug.hooks.slab_event("free_slab", cache=s.name, pfn=pfn, order=order)
+    page_alloc.__free_pages(s.pgdat, pfn, order)
+
+
+def discard_slab(s, pfn):
+    free_slab(s, pfn)
+    _stat(s, sc.FREE_SLAB)
+
+
+# -- cpu slab management (irqs off) -------------------------------------------------
+def _counters(co):
+    return co & 0xFFFF, (co >> 16) & 0x7FFF, co >> 31
+
+
+def get_freelist(s, pfn):
+    """Take the cpu slab's whole freelist; unfreeze it if there is none."""
+    mm = s.mm
+    while True:
+        fl = mm.slab_freelist[pfn]
+        co = mm.slab_counters[pfn]
+        objects = (co >> 16) & 0x7FFF
+        new = objects << 16 | objects | (FROZEN if fl else 0)
+        if slab_update_freelist(s, pfn, fl, co, 0, new):
+            return fl
+
+
+def freeze_slab(s, pfn):
+    mm = s.mm
+    while True:
+        fl = mm.slab_freelist[pfn]
+        co = mm.slab_counters[pfn]
+        objects = (co >> 16) & 0x7FFF
+        if slab_update_freelist(s, pfn, fl, co, 0, FROZEN | objects << 16 | objects):
+            return fl
+
+
+def _freelist_walk(s, pfn, freelist, what):
+    """(count, tail) of a chain of free objects; reports and stops on corruption."""
+    start = s.page_offset + (pfn << s.page_shift)
+    end = start + (s.pgdat.page_size << s.mm.order[pfn])
+    n, tail, it = 0, 0, freelist
+    limit = (s.mm.slab_counters[pfn] >> 16) & 0x7FFF
+    while it:
+        if not start <= it < end or n >= limit:
+            debug.hooks.report("freelist-corrupt",
+                               f"BUG {s.name}: Freechain corrupt ({what}): {it:#x} after {n} "
+                               f"objects in slab pfn {pfn:#x}")
+            break
+        tail = it
+        n += 1
+        it = get_freepointer(s, it)
+    return n, tail
+
+
+def deactivate_slab(s, pfn, freelist):
+    mm = s.mm
+    tail_mode = False
+    if mm.slab_freelist[pfn]:
+        _stat(s, sc.DEACTIVATE_REMOTE_FREES)
+        tail_mode = True
+    free_delta, freelist_tail = _freelist_walk(s, pfn, freelist, "deactivate_slab")
+    while True:
+        ofl = mm.slab_freelist[pfn]
+        oco = mm.slab_counters[pfn]
+        inuse = (oco & 0xFFFF)
+        objects = (oco >> 16) & 0x7FFF
+        if freelist_tail:
+            inuse -= free_delta
+            set_freepointer(s, freelist_tail, ofl)
+            nfl = freelist
+        else:
+            nfl = ofl
+        if slab_update_freelist(s, pfn, ofl, oco, nfl, objects << 16 | inuse):
+            break
+    if not inuse and s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
+        _stat(s, sc.DEACTIVATE_EMPTY)
+        discard_slab(s, pfn)
+    elif nfl:
+        flags = spinlock.spin_lock_irqsave(s.list_lock)
+        add_partial(s, pfn, tail_mode)
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        _stat(s, sc.DEACTIVATE_TO_TAIL if tail_mode else sc.DEACTIVATE_TO_HEAD)
+    else:
+        _stat(s, sc.DEACTIVATE_FULL)
+
+
+def __put_partials(s, pfn):
+    mm = s.mm
+    discard = []
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    while pfn != NIL:
+        nxt = mm.next[pfn]
+        mm.next[pfn] = NIL
+        mm.private[pfn] = 0
+        if not mm.slab_counters[pfn] & 0xFFFF and \
+                s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
+            discard.append(pfn)
+        else:
+            add_partial(s, pfn, True)
+            _stat(s, sc.FREE_ADD_PARTIAL)
+        pfn = nxt
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    for p in discard:
+        discard_slab(s, p)
+
+
+def put_cpu_partial(s, pfn, drain):
+    """Put an unfrozen slab on this CPU's partial list; drain it if it is long."""
+    mm = s.mm
+    kcc = s.kcc
+    c = s.cpu_base + context.this_cpu.id * KCC_NF
+    flags = local_irq_save()
+    old = kcc[c + KCC_PARTIAL]
+    to_put = NIL
+    slabs = 0
+    if old:
+        if drain and mm.private[old - 1] >= s.cpu_partial_slabs:
+            to_put = old - 1
+            old = 0
+        else:
+            slabs = mm.private[old - 1]
+    slabs += 1
+    mm.private[pfn] = slabs
+    mm.next[pfn] = old - 1 if old else NIL
+    kcc[c + KCC_PARTIAL] = pfn + 1
+    local_irq_restore(flags)
+    if to_put != NIL:
+        __put_partials(s, to_put)
+        _stat(s, sc.CPU_PARTIAL_DRAIN)
+
+
+def get_partial_node(s):
+    """Take a slab off the node partial list (and refill the CPU partial list)."""
+    st = s.state
+    if not st.node[s.node_base + KN_NR_PARTIAL]:
+        return None
+    heads = st.lhead
+    lid = s.id * 3 + LIST_PARTIAL
+    mm = s.mm
+    got = None
+    partial_slabs = 0
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    pfn = heads[lid]
+    while pfn != NIL:
+        nxt = mm.next[pfn]
+        remove_partial(s, pfn)
+        if got is None:
+            got = pfn
+            _stat(s, sc.ALLOC_FROM_PARTIAL)
+        else:
+            put_cpu_partial(s, pfn, False)
+            _stat(s, sc.CPU_PARTIAL_NODE)
+            partial_slabs += 1
+            if partial_slabs > s.cpu_partial_slabs // 2:
+                break
+        pfn = nxt
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    return got
+
+
+def ___slab_alloc(s, gfp, c, irqflags):
+    """The slow path; interrupts are off (irqflags restores the caller's state).
+
+    Returns (object, slab head pfn) or (0, None).
+    """
+    kcc = s.kcc
+    mm = s.mm
+    _stat(s, sc.ALLOC_SLOWPATH)
+    while True:                                   # reread_slab
+        slab = kcc[c + KCC_SLAB]
+        if slab:
+            pfn = slab - 1
+            freelist = kcc[c + KCC_FREELIST]
+            if not freelist:
+                freelist = get_freelist(s, pfn)
+                if freelist:
+                    _stat(s, sc.ALLOC_REFILL)
+            if freelist:
+                kcc[c + KCC_FREELIST] = get_freepointer(s, freelist)
+                kcc[c + KCC_TID] += TID_STEP
+                return freelist, pfn
+            kcc[c + KCC_SLAB] = 0
+            kcc[c + KCC_TID] += TID_STEP
+            _stat(s, sc.DEACTIVATE_BYPASS)
+        partial = kcc[c + KCC_PARTIAL]              # new_slab:
+        if partial:
+            pfn = partial - 1
+            nxt = mm.next[pfn]
+            kcc[c + KCC_PARTIAL] = 0 if nxt == NIL else nxt + 1
+            if nxt != NIL:
+                mm.private[nxt] = mm.private[pfn] - 1
+            mm.next[pfn] = NIL
+            mm.private[pfn] = 0
+            _stat(s, sc.CPU_PARTIAL_ALLOC)
+            freelist = freeze_slab(s, pfn)
+        else:
+            pfn = get_partial_node(s)              # new_objects:
+            if pfn is not None:
+                freelist = freeze_slab(s, pfn)
+            else:
+                local_irq_restore(irqflags)        # the page allocator may sleep
+                try:
+                    pfn = new_slab(s, gfp)
+                finally:
+                    local_irq_save()
+                if pfn is None:
+                    return 0, None
+                _stat(s, sc.ALLOC_SLAB)
+                freelist = mm.slab_freelist[pfn]
+                objects = (mm.slab_counters[pfn] >> 16) & 0x7FFF
+                mm.slab_freelist[pfn] = 0
+                mm.slab_counters[pfn] = FROZEN | objects << 16 | objects
+        while kcc[c + KCC_SLAB]:                    # retry_load_slab
+            flush_fl = kcc[c + KCC_FREELIST]
+            flush_slab = kcc[c + KCC_SLAB] - 1
+            kcc[c + KCC_SLAB] = 0
+            kcc[c + KCC_FREELIST] = 0
+            kcc[c + KCC_TID] += TID_STEP
+            deactivate_slab(s, flush_slab, flush_fl)
+            _stat(s, sc.CPUSLAB_FLUSH)
+        if not freelist:                           # cannot happen: partial slabs have objects
+            continue
+        kcc[c + KCC_SLAB] = pfn + 1
+        kcc[c + KCC_FREELIST] = get_freepointer(s, freelist)
+        kcc[c + KCC_TID] += TID_STEP
+        return freelist, pfn
+
+
+def __slab_alloc(s, gfp, c):
+    flags = local_irq_save()
+    try:
+        return ___slab_alloc(s, gfp, c, flags)
+    finally:
+        local_irq_restore(flags)
+
+
+# -- the locked debug route (SLAB_CONSISTENCY_CHECKS) ----------------------------------
+def alloc_single(s, gfp):
+    """alloc_single_from_partial / alloc_single_from_new_slab, under list_lock."""
+    _stat(s, sc.ALLOC_LOCKED)
+    mm = s.mm
+    st = s.state
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+    if pfn == NIL:
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        pfn = new_slab(s, gfp)
+        if pfn is None:
+            return 0, None
+        flags = spinlock.spin_lock_irqsave(s.list_lock)
+        add_partial(s, pfn, True)
+    obj = mm.slab_freelist[pfn]
+    mm.slab_freelist[pfn] = get_freepointer(s, obj)
+    co = mm.slab_counters[pfn] + 1
+    mm.slab_counters[pfn] = co
+    if co & 0xFFFF == (co >> 16) & 0x7FFF:
+        remove_partial(s, pfn)
+        _add_full(s, pfn)
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    return obj, pfn
+
+
+def free_to_partial_list(s, pfn, obj):
+    mm = s.mm
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    co = mm.slab_counters[pfn]
+    was_full = not mm.slab_freelist[pfn]
+    set_freepointer(s, obj, mm.slab_freelist[pfn])
+    mm.slab_freelist[pfn] = obj
+    co -= 1
+    mm.slab_counters[pfn] = co
+    if was_full:
+        _remove_full(s, pfn)
+        add_partial(s, pfn, True)
+    discard = False
+    if not co & 0xFFFF and s.state.node[s.node_base + KN_NR_PARTIAL] > s.min_partial:
+        remove_partial(s, pfn)
+        discard = True
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    _stat(s, sc.FREE_SLOWPATH)
+    if discard:
+        discard_slab(s, pfn)
+
+
+# -- entry points ---------------------------------------------------------------------
+def slab_alloc_node(s, gfp, orig_size):
+    """Allocate one object; returns its address or 0 (NULL)."""
+    cpu = context.this_cpu
+    hooks = debug.hooks
+    if gfp & __GFP_DIRECT_RECLAIM:
+        hooks.might_sleep("mm/slub.c:slab_alloc_node", gfp)
+    if hooks.should_failslab(s.name, gfp):
+        return 0
+    if s.locked:
+        obj, pfn = alloc_single(s, gfp)
+    else:
+        kcc = s.kcc
+        cid = cpu.id
+        c = s.cpu_base + cid * KCC_NF
+        dq = s.data_q
+        fpb = s.fp_base
+        hooks.percpu_enter("slab_alloc_node", cid, "tid")
+        while True:
+            tid = kcc[c + 1]
+            obj = kcc[c]
+            slab = kcc[c + 2]
+            if not obj or not slab:
+                hooks.percpu_exit("slab_alloc_node", cid)
+                obj, pfn = __slab_alloc(s, gfp, c)
+                break
+            nxt = dq[(obj - fpb) >> 3]
+            hooks.slab_tid_window("slab_alloc_node", cid)
+            flags = local_irq_save()
+            if kcc[c + 1] == tid and kcc[c] == obj:
+                kcc[c] = nxt
+                kcc[c + 1] = tid + TID_STEP
+                local_irq_restore(flags)
+                hooks.percpu_exit("slab_alloc_node", cid)
+                s.statv[s.stat_base + cid * NR_STAT] += 1         # ALLOC_FASTPATH
+                pfn = slab - 1
+                break
+            local_irq_restore(flags)
+            s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
+    if not obj:
+        return 0
+    if s.debug:
+        sc.slab_post_alloc_debug(s, pfn, obj, orig_size)
+    if gfp & __GFP_ZERO:
+        n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
+        off = obj - s.page_offset
+        s.pgdat.data[off:off + n] = bytes(n)
+    hooks.slab_alloc(s.name, obj, orig_size, gfp)
+    return obj
+
+
+def __slab_free(s, pfn, obj):
+    mm = s.mm
+    _stat(s, sc.FREE_SLOWPATH)
+    locked = False
+    flags = None
+    while True:
+        if locked:
+            spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+            locked = False
+        prior = mm.slab_freelist[pfn]
+        co = mm.slab_counters[pfn]
+        set_freepointer(s, obj, prior)
+        was_frozen = co >> 31
+        inuse = (co & 0xFFFF) - 1
+        on_node_partial = False
+        if (not inuse or not prior) and not was_frozen and prior:
+            flags = spinlock.spin_lock_irqsave(s.list_lock)
+            locked = True
+            on_node_partial = bool(mm.flags[pfn] & PG_workingset)
+        if slab_update_freelist(s, pfn, prior, co, obj, (co & ~0xFFFF) | inuse):
+            break
+    if not locked:
+        if was_frozen:
+            _stat(s, sc.FREE_FROZEN)
+        elif not prior:
+            put_cpu_partial(s, pfn, True)
+            _stat(s, sc.CPU_PARTIAL_FREE)
+        return
+    if prior and not on_node_partial:
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        return
+    if not inuse and s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
+        remove_partial(s, pfn)
+        _stat(s, sc.FREE_REMOVE_PARTIAL)
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        discard_slab(s, pfn)
+        return
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+
+
+def do_slab_free(s, pfn, obj):
+    if s.locked:
+        free_to_partial_list(s, pfn, obj)
+        return
+    cpu = context.this_cpu
+    hooks = debug.hooks
+    kcc = s.kcc
+    cid = cpu.id
+    c = s.cpu_base + cid * KCC_NF
+    dq = s.data_q
+    fpb = s.fp_base
+    want = pfn + 1
+    hooks.percpu_enter("do_slab_free", cid, "tid")
+    while True:
+        tid = kcc[c + 1]
+        if kcc[c + 2] != want:
+            hooks.percpu_exit("do_slab_free", cid)
+            __slab_free(s, pfn, obj)
+            return
+        freelist = kcc[c]
+        dq[(obj - fpb) >> 3] = freelist
+        hooks.slab_tid_window("do_slab_free", cid)
+        flags = local_irq_save()
+        if kcc[c + 1] == tid and kcc[c] == freelist:
+            kcc[c] = obj
+            kcc[c + 1] = tid + TID_STEP
+            local_irq_restore(flags)
+            hooks.percpu_exit("do_slab_free", cid)
+            s.statv[s.stat_base + cid * NR_STAT + 2] += 1          # FREE_FASTPATH
+            return
+        local_irq_restore(flags)
+        s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
+
+
+# -- flush, shrink, shutdown ------------------------------------------------------------
+def flush_cpu_slab(s, cpu):
+    """__flush_cpu_slab: deactivate the CPU's slab and unfreeze its partial list.
+
+    Run on the CPU itself, or for another CPU only when it is idle.
+    """
+    kcc = s.kcc
+    c = s.cpu_base + cpu * KCC_NF
+    flags = local_irq_save()
+    slab = kcc[c + KCC_SLAB]
+    fl = kcc[c + KCC_FREELIST]
+    partial = kcc[c + KCC_PARTIAL]
+    kcc[c + KCC_SLAB] = 0
+    kcc[c + KCC_FREELIST] = 0
+    kcc[c + KCC_PARTIAL] = 0
+    kcc[c + KCC_TID] += TID_STEP
+    local_irq_restore(flags)
+    if slab:
+        deactivate_slab(s, slab - 1, fl)
+        _stat(s, sc.CPUSLAB_FLUSH)
+    if partial:
+        __put_partials(s, partial - 1)
+
+
+def flush_all(s):
+    for cpu in range(s.pgdat.nr_cpus):
+        flush_cpu_slab(s, cpu)
+
+
+def _drop_empty_partials(s):
+    st = s.state
+    mm = s.mm
+    freed = 0
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+    empty = []
+    while pfn != NIL:
+        nxt = mm.next[pfn]
+        if not mm.slab_counters[pfn] & 0xFFFF:
+            remove_partial(s, pfn)
+            empty.append(pfn)
+        pfn = nxt
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    for pfn in empty:
+        freed += 1 << mm.order[pfn]
+        discard_slab(s, pfn)
+    return freed
+
+
+def __kmem_cache_shrink(s):
+    flush_cpu_slab(s, context.this_cpu.id)
+    return _drop_empty_partials(s)
+
+
+def __kmem_cache_shutdown(s):
+    """Flush every CPU, free empty slabs; returns the number of objects left."""
+    flush_all(s)
+    _drop_empty_partials(s)
+    n = s.state.node
+    return n[s.node_base + KN_TOTAL_OBJECTS] - count_free(s)
+
+
+def count_free(s):
+    """Free objects on slabs of the node lists (for slabinfo after a flush)."""
+    st = s.state
+    mm = s.mm
+    free = 0
+    for lid in (LIST_PARTIAL,):
+        pfn = st.lhead[s.id * 3 + lid]
+        while pfn != NIL:
+            co = mm.slab_counters[pfn]
+            free += ((co >> 16) & 0x7FFF) - (co & 0xFFFF)
+            pfn = mm.next[pfn]
+    return free
+
+
+def cache_free(s, head, obj):
+    """Free path shared by kmem_cache_free and kfree (after the debug checks)."""
+    do_slab_free(s, head, obj)
+
+
+def slabinfo_counts(s):
+    """(active_objs, num_objs, active_slabs, num_slabs) as SLUB's get_slabinfo.
+
+    SLUB counts objects on the per-CPU freelists and CPU slabs as active,
+    as the kernel's /proc/slabinfo does (count_partial sees only node lists).
+    """
+    n = s.state.node
+    nr_slabs = n[s.node_base + KN_NR_SLABS]
+    total = n[s.node_base + KN_TOTAL_OBJECTS]
+    return total - count_free(s), total, nr_slabs, nr_slabs
