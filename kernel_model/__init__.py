@@ -28,3 +28,11 @@ from .page_api import (__free_page, __free_pages, __get_free_page, __get_free_pa
 from .pgdat import boot, current  # noqa: E402
 from . import invariants  # noqa: E402
 from .reclaim import register_shrinker, unregister_shrinker  # noqa: E402
+from . import slab_common, slabinfo  # noqa: E402  (kmalloc, vmalloc: the names are the functions)
+from .kmalloc import ZERO_SIZE_PTR, kcalloc, kfree, kmalloc, krealloc, ksize, kzalloc  # noqa: E402
+from .slab_common import (SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS,  # noqa: E402
+                          SLAB_HWCACHE_ALIGN, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
+                          SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU, kmem_cache,
+                          kmem_cache_alloc, kmem_cache_create, kmem_cache_destroy,
+                          kmem_cache_free, kmem_cache_shrink, kmem_cache_zalloc, object_info)
+from .vmalloc import is_vmalloc_addr, vfree, vmalloc, vmalloc_to_pfn, vzalloc  # noqa: E402

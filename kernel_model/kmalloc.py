@@ -52,7 +52,10 @@ def create_kmalloc_caches(state):
                 continue
             size = kmalloc_size(idx)
             label = f"{size // 1024}k" if size >= 1024 else str(size)
-            s = sc.kmem_cache_create(prefix + label, size, 0, sc.SLAB_KMALLOC | extra, pgdat=node)
+            # create_boot_cache: kmalloc objects are aligned to the largest
+            # power-of-two divisor of their size (natural alignment since 5.4).
+            s = sc.kmem_cache_create(prefix + label, size, size & -size,
+                                     sc.SLAB_KMALLOC | extra, pgdat=node)
             state.kmalloc_caches[(typ, idx)] = s
     state.kmalloc_max_cache = 1 << high
 

@@ -67,12 +67,15 @@ class pglist_data:
         self.slab = None
         self.vmalloc = None
         if self.slab_kind:
-            from . import slab_common, vmalloc
+            # ``from .vmalloc import``: the package's ``vmalloc`` and ``kmalloc``
+            # names are the functions, not the modules.
+            from . import slab_common
+            from .vmalloc import arena_sections as vmalloc_sections
             mod = _slab_module(self.slab_kind)
             sections += slab_common.arena_sections(nr_cpus, n, layout.page_size, self.slab_kind,
                                                    self.slub_debug)
             sections += mod.arena_sections(nr_cpus)
-            sections += vmalloc.arena_sections(n)
+            sections += vmalloc_sections(n)
         if page_data:
             sections.append(("page_data", "B", n * layout.page_size))
         self.arena = Arena.create(sections, page_size=layout.page_size)
@@ -117,7 +120,9 @@ class pglist_data:
             self._init_slab()
 
     def _init_slab(self):
-        from . import kmalloc, slab_common, vmalloc
+        from . import slab_common
+        from .kmalloc import create_kmalloc_caches
+        from .vmalloc import VmallocSpace
         mod = _slab_module(self.slab_kind)
         st = slab_common.SlabState(self, mod, self.slub_debug)
         self.slab = st
@@ -127,8 +132,8 @@ class pglist_data:
         st.slab_locks = [spinlock.spin_lock_init(self.locks, f"slab_lock[{i}]")
                          for i in range(16)]
         mod.init(st)
-        self.vmalloc = vmalloc.VmallocSpace(self)
-        kmalloc.create_kmalloc_caches(st)
+        self.vmalloc = VmallocSpace(self)
+        create_kmalloc_caches(st)
 
     def _free_all_pages(self, spans):
         a = self.arena

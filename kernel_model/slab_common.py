@@ -174,10 +174,11 @@ class SlabState:
         self.kmalloc_caches = {}               # (type, index) -> kmem_cache
 
     def release(self):
-        try:
-            self.data_q.release()
-        except Exception:
-            pass
+        for mv in [self.data_q] + getattr(self, "extra_views", []):
+            try:
+                mv.release()
+            except Exception:
+                pass
 
 
 class kmem_cache:
@@ -688,3 +689,102 @@ def kmem_cache_free(s, obj):
             return
         s = real
     slab_free(s, head, obj)
+
+
+# -- whole-allocator consistency (for tests and quiescent checkers) -------------------
+def free_objects_of_slab(s, head):
+    """Addresses a slab holds free: its own freelist plus, for SLUB, any CPU's
+    freelist of it; for SLAB, the free indices and every CPU's array cache.
+    Returns (set, problems)."""
+    node = s.pgdat
+    mm = node.mem_map
+    st = s.state
+    problems = []
+    free = set()
+    start = node.page_offset + (head << node.page_shift)
+    end = start + (node.page_size << mm.order[head])
+    objects = (mm.slab_counters[head] >> 16) & 0x7FFF
+    if st.allocator.name == "slub":
+        from .slub import KCC_NF, get_freepointer
+        chains = [("slab", mm.slab_freelist[head])]
+        for cpu in range(node.nr_cpus):
+            c = s.cpu_base + cpu * KCC_NF
+            if s.kcc[c + 2] == head + 1:
+                chains.append((f"CPU {cpu}", s.kcc[c]))
+        for what, it in chains:
+            n = 0
+            while it:
+                if not start <= it < end or obj_index(s, head, it) is None:
+                    problems.append(f"{s.name} slab {head:#x}: {what} freelist points at {it:#x}, "
+                                    "not an object of the slab")
+                    break
+                if it in free:
+                    problems.append(f"{s.name} slab {head:#x}: {what} freelist cycle or overlap "
+                                    f"at {it:#x}")
+                    break
+                free.add(it)
+                n += 1
+                it = get_freepointer(s, it)
+            if what == "slab" and n != objects - (mm.slab_counters[head] & 0xFFFF):
+                problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
+                                f"counters say objects {objects} inuse "
+                                f"{mm.slab_counters[head] & 0xFFFF}")
+    else:
+        from .slab import AC_ENTRY, AC_NF
+        active = mm.slab_counters[head] & 0xFFFF
+        fi = (mm.slab_freelist[head] - node.page_offset) >> 1
+        base = start + mm.private[head] + s.red_left_pad
+        for k in range(active, objects):
+            idx = s.data_h[fi + k]
+            obj = base + idx * s.size
+            if idx >= objects or obj in free:
+                problems.append(f"{s.name} slab {head:#x}: bad free index {idx}")
+                continue
+            free.add(obj)
+        for cpu in range(node.nr_cpus):
+            a = s.ac_base + cpu * AC_NF
+            for i in range(s.acv[a]):
+                obj = s.acv[a + AC_ENTRY + i]
+                if start <= obj < end:
+                    if obj in free:
+                        problems.append(f"{s.name}: object {obj:#x} twice on free lists")
+                    free.add(obj)
+    return free, problems
+
+
+def check_slabs(pgdat, held=()):
+    """Every slab's free objects and the caller's ``held`` objects partition its objects.
+
+    ``held``: addresses the caller believes are allocated.  Returns problems.
+    """
+    import numpy as np
+    st = slab_state(pgdat)
+    mm = pgdat.mem_map
+    problems = []
+    held = set(held)
+    heads = np.nonzero(np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab_)[0]
+    seen_held = set()
+    for head in heads:
+        head = int(head)
+        s = cache_by_id(st, mm.slab_cache[head] - 1)
+        if s is None:
+            problems.append(f"slab {head:#x} of a destroyed cache")
+            continue
+        free, probs = free_objects_of_slab(s, head)
+        problems += probs
+        start = pgdat.page_offset + (head << pgdat.page_shift)
+        end = start + (pgdat.page_size << mm.order[head])
+        mine = {a for a in held if start <= a < end}
+        seen_held |= mine
+        both = mine & free
+        if both:
+            problems.append(f"{s.name}: allocated objects on a freelist: "
+                            f"{[hex(a) for a in sorted(both)[:3]]}")
+        objects = (mm.slab_counters[head] >> 16) & 0x7FFF
+        if len(free) + len(mine) != objects:
+            problems.append(f"{s.name} slab {head:#x}: {len(free)} free + {len(mine)} held "
+                            f"!= {objects} objects")
+    lost = {a for a in held if virt_to_slab(pgdat, a) is not None} - seen_held
+    if lost:
+        problems.append(f"held objects outside any slab: {[hex(a) for a in sorted(lost)[:3]]}")
+    return problems

@@ -1,0 +1,473 @@
+"""The classic SLAB allocator (mm/slab.c as of Linux 6.7, its last release).
+
+Per cache and node, three lists of slabs: slabs_full, slabs_partial and
+slabs_free.  Each CPU has an array_cache, a LIFO stack of object pointers:
+
+    slab_alloc_node   irqs off: ac->avail ? entry[--avail]           (alloc hit)
+                      : cache_alloc_refill: under list_lock move up to
+                      batchcount objects from partial, then free slabs,
+                      growing the cache (cache_grow) when both are empty
+    do_slab_free      irqs off: avail < limit ? entry[avail++] = obj
+                      : cache_flusharray: free_block(batchcount) under
+                      list_lock, then push
+
+A slab is one block of 2**gfporder pages: ``colour`` bytes of offset
+(cache colouring: colour_next * colour_off, cycling per node), ``num``
+objects, and at the end of the slab the freelist: a u16 freelist_idx_t
+array of free object indices (get_free_obj(slab, active) is the next to
+hand out), as on-slab management does.  Not modelled: off-slab and
+OBJFREELIST management, shared and alien array caches, the reaper; the
+index is u16 even where the kernel packs u8.  Debug red zones and poison
+use the SLUB byte values (0xbb/0xcc, 0x6b/0xa5) so the checkers have one
+vocabulary; the classic SLAB wrote 64-bit red-zone words.
+
+struct slab in struct page (page.py): slab_cache, slab_freelist = address
+of the index array, slab_counters = active | num << 16, page_private of the
+head page = the colour offset in bytes.  Node scalars and lists are in
+slab_common's kmem_cache_node / kmem_cache_lhead sections.
+
+Arena section (C = MAX_CACHES, N = nr_cpus)::
+
+    array_cache  u64[C * N * AC_NF]  [(cache * N + cpu) * AC_NF + ...]:
+                                     0 avail, 1 limit, 2 batchcount, 3 touched,
+                                     4.. entry[AC_MAX] object addresses
+
+Lock order: slab_mutex -> node->list_lock; the array cache is protected by
+disabling interrupts on its own CPU (it is never touched by another CPU
+while that CPU runs).
+"""
+
+from . import context, debug, page_alloc, spinlock
+from .context import local_irq_restore, local_irq_save
+from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_NO_GROW,
+                  __GFP_RECLAIMABLE, __GFP_ZERO, GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
+from .list import list_add, list_del
+from .page import NIL, PGTY_NONE, PGTY_slab
+from . import slab_common as sc
+from .slab_common import (ALIGN, KC_ALIGN, KC_ALLOCFLAGS, KC_BATCH, KC_COLOUR, KC_COLOUR_OFF,
+                          KC_FLAGS, KC_FREELIST_SIZE, KC_INUSE, KC_LIMIT, KC_NF, KC_OBJECT_SIZE,
+                          KC_OBJECTS, KC_ORDER, KC_RED_LEFT_PAD, KC_SIZE, KN_COLOUR_NEXT,
+                          KN_FREE_OBJECTS, KN_NR_FREE, KN_NR_SLABS, KN_TOTAL_OBJECTS, LIST_FREE,
+                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, POISON_INUSE,
+                          SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
+                          SLAB_RED_ZONE, SLAB_STORE_USER)
+
+AC_MAX = 120
+AC_NF = 4 + AC_MAX
+AC_AVAIL, AC_LIMIT, AC_BATCH, AC_TOUCHED, AC_ENTRY = 0, 1, 2, 3, 4
+SLAB_OBJ_MAX_NUM = (1 << 16) - 1
+IDX_SIZE = 2
+name = "slab"
+
+
+def arena_sections(nr_cpus):
+    return [("array_cache", "Q", sc.MAX_CACHES * nr_cpus * AC_NF)]
+
+
+def init(state):
+    state.acv = state.pgdat.arena.v["array_cache"]
+    state.data_h = state.pgdat.data.cast("H")
+    state.extra_views = [state.data_h]
+
+
+def bind_cache(s):
+    st = s.state
+    s.acv = st.acv
+    s.ac_base = s.id * st.pgdat.nr_cpus * AC_NF
+    s.statv = st.stat
+    s.mm = st.pgdat.mem_map
+    s.data_h = st.data_h
+    s.free_limit = (1 + st.pgdat.nr_cpus) * s.batchcount + s.objects
+
+
+def slab_base(s, head):
+    return s.mm.private[head]
+
+
+def _stat(s, item, n=1):
+    s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
+
+
+# -- sizes: calculate_slab_order / cache_estimate / enable_cpucache -------------------
+def cache_estimate(order, size, page_size):
+    slab_size = page_size << order
+    num = slab_size // (size + IDX_SIZE)
+    return num, slab_size % (size + IDX_SIZE)
+
+
+def calculate_slab_order(size, flags, page_size, max_order):
+    num = order = left = 0
+    for gfporder in range(0, 11):
+        n, rem = cache_estimate(gfporder, size, page_size)
+        if not n:
+            continue
+        if n > SLAB_OBJ_MAX_NUM:
+            break
+        num, order, left = n, gfporder, rem
+        if flags & SLAB_RECLAIM_ACCOUNT:
+            break
+        if gfporder >= max_order:
+            break
+        if left * 8 <= (page_size << gfporder):
+            break
+    return num, order, left
+
+
+def __kmem_cache_create(st, cid, ctor):
+    kc = st.kc
+    b = cid * KC_NF
+    node = st.pgdat
+    object_size, align, flags = kc[b + KC_OBJECT_SIZE], kc[b + KC_ALIGN], kc[b + KC_FLAGS]
+    if flags & SLAB_POISON and ctor is None:
+        flags |= OBJECT_POISON
+    size = ALIGN(object_size, 8)
+    red_left = 0
+    if flags & SLAB_RED_ZONE:
+        red_left = ALIGN(8, align)
+        size += 8
+    inuse = size
+    size += red_left
+    if flags & SLAB_STORE_USER:
+        size = max(size + 16, sc.DEBUG_MIN_OBJECT)
+    size = ALIGN(size, align)
+    max_order = 1 if node.nr_pages > (32 << 20) >> node.page_shift else 0
+    num, order, left = calculate_slab_order(size, flags, node.page_size, max_order)
+    if not num:
+        return False
+    kc[b + KC_SIZE], kc[b + KC_INUSE], kc[b + KC_RED_LEFT_PAD] = size, inuse, red_left
+    kc[b + KC_ORDER], kc[b + KC_OBJECTS], kc[b + KC_FLAGS] = order, num, flags
+    kc[b + KC_COLOUR_OFF] = sc.CACHE_LINE_SIZE
+    kc[b + KC_COLOUR] = left // sc.CACHE_LINE_SIZE
+    kc[b + KC_FREELIST_SIZE] = num * IDX_SIZE
+    allocflags = __GFP_COMP
+    if flags & SLAB_CACHE_DMA:
+        allocflags |= __GFP_DMA
+    if flags & SLAB_CACHE_DMA32:
+        allocflags |= __GFP_DMA32
+    if flags & SLAB_RECLAIM_ACCOUNT:
+        allocflags |= __GFP_RECLAIMABLE
+    kc[b + KC_ALLOCFLAGS] = allocflags
+    if size > 131072:
+        limit = 1
+    elif size > node.page_size:
+        limit = 8
+    elif size > 1024:
+        limit = 24
+    elif size > 256:
+        limit = 54
+    else:
+        limit = 120
+    kc[b + KC_LIMIT], kc[b + KC_BATCH] = limit, (limit + 1) // 2
+    n = node.nr_cpus
+    acv = st.acv
+    for cpu in range(n):
+        a = (cid * n + cpu) * AC_NF
+        acv[a + AC_AVAIL], acv[a + AC_LIMIT] = 0, limit
+        acv[a + AC_BATCH], acv[a + AC_TOUCHED] = (limit + 1) // 2, 0
+    for i in range(cid * n * NR_STAT, (cid + 1) * n * NR_STAT):
+        st.stat[i] = 0
+    return True
+
+
+# -- slabs ----------------------------------------------------------------------------
+def _lists(s, lid):
+    st = s.state
+    return st.lhead, st.ltail, s.id * 3 + lid
+
+
+def _move(s, pfn, frm, to):
+    mm = s.mm
+    if frm is not None:
+        h, t, l = _lists(s, frm)
+        list_del(mm.next, mm.prev, h, t, l, pfn)
+    h, t, l = _lists(s, to)
+    list_add(mm.next, mm.prev, h, t, l, pfn)
+
+
+def _which_list(s, pfn):
+    active = s.mm.slab_counters[pfn] & 0xFFFF
+    return LIST_FREE if not active else LIST_FULL if active == s.objects else LIST_PARTIAL
+
+
+def cache_grow(s, gfp):
+    """cache_grow_begin + cache_grow_end: a new slab on slabs_free (list_lock not held)."""
+    if gfp & GFP_SLAB_BUG_MASK:
+        gfp = sc.kmalloc_fix_flags(gfp)
+    if gfp & __GFP_NO_GROW:
+        return None
+    node = s.pgdat
+    pfn = page_alloc.__alloc_pages(node, (gfp & GFP_RECLAIM_MASK) | s.allocflags, s.order)
+    if pfn is None:
+        return None
+    mm = s.mm
+    st = s.state
+    nb = s.node_base
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    colour_next = st.node[nb + KN_COLOUR_NEXT]
+    st.node[nb + KN_COLOUR_NEXT] = 0 if colour_next + 1 >= s.colour else colour_next + 1
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    offset = colour_next * s.colour_off
+    mm.type[pfn] = PGTY_slab
+    mm.order[pfn] = s.order
+    for p in range(pfn, pfn + (1 << s.order)):
+        mm.slab_cache[p] = s.cache_ref
+        if p != pfn:
+            mm.prev[p] = pfn
+    mm.private[pfn] = offset
+    start = s.page_offset + (pfn << s.page_shift)
+    freelist = start + s.slab_bytes - s.freelist_size
+    first = start + offset + s.red_left_pad
+    if s.debug:
+        sc._fill(s, start + offset + s.objects * s.size,
+                 freelist - (start + offset + s.objects * s.size), POISON_INUSE)
+    dh = s.data_h
+    fi = (freelist - s.page_offset) >> 1
+    for i in range(s.objects):
+        obj = first + i * s.size
+        if s.debug:
+            sc.setup_object_debug(s, pfn, obj, i)
+        if s.ctor is not None:
+            s.ctor(obj)
+        dh[fi + i] = i
+    mm.slab_freelist[pfn] = freelist
+    mm.slab_counters[pfn] = s.objects << 16
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    _move(s, pfn, None, LIST_FREE)
+    st.node[nb + KN_NR_SLABS] += 1
+    st.node[nb + KN_NR_FREE] += 1
+    st.node[nb + KN_TOTAL_OBJECTS] += s.objects
+    st.node[nb + KN_FREE_OBJECTS] += s.objects
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    _stat(s, sc.ALLOC_SLAB)
+    return pfn
+
+
+def slab_destroy(s, pfn):
+    """Give a slab that is already off the lists back to the page allocator."""
+    mm = s.mm
+    order = mm.order[pfn]
+    for p in range(pfn, pfn + (1 << order)):
+        mm.slab_cache[p] = 0
+        if p != pfn:
+            mm.prev[p] = NIL
+    mm.type[pfn] = PGTY_NONE
+    mm.slab_freelist[pfn] = 0
+    mm.slab_counters[pfn] = 0
+    mm.private[pfn] = 0
+    _stat(s, sc.FREE_SLAB)
+    debug.hooks.slab_event("free_slab", cache=s.name, pfn=pfn, order=order)
+    page_alloc.__free_pages(s.pgdat, pfn, order)
+
+
+def _get_obj(s, pfn):
+    """slab_get_obj: the next free object; list_lock held."""
+    mm = s.mm
+    co = mm.slab_counters[pfn]
+    active = co & 0xFFFF
+    idx = s.data_h[((mm.slab_freelist[pfn] - s.page_offset) >> 1) + active]
+    mm.slab_counters[pfn] = co + 1
+    return s.page_offset + (pfn << s.page_shift) + mm.private[pfn] + s.red_left_pad + idx * s.size
+
+
+def _put_obj(s, pfn, obj):
+    mm = s.mm
+    co = mm.slab_counters[pfn] - 1
+    idx = (obj - s.page_offset - (pfn << s.page_shift) - mm.private[pfn] - s.red_left_pad) // s.size
+    s.data_h[((mm.slab_freelist[pfn] - s.page_offset) >> 1) + (co & 0xFFFF)] = idx
+    mm.slab_counters[pfn] = co
+
+
+def cache_alloc_refill(s, gfp, a, irqflags):
+    """Refill this CPU's array cache; irqs off.  Returns an object or 0."""
+    acv = s.acv
+    st = s.state
+    nb = s.node_base
+    _stat(s, sc.ALLOC_SLOWPATH)
+    while True:
+        batch = acv[a + AC_BATCH]
+        flags = spinlock.spin_lock_irqsave(s.list_lock)
+        while batch > 0:
+            pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+            lid = LIST_PARTIAL
+            if pfn == NIL:
+                pfn = st.lhead[s.id * 3 + LIST_FREE]
+                lid = LIST_FREE
+                if pfn == NIL:
+                    break
+                st.node[nb + KN_NR_FREE] -= 1
+            _stat(s, sc.ALLOC_FROM_PARTIAL)
+            while batch > 0 and (s.mm.slab_counters[pfn] & 0xFFFF) < s.objects:
+                avail = acv[a + AC_AVAIL]
+                acv[a + AC_ENTRY + avail] = _get_obj(s, pfn)
+                acv[a + AC_AVAIL] = avail + 1
+                st.node[nb + KN_FREE_OBJECTS] -= 1
+                batch -= 1
+            _move(s, pfn, lid, _which_list(s, pfn))
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        avail = acv[a + AC_AVAIL]
+        if avail:
+            _stat(s, sc.ALLOC_REFILL)
+            acv[a + AC_TOUCHED] = 1
+            acv[a + AC_AVAIL] = avail - 1
+            return acv[a + AC_ENTRY + avail - 1]
+        local_irq_restore(irqflags)               # cache_grow may sleep
+        try:
+            pfn = cache_grow(s, gfp)
+        finally:
+            local_irq_save()
+        if pfn is None:
+            return 0
+
+
+def free_block(s, objs):
+    """Give objects back to their slabs; list_lock held.  Returns slabs to destroy."""
+    st = s.state
+    nb = s.node_base
+    mm = s.mm
+    destroy = []
+    node = s.pgdat
+    for obj in objs:
+        pfn = sc.virt_to_slab(node, obj)
+        lid = _which_list(s, pfn)
+        _put_obj(s, pfn, obj)
+        st.node[nb + KN_FREE_OBJECTS] += 1
+        new = _which_list(s, pfn)
+        if new == LIST_FREE:
+            if st.node[nb + KN_FREE_OBJECTS] > s.free_limit:
+                h, t, l = _lists(s, lid)
+                list_del(mm.next, mm.prev, h, t, l, pfn)
+                st.node[nb + KN_FREE_OBJECTS] -= s.objects
+                st.node[nb + KN_NR_SLABS] -= 1
+                st.node[nb + KN_TOTAL_OBJECTS] -= s.objects
+                destroy.append(pfn)
+                continue
+            st.node[nb + KN_NR_FREE] += 1
+        if new != lid:
+            _move(s, pfn, lid, new)
+    return destroy
+
+
+def cache_flusharray(s, a, count=None):
+    acv = s.acv
+    avail = acv[a + AC_AVAIL]
+    n = min(avail, acv[a + AC_BATCH] if count is None else count)
+    objs = [acv[a + AC_ENTRY + i] for i in range(n)]
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    destroy = free_block(s, objs)
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    for i in range(n, avail):
+        acv[a + AC_ENTRY + i - n] = acv[a + AC_ENTRY + i]
+    acv[a + AC_AVAIL] = avail - n
+    for pfn in destroy:
+        slab_destroy(s, pfn)
+
+
+# -- entry points --------------------------------------------------------------------
+def slab_alloc_node(s, gfp, orig_size):
+    cpu = context.this_cpu
+    hooks = debug.hooks
+    if gfp & __GFP_DIRECT_RECLAIM:
+        hooks.might_sleep("mm/slab.c:slab_alloc_node", gfp)
+    if hooks.should_failslab(s.name, gfp):
+        return 0
+    acv = s.acv
+    a = s.ac_base + cpu.id * AC_NF
+    flags = local_irq_save()
+    hooks.percpu_enter("slab_alloc_node", cpu.id, "irq")
+    avail = acv[a]
+    if avail:
+        acv[a + AC_TOUCHED] = 1
+        acv[a] = avail - 1
+        obj = acv[a + AC_ENTRY + avail - 1]
+        hooks.percpu_exit("slab_alloc_node", cpu.id)
+        s.statv[s.stat_base + cpu.id * NR_STAT] += 1          # ALLOC_FASTPATH (allochit)
+    else:
+        hooks.percpu_exit("slab_alloc_node", cpu.id)
+        obj = cache_alloc_refill(s, gfp, a, flags)
+    local_irq_restore(flags)
+    if not obj:
+        return 0
+    if s.debug:
+        sc.slab_post_alloc_debug(s, sc.virt_to_slab(s.pgdat, obj), obj, orig_size)
+    if gfp & __GFP_ZERO:
+        n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
+        off = obj - s.page_offset
+        s.pgdat.data[off:off + n] = bytes(n)
+    hooks.slab_alloc(s.name, obj, orig_size, gfp)
+    return obj
+
+
+def do_slab_free(s, head, obj):
+    """___cache_free: onto this CPU's array cache; flush a batch when it is full."""
+    cpu = context.this_cpu
+    hooks = debug.hooks
+    acv = s.acv
+    a = s.ac_base + cpu.id * AC_NF
+    flags = local_irq_save()
+    avail = acv[a]
+    if avail >= acv[a + AC_LIMIT]:
+        _stat(s, sc.FREE_SLOWPATH)
+        cache_flusharray(s, a)
+        avail = acv[a]
+    else:
+        s.statv[s.stat_base + cpu.id * NR_STAT + sc.FREE_FASTPATH] += 1
+    hooks.percpu_enter("do_slab_free", cpu.id, "irq")
+    acv[a + AC_ENTRY + avail] = obj
+    acv[a] = avail + 1
+    hooks.percpu_exit("do_slab_free", cpu.id)
+    local_irq_restore(flags)
+
+
+def drain_cpu_cache(s, cpu):
+    """Empty one CPU's array cache (its own CPU, or any CPU while that one is idle)."""
+    a = s.ac_base + cpu * AC_NF
+    flags = local_irq_save()
+    while s.acv[a]:
+        cache_flusharray(s, a, s.acv[a])
+    local_irq_restore(flags)
+
+
+def _drain_freelist(s):
+    st = s.state
+    nb = s.node_base
+    mm = s.mm
+    freed = []
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    while True:
+        pfn = st.lhead[s.id * 3 + LIST_FREE]
+        if pfn == NIL:
+            break
+        h, t, l = _lists(s, LIST_FREE)
+        list_del(mm.next, mm.prev, h, t, l, pfn)
+        st.node[nb + KN_NR_FREE] -= 1
+        st.node[nb + KN_NR_SLABS] -= 1
+        st.node[nb + KN_TOTAL_OBJECTS] -= s.objects
+        st.node[nb + KN_FREE_OBJECTS] -= s.objects
+        freed.append(pfn)
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    for pfn in freed:
+        slab_destroy(s, pfn)
+    return len(freed) << s.order
+
+
+def __kmem_cache_shrink(s):
+    drain_cpu_cache(s, context.this_cpu.id)
+    return _drain_freelist(s)
+
+
+def __kmem_cache_shutdown(s):
+    for cpu in range(s.pgdat.nr_cpus):
+        drain_cpu_cache(s, cpu)
+    _drain_freelist(s)
+    n = s.state.node
+    return n[s.node_base + KN_TOTAL_OBJECTS] - n[s.node_base + KN_FREE_OBJECTS]
+
+
+def slabinfo_counts(s):
+    """(active_objs, num_objs, active_slabs, num_slabs), as mm/slab.c get_slabinfo."""
+    n = s.state.node
+    nb = s.node_base
+    total_slabs = n[nb + KN_NR_SLABS]
+    num_objs = total_slabs * s.objects
+    return (num_objs - n[nb + KN_FREE_OBJECTS], num_objs,
+            total_slabs - n[nb + KN_NR_FREE], total_slabs)
