@@ -1,11 +1,20 @@
 """The ``mmstress`` command line.
 
+    mmstress run [SCENARIO ...] [--seed N] [--cpus N] [--duration 10s | --ops N]
+                 [--json PATH] [--junit PATH] [--quiet] [--proc buddyinfo,zoneinfo,slabinfo]
+                 [--irq-mask lazy|sigmask]
+    mmstress list
+    mmstress demo
+
 Exit codes (every command): 0 clean, 1 violations found, 2 bad usage or a bad
 scenario, 3 the harness itself failed.  Bad input is one clear message on
 stderr, never a traceback.
 """
 
 import argparse
+import dataclasses
+import shlex
+import signal
 import sys
 
 from kernel_model import ModelError
@@ -13,8 +22,113 @@ from kernel_model import ModelError
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 
 
+EXIT_HELP = """exit codes:
+  0    clean: every scenario ran to the end with no violation
+  1    violations found (a checker fired, a workload raised, the model's invariants broke)
+  2    bad usage or a bad scenario (the message names the file, line and key)
+  3    the harness itself failed: a CPU died, a soft lockup, a timeout
+  130  interrupted by Ctrl-C (SIGINT), 143 by SIGTERM; the report is still written
+"""
+
+
 class UsageError(Exception):
     """Bad command-line input; the message is all the user sees (exit 2)."""
+
+
+def cmd_list(args):
+    """List the scenarios (the embedded default and scenarios/*.toml) with one line each."""
+    from harness import scenario
+    rows = scenario.available()
+    width = max(len(name) for name, _ in rows)
+    for name, desc in rows:
+        print(f"{name:<{width}}  {desc}")
+    return EXIT_OK
+
+
+def _parse_run_args(args):
+    from harness import machine, scenario
+    over = {}
+    if args.cpus is not None:
+        if not 1 <= args.cpus <= scenario.MAX_CPUS:
+            raise UsageError(f"--cpus {args.cpus}: allowed 1 to {scenario.MAX_CPUS}")
+        over["cpus"] = args.cpus
+    if args.duration is not None and args.ops is not None:
+        raise UsageError("give either --duration or --ops, not both")
+    if args.duration is not None:
+        try:
+            over["duration"], over["ops"] = scenario.parse_duration(args.duration), None
+        except ValueError as exc:
+            raise UsageError(f"--duration {args.duration!r}: allowed: {exc}") from None
+    if args.ops is not None:
+        if args.ops < 1:
+            raise UsageError(f"--ops {args.ops}: allowed: a positive number of iterations per CPU")
+        over["ops"], over["duration"] = args.ops, None
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: allowed: an integer >= 0")
+    views = [v for v in (args.proc or "").split(",") if v]
+    for v in views:
+        if v not in machine.PROC_VIEWS:
+            raise UsageError(f"--proc {v}: allowed: {', '.join(machine.PROC_VIEWS)}")
+    scenarios = [dataclasses.replace(scenario.resolve(name), **over)
+                 for name in (args.scenario or ["smoke"])]
+    return scenarios, views
+
+
+def cmd_run(args):
+    """Run scenarios on CPUs as processes; print a summary; write JSON/JUnit reports."""
+    from harness import junit, machine, report, rng, scenario
+    try:
+        scenarios, views = _parse_run_args(args)
+    except scenario.ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    seed = args.seed if args.seed is not None else rng.fresh_seed()
+    command = "mmstress " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    print(f"mmstress: seed {seed} (repeat with --seed {seed})", file=sys.stderr)
+    live = sys.stderr.isatty() and not args.quiet
+
+    def progress(line):
+        sys.stderr.write("\r" + line + "\033[K")
+        sys.stderr.flush()
+
+    results, code, interrupted = [], EXIT_OK, None
+    restore = machine.install_stop_handlers()
+    try:
+        for sc in scenarios:
+            res = machine.run(sc, seed, irq_mask=args.irq_mask, proc_views=views,
+                              progress=progress if live else None)
+            if live:
+                sys.stderr.write("\r\033[K")
+            results.append(res)
+            if not args.quiet:
+                print(report.summary(report.run_dict(res)), flush=True)
+            if res.interrupted:
+                interrupted = res.interrupted
+                break
+    except Exception:  # noqa: BLE001 - the harness's own bug: report what we have, exit 3
+        import traceback
+        traceback.print_exc()
+        code = EXIT_HARNESS
+    finally:
+        restore()
+    if code != EXIT_HARNESS:
+        codes = [r.exit_code for r in results]
+        if EXIT_HARNESS in codes:
+            code = EXIT_HARNESS
+        elif interrupted:
+            code = 128 + interrupted
+        elif EXIT_VIOLATIONS in codes:
+            code = EXIT_VIOLATIONS
+    doc = report.document(results, command, seed, code,
+                          signal.Signals(interrupted).name if interrupted else None)
+    if args.json:
+        report.write_json(args.json, doc)
+    if args.junit:
+        junit.write_junit(args.junit, doc)
+    if interrupted:
+        print(f"mmstress: interrupted by {signal.Signals(interrupted).name}; "
+              "partial report written" if args.json or args.junit else
+              f"mmstress: interrupted by {signal.Signals(interrupted).name}", file=sys.stderr)
+    return code
 
 
 def cmd_demo(args):
@@ -35,8 +149,27 @@ def cmd_demo(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="mmstress", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mmstress", description=__doc__.splitlines()[0],
+                                     epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help=cmd_run.__doc__, description=cmd_run.__doc__, epilog=EXIT_HELP,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("scenario", nargs="*", help="scenario names (see `mmstress list`) or .toml "
+                     "paths; default: smoke")
+    run.add_argument("--seed", type=int, help="the run's seed (default: random, printed)")
+    run.add_argument("--cpus", type=int, help="number of CPUs (overrides the scenario)")
+    run.add_argument("--duration", help="how long: 10s, 500ms, 2m (overrides the scenario)")
+    run.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
+    run.add_argument("--json", metavar="PATH", help="write the JSON report (harness/report.schema.json)")
+    run.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per scenario")
+    run.add_argument("--quiet", action="store_true", help="no progress line and no summary")
+    run.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "
+                     "buddyinfo,zoneinfo,slabinfo")
+    run.add_argument("--irq-mask", choices=("lazy", "sigmask"), help="how local_irq_save masks "
+                     "the interrupt signal (default: the scenario's, lazy)")
+    run.set_defaults(func=cmd_run)
+    lst = sub.add_parser("list", help=cmd_list.__doc__)
+    lst.set_defaults(func=cmd_list)
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--arch", default="x86_64", choices=("x86_64", "x86_32"))
     demo.add_argument("--memory", default="1G", help="total memory, e.g. 1G, 512M")
@@ -48,6 +181,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except (UsageError, ModelError) as exc:

@@ -1,0 +1,289 @@
+"""One CPU: the worker process's life, from fork to exit.
+
+    fork -> signals, pin, this_cpu, hooks, k per context   phase READY
+         -> wait for GO (the start barrier)                  phase RUNNING
+         -> setup(k); timer on; loop: ksoftirqd, process(k)  until STOP / ops / ABORT
+         -> timer off, pending softirqs run                  phase STOPPED
+         -> wait until every CPU stopped (no more sends)
+         -> teardown(k) (op mixes: free what they hold, drain the mailbox)
+         -> hooks.finish()                                   phase TORNDOWN, then EXITED
+
+Every workload call goes through ``CpuRuntime.call``: counted, named in
+``cpu_doing``, and guarded -- an exception is reported to the machine as a
+failure of this CPU and context (with its traceback), the preempt count and
+interrupt flag are put back, spinlocks the failed context still held are
+released, and that context does no more work on this CPU (as an oops kills
+the task).  It never propagates into interrupted code.
+
+Messages to the machine go through this CPU's pipe: 4-byte little-endian
+length, then a JSON object with ``t`` = failure | violation | stack | done.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import struct
+import sys
+import time
+import traceback
+
+from kernel_model import context, debug
+
+from . import counters as C
+from .hooks import make_hooks, repeat_counts
+from .irq import CHIPS, Irq
+from .softirq import SCENARIO_SOFTIRQ, Softirqs
+from .workload_api import Kernel
+
+_MODEL_CTX = {C.X_PROCESS: context.CTX_TASK, C.X_HARDIRQ: context.CTX_HARDIRQ,
+              C.X_SOFTIRQ: context.CTX_SOFTIRQ, C.X_TASKLET: context.CTX_SOFTIRQ}
+PR_SET_PDEATHSIG = 1
+
+
+class CpuRuntime:
+    """Everything one CPU needs, in its own process."""
+
+    def __init__(self, plan, cpu_id, wfd):
+        self.plan = plan
+        self.cpu_id = cpu_id
+        self.nr_cpus = plan.nr_cpus
+        self.node = node = plan.node
+        a = node.arena
+        self.wfd = wfd
+        self.ctl, self.phase = a.v["run_ctl"], a.v["cpu_phase"]
+        self.beat, self.doing = a.v["cpu_beat"], a.v["cpu_doing"]
+        self.ops, self.stat = a.v["cpu_ops"], a.v["cpu_stat"]
+        self.sbase = cpu_id * C.NR_STATS
+        self.mailboxes, self.percpu, self.locks = plan.mailboxes, plan.percpu, plan.locks
+        self.dead = set()
+        self.nfail = 0
+        self.softirqs = Softirqs(self.stat, self.sbase)
+        self.k = [Kernel(self, x, plan.rng_stream(cpu_id, C.CONTEXTS[x])) for x in range(C.NR_CTX)]
+        self.work = plan.work_for(cpu_id)              # context index -> fn(k) or None
+        self.irq = Irq(cpu_id, self.stat, C.NR_STATS, plan.scenario.irq_rate,
+                       plan.scenario.irq_jitter, plan.rng_stream(cpu_id, "irq-timer"),
+                       self._hardirq_work, self.softirqs)
+        self.chip = CHIPS[plan.irq_mask](self.irq)
+        self._tasklets = {}
+        if self.work[C.X_SOFTIRQ]:
+            fn = self.work[C.X_SOFTIRQ]
+            self.softirqs.open_softirq(SCENARIO_SOFTIRQ, lambda: self.call(C.X_SOFTIRQ, fn))
+
+    # -- messages -----------------------------------------------------------------
+    def send(self, msg):
+        data = json.dumps(msg, default=str).encode()
+        buf = struct.pack("<I", len(data)) + data
+        flags = context.local_irq_save()          # no hardirq message in the middle of this one
+        try:
+            while buf:
+                n = os.write(self.wfd, buf)
+                buf = buf[n:]
+        except OSError:
+            pass                                   # the machine is gone; nothing to tell
+        finally:
+            context.local_irq_restore(flags)
+
+    # -- guarded calls ---------------------------------------------------------------
+    def call(self, x, fn):
+        if x in self.dead:
+            return
+        cpu = context.this_cpu
+        pc, irqs = cpu.preempt_count, cpu.irqs_off
+        self.doing[self.cpu_id] = x << 16
+        try:
+            fn(self.k[x])
+        except Exception as exc:  # noqa: BLE001 - a workload's bug is a report, not a crash
+            self._failed(x, exc, pc, irqs)
+        self.ops[C.ops_base(self.cpu_id, x) + C.OP_CALL] += 1
+        exit_hook = getattr(debug.hooks, "context_exit", None)
+        if exit_hook is not None:
+            exit_hook()
+
+    def _failed(self, x, exc, pc, irqs):
+        cpu = context.this_cpu
+        self.dead.add(x)
+        self.stat[self.sbase + C.STAT["failures"]] += 1
+        doing = C.doing_text(self.doing[self.cpu_id])
+        cpu.preempt_count = pc
+        cpu.irqs_off = irqs
+        released = self._release_locks(_MODEL_CTX[x])
+        self.nfail += 1
+        if self.nfail > 20:
+            return
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        kind = getattr(exc, "kind", None)
+        self.send({"t": "failure", "kind": "workload-error", "cpu": self.cpu_id,
+                   "context": C.CONTEXTS[x], "error": f"{type(exc).__name__}: {exc}",
+                   "kernel_bug": kind, "doing": doing, "traceback": tb[-6000:],
+                   "released_locks": released})
+
+    def _release_locks(self, model_ctx):
+        """Release spinlocks this CPU still holds in the failed context; their names."""
+        pool = self.node.locks
+        word = (self.cpu_id + 1) << 8 | model_ctx
+        names = []
+        for i in range(pool.next[0]):
+            if pool.owner[i] == word:
+                names.append(pool.name_of(i))
+                pool.owner[i] = 0
+                pool.sems[i].release()
+        return names
+
+    # -- interrupt-side work ----------------------------------------------------------
+    def _hardirq_work(self):
+        fn = self.work[C.X_HARDIRQ]
+        if fn is not None:
+            self.call(C.X_HARDIRQ, fn)
+        if self.plan.mix_mode:                     # op mixes: the "device" raises the bottom halves
+            rng = self.k[C.X_HARDIRQ].rng
+            sc = self.plan.scenario
+            if self.work[C.X_SOFTIRQ] and rng.random() < sc.softirq_p:
+                self.softirqs.raise_softirq_irqoff(SCENARIO_SOFTIRQ)
+            if self.work[C.X_TASKLET] and rng.random() < sc.tasklet_p:
+                self.tasklet_schedule(None)
+
+    def raise_softirq(self, nr):
+        self.softirqs.raise_softirq(SCENARIO_SOFTIRQ if nr is None else nr)
+
+    def tasklet_schedule(self, fn):
+        fn = fn or self.work[C.X_TASKLET]
+        if fn is None:
+            raise ValueError("tasklet_schedule(): this scenario has no tasklet function")
+        wrapper = self._tasklets.get(fn)
+        if wrapper is None:
+            wrapper = self._tasklets[fn] = lambda: self.call(C.X_TASKLET, fn)
+        self.softirqs.tasklet_schedule(wrapper)
+
+    # -- phases -------------------------------------------------------------------------
+    def set_phase(self, p):
+        self.phase[self.cpu_id] = p
+
+    def wait_all(self, p):
+        """Wait until every CPU reached phase ``p``; False if the run was aborted."""
+        ctl, phase, beat, me = self.ctl, self.phase, self.beat, self.cpu_id
+        while True:
+            if ctl[C.CTL_ABORT]:
+                return False
+            if all(phase[c] >= p for c in range(self.nr_cpus)):
+                return True
+            beat[me] += 1
+            time.sleep(0.0005)
+
+    def wait_go(self):
+        ctl, beat, me = self.ctl, self.beat, self.cpu_id
+        while not ctl[C.CTL_GO]:
+            if ctl[C.CTL_ABORT]:
+                return False
+            beat[me] += 1
+            time.sleep(0.0005)
+        return True
+
+    # -- the life ---------------------------------------------------------------------
+    def main(self):
+        plan, me = self.plan, self.cpu_id
+        self.set_phase(C.PHASE_READY)
+        if not self.wait_go():
+            return
+        self.set_phase(C.PHASE_RUNNING)
+        kp = self.k[C.X_PROCESS]
+        if plan.setup is not None:
+            self.call(C.X_PROCESS, plan.setup)       # a failed setup leaves the CPU idle
+        self.irq.start()
+        self._run_loop(kp)
+        self.irq.stop()
+        self.softirqs.shutdown()
+        self.set_phase(C.PHASE_STOPPED)
+        if not self.wait_all(C.PHASE_STOPPED):
+            return
+        self.doing[me] = C.X_PROCESS << 16
+        self.dead.discard(C.X_PROCESS)            # teardown runs even after a failed iteration
+        self.teardown(kp)
+        self.stat[self.sbase + C.STAT["mbox_leftover"]] = self.mailboxes.count(me)
+        self.hooks.finish()
+        self.set_phase(C.PHASE_TORNDOWN)
+
+    def _run_loop(self, kp):
+        ctl, beat, me = self.ctl, self.beat, self.cpu_id
+        softirqs = self.softirqs
+        limit = self.plan.ops
+        fn = self.work[C.X_PROCESS]
+        i = 0
+        while not ctl[C.CTL_STOP] and not ctl[C.CTL_ABORT]:
+            if softirqs.ksoftirqd:
+                softirqs.run_ksoftirqd()
+            if fn is None or C.X_PROCESS in self.dead:
+                time.sleep(0.001)                  # idle: only interrupts run here
+            else:
+                self.call(C.X_PROCESS, fn)
+            beat[me] += 1
+            i += 1
+            if limit and i >= limit:
+                break
+
+    def teardown(self, kp):
+        plan = self.plan
+        if plan.mix_mode:
+            def mix_teardown(k):
+                for mix in plan.mixes_of(self.cpu_id).values():
+                    mix.drain(k)
+                from .opmix import free_item
+                while (item := k.recv_meta()) is not None:
+                    free_item(k, item[0], item[1], plan.caches)
+            self.call(C.X_PROCESS, mix_teardown)
+        elif plan.teardown is not None:
+            self.call(C.X_PROCESS, plan.teardown)
+
+
+def _dump_stack(rt):
+    def handler(signum, frame):
+        rt.send({"t": "stack", "cpu": rt.cpu_id, "doing": C.doing_text(rt.doing[rt.cpu_id]),
+                 "preempt_count": context.this_cpu.preempt_count,
+                 "irqs_off": context.this_cpu.irqs_off,
+                 "stack": "".join(traceback.format_stack(frame))[-6000:]})
+    return handler
+
+
+def cpu_main(plan, cpu_id, wfd):
+    """Entry point of the forked CPU process; never returns (os._exit)."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the machine's to handle
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != plan.machine_pid:
+            os._exit(3)                                    # the machine died before we set that
+        if plan.pin_cores:
+            try:
+                import psutil
+                psutil.Process().cpu_affinity([plan.pin_cores[cpu_id]])
+            except Exception:  # noqa: BLE001 - pinning is best effort
+                pass
+        rt = CpuRuntime(plan, cpu_id, wfd)
+        context.set_this_cpu(context.CPU(cpu_id, chip=rt.chip, comm=f"mmstress/{cpu_id}",
+                                         pid=os.getpid()))
+        rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node,
+                                       lambda v: rt.send({"t": "violation", "cpu": cpu_id, **v}))
+        debug.install(rt.hooks)
+        signal.signal(signal.SIGUSR2, _dump_stack(rt))
+        rt.main()
+        rt.send({"t": "done", "cpu": cpu_id, "repeats": repeat_counts(rt.sink)})
+    except BaseException:  # noqa: BLE001 - the harness's own bug: tell the machine, exit 3
+        code = 3
+        try:
+            msg = {"t": "harness-error", "cpu": cpu_id, "traceback": traceback.format_exc()[-6000:]}
+            data = json.dumps(msg).encode()
+            os.write(wfd, struct.pack("<I", len(data)) + data)
+        except Exception:  # noqa: BLE001
+            pass
+    finally:
+        try:
+            plan.node.arena.v["cpu_phase"][cpu_id] = C.PHASE_EXITED
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001
+            pass
+        os._exit(code)

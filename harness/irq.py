@@ -1,0 +1,176 @@
+"""Hardware interrupts of one CPU: a real POSIX signal, masked the way powerpc masks.
+
+The interrupt source is ``SIGALRM`` from a per-process one-shot interval timer
+(``setitimer(ITIMER_REAL)``), re-armed at every arrival with a seeded jitter
+around the scenario's rate.  The signal is asynchronous: CPython runs the
+handler between two bytecodes of whatever the CPU was executing -- in the
+middle of ``__alloc_pages`` just as well as in workload code.
+
+Masking.  ``local_irq_save()`` and friends call ``IrqChip.disable()/enable()``.
+Blocking the signal for real (``pthread_sigmask``) costs ~3.3 us per
+block+unblock pair measured here, far too slow for every irq-save on the
+allocator fast paths, so the default chip masks *lazily*, as powerpc's
+``arch_local_irq_save`` does (soft-masking, arch/powerpc/include/asm/hw_irq.h):
+
+- ``disable()`` only sets the soft-disabled flag (``cpu.irqs_off``, set by the
+  model's context.py before calling the chip);
+- a signal that arrives while soft-disabled does not run the interrupt: the
+  handler records it as pending (one pending bit, like a level-triggered line:
+  further arrivals coalesce) and returns at once -- the interrupted code runs
+  on as if the interrupt had been blocked;
+- ``enable()`` replays the pending interrupt, exactly where the real kernel
+  would take it: at the unmask.
+
+Seen from the model this is the semantics of blocking the signal and having
+it delivered on unmask, at ~50 ns per irq-save/restore.  ``--irq-mask=sigmask``
+(``mask = "sigmask"`` in a scenario) selects ``SigmaskIrqChip``, which also
+really blocks SIGALRM with ``pthread_sigmask`` -- for comparison and
+benchmarking; the soft flag still covers the few bytecodes between setting
+``irqs_off`` and the system call.
+
+A hardirq (``handle_irq``) runs with interrupts disabled, the hardirq count
+raised, then ``irq_exit()``: drop the count and, if not nested in another
+interrupt, run pending softirqs (``softirq.py``; they re-enable interrupts, so
+a hardirq may nest into a softirq, as on Linux).  Any exception of the
+scenario's hardirq work is caught here and reported as a failure of that CPU
+and context; it never propagates into the interrupted code.
+"""
+
+import signal
+
+from kernel_model import context
+
+from .counters import STAT
+
+IRQ_SIGNAL = signal.SIGALRM
+# Module-level aliases: inside a class body Python would mangle ``__irq_enter``.
+_irq_enter, _irq_exit = context.__irq_enter, context.__irq_exit
+_MODEL_DIR = "/kernel_model/"
+
+
+class LazyIrqChip(context.IrqChip):
+    """Soft interrupt masking: pending interrupts are replayed on enable()."""
+
+    name = "lazy"
+
+    def __init__(self, irq):
+        self.irq = irq
+
+    def disable(self):
+        pass
+
+    def enable(self):
+        if self.irq.pending:
+            self.irq.replay()
+
+    def run_softirqs(self):
+        self.irq.softirqs.do_softirq()
+
+
+class SigmaskIrqChip(LazyIrqChip):
+    """Real masking: SIGALRM is blocked with pthread_sigmask while irqs are off."""
+
+    name = "sigmask"
+    _SET = {IRQ_SIGNAL}
+
+    def disable(self):
+        signal.pthread_sigmask(signal.SIG_BLOCK, self._SET)
+
+    def enable(self):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self._SET)
+        if self.irq.pending:
+            self.irq.replay()
+
+
+CHIPS = {"lazy": LazyIrqChip, "sigmask": SigmaskIrqChip}
+
+
+class Irq:
+    """The interrupt controller of one CPU (lives in that CPU's process).
+
+    ``work()`` is the scenario's hardirq work (already wrapped so that it
+    catches and reports its own exceptions); ``softirqs`` the CPU's softirq
+    state.
+    """
+
+    def __init__(self, cpu_id, stat, nr_stats, rate, jitter, rng, work, softirqs):
+        self.cpu_id = cpu_id
+        self.stat = stat
+        self.base = cpu_id * nr_stats
+        self.period = 1.0 / rate if rate > 0 else 0.0
+        self.jitter = jitter
+        self.rng = rng
+        self.work = work
+        self.softirqs = softirqs
+        self.pending = False
+        self.running = False
+
+    # -- the timer -----------------------------------------------------------------
+    def start(self):
+        if self.period <= 0:
+            return
+        self.running = True
+        signal.signal(IRQ_SIGNAL, self._on_signal)
+        self._arm()
+
+    def stop(self):
+        """Stop the timer; a pending interrupt is dropped (the device went quiet)."""
+        self.running = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(IRQ_SIGNAL, signal.SIG_IGN)
+        self.pending = False
+
+    def _arm(self):
+        u = self.rng.random()
+        delay = self.period * (1.0 + self.jitter * (2.0 * u - 1.0))
+        signal.setitimer(signal.ITIMER_REAL, max(delay, 1e-5))
+
+    # -- arrival ---------------------------------------------------------------------
+    def _on_signal(self, signum, frame):
+        if not self.running:
+            return
+        self._arm()
+        stat, base = self.stat, self.base
+        stat[base + STAT["irq_raised"]] += 1
+        cpu = context.this_cpu
+        if cpu.context() == context.CTX_TASK and frame is not None \
+                and _MODEL_DIR in frame.f_code.co_filename:
+            stat[base + STAT["irq_in_model"]] += 1
+        if cpu.irqs_off:
+            if self.pending:
+                stat[base + STAT["irq_coalesced"]] += 1
+            else:
+                self.pending = True
+                stat[base + STAT["irq_deferred"]] += 1
+            return
+        self.handle_irq()
+        if self.pending:
+            self.replay()
+
+    def replay(self):
+        """Deliver the pending interrupt (called at unmask, interrupts now on)."""
+        while self.pending and self.running and not context.this_cpu.irqs_off:
+            self.pending = False
+            self.handle_irq()
+
+    # -- delivery ------------------------------------------------------------------------
+    def handle_irq(self):
+        """The hardware took the interrupt: irq_enter, handler, irq_exit."""
+        cpu = context.this_cpu
+        saved_pc = cpu.preempt_count
+        stat, base = self.stat, self.base
+        if saved_pc & context.SOFTIRQ_OFFSET:
+            stat[base + STAT["irq_in_softirq"]] += 1
+        cpu.irqs_off = True                      # the CPU masks on entry
+        _irq_enter()
+        try:
+            stat[base + STAT["irq_delivered"]] += 1
+            self.work()
+        finally:
+            _irq_exit()
+            if cpu.preempt_count != saved_pc:    # the work left a count behind (reported there)
+                cpu.preempt_count = saved_pc
+        # irq_exit(): softirqs run only if we did not interrupt one (or bh-off code).
+        if not cpu.preempt_count & (context.HARDIRQ_MASK | context.SOFTIRQ_MASK | context.NMI_MASK):
+            self.softirqs.invoke_softirq()
+        cpu.irqs_off = False                     # iret restores the interrupted flags (on)

@@ -1,0 +1,423 @@
+"""The machine: boots the arena, forks one process per CPU, watches them, collects the run.
+
+Data flow::
+
+    machine (parent)                              CPU n (forked child)
+    boot arena: model + counters + mailboxes + per-CPU vars
+    pre-fork: mailbox locks, kmem caches of the op mixes
+    fork CPUs  -------------------------------->  cpu.cpu_main(): READY
+    all READY: run_ctl[GO] = 1  --------------->  setup, timer, main loop
+    read pipes (failures, violations, stacks) <-  messages
+    watch exits (sentinels), heartbeats (watchdog)
+    duration over / Ctrl-C / SIGTERM: STOP  --->  stop, teardown, exit
+    a CPU died or locked up: ABORT  ----------->  leave at once, no teardown
+    grace over: SIGKILL the stragglers
+    final counters, lock stats, /proc views, invariants (clean runs only)
+    close the arena (unlinks /dev/shm) -- on every path, in ``finally``
+
+Nothing a report needs lives only in a CPU: counters are in the arena,
+messages are sent when they happen, so any CPU may die at any time.  The
+machine never leaves a child behind: every CPU is killed and reaped in
+``finally``, and each CPU asked the kernel to SIGKILL it if the machine dies
+(PR_SET_PDEATHSIG).
+"""
+
+import inspect
+import json
+import os
+import select
+import signal
+import struct
+import time
+from dataclasses import dataclass, field
+
+import multiprocess
+
+import kernel_model as km
+from kernel_model import invariants, pcp, spinlock
+
+from . import counters as C
+from . import hooks, mailbox, percpu, rng
+from .cpu import cpu_main
+from .locks import NamedLocks, all_lock_stats
+from .opmix import OpMix
+from .scenario import import_workload
+from .watchdog import Watchdog
+
+START_TIMEOUT = 20.0
+HARNESS_FAILURES = ("cpu-died", "soft-lockup", "harness-error", "timeout", "start-timeout")
+
+_stop = {"signum": None, "count": 0}
+
+
+def request_stop(signum, frame=None):
+    """SIGINT/SIGTERM handler of the machine: stop the run (twice: abort it)."""
+    _stop["signum"] = _stop["signum"] or signum
+    _stop["count"] += 1
+
+
+def install_stop_handlers():
+    """Catch SIGINT and SIGTERM for the duration of the runs; returns a restore function."""
+    old = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    _stop["signum"], _stop["count"] = None, 0
+
+    def restore():
+        for s, h in old.items():
+            signal.signal(s, h)
+    return restore
+
+
+def stop_requested():
+    return _stop["signum"]
+
+
+class Plan:
+    """What the CPUs run; built before fork, inherited by every CPU."""
+
+    def __init__(self, scenario, seed, node, irq_mask, pin_cores):
+        self.scenario = scenario
+        self.seed = seed
+        self.node = node
+        self.nr_cpus = scenario.cpus
+        self.irq_mask = irq_mask
+        self.ops = scenario.ops
+        self.pin_cores = pin_cores
+        self.machine_pid = os.getpid()
+        self.mailboxes = mailbox.Mailboxes(node, scenario.cpus)
+        self.percpu = percpu.PerCpuVars(node, scenario.cpus)
+        self.locks = NamedLocks(node)
+        self.mix_mode = scenario.workload is None
+        self.caches = [km.kmem_cache_create(name, size) for name, size in scenario.caches]
+        self.module = None if self.mix_mode else import_workload(scenario.workload)
+        self.setup = None if self.mix_mode else getattr(self.module, "setup", None)
+        self.teardown = None if self.mix_mode else getattr(self.module, "teardown", None)
+        self._mixes = {}
+
+    def rng_stream(self, cpu, purpose):
+        return rng.stream(self.seed, cpu, purpose)
+
+    def mixes_of(self, cpu):
+        if cpu not in self._mixes:
+            self._mixes[cpu] = {
+                ctx: OpMix(m.specs, m.max_held, m.free, m.remote_free, ctx == "process", self.caches)
+                for ctx, m in self.scenario.mixes.items()}
+        return self._mixes[cpu]
+
+    def work_for(self, cpu):
+        """[fn(k) or None] indexed by harness context."""
+        if self.mix_mode:
+            mixes = self.mixes_of(cpu)
+            return [mixes[c].step if c in mixes else None for c in C.CONTEXTS]
+        return [getattr(self.module, c, None) for c in C.CONTEXTS]
+
+
+@dataclass
+class RunResult:
+    scenario: object
+    seed: int
+    irq_mask: str
+    elapsed: float = 0.0
+    counters: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    violations: list = field(default_factory=list)
+    invariants: list = field(default_factory=list)
+    locks: list = field(default_factory=list)
+    slab: dict | None = None
+    proc: dict = field(default_factory=dict)
+    percpu: dict = field(default_factory=dict)
+    memory: dict = field(default_factory=dict)
+    interrupted: int | None = None
+    pinned: bool = False
+
+    @property
+    def harness_failed(self):
+        return any(f["kind"] in HARNESS_FAILURES for f in self.failures)
+
+    @property
+    def exit_code(self):
+        if self.harness_failed:
+            return 3
+        if self.interrupted:
+            return 128 + self.interrupted
+        if self.violations or self.failures or self.invariants:
+            return 1
+        return 0
+
+    @property
+    def status(self):
+        return {0: "passed", 1: "violations", 3: "failed"}.get(self.exit_code, "interrupted")
+
+
+def _boot(sc):
+    kw = {}
+    params = inspect.signature(km.boot).parameters
+    if sc.slab and "slab" in params:
+        kw["slab"] = sc.slab
+    sections = (C.arena_sections(sc.cpus) + mailbox.arena_sections(sc.cpus)
+                + percpu.arena_sections(sc.cpus)
+                + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS))
+    return km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
+                   extra_sections=sections, **kw)
+
+
+def _pin_cores(n):
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    return cores[:n] if len(cores) >= n else None
+
+
+def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0):
+    """Run one scenario to the end; always returns a RunResult (never leaves processes or segments)."""
+    sc = scenario
+    result = RunResult(sc, seed, irq_mask or sc.irq_mask)
+    node = _boot(sc)
+    procs, rfds = [], []
+    try:
+        plan = Plan(sc, seed, node, result.irq_mask, _pin_cores(sc.cpus))
+        result.pinned = plan.pin_cores is not None
+        mp = multiprocess.get_context("fork")
+        for cpu in range(sc.cpus):
+            r, w = os.pipe()
+            p = mp.Process(target=cpu_main, args=(plan, cpu, w), name=f"CPU {cpu}", daemon=True)
+            p.start()
+            os.close(w)
+            os.set_blocking(r, False)
+            procs.append(p)
+            rfds.append(r)
+        _monitor(result, plan, procs, rfds, progress, grace)
+    finally:
+        for p in procs:
+            if p.exitcode is None:
+                try:
+                    os.kill(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            p.join(5)
+        for r in rfds:
+            _drain(result, r, {}, final=True)
+            os.close(r)
+        try:
+            _collect(result, node, proc_views)
+        finally:
+            node.close()
+    return result
+
+
+def _monitor(result, plan, procs, rfds, progress, grace):
+    sc, node = result.scenario, plan.node
+    ctl, phase, beat = node.arena.v["run_ctl"], node.arena.v["cpu_phase"], node.arena.v["cpu_beat"]
+    n = sc.cpus
+    bufs = {r: b"" for r in rfds}
+    stacks = {}
+    dog = Watchdog(n, sc.watchdog)
+    t_start = time.monotonic()
+    t0 = None
+    deadline = None                     # after STOP/ABORT: when stragglers get killed
+    last_progress = 0.0
+    reaped = set()
+
+    def finish_by(t):
+        nonlocal deadline
+        deadline = t if deadline is None else min(deadline, t)
+
+    while True:
+        ready, _, _ = select.select(rfds + [p.sentinel for p in procs], [], [], 0.05)
+        for r in rfds:
+            if r in ready:
+                for msg in _drain(result, r, bufs):
+                    if msg.get("t") == "stack":
+                        stacks[msg["cpu"]] = msg
+        now = time.monotonic()
+        # -- start barrier -----------------------------------------------------------
+        if t0 is None:
+            if all(phase[c] >= C.PHASE_READY for c in range(n)):
+                t0 = now
+                ctl[C.CTL_GO] = 1
+            elif now - t_start > START_TIMEOUT:
+                result.failures.append(_fail("start-timeout", None, "the CPUs did not all start "
+                                             f"within {START_TIMEOUT:g}s"))
+                ctl[C.CTL_ABORT] = 1
+                finish_by(now)
+        # -- stop conditions ----------------------------------------------------------------
+        signum = stop_requested()
+        if signum and not ctl[C.CTL_STOP]:
+            result.interrupted = signum
+            ctl[C.CTL_STOP] = 1
+            finish_by(now + grace)
+        if signum and _stop["count"] > 1 and not ctl[C.CTL_ABORT]:
+            ctl[C.CTL_ABORT] = 1
+            finish_by(now + 0.5)
+        if t0 is not None and sc.duration and not ctl[C.CTL_STOP] and now - t0 >= sc.duration:
+            ctl[C.CTL_STOP] = 1
+            finish_by(now + max(grace, sc.watchdog) + 5)
+        # -- deaths -----------------------------------------------------------------------------
+        for cpu, p in enumerate(procs):
+            if cpu in reaped or p.exitcode is None:
+                continue
+            reaped.add(cpu)
+            if p.exitcode < 0 and cpu not in dog.fired and not ctl[C.CTL_ABORT]:
+                sig = signal.Signals(-p.exitcode).name
+                result.failures.append(_fail(
+                    "cpu-died", cpu, f"CPU {cpu} died ({sig}) while doing "
+                    f"{C.doing_text(node.arena.v['cpu_doing'][cpu])}; the run was aborted"))
+            if p.exitcode != 0 and not ctl[C.CTL_ABORT]:
+                ctl[C.CTL_ABORT] = 1
+                finish_by(now + grace)
+        live = {c for c, p in enumerate(procs) if p.exitcode is None}
+        if not live:
+            break
+        # -- watchdog -----------------------------------------------------------------------
+        if t0 is not None and not ctl[C.CTL_ABORT]:
+            for cpu in dog.observe(list(beat), now, live):
+                _soft_lockup(result, node, procs[cpu], cpu, dog.stuck_for(cpu, now), stacks,
+                             rfds[cpu], bufs)
+                ctl[C.CTL_ABORT] = 1
+                finish_by(now + grace)
+        # -- stragglers ----------------------------------------------------------------------------
+        if deadline is not None and now >= deadline:
+            cause_known = result.harness_failed or result.interrupted
+            for cpu in sorted(live):
+                if not cause_known:
+                    result.failures.append(_fail(
+                        "timeout", cpu, f"CPU {cpu} did not finish in time after the run was "
+                        f"stopped; killed while doing {C.doing_text(node.arena.v['cpu_doing'][cpu])}"))
+                os.kill(procs[cpu].pid, signal.SIGKILL)
+            for p in procs:
+                p.join(5)
+            break
+        if progress and t0 is not None and now - last_progress >= 0.5:
+            last_progress = now
+            progress(_progress_line(node, n, now - t0))
+    result.elapsed = time.monotonic() - (t0 if t0 is not None else t_start)
+
+
+def _soft_lockup(result, node, proc, cpu, secs, stacks, rfd, bufs):
+    doing = C.doing_text(node.arena.v["cpu_doing"][cpu])
+    try:
+        os.kill(proc.pid, signal.SIGUSR2)
+    except ProcessLookupError:
+        pass
+    end = time.monotonic() + 1.0
+    while cpu not in stacks and time.monotonic() < end:
+        select.select([rfd], [], [], 0.05)
+        for msg in _drain(result, rfd, bufs):
+            if msg.get("t") == "stack":
+                stacks[msg["cpu"]] = msg
+    stack = stacks.get(cpu, {}).get("stack", "(the CPU did not answer with its stack)\n")
+    text = (f"watchdog: BUG: soft lockup - CPU#{cpu} stuck for {secs:.0f}s! "
+            f"[mmstress/{cpu}:{proc.pid}]\n"
+            f"CPU {cpu} was doing: {doing}\nCall Trace (Python):\n{stack}")
+    result.failures.append({"kind": "soft-lockup", "cpu": cpu, "context": doing.split(" ")[-2]
+                            if " in " in doing else None, "message": text.splitlines()[0],
+                            "doing": doing, "traceback": stack})
+    result.violations.append({"kind": "soft-lockup", "title": text.splitlines()[0], "text": text,
+                              "cpu": cpu, "context": None, "count": 1})
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _fail(kind, cpu, message):
+    return {"kind": kind, "cpu": cpu, "context": None, "message": message}
+
+
+def _drain(result, r, bufs, final=False):
+    """Read what CPU pipe ``r`` has; record failures and violations; return the messages."""
+    buf = bufs.get(r, b"")
+    while True:
+        try:
+            chunk = os.read(r, 65536)
+        except BlockingIOError:
+            break
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    msgs = []
+    while len(buf) >= 4:
+        (size,) = struct.unpack_from("<I", buf)
+        if len(buf) < 4 + size:
+            break
+        try:
+            msgs.append(json.loads(buf[4:4 + size]))
+        except ValueError:
+            pass
+        buf = buf[4 + size:]
+    bufs[r] = buf
+    for m in msgs:
+        t = m.get("t")
+        if t == "failure":
+            result.failures.append({"kind": m["kind"], "cpu": m["cpu"], "context": m["context"],
+                                    "message": f"CPU {m['cpu']} {m['context']}: {m['error']}",
+                                    "doing": m.get("doing"), "traceback": m.get("traceback"),
+                                    "released_locks": m.get("released_locks", [])})
+        elif t == "violation":
+            result.violations.append({k: v for k, v in m.items() if k != "t"})
+        elif t == "harness-error":
+            result.failures.append({"kind": "harness-error", "cpu": m["cpu"], "context": None,
+                                    "message": f"CPU {m['cpu']}: internal harness error",
+                                    "traceback": m.get("traceback")})
+        elif t == "done":
+            for (kind, site, title), count in m.get("repeats", []):
+                for v in result.violations:
+                    if (v.get("kind"), v.get("site"), v.get("title")) == (kind, site, title):
+                        v["count"] = count
+    return msgs
+
+
+def _progress_line(node, n, elapsed):
+    snap = C.snapshot(node.arena, n)
+    per_ctx = [sum(snap["ops"][c][x][C.OP_CALL] for c in range(n)) for x in range(C.NR_CTX)]
+    irqs = sum(snap["stat"][c][C.STAT["irq_delivered"]] for c in range(n))
+    rate = " ".join(f"{name} {v / max(elapsed, 1e-9):,.0f}/s" for name, v in zip(C.CONTEXTS, per_ctx))
+    return f"[{elapsed:5.1f}s] {rate} | interrupts {irqs:,}"
+
+
+def _collect(result, node, proc_views):
+    """Final counters and model views; model checks only after a clean finish."""
+    sc = result.scenario
+    result.counters = C.snapshot(node.arena, sc.cpus)
+    result.locks = all_lock_stats(node)
+    percpu_vars = percpu.PerCpuVars.__new__(percpu.PerCpuVars)
+    percpu_vars.nr_cpus = sc.cpus
+    a = node.arena
+    percpu_vars.names, percpu_vars.nr, percpu_vars.val = a.v["percpu_name"], a.v["percpu_nr"], a.v["percpu_val"]
+    result.percpu = percpu_vars.sums()
+    clean = all(p >= C.PHASE_TORNDOWN for p in result.counters["phase"]) and not result.harness_failed
+    result.slab = _slab_summary(node) if sc.slab else None
+    if clean:
+        pcp.drain_all_pages(node)
+        result.invariants = invariants.check_page_allocator(node)
+        if sc.slab:
+            result.invariants += km.slab_common.check_slabs(node)
+    free = node.total_free_pages()
+    result.memory = {"arch": sc.arch, "page_size": sc.page_size, "size": sc.memory,
+                     "nr_pages": node.nr_pages, "free_pages_at_end": int(free),
+                     "checked": clean}
+    for view in proc_views:
+        fn = PROC_VIEWS[view]
+        try:
+            result.proc[view] = fn(node)
+        except Exception as exc:  # noqa: BLE001 - a view that cannot render says so
+            result.proc[view] = f"({view} unavailable: {exc})\n"
+
+
+PROC_VIEWS = {"buddyinfo": km.procfs.buddyinfo, "zoneinfo": km.procfs.zoneinfo,
+              "slabinfo": lambda node: km.slabinfo.slabinfo(node)}
+
+
+def _slab_summary(node):
+    """SLUB_STATS summed over caches: fast-path ratios of allocation and free."""
+    totals = {}
+    for s in km.slab_common.all_caches(node):
+        for name, n in km.slab_common.slab_stats(s).items():
+            totals[name] = totals.get(name, 0) + int(n)
+    out = {"stats": totals}
+    for what in ("alloc", "free"):
+        fast, slow = totals.get(f"{what}_fastpath", 0), totals.get(f"{what}_slowpath", 0)
+        out[f"{what}_fastpath_ratio"] = fast / (fast + slow) if fast + slow else None
+    return out

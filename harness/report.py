@@ -1,0 +1,154 @@
+"""Reports of a run: the JSON document (schema in ``report.schema.json``) and the text summary.
+
+JSON shape (``schema_version`` 1; one entry in ``runs`` per scenario)::
+
+    {schema_version, tool, version, command, seed, exit_code, interrupted,
+     runs: [{scenario, source, description, seed, cpus, allocator, irq_mask, pinned,
+             limit: {duration | ops}, status, exit_code, elapsed,
+             ops: {total, per_second, by_context: {ctx: n},
+                   by_cpu: [{cpu, contexts: {ctx: {calls, ops: {op: n}}}}]},
+             interrupts: {delivered, raised, in_model_code, deferred, coalesced,
+                          in_softirq, softirqs, tasklets, ksoftirqd_wakeups,
+                          by_cpu: [{cpu, <same keys>}]},
+             mailbox: {sent, full, received, leftover},
+             locks: [{name, acquired, contended, spins}],
+             slab: null | {stats: {...}, alloc_fastpath_ratio, free_fastpath_ratio},
+             memory: {arch, page_size, size, nr_pages, free_pages_at_end, checked},
+             percpu: {name: [value per CPU]},
+             violations: [{kind, title, text, cpu, context, count, ...}],
+             failures: [{kind, cpu, context, message, doing?, traceback?}],
+             invariants: [problem text],
+             proc: {view: text},
+             reproduce: "mmstress run ..."}]}
+
+``failures`` kinds: workload-error (a workload raised: exit 1), cpu-died,
+soft-lockup, timeout, start-timeout, harness-error (exit 3).
+"""
+
+import json
+import os
+
+from . import counters as C
+from .scenario import format_duration
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
+_IRQ_KEYS = {"raised": "irq_raised", "delivered": "irq_delivered", "in_model_code": "irq_in_model",
+             "deferred": "irq_deferred", "coalesced": "irq_coalesced",
+             "in_softirq": "irq_in_softirq", "softirqs": "softirq_runs",
+             "tasklets": "tasklet_runs", "ksoftirqd_wakeups": "ksoftirqd_wakeups"}
+
+
+def reproduce_command(result):
+    sc = result.scenario
+    what = sc.source if sc.source != "<embedded smoke>" else "smoke"
+    limit = f"--ops {sc.ops}" if sc.ops else f"--duration {format_duration(sc.duration)}"
+    mask = f" --irq-mask {result.irq_mask}" if result.irq_mask != "lazy" else ""
+    return f"mmstress run {what} --seed {result.seed} --cpus {sc.cpus} {limit}{mask}"
+
+
+def run_dict(result):
+    sc = result.scenario
+    cnt = result.counters
+    n = sc.cpus
+    ops, stat = cnt.get("ops"), cnt.get("stat")
+    by_cpu, by_ctx, total_ops = [], {c: 0 for c in C.CONTEXTS}, 0
+    for cpu in range(n if ops else 0):
+        ctxs = {}
+        for x, cname in enumerate(C.CONTEXTS):
+            row = ops[cpu][x]
+            named = {C.OPS[o]: row[o] for o in range(1, C.NR_OPS) if row[o]}
+            ctxs[cname] = {"calls": row[C.OP_CALL], "ops": named}
+            by_ctx[cname] += row[C.OP_CALL]
+            total_ops += sum(named.values())
+        by_cpu.append({"cpu": cpu, "contexts": ctxs})
+    irq_cpu = [{"cpu": cpu, **{k: stat[cpu][C.STAT[s]] for k, s in _IRQ_KEYS.items()}}
+               for cpu in range(n if stat else 0)]
+    irq = {k: sum(c[k] for c in irq_cpu) for k in _IRQ_KEYS}
+
+    def tot(s):
+        return sum(stat[cpu][C.STAT[s]] for cpu in range(n)) if stat else 0
+    elapsed = result.elapsed
+    return {
+        "scenario": sc.name, "source": sc.source, "description": sc.description,
+        "seed": result.seed, "cpus": n, "allocator": sc.slab or "pages-only",
+        "irq_mask": result.irq_mask, "pinned": result.pinned,
+        "limit": {"ops": sc.ops} if sc.ops else {"duration": sc.duration},
+        "status": result.status, "exit_code": result.exit_code, "elapsed": round(elapsed, 3),
+        "ops": {"total": total_ops, "per_second": round(total_ops / elapsed, 1) if elapsed else 0.0,
+                "by_context": by_ctx, "by_cpu": by_cpu},
+        "interrupts": {**irq, "by_cpu": irq_cpu},
+        "mailbox": {"sent": tot("mbox_sent"), "full": tot("mbox_full"),
+                    "received": tot("mbox_recv"), "leftover": tot("mbox_leftover")},
+        "locks": result.locks, "slab": result.slab, "memory": result.memory,
+        "percpu": result.percpu, "violations": result.violations, "failures": result.failures,
+        "invariants": result.invariants, "proc": result.proc,
+        "reproduce": reproduce_command(result),
+    }
+
+
+def document(results, command, seed, exit_code, interrupted=None):
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        ver = version("mmstress")
+    except PackageNotFoundError:
+        ver = "0"
+    return {"schema_version": SCHEMA_VERSION, "tool": "mmstress", "version": ver,
+            "command": command, "seed": seed, "exit_code": exit_code,
+            "interrupted": interrupted, "runs": [run_dict(r) for r in results]}
+
+
+def write_json(path, doc):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=1, default=str)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def summary(run):
+    """The end-of-run text for people."""
+    out = []
+    ctxs = C.CONTEXTS
+    head = f"{'CPU':>4}  " + "".join(f"{c:>12}" for c in ctxs) + f"{'interrupts':>12}"
+    out.append(f"== {run['scenario']}: {run['status']} in {run['elapsed']:.2f}s "
+               f"(seed {run['seed']}, {run['cpus']} CPUs, {run['allocator']}, irq mask "
+               f"{run['irq_mask']})")
+    out.append(head)
+    for cpu, irq in zip(run["ops"]["by_cpu"], run["interrupts"]["by_cpu"]):
+        out.append(f"{cpu['cpu']:>4}  " + "".join(f"{cpu['contexts'][c]['calls']:>12,}" for c in ctxs)
+                   + f"{irq['delivered']:>12,}")
+    out.append(f"{'all':>4}  " + "".join(f"{run['ops']['by_context'][c]:>12,}" for c in ctxs)
+               + f"{run['interrupts']['delivered']:>12,}")
+    i = run["interrupts"]
+    out.append(f"throughput: {run['ops']['total']:,} allocator ops, {run['ops']['per_second']:,.0f} ops/s")
+    out.append(f"interrupts: {i['delivered']:,} delivered ({i['in_model_code']:,} arrived inside model "
+               f"code in process context, {i['deferred']:,} held back by irq-off sections and "
+               f"delivered at unmask, {i['in_softirq']:,} nested in a softirq); softirqs "
+               f"{i['softirqs']:,}, tasklets {i['tasklets']:,}, ksoftirqd wakeups {i['ksoftirqd_wakeups']:,}")
+    m = run["mailbox"]
+    out.append(f"mailbox: {m['sent']:,} sent, {m['received']:,} received, {m['full']:,} refused (full)")
+    busy = [lk for lk in run["locks"] if lk["contended"]][:5]
+    if busy:
+        out.append("lock contention: " + ", ".join(
+            f"{lk['name']} {lk['contended']:,}/{lk['acquired']:,}" for lk in busy))
+    slab = run["slab"]
+    if slab and slab.get("alloc_fastpath_ratio") is not None:
+        out.append(f"slab fast path: alloc {slab['alloc_fastpath_ratio']:.1%}"
+                   + (f", free {slab['free_fastpath_ratio']:.1%}" if slab.get("free_fastpath_ratio")
+                      is not None else ""))
+    for view, text in run["proc"].items():
+        out.append(f"$ cat /proc/{view}\n{text.rstrip()}")
+    for v in run["violations"]:
+        out.append("\n" + (v.get("text") or v.get("title", "")).rstrip()
+                   + (f"\n(seen {v['count']} times)" if v.get("count", 1) > 1 else ""))
+    for f in run["failures"]:
+        if f["kind"] == "soft-lockup":
+            continue                     # already printed as a violation
+        out.append(f"\nFAILURE ({f['kind']}): {f['message']}")
+        if f.get("traceback"):
+            out.append(f["traceback"].rstrip())
+    for p in run["invariants"]:
+        out.append(f"BUG: allocator state corrupt: {p}")
+    out.append(f"reproduce: {run['reproduce']}")
+    return "\n".join(out)
