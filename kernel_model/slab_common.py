@@ -220,6 +220,7 @@ class kmem_cache:
         pool = state.pgdat.locks
         lock.id, lock.name, lock.sem, lock.owner, lock.stat = (
             lid, pool.name_of(lid), pool.sems[lid], pool.owner, pool.stat)
+        lock.cls = pool.classes[lid]           # lockdep's class, as spin_lock_init sets it
         self.list_lock = lock
         self.node_base = cid * KN_NF
         self.stat_base = cid * state.pgdat.nr_cpus * NR_STAT
