@@ -1,0 +1,106 @@
+"""Hypothesis stateful test of SLUB and the classic SLAB against a reference.
+
+The reference is {address: (cache or None for kmalloc, size)}.  After every
+step: no object is handed out twice, every held object lies inside a slab of
+its cache at an object start and is marked allocated, every slab's free
+objects (slab freelist, CPU freelists / array caches) are acyclic, inside the
+slab, disjoint from what is held, and with the held ones add up to the
+slab's object count.  kmalloc gives at least the size asked (ksize), objects
+are aligned, __GFP_ZERO memory is zero, and a freed object is poisoned.
+Two CPUs are simulated in one process (set_this_cpu), so frees from the
+other CPU take the remote paths.
+"""
+
+import hypothesis.strategies as st
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+import kernel_model as km
+from kernel_model import context, gfp as g, slab_common as sc
+
+ZERO, DMA = g.__GFP_ZERO, g.__GFP_DMA          # module level: a class body would mangle them
+SIZES = st.sampled_from([1, 8, 13, 64, 96, 100, 192, 200, 700, 1500, 4096, 9000])
+GFPS = st.sampled_from([km.GFP_KERNEL, km.GFP_ATOMIC, km.GFP_KERNEL | ZERO, km.GFP_KERNEL | DMA])
+
+
+class SlabMachine(RuleBasedStateMachine):
+    @initialize(kind=st.sampled_from(["slub", "slab"]), debug_on=st.booleans())
+    def boot(self, kind, debug_on):
+        self.node = km.boot(total="32M", nr_cpus=2, page_data=True, slab=kind,
+                            slub_debug=debug_on)
+        self.debug_on = debug_on
+        self.cache = km.kmem_cache_create("obj", 120, align=16)
+        self.held = {}
+
+    def teardown(self):
+        if hasattr(self, "node"):
+            context.set_this_cpu(context.CPU(0))
+            self.node.close()
+
+    def _data(self, addr, n):
+        off = self.node.data_offset(addr)
+        return bytes(self.node.data[off:off + n])
+
+    @rule(size=SIZES, gfp=GFPS, cpu=st.integers(0, 1))
+    def kmalloc(self, size, gfp, cpu):
+        context.set_this_cpu(context.CPU(cpu))
+        a = km.kmalloc(size, gfp)
+        assert a is not None
+        assert a not in self.held, "object handed out twice"
+        assert km.ksize(a) >= size
+        assert a % 8 == 0
+        if gfp & ZERO:
+            assert self._data(a, size) == bytes(size)
+        off = self.node.data_offset(a)
+        self.node.data[off:off + size] = b"\x5c" * size      # the user writes it
+        self.held[a] = (None, size)
+
+    @rule(gfp=GFPS, cpu=st.integers(0, 1))
+    def cache_alloc(self, gfp, cpu):
+        context.set_this_cpu(context.CPU(cpu))
+        a = km.kmem_cache_alloc(self.cache, gfp & ~DMA)
+        assert a is not None and a not in self.held and a % 16 == 0
+        if gfp & ZERO:
+            assert self._data(a, 120) == bytes(120)
+        self.held[a] = (self.cache, 120)
+
+    @precondition(lambda self: getattr(self, "held", None))
+    @rule(data=st.data(), cpu=st.integers(0, 1))
+    def free(self, data, cpu):
+        context.set_this_cpu(context.CPU(cpu))
+        a = data.draw(st.sampled_from(sorted(self.held)))
+        cache, size = self.held.pop(a)
+        if cache is None:
+            km.kfree(a)
+        else:
+            km.kmem_cache_free(cache, a)
+        info = km.object_info(a)
+        if info is not None and self.debug_on:
+            assert info["state"] == "free"
+            n = info["object_size"]
+            assert self._data(a, n) == b"\x6b" * (n - 1) + b"\xa5"
+
+    @rule(cpu=st.integers(0, 1))
+    def shrink(self, cpu):
+        context.set_this_cpu(context.CPU(cpu))
+        km.kmem_cache_shrink(self.cache)
+
+    @invariant()
+    def consistent(self):
+        if not hasattr(self, "node"):
+            return
+        assert sc.check_slabs(self.node, self.held) == []
+        for a, (cache, size) in self.held.items():
+            info = km.object_info(a)
+            if info is None:                      # large kmalloc
+                assert size > self.node.slab.kmalloc_max_cache
+                continue
+            assert info["object"] == a
+            if cache is not None:
+                assert info["cache"] == cache.name
+            if self.debug_on:
+                assert info["state"] == "allocated"
+
+
+SlabMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=50, deadline=None)
+TestSlab = SlabMachine.TestCase
