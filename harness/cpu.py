@@ -33,6 +33,7 @@ from kernel_model import context, debug
 from . import counters as C
 from .hooks import make_hooks, repeat_counts
 from .irq import CHIPS, Irq
+from .opmix import free_item
 from .softirq import SCENARIO_SOFTIRQ, Softirqs
 from .workload_api import Kernel
 
@@ -227,7 +228,6 @@ class CpuRuntime:
             def mix_teardown(k):
                 for mix in plan.mixes_of(self.cpu_id).values():
                     mix.drain(k)
-                from .opmix import free_item
                 while (item := k.recv_meta()) is not None:
                     free_item(k, item[0], item[1], plan.caches)
             self.call(C.X_PROCESS, mix_teardown)

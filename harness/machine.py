@@ -287,7 +287,7 @@ def _monitor(result, plan, procs, rfds, progress, grace):
             for p in procs:
                 p.join(5)
             break
-        if progress and t0 is not None and now - last_progress >= 0.5:
+        if progress and t0 is not None and now - max(last_progress, t0) >= 0.5:
             last_progress = now
             progress(_progress_line(node, n, now - t0))
     result.elapsed = time.monotonic() - (t0 if t0 is not None else t_start)

@@ -52,7 +52,7 @@ def process(k):
     global n
     n += 1
     page = k.alloc_pages(GFP_KERNEL, 0)
-    k.__free_pages(page, 0) if False else getattr(k, "__free_pages")(page, 0)
+    k.__free_pages(page, 0)
     if n == 20:
         raise RuntimeError("planted bug in process context")
 def hardirq(k):
