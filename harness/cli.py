@@ -175,7 +175,23 @@ def build_parser():
     demo.add_argument("--memory", default="1G", help="total memory, e.g. 1G, 512M")
     demo.add_argument("--page-size", type=int, default=4096, choices=(4096, 8192))
     demo.set_defaults(func=cmd_demo)
+    for module in command_modules():
+        module.register(sub)
     return parser
+
+
+def command_modules():
+    """Every ``harness/commands/<name>.py``: each adds its subcommand with ``register(sub)``.
+
+    A command's function takes the parsed args and returns an exit code; it
+    raises ``UsageError`` for bad input.  One command to a file.
+    """
+    import importlib
+    import pkgutil
+    from harness import commands
+    return [importlib.import_module(f"harness.commands.{m.name}")
+            for m in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)
+            if not m.name.startswith("_")]
 
 
 def main(argv=None):

@@ -28,7 +28,7 @@ import sys
 import time
 import traceback
 
-from kernel_model import context, debug
+from kernel_model import context, debug, planted
 
 from . import counters as C
 from .hooks import make_hooks, repeat_counts
@@ -262,6 +262,8 @@ def cpu_main(plan, cpu_id, wfd):
                 psutil.Process().cpu_affinity([plan.pin_cores[cpu_id]])
             except Exception:  # noqa: BLE001 - pinning is best effort
                 pass
+        if plan.scenario.planted:
+            planted.plant(plan.scenario.planted)
         rt = CpuRuntime(plan, cpu_id, wfd)
         context.set_this_cpu(context.CPU(cpu_id, chip=rt.chip, comm=f"mmstress/{cpu_id}",
                                          pid=os.getpid()))

@@ -19,7 +19,10 @@ Format (every key optional unless marked; unknown keys are errors)::
                  softirq = 1.0               # op mixes: P(a hardirq raises the softirq)
                  tasklet = 1.0               # op mixes: P(a hardirq schedules the tasklet)
     [watchdog]   thresh = "5s"               # soft-lockup threshold
-    checkers = ["sleep", "lockdep"]          # or "all"; names from harness.checkers.REGISTRY
+    checkers = ["sleep", "lockdep"]          # default "all" (CONFIG_DEBUG_* on); [] = none
+    expect = ["double-free"]                 # planted-bug scenarios: the kinds they must report
+                                             # (kinds of harness.checkers.kinds; [] = clean)
+    [model]      planted = ["no_zone_lock_in_free"]   # kernel_model.planted switches
 
     [process] / [hardirq] / [softirq] / [tasklet]     # op mixes, one per context
     ops = [ { op = "kmalloc", size = "8..4096", gfp = "GFP_KERNEL", weight = 3 },
@@ -48,8 +51,10 @@ from dataclasses import dataclass, field
 
 import kernel_model as km
 from kernel_model import MemoryLayout, ModelError
+from kernel_model import planted as _planted
 
 from . import hooks, opmix
+from .checkers.kinds import KINDS
 from .counters import CONTEXTS
 
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -101,6 +106,8 @@ class Scenario:
     mixes: dict = field(default_factory=dict)       # context name -> MixConfig
     caches: list = field(default_factory=list)      # [(name, size)] for kmem_cache_alloc ops
     checkers: list = field(default_factory=list)
+    expect: list = field(default_factory=list)      # kinds a planted-bug scenario must report
+    planted: list = field(default_factory=list)     # kernel_model.planted switches
 
     def layout(self):
         return MemoryLayout(self.arch, page_size=self.page_size, total=self.memory)
@@ -262,7 +269,7 @@ def parse(text, source, default_name):
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     v = _V(source, text)
     top = ("name", "description", "cpus", "duration", "ops", "seed", "workload", "memory",
-           "allocator", "interrupts", "watchdog", "checkers") + CONTEXTS
+           "allocator", "interrupts", "watchdog", "checkers", "expect", "model") + CONTEXTS
     v.keys(data, (), top)
     sc = Scenario(name=v.typed(data, (), "name", (str,), "a string", default_name), source=source)
     sc.description = v.typed(data, (), "description", (str,), "a string", "")
@@ -310,7 +317,7 @@ def parse(text, source, default_name):
     v.keys(wd, ("watchdog",), ("thresh",))
     sc.watchdog = v.duration(wd, ("watchdog",), "thresh", 5.0)
 
-    checkers = v.typed(data, (), "checkers", (list, str), "a list of checker names or \"all\"", [])
+    checkers = v.typed(data, (), "checkers", (list, str), "a list of checker names or \"all\"", "all")
     if isinstance(checkers, str):
         if checkers != "all":
             v.fail(("checkers",), f"{checkers!r} is not allowed; allowed: \"all\" or a list of "
@@ -321,6 +328,21 @@ def parse(text, source, default_name):
             avail = ", ".join(sorted(hooks.CHECKERS)) or "none yet"
             v.fail(("checkers",), f"{c!r} is not a checker; available: {avail}")
     sc.checkers = list(checkers)
+
+    expect = v.typed(data, (), "expect", (list,), "a list of violation kinds", [])
+    for c in expect:
+        if not isinstance(c, str) or c not in KINDS:
+            v.fail(("expect",), f"{c!r} is not a violation kind; see `mmstress explain` for the list")
+    sc.expect = list(expect)
+
+    model = v.typed(data, (), "model", (dict,), "a table", {})
+    v.keys(model, ("model",), ("planted",))
+    planted_names = v.typed(model, ("model",), "planted", (list,), "a list of planted-bug names", [])
+    for c in planted_names:
+        if not isinstance(c, str) or c not in _planted.KNOWN:
+            v.fail(("model", "planted"), f"{c!r} is not a planted bug; allowed: "
+                                         f"{', '.join(sorted(_planted.KNOWN))}")
+    sc.planted = list(planted_names)
 
     sc.workload = v.typed(data, (), "workload", (str,), "a module path like scenarios.workloads.larson")
     mixes = [c for c in CONTEXTS if c in data]
