@@ -41,3 +41,18 @@ def pytest_sessionfinish(session, exitstatus):
     if left:
         print(f"\nERROR: shared-memory segments left in {SHM}: {left}")
         session.exitstatus = 1
+
+
+def pytest_addoption(parser):
+    parser.addoption("--nightly", action="store_true",
+                     help="also run the nightly lane: tests marked @pytest.mark.nightly "
+                          "(hundreds of seeds per scenario; minutes, not seconds)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--nightly"):
+        return
+    skip = pytest.mark.skip(reason="nightly lane: run with --nightly")
+    for item in items:
+        if "nightly" in item.keywords:
+            item.add_marker(skip)
