@@ -23,6 +23,14 @@ Format (every key optional unless marked; unknown keys are errors)::
     expect = ["double-free"]                 # planted-bug scenarios: the kinds they must report
                                              # (kinds of harness.checkers.kinds; [] = clean)
     [model]      planted = ["no_zone_lock_in_free"]   # kernel_model.planted switches
+    [fault]      fail-nth = 0                # arm /proc/self/fail-nth before each process iteration
+    [fault.failslab]          probability = 10, interval = 1, times = -1, space = 0,
+                              verbose = 0, ignore-gfp-wait = false, cache-filter = false,
+                              caches = ["task_struct"]       # SLAB_FAILSLAB caches
+    [fault.fail_page_alloc]   probability = 5, interval = 1, times = -1, space = 0, verbose = 0,
+                              ignore-gfp-wait = true, ignore-gfp-highmem = true, min-order = 1
+                 (debugfs names, Documentation/fault-injection; "_" for "-" also accepted;
+                  semantics and defaults in harness/faults.py)
 
     [process] / [hardirq] / [softirq] / [tasklet]     # op mixes, one per context
     ops = [ { op = "kmalloc", size = "8..4096", gfp = "GFP_KERNEL", weight = 3 },
@@ -53,6 +61,7 @@ import kernel_model as km
 from kernel_model import MemoryLayout, ModelError
 from kernel_model import planted as _planted
 
+from . import faults as _faults
 from . import hooks, opmix
 from .checkers.kinds import KINDS
 from .counters import CONTEXTS
@@ -108,6 +117,7 @@ class Scenario:
     checkers: list = field(default_factory=list)
     expect: list = field(default_factory=list)      # kinds a planted-bug scenario must report
     planted: list = field(default_factory=list)     # kernel_model.planted switches
+    fault: _faults.FaultConfig | None = None          # the [fault] section
 
     def layout(self):
         return MemoryLayout(self.arch, page_size=self.page_size, total=self.memory)
@@ -269,7 +279,7 @@ def parse(text, source, default_name):
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     v = _V(source, text)
     top = ("name", "description", "cpus", "duration", "ops", "seed", "workload", "memory",
-           "allocator", "interrupts", "watchdog", "checkers", "expect", "model") + CONTEXTS
+           "allocator", "interrupts", "watchdog", "checkers", "expect", "model", "fault") + CONTEXTS
     v.keys(data, (), top)
     sc = Scenario(name=v.typed(data, (), "name", (str,), "a string", default_name), source=source)
     sc.description = v.typed(data, (), "description", (str,), "a string", "")
@@ -327,7 +337,8 @@ def parse(text, source, default_name):
         if not isinstance(c, str) or c not in hooks.CHECKERS:
             avail = ", ".join(sorted(hooks.CHECKERS)) or "none yet"
             v.fail(("checkers",), f"{c!r} is not a checker; available: {avail}")
-    sc.checkers = list(checkers)
+    sc.fault = _fault(v, data.get("fault")) if "fault" in data else None
+    sc.checkers = hooks.CheckerNames(checkers, faults=sc.fault)
 
     expect = v.typed(data, (), "expect", (list,), "a list of violation kinds", [])
     for c in expect:
@@ -362,6 +373,59 @@ def parse(text, source, default_name):
                "this model has no slab allocator yet: only page ops (alloc_pages, "
                "__get_free_pages, get_zeroed_page) can run")
     return sc
+
+
+_ATTR_KEYS = {"probability": (0, 100), "interval": (1, 2**31 - 1), "times": (-1, 2**31 - 1),
+              "space": (0, 2**31 - 1), "verbose": (0, 2)}
+_FILTERS = {"failslab": {"ignore-gfp-wait": bool, "cache-filter": bool, "caches": list},
+            "fail_page_alloc": {"ignore-gfp-wait": bool, "ignore-gfp-highmem": bool,
+                                "min-order": int}}
+
+
+def _fault(v, table):
+    """The [fault] section -> faults.FaultConfig (kernel debugfs names; "_" or "-")."""
+    path = ("fault",)
+    if not isinstance(table, dict):
+        v.fail(path, f"a table expected, got {type(table).__name__}")
+    cfg = _faults.FaultConfig()
+    for raw in table:
+        if raw not in _FILTERS and raw not in ("fail-nth", "fail_nth"):
+            v.fail(path + (raw,), "unknown key; allowed here: fail-nth, fail_page_alloc, failslab")
+        if raw in ("fail-nth", "fail_nth"):
+            cfg.fail_nth = v.number(table, path, raw, 0, 2**31 - 1, 0, integer=True)
+    for name in _FILTERS:
+        if name in table:
+            setattr(cfg, name, _fault_attr(v, table[name], path + (name,), name))
+    return cfg
+
+
+def _fault_attr(v, table, path, name):
+    if not isinstance(table, dict):
+        v.fail(path, f"a table expected, got {type(table).__name__}")
+    attr = _faults.FaultAttr(name)
+    allowed = dict.fromkeys(_ATTR_KEYS, int) | _FILTERS[name]
+    seen = {}
+    for raw in table:
+        key = raw.replace("_", "-")
+        if key not in allowed:
+            v.fail(path + (raw,), f"unknown key; allowed here: {', '.join(sorted(allowed))}")
+        if key in seen:
+            v.fail(path + (raw,), f"given twice (as {seen[key]!r} and {raw!r})")
+        seen[key] = raw
+        if key in _ATTR_KEYS:
+            lo, hi = _ATTR_KEYS[key]
+            val = v.number(table, path, raw, lo, hi, None, integer=True)
+        elif key == "min-order":
+            val = v.number(table, path, raw, 0, _faults.MAX_PAGE_ORDER, None, integer=True)
+        elif key == "caches":
+            val = v.typed(table, path, raw, (list,), "a list of cache names", None)
+            if not all(isinstance(c, str) and c for c in val):
+                v.fail(path + (raw,), "a list of cache names (strings) expected")
+            val = tuple(val)
+        else:
+            val = v.typed(table, path, raw, (bool,), "true or false", None)
+        setattr(attr, key.replace("-", "_"), val)
+    return attr
 
 
 def _first_slab_op(sc):
