@@ -1,0 +1,204 @@
+"""``mmstress sweep SCENARIO... --seeds 0-999 [-j N]``: a parallel seed sweep on this machine.
+
+Each scenario x seed is one ``mmstress run`` (the same options, the same
+reports); ``-j`` of them run at once.  A progress bar on a terminal (plain
+lines otherwise), then the failing runs grouped by violation kind and site,
+each with the command that reproduces it.  How the runs are started and
+stopped: ``harness/sweep.py``.
+"""
+
+import argparse
+import os
+import shlex
+import sys
+import time
+
+from harness.cli import EXIT_HELP, UsageError
+
+PLAIN_EVERY = 30.0           # seconds between progress lines when stderr is not a terminal
+
+
+def register(sub):
+    p = sub.add_parser("sweep", help=cmd_sweep.__doc__, description=cmd_sweep.__doc__,
+                       epilog=EXIT_HELP + _EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", nargs="+", help="scenario names (see `mmstress list`) or .toml paths")
+    p.add_argument("--seeds", default="0-99", help="seeds to run: 0-999, 1,5,7 or mixes like "
+                   "0-9,20 (default: 0-99)")
+    p.add_argument("-j", "--jobs", default="auto", help="runs at once (default auto: the cores "
+                   "this process may use divided by the scenario's CPUs, at least 1)")
+    p.add_argument("--duration", help="how long each run lasts (overrides the scenarios)")
+    p.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
+    p.add_argument("--cpus", type=int, help="number of CPUs (overrides the scenarios)")
+    p.add_argument("--irq-mask", choices=("lazy", "sigmask"), help="passed to `mmstress run`")
+    p.add_argument("--sched", help="scheduler strategy, passed to `mmstress run --sched` "
+                   "(free, random, pct; needs an mmstress whose run has --sched)")
+    p.add_argument("--budget", help="wall-clock budget for the whole sweep (10m, 1h): start no run "
+                   "after it; the runs not started are listed as not run, not as failures")
+    p.add_argument("--json", metavar="PATH", help="write the sweep's JSON report")
+    p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per run")
+    p.add_argument("--show", type=int, default=5, metavar="N", help="reproduce commands printed per "
+                   "failing group (default 5; the JSON has them all)")
+    p.add_argument("--quiet", action="store_true", help="no progress; the summary only")
+    p.set_defaults(func=cmd_sweep)
+
+
+_EPILOG = """
+examples:
+  mmstress sweep scenarios/larson.toml --seeds 0-999 -j 2 --duration 1s --junit sweep.xml
+  mmstress sweep scenarios/*.toml --seeds 0-9 --budget 10m --json sweep.json
+"""
+
+
+def cmd_sweep(args):
+    """Run scenarios over many seeds, N runs at a time; summarise failing seeds with reproduce commands."""
+    from harness import cli, scenario, sweep
+    try:
+        seeds = sweep.parse_seeds(args.seeds)
+    except ValueError as exc:
+        raise UsageError(f"--seeds {args.seeds}: {exc}") from None
+    run_args = []
+    for opt, val in (("--duration", args.duration), ("--ops", args.ops), ("--cpus", args.cpus),
+                     ("--irq-mask", args.irq_mask), ("--sched", args.sched)):
+        if val is not None:
+            run_args += [opt, str(val)]
+    # The run options are checked by `mmstress run`'s own parser and validation, here, once.
+    try:
+        parsed = cli.build_parser().parse_args(["run", *args.scenario, *run_args])
+    except SystemExit:
+        raise UsageError("the run options above are not accepted by `mmstress run`") from None
+    try:
+        scenarios, _ = cli._parse_run_args(parsed)
+    except scenario.ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    budget = None
+    if args.budget is not None:
+        try:
+            budget = scenario.parse_duration(args.budget)
+        except ValueError as exc:
+            raise UsageError(f"--budget {args.budget!r}: allowed: {exc}") from None
+    jobs = _jobs(args.jobs, max(sc.cpus for sc in scenarios))
+    if args.show < 0:
+        raise UsageError(f"--show {args.show}: allowed: a number >= 0")
+    for path in (args.json, args.junit):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UsageError(f"{path}: no such directory for the report")
+
+    live = sys.stderr.isatty() and not args.quiet
+    progress = None if args.quiet else (Bar() if live else Lines())
+    sw = sweep.Sweep(list(zip(args.scenario, scenarios)), seeds, jobs, run_args, budget, progress)
+    code = sw.run()
+    if sw.usage_error:
+        raise UsageError(f"a run refused its options: {sw.usage_error}")
+    command = "mmstress " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    doc = sw.document(command, args.seeds)
+    if args.json:
+        from harness import report
+        report.write_json(args.json, doc)
+    if args.junit:
+        sweep.write_junit(args.junit, doc)
+    print(sw.summary(shown=args.show), flush=True)
+    if sw.interrupted:
+        import signal
+        print(f"mmstress: sweep interrupted by {signal.Signals(sw.interrupted).name}"
+              + ("; partial report written" if args.json or args.junit else ""), file=sys.stderr)
+    return code
+
+
+def _jobs(text, cpus):
+    if text == "auto":
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+        return max(1, cores // max(1, cpus))
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 1024:
+        raise UsageError(f"-j {text}: allowed: auto or a number of runs at once from 1 to 1024")
+    return n
+
+
+def _eta(sw, now):
+    rate = sw.rate(now)
+    if not rate:
+        return "?"
+    left = (sw.planned - sw.done) / rate
+    if sw.budget is not None:
+        left = min(left, max(0.0, sw.budget - (now - sw.t0)))
+    from harness.sweep import _dur
+    return _dur(left)
+
+
+def _fail_line(run):
+    from harness.sweep import problems
+    probs = problems(run)
+    what = "; ".join(f"{k}: {t}" for (k, t), _ in probs[:2]) or run["status"]
+    return f"FAIL {run['scenario']} seed {run['seed']} ({run['status']}): {what}\n" \
+           f"     reproduce: {run['reproduce']}"
+
+
+class Lines:
+    """Progress for logs: a line per failing run, and a count every 10% or PLAIN_EVERY seconds."""
+
+    def __init__(self):
+        self.last = 0.0
+        self.step = 1
+
+    def started(self, sw):
+        self.last = time.monotonic()
+        self.step = max(1, sw.planned // 10)
+        print(f"mmstress sweep: {sw.planned} runs, {sw.jobs} at a time", file=sys.stderr, flush=True)
+
+    def finished(self, sw, job, run):
+        if run["status"] not in ("passed", "interrupted"):
+            print(_fail_line(run), file=sys.stderr, flush=True)
+        now = time.monotonic()
+        if sw.done % self.step == 0 or now - self.last >= PLAIN_EVERY:
+            self.last = now
+            print(f"mmstress sweep: {sw.done}/{sw.planned} runs, {sw.failing} failing, "
+                  f"{sw.rate(now):.2f} runs/s, ETA {_eta(sw, now)}", file=sys.stderr, flush=True)
+
+    def tick(self, sw):
+        pass
+
+    def done(self, sw):
+        pass
+
+
+class Bar:
+    """A live progress bar on a terminal (stderr), with failing runs printed above it."""
+
+    WIDTH = 24
+
+    def __init__(self):
+        self.drawn = 0.0
+
+    def started(self, sw):
+        self.draw(sw, force=True)
+
+    def finished(self, sw, job, run):
+        if run["status"] not in ("passed", "interrupted"):
+            sys.stderr.write("\r\033[K" + _fail_line(run) + "\n")
+        self.draw(sw, force=True)
+
+    def tick(self, sw):
+        self.draw(sw)
+
+    def draw(self, sw, force=False):
+        now = time.monotonic()
+        if not force and now - self.drawn < 0.2:
+            return
+        self.drawn = now
+        frac = sw.done / sw.planned if sw.planned else 1.0
+        full = int(frac * self.WIDTH)
+        bar = "#" * full + "-" * (self.WIDTH - full)
+        state = "stopping" if sw.interrupted else f"ETA {_eta(sw, now)}"
+        sys.stderr.write(f"\r[{bar}] {sw.done}/{sw.planned}  failing {sw.failing}  "
+                         f"{sw.rate(now):.2f} runs/s  {state}\033[K")
+        sys.stderr.flush()
+
+    def done(self, sw):
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()

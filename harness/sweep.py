@@ -1,0 +1,557 @@
+"""Seed sweeps: many ``mmstress run``s of the same scenarios, N at a time, on this machine.
+
+Why it is built this way.  A run is itself a machine of processes (one per
+simulated CPU), so a sweep job cannot be a ``multiprocessing`` daemon worker
+(daemons may not have children), and paying a fresh interpreter per run
+(``python -m harness run``: about 0.45 s of imports on a 2-core machine) would
+cost more than a short run itself.  So the sweep imports the harness once and
+*forks one runner per run*: the runner calls ``harness.cli.main(["run", ...])``
+-- exactly what ``mmstress run`` does, with the same options, so the
+reproduce command it prints is literally what ran -- writes its JSON report
+to a private file and exits with the run's exit code::
+
+    sweep (parent, imports harness once)          runner (fork, own process group)
+    for each (seed, scenario), N at a time:
+      fork  --------------------------------->    stdout/stderr -> run-<i>.log
+                                                  cli.main(["run", SC, "--seed", S,
+                                                            "--quiet", "--json", run-<i>.json])
+                                                  machine forks its CPUs, runs, cleans up
+      pidfd readable <------------------------    _exit(run's exit code)
+      read run-<i>.json, delete it; unlink any /dev/shm/mmstress_<pid>_* left (a killed runner)
+    Ctrl-C / SIGTERM: start nothing more, forward the signal once to every runner
+      (each stops its run and writes a partial report); again: forward again (abort);
+      after a grace period: SIGKILL the runner's process group
+    write JSON (below) and JUnit (one test case per run); exit code
+
+Runners sit in their own process group, so a terminal's Ctrl-C reaches the
+sweep alone and is forwarded exactly once; each runner asks the kernel for a
+SIGTERM if the sweep dies (PR_SET_PDEATHSIG), and its CPUs already die with it.
+
+Order: seed-major (seed 0 of every scenario, then seed 1, ...), so a sweep cut
+short by ``--budget`` or Ctrl-C has covered every scenario evenly.
+
+The sweep JSON (``"kind": "sweep"``)::
+
+    {schema_version, tool, kind, version, command, exit_code, interrupted,
+     scenarios: [source], seeds: "0-99", jobs, run_args: [...], budget,
+     counts: {planned, run, passed, violations, failed, interrupted, not_run},
+     elapsed, runs_per_second,
+     groups: [{kind, title, count, sites: {site: runs}, runs: [{scenario, seed, site, reproduce}]}],
+     runs: [passing: {scenario, source, seed, status, exit_code, elapsed, reproduce}
+            otherwise: the full run object of harness/report.schema.json]}
+
+Passing runs are kept short so a sweep of a million seeds fits in memory.
+"""
+
+import json
+import os
+import re
+import select
+import signal
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+MAX_SEEDS = 10_000_000
+SHM = "/dev/shm"
+KILL_GRACE = 20.0          # after the last forwarded signal: then SIGKILL the runner's group
+PR_SET_PDEATHSIG = 1
+
+
+# --- seed lists -------------------------------------------------------------------------------
+_SEED_HELP = "seeds like 7, 0-99, or a comma list of both: 0-9,20,30-32 (integers >= 0)"
+
+
+def parse_seeds(spec):
+    """``"0-9,20,30-32"`` -> [0..9, 20, 30, 31, 32]: deterministic, in the order given, no repeats.
+
+    Every process that parses the same text gets the same list (pytest-xdist
+    workers must collect identical items).  Raises ValueError with a message
+    that says what is allowed.
+    """
+    text = str(spec).strip()
+    if not text:
+        raise ValueError(f"empty seed list; allowed: {_SEED_HELP}")
+    out, seen, total = [], set(), 0
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:\s*(?:-|\.\.)\s*(\d+))?", part)
+        if not m:
+            raise ValueError(f"{part!r} is not a seed or a range; allowed: {_SEED_HELP}")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo:
+            raise ValueError(f"{part!r}: the range ends before it starts; allowed: {_SEED_HELP}")
+        if hi >= 2**63:
+            raise ValueError(f"{part!r}: seeds are below 2**63")
+        total += hi - lo + 1
+        if total > MAX_SEEDS:
+            raise ValueError(f"{text!r} is more than {MAX_SEEDS:,} seeds; split the sweep")
+        for s in range(lo, hi + 1):
+            if s not in seen:
+                seen.add(s)
+                out.append(s)
+    return out
+
+
+# --- what went wrong in a run ------------------------------------------------------------------
+def _norm(text):
+    """Numbers and addresses out, so one bug on different seeds groups together."""
+    return re.sub(r"\b0x[0-9a-fA-F]+\b|\b\d+\b", "N", text.strip().splitlines()[0] if text.strip() else "")
+
+
+def problems(run):
+    """[((kind, title), site)] of a run dict: its violations, invariant breaks and failures.
+
+    Runs group by kind and normalised title (the title names the kernel-side
+    site, ``... at mm/slub.c:slab_alloc_node``); the workload-side ``site`` is
+    kept beside it -- for an interrupt it is wherever the interrupt landed, so
+    it varies from seed to seed.
+    """
+    out = []
+    for v in run.get("violations", []):
+        out.append(((v.get("kind", "violation"), _norm(v.get("title", ""))), v.get("site", "") or ""))
+    for p in run.get("invariants", []):
+        out.append((("invariant", _norm(p)), ""))
+    for f in run.get("failures", []):
+        if f.get("kind") != "soft-lockup":          # reported as a violation too
+            out.append(((f.get("kind", "failure"), _norm(f.get("message", ""))), ""))
+    seen = set()
+    return [p for p in out if not (p[0] in seen or seen.add(p[0]))]
+
+
+def failure_text(run):
+    """The splat(s), failures and broken invariants of a run dict, then its reproduce command.
+
+    The text a CI log shows for one failing run (pytest item, sweep line); the
+    full summary with per-CPU counts is ``report.summary``.
+    """
+    out = [f"{run['scenario']} (seed {run['seed']}): {run['status']}"
+           + (f" after {run['elapsed']:.2f}s" if run.get("elapsed") else "")]
+    for v in run.get("violations", []):
+        out.append("")
+        out.append((v.get("text") or v.get("title", "")).rstrip()
+                   + (f"\n(seen {v['count']} times)" if v.get("count", 1) > 1 else ""))
+    for f in run.get("failures", []):
+        if f.get("kind") == "soft-lockup":
+            continue
+        out.append("")
+        out.append(f"FAILURE ({f['kind']}): {f['message']}")
+        if f.get("traceback"):
+            out.append(f["traceback"].rstrip())
+    if run.get("invariants"):
+        out.append("")
+    for p in run.get("invariants", []):
+        out.append(f"BUG: allocator state corrupt: {p}")
+    out.append("")
+    out.append(f"reproduce: {run['reproduce']}")
+    return "\n".join(out)
+
+
+# --- running ----------------------------------------------------------------------------------
+class Job:
+    __slots__ = ("index", "scenario", "arg", "seed", "pid", "pidfd", "json", "log", "started",
+                 "signalled", "last_signal")
+
+    def __init__(self, index, scenario, arg, seed):
+        self.index, self.scenario, self.arg, self.seed = index, scenario, arg, seed
+        self.pid = self.pidfd = None
+        self.json = self.log = None
+        self.started = 0.0
+        self.signalled = 0
+        self.last_signal = None
+
+
+class Sweep:
+    """Runs ``scenarios`` x ``seeds`` with ``jobs`` runners at a time; see the module docstring.
+
+    ``scenarios``: [(argument as typed, Scenario with the overrides applied)].
+    ``run_args``: extra ``mmstress run`` options passed through (``--duration 1s``, ``--sched pct``).
+    ``events``: an object with ``started(sweep)``, ``finished(sweep, job, run)``, ``tick(sweep)``
+    and ``done(sweep)``; see ``harness.commands.sweep``.
+    """
+
+    def __init__(self, scenarios, seeds, jobs, run_args=(), budget=None, events=None):
+        self.scenarios = list(scenarios)
+        self.seeds = list(seeds)
+        self.jobs = max(1, int(jobs))
+        self.run_args = list(run_args)
+        self.budget = budget
+        self.events = events
+        self.planned = len(self.seeds) * len(self.scenarios)
+        self.results = []                 # run dicts (slim when passed), in completion order
+        self.counts = {"passed": 0, "violations": 0, "failed": 0, "interrupted": 0}
+        self.groups = {}                  # (kind, title) -> [{scenario, seed, reproduce, site}]
+        self.usage_error = None
+        self.interrupted = None           # signal number
+        self.budget_hit = False
+        self.t0 = self.elapsed = 0.0
+        self._stop_count = 0
+        self._forwarded = 0
+        self._tmp = None
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    @property
+    def done(self):
+        return len(self.results)
+
+    @property
+    def failing(self):
+        return self.counts["violations"] + self.counts["failed"]
+
+    def rate(self, now=None):
+        dt = (now or time.monotonic()) - self.t0
+        return self.done / dt if dt > 0 and self.done else 0.0
+
+    def exit_code(self):
+        if self.usage_error:
+            return EXIT_USAGE
+        if self.counts["failed"]:
+            return EXIT_HARNESS
+        if self.interrupted:
+            return 128 + self.interrupted
+        if self.counts["violations"]:
+            return EXIT_VIOLATIONS
+        return EXIT_OK
+
+    def _jobs(self):
+        i = 0
+        for seed in self.seeds:
+            for arg, sc in self.scenarios:
+                yield Job(i, sc, arg, seed)
+                i += 1
+
+    # -- signals ------------------------------------------------------------------------------
+    def _on_signal(self, signum, frame):
+        self.interrupted = self.interrupted or signum
+        self._stop_count += 1
+
+    def _forward(self, running):
+        """Forward each new stop request to the runners once; SIGKILL the ones past their grace."""
+        now = time.monotonic()
+        while self._forwarded < self._stop_count:
+            self._forwarded += 1
+            for job in running.values():
+                _kill(job.pid, self.interrupted)
+                job.signalled += 1
+                job.last_signal = now
+        for job in running.values():
+            if job.last_signal is not None and now - job.last_signal > KILL_GRACE:
+                _killpg(job.pid)
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self):
+        """Run the sweep to the end (or the budget, or Ctrl-C); returns the exit code."""
+        # Everything a runner needs is imported before the first fork.
+        from harness import cli, machine, report  # noqa: F401
+        self._tmp = tempfile.mkdtemp(prefix="mmstress-sweep-")
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        running = {}                       # pidfd -> Job
+        pending = self._jobs()
+        nxt = next(pending, None)
+        self.t0 = time.monotonic()
+        if self.events:
+            self.events.started(self)
+        try:
+            while nxt is not None or running:
+                now = time.monotonic()
+                if self.budget is not None and now - self.t0 >= self.budget and nxt is not None:
+                    self.budget_hit = True
+                    nxt = None
+                stopping = self._stop_count or self.usage_error
+                while nxt is not None and not stopping and len(running) < self.jobs:
+                    self._start(nxt)
+                    running[nxt.pidfd] = nxt
+                    nxt = next(pending, None)
+                if stopping:
+                    nxt = None
+                if not running:
+                    break
+                self._forward(running)
+                ready, _, _ = select.select(list(running), [], [], 0.25)
+                for fd in ready:
+                    job = running.pop(fd)
+                    self._reap(job)
+                if self.events:
+                    self.events.tick(self)
+        finally:
+            for job in running.values():          # only on a harness bug: leave nothing behind
+                _killpg(job.pid)
+                self._reap(job, record=False)
+            for s, h in old.items():
+                signal.signal(s, h)
+            _rmtree(self._tmp)
+            self.elapsed = time.monotonic() - self.t0
+        if self.events:
+            self.events.done(self)
+        return self.exit_code()
+
+    def _start(self, job):
+        job.json = os.path.join(self._tmp, f"run-{job.index}.json")
+        job.log = os.path.join(self._tmp, f"run-{job.index}.log")
+        argv = ["run", job.arg, "--seed", str(job.seed), "--quiet", "--json", job.json] + self.run_args
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:                                            # the runner
+            code = EXIT_HARNESS
+            try:
+                os.setpgid(0, 0)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _set_pdeathsig(signal.SIGTERM)
+                if os.getppid() != parent:
+                    os._exit(EXIT_HARNESS)
+                fd = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                os.close(fd)
+                from harness.cli import main
+                code = main(argv)
+            except SystemExit as exc:                          # argparse: bad option
+                code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
+            except BaseException:                              # noqa: BLE001 - report, exit 3
+                import traceback
+                traceback.print_exc()
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code if isinstance(code, int) else EXIT_HARNESS)
+        job.pid = pid
+        job.started = time.monotonic()
+        job.pidfd = os.pidfd_open(pid)
+
+    def _reap(self, job, record=True):
+        _, status = os.waitpid(job.pid, 0)
+        os.close(job.pidfd)
+        code = os.waitstatus_to_exitcode(status)
+        left = _unlink_segments(job.pid)
+        run = None
+        try:
+            with open(job.json) as f:
+                runs = json.load(f).get("runs") or []
+            run = runs[0] if runs else None
+        except (OSError, ValueError):
+            pass
+        log = _tail(job.log)
+        for p in (job.json, job.log):
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+        if not record:
+            return
+        if code == EXIT_USAGE:
+            self.usage_error = self.usage_error or (log.strip().splitlines() or
+                                                    [f"{job.arg}: bad usage"])[-1]
+            return
+        if run is None:
+            if self.interrupted and code in (130, 143, -signal.SIGINT, -signal.SIGTERM):
+                run = self._stub(job, "interrupted", code, [])
+            else:
+                how = (f"was killed by {signal.Signals(-code).name}" if code < 0
+                       else f"exited with {code}")
+                run = self._stub(job, "failed", EXIT_HARNESS, [{
+                    "kind": "harness-error", "cpu": None, "context": None,
+                    "message": f"the run {how} before writing its report"
+                               + (f"; its last output:\n{log.rstrip()}" if log.strip() else "")}])
+        if left and run["exit_code"] != EXIT_HARNESS:
+            run["failures"] = run.get("failures", []) + [{
+                "kind": "harness-error", "cpu": None, "context": None,
+                "message": f"the run left shared memory behind: {', '.join(left)} (removed)"}]
+            run["exit_code"], run["status"] = EXIT_HARNESS, "failed"
+        self._record(job, run)
+
+    def _stub(self, job, status, code, failures):
+        from harness import machine, report
+        res = machine.RunResult(job.scenario, job.seed, job.scenario.irq_mask)
+        return {"scenario": job.scenario.name, "source": job.scenario.source, "seed": job.seed,
+                "status": status, "exit_code": code,
+                "elapsed": round(time.monotonic() - job.started, 3),
+                "violations": [], "failures": failures, "invariants": [],
+                "reproduce": report.reproduce_command(res)}
+
+    def _record(self, job, run):
+        status = run.get("status", "failed")
+        key = {"passed": "passed", "violations": "violations",
+               "interrupted": "interrupted"}.get(status, "failed")
+        self.counts[key] += 1
+        if key == "passed":
+            run = {k: run.get(k) for k in ("scenario", "source", "seed", "status", "exit_code",
+                                           "elapsed", "reproduce")}
+        elif key != "interrupted":
+            for key, site in problems(run):
+                self.groups.setdefault(key, []).append(
+                    {"scenario": run["scenario"], "seed": run["seed"], "site": site,
+                     "reproduce": run["reproduce"]})
+        self.results.append(run)
+        if self.events:
+            self.events.finished(self, job, run)
+
+    # -- reports ---------------------------------------------------------------------------------
+    def document(self, command, seeds_text):
+        from harness import report
+        doc = report.document([], command, None, self.exit_code(),
+                              signal.Signals(self.interrupted).name if self.interrupted else None)
+        doc.update({
+            "kind": "sweep",
+            "scenarios": [sc.source for _, sc in self.scenarios], "seeds": seeds_text,
+            "jobs": self.jobs, "run_args": self.run_args, "budget": self.budget,
+            "counts": {"planned": self.planned, "run": self.done, **self.counts,
+                       "not_run": self.planned - self.done},
+            "elapsed": round(self.elapsed, 3), "runs_per_second": round(self.rate(self.t0 + self.elapsed), 3),
+            "groups": [{"kind": k, "title": t, "count": len(runs), "sites": _sites(runs), "runs": runs}
+                       for (k, t), runs in self.sorted_groups()],
+            "runs": sorted(self.results, key=lambda r: (r["seed"], r["source"])),
+        })
+        return doc
+
+    def sorted_groups(self):
+        return sorted(self.groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+    def summary(self, shown=5):
+        c = self.counts
+        parts = [f"{c['passed']} passed"]
+        if c["violations"]:
+            parts.append(f"{c['violations']} with violations")
+        if c["failed"]:
+            parts.append(f"{c['failed']} failed (harness)")
+        if c["interrupted"]:
+            parts.append(f"{c['interrupted']} interrupted")
+        if self.planned - self.done:
+            why = ("budget reached" if self.budget_hit else "interrupted" if self.interrupted
+                   else "stopped")
+            parts.append(f"{self.planned - self.done} not run ({why})")
+        out = [f"mmstress sweep: {self.done} of {self.planned} runs ({len(self.scenarios)} "
+               f"scenario{'s' if len(self.scenarios) != 1 else ''} x {len(self.seeds)} seeds) in "
+               f"{_dur(self.elapsed)}, {self.rate(self.t0 + self.elapsed):.2f} runs/s with -j "
+               f"{self.jobs}: " + ", ".join(parts)]
+        if self.groups:
+            out.append("failing runs by kind and site:")
+        for (kind, title), runs in self.sorted_groups():
+            sites = _sites(runs)
+            where = (f"\n      at {next(iter(sites))}" if len(sites) == 1
+                     else f"\n      at {len(sites)} different sites (in the JSON report)" if sites else "")
+            out.append(f"  {kind}: {title}  ({len(runs)} run{'s' if len(runs) != 1 else ''}){where}")
+            for r in runs[:shown]:
+                out.append(f"    seed {r['seed']}: {r['reproduce']}")
+            if len(runs) > shown:
+                out.append(f"    ... and {len(runs) - shown} more (all of them in the JSON report)")
+        return "\n".join(out)
+
+
+def junit_xml(doc):
+    """JUnit XML of a sweep document: one test case per run, named ``scenario[seed=N]``."""
+    from harness.report import summary
+    runs = doc["runs"]
+    suite = ET.Element("testsuite", name="mmstress.sweep", tests=str(len(runs)),
+                       failures=str(sum(r["exit_code"] == EXIT_VIOLATIONS for r in runs)),
+                       errors=str(sum(r["exit_code"] == EXIT_HARNESS for r in runs)),
+                       skipped=str(sum(r["status"] == "interrupted" for r in runs)),
+                       time=f"{doc.get('elapsed', 0):.3f}")
+    for r in runs:
+        case = ET.SubElement(suite, "testcase", classname=f"mmstress.{r['scenario']}",
+                             name=f"{r['scenario']}[seed={r['seed']}]", time=f"{r['elapsed'] or 0:.3f}")
+        if r["status"] == "passed":
+            ET.SubElement(case, "system-out").text = f"reproduce: {r['reproduce']}"
+            continue
+        first = (r.get("failures") or r.get("violations") or [{}])[0]
+        message = first.get("message") or first.get("title") or (
+            r["invariants"][0] if r.get("invariants") else r["status"])
+        text = summary(r) if "ops" in r else failure_text(r)
+        if r["status"] == "interrupted":
+            ET.SubElement(case, "skipped", message="interrupted")
+        elif r["exit_code"] == EXIT_HARNESS:
+            ET.SubElement(case, "error", message=message, type=first.get("kind", "harness")).text = text
+        else:
+            ET.SubElement(case, "failure", message=message,
+                          type=first.get("kind", "invariant")).text = text
+        ET.SubElement(case, "system-out").text = f"reproduce: {r['reproduce']}"
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_junit(path, doc):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(junit_xml(doc))
+    os.replace(tmp, path)
+
+
+def _sites(runs):
+    """{workload site: runs} of a group, most frequent first."""
+    count = {}
+    for r in runs:
+        if r["site"]:
+            count[r["site"]] = count.get(r["site"], 0) + 1
+    return dict(sorted(count.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+# --- small helpers ------------------------------------------------------------------------------
+def _dur(secs):
+    secs = max(0.0, secs)
+    if secs < 60:
+        return f"{secs:.1f}s"
+    m, s = divmod(int(secs + 0.5), 60)
+    return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
+
+
+def _kill(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _killpg(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        _kill(pid, signal.SIGKILL)
+
+
+def _set_pdeathsig(signum):
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signum))
+    except (OSError, AttributeError):
+        pass
+
+
+def _unlink_segments(pid):
+    """Remove the arena segments of a runner that died before closing them; return their names."""
+    from kernel_model.arena import PREFIX
+    prefix = f"{PREFIX}{pid}_"
+    try:
+        names = [n for n in os.listdir(SHM) if n.startswith(prefix)]
+    except OSError:
+        return []
+    for n in names:
+        try:
+            os.unlink(os.path.join(SHM, n))
+        except OSError:
+            pass
+    return names
+
+
+def _tail(path, limit=4000):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - limit))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _rmtree(path):
+    import shutil
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
