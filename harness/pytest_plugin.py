@@ -1,0 +1,160 @@
+"""pytest plugin: scenario files as tests (``pytest --mmstress scenarios/``).
+
+Registered through the ``pytest11`` entry point ``mmstress`` (pyproject.toml), so
+every pytest in an environment with mmstress installed has the options; it
+collects nothing unless ``--mmstress`` is given (disable it outright with
+``-p no:mmstress``).  With ``--mmstress`` each ``*.toml`` file among the paths
+pytest collects (except ``pyproject.toml``) is a scenario, and each scenario x
+seed is one test item::
+
+    scenarios/larson.toml::larson[seed=3]
+
+The item runs the scenario in this pytest process (a ``mmstress run``: the
+machine forks its CPUs, runs, cleans up) and fails with the splat(s) and the
+command that reproduces the run -- no Python traceback.  A scenario file that
+does not validate is a collection error naming the file, line and key.
+
+Seeds come from ``--mmstress-seeds`` (``0-99``, ``1,5,7`` or mixes; default
+``0-2``) and are parsed into the same list by every process, so pytest-xdist
+workers, local (``-n auto``) or on other machines (``--tx ssh=...``), collect
+identical items and the controller can hand any item to any worker.
+
+Options: ``--mmstress``, ``--mmstress-seeds SPEC``, ``--mmstress-duration D``
+(override every scenario's duration: ``300ms``, ``2s``).  Markers:
+``mmstress`` on every item, ``mmstress_planted`` on the items of planted-bug
+scenarios (a non-empty ``expect``), so ``-m "not mmstress_planted"`` gates on
+the correct library alone.  ``--junitxml`` records each item's reproduce
+command as a ``reproduce`` property.
+
+This module imports only pytest at load time: it is loaded by every pytest
+session in the environment, most of which never run a scenario.
+"""
+
+import os
+
+import pytest
+
+DEFAULT_SEEDS = "0-2"
+_CONF = pytest.StashKey()          # {"seeds": [...], "seeds_text": str, "duration": float | None}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("mmstress", "mmstress scenarios as tests")
+    group.addoption("--mmstress", action="store_true", default=False,
+                    help="collect scenario files (*.toml) among the given paths as tests, "
+                         "one item per scenario x seed")
+    group.addoption("--mmstress-seeds", metavar="SEEDS", default=None,
+                    help=f"seeds for every scenario: 0-99, 1,5,7 or mixes (default {DEFAULT_SEEDS})")
+    group.addoption("--mmstress-duration", metavar="DURATION", default=None,
+                    help="run every scenario for this long (300ms, 2s, 1m) instead of its own duration")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "mmstress: a scenario x seed run collected by --mmstress")
+    config.addinivalue_line("markers", "mmstress_planted: a run of a planted-bug scenario "
+                                       "(one with a non-empty expect = [...])")
+    seeds_text = config.getoption("mmstress_seeds")
+    duration_text = config.getoption("mmstress_duration")
+    if not config.getoption("mmstress"):
+        if seeds_text is not None or duration_text is not None:
+            raise pytest.UsageError("--mmstress-seeds and --mmstress-duration need --mmstress")
+        return
+    from harness.sweep import parse_seeds
+    seeds_text = seeds_text if seeds_text is not None else DEFAULT_SEEDS
+    try:
+        seeds = parse_seeds(seeds_text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--mmstress-seeds {seeds_text}: {exc}") from None
+    duration = None
+    if duration_text is not None:
+        from harness.scenario import parse_duration
+        try:
+            duration = parse_duration(duration_text)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--mmstress-duration {duration_text!r}: allowed: {exc}") from None
+    config.stash[_CONF] = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration}
+
+
+def pytest_report_header(config):
+    conf = config.stash.get(_CONF, None)
+    if conf is None:
+        return None
+    how = (f"each run {conf['duration']:g}s" if conf["duration"] is not None
+           else "each scenario's own duration")
+    return f"mmstress: seeds {conf['seeds_text']} ({len(conf['seeds'])} per scenario), {how}"
+
+
+def pytest_collect_file(file_path, parent):
+    if (file_path.suffix == ".toml" and file_path.name != "pyproject.toml"
+            and parent.config.stash.get(_CONF, None) is not None):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    """One scenario file: an item per seed."""
+
+    def collect(self):
+        import dataclasses
+
+        from harness import scenario
+        conf = self.config.stash[_CONF]
+        source = _display_path(self.path, self.config.invocation_params.dir)
+        try:
+            text = self.path.read_bytes().decode("utf-8", "replace")
+            sc = scenario.parse(text, source, self.path.stem)
+        except OSError as exc:
+            raise self.CollectError(f"{source}: cannot read: {exc.strerror}") from None
+        except scenario.ScenarioError as exc:
+            raise self.CollectError(str(exc)) from None
+        if conf["duration"] is not None:
+            sc = dataclasses.replace(sc, duration=conf["duration"], ops=None)
+        for seed in conf["seeds"]:
+            item = ScenarioItem.from_parent(self, name=f"{sc.name}[seed={seed}]", scenario=sc, seed=seed)
+            item.add_marker("mmstress")
+            if sc.expect:
+                item.add_marker("mmstress_planted")
+            yield item
+
+
+class ScenarioFailed(Exception):
+    """A run that did not come out clean; carries its run dict (harness/report.py)."""
+
+    def __init__(self, run):
+        super().__init__(run["status"])
+        self.run = run
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario x seed: a ``mmstress run`` in this process."""
+
+    def __init__(self, *, scenario, seed, **kwargs):
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.seed = seed
+
+    def runtest(self):
+        from harness import machine, report
+        result = machine.run(self.scenario, self.seed)
+        run = report.run_dict(result)
+        self.user_properties.append(("reproduce", run["reproduce"]))
+        if result.exit_code != 0:
+            raise ScenarioFailed(run)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ScenarioFailed):
+            from harness.sweep import failure_text
+            return failure_text(excinfo.value.run)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.name} (mmstress scenario {self.scenario.source})"
+
+
+def _display_path(path, start):
+    """``path`` relative to where pytest was started, when it is below it (for reproduce commands)."""
+    try:
+        rel = os.path.relpath(path, start)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
