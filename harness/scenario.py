@@ -570,10 +570,22 @@ def smoke_text():
     return SMOKE % {"process_slab": "", "irq_slab": ""}
 
 
+BUGS_DIR = os.path.join(SCENARIO_DIR, "bugs")
+BUGS_PREFIX = "bugs/"
+
+
 def resolve(arg):
-    """A scenario argument (a path, or a name from `mmstress list`) -> Scenario."""
+    """A scenario argument (a path, or a name from `mmstress list`) -> Scenario.
+
+    Names: ``smoke``, a library scenario (``scenarios/NAME.toml``) or a
+    planted-bug scenario ``bugs/NAME`` (``scenarios/bugs/NAME.toml``).
+    """
     if arg == "smoke":
         return parse(smoke_text(), "<embedded smoke>", "smoke")
+    if arg.startswith(BUGS_PREFIX) and not arg.endswith(".toml"):
+        path = os.path.join(BUGS_DIR, arg[len(BUGS_PREFIX):] + ".toml")
+        if os.path.exists(path):
+            return load(path)
     if os.path.sep in arg or arg.endswith(".toml") or os.path.exists(arg):
         if not os.path.exists(arg):
             raise ScenarioError(f"{arg}: no such scenario file")
@@ -585,18 +597,22 @@ def resolve(arg):
                         f"`mmstress list` ({', '.join(n for n, _ in available())})")
 
 
-def available():
-    """[(name, description)] of the embedded default and every scenarios/*.toml."""
-    out = [("smoke", parse(smoke_text(), "<embedded smoke>", "smoke").description)]
+def _toml_names(folder):
     try:
-        files = sorted(f for f in os.listdir(SCENARIO_DIR) if f.endswith(".toml"))
+        return sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".toml"))
     except OSError:
-        files = []
-    for f in files:
-        name = f[:-5]
-        try:
-            desc = load(os.path.join(SCENARIO_DIR, f)).description
-        except ScenarioError as exc:
-            desc = f"(invalid: {exc})"
-        out.append((name, desc))
+        return []
+
+
+def available():
+    """[(name, description)]: the embedded default, every scenarios/*.toml, then the
+    planted-bug scenarios of scenarios/bugs/ as ``bugs/NAME``."""
+    out = [("smoke", parse(smoke_text(), "<embedded smoke>", "smoke").description)]
+    for folder, prefix in ((SCENARIO_DIR, ""), (BUGS_DIR, BUGS_PREFIX)):
+        for name in _toml_names(folder):
+            try:
+                desc = load(os.path.join(folder, name + ".toml")).description
+            except ScenarioError as exc:
+                desc = f"(invalid: {exc})"
+            out.append((prefix + name, desc))
     return out
