@@ -82,7 +82,12 @@ class DebugHooks:
     def slab_event(self, event, **info):
         """Rare slab-internal events: free_slab (cache, pfn, order),
         cache_destroy_busy (cache, remaining), alloc_allocated (cache, addr:
-        the allocator handed out an object its debug state says is in use)."""
+        the allocator handed out an object its debug state says is in use),
+        wrong_cache (cache, addr, real: kmem_cache_free into the wrong cache),
+        object_corrupt (cache, addr, what, fault, end, found, expected: SLUB_DEBUG's
+        check_object found "<what> overwritten" and restored the bytes),
+        freelist_corrupt (cache, addr, fp, what: a free pointer outside the slab
+        or pointing at its own object), vmalloc (addr, size, pages)."""
 
     def slab_alloc(self, cache_name, addr, size, gfp):
         """An object was handed out (after its debug data was written).
@@ -107,8 +112,23 @@ class DebugHooks:
         paths (slab_alloc_node, do_slab_free): an interrupt here must make the
         swap retry.  Tests fire a signal from it; keep it cheap."""
 
+    def memory_access(self, addr, size, write):
+        """A workload is about to read or write ``size`` bytes at ``addr``
+        (k.read/k.write/k.memset): KASAN's check_memory_region point."""
+
     def vfree_bad(self, addr, text):
         """vfree()/vunmap() of an address that is no vmalloc area start."""
+
+    def gfp_zone_bad(self, gfp):
+        """An allocation asked for a GFP_ZONE_BAD mask (two zone modifiers).  The kernel
+        stops there (VM_BUG_ON in gfp_zone()); a hook that reports it returns True
+        and the allocation fails (NULL), otherwise the model raises GfpError."""
+        return False
+
+    def percpu_update(self, what, cpu, delta, value):
+        """A per-CPU counter slot of ``cpu`` was changed by ``delta`` on purpose and
+        now holds ``value`` (the per-CPU checker reconciles the sum of the deltas
+        with the slot at the end: a lost update shows as a difference)."""
 
     def report(self, kind, text):
         """A kernel message that is itself the report (WARN, BUG, Fix your code!)."""

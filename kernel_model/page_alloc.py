@@ -24,10 +24,11 @@ NOFAIL_RETRIES rounds is reported instead of looping forever), cpusets,
 highatomic reserves, watermark boosting.
 """
 
-from . import buddy, context, debug, pcp, reclaim
+from . import buddy, context, debug, pcp, reclaim, sched_mm
 from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_HIGH, __GFP_KSWAPD_RECLAIM,
                   __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN,
-                  __GFP_RETRY_MAYFAIL, __GFP_ZERO, format_gfp, gfp_zone)
+                  __GFP_RETRY_MAYFAIL, __GFP_ZERO, GFP_ZONE_BAD, GFP_ZONEMASK, format_gfp,
+                  gfp_zone)
 from .page import NO_OWNER, PAGE_FLAGS_CHECK_AT_FREE, PG_head, PGTY_NONE, PGTY_buddy
 from .zone import (ALLOCFAIL, LOWMEM_RESERVE, MAX_PAGE_ORDER, NR_FREE_PAGES, NR_PAGE_ORDERS,
                    PAGE_ALLOC_COSTLY_ORDER, PGALLOC, PGFREE, WMARK_MIN)
@@ -217,7 +218,11 @@ def __alloc_pages(pgdat, gfp, order):
     if order > MAX_PAGE_ORDER:
         hooks.report("order", f"WARNING: __alloc_pages order {order} > MAX_PAGE_ORDER {MAX_PAGE_ORDER}")
         return None
+    if sched_mm.current_flags:
+        gfp = sched_mm.current_gfp_context(gfp)      # memalloc_nofs/noio scopes
     lay = pgdat.layout
+    if (gfp & GFP_ZONEMASK) in GFP_ZONE_BAD and hooks.gfp_zone_bad(gfp):
+        return None                                   # reported (the kernel: VM_BUG_ON)
     highest_zoneidx = gfp_zone(gfp, lay.has_highmem, lay.has_dma32)
     if gfp & __GFP_DIRECT_RECLAIM:
         hooks.might_sleep("mm/page_alloc.c:__alloc_pages", gfp)

@@ -11,7 +11,7 @@ kswapd is not a thread here: waking it counts an event in the zone and calls
 ``pgdat.kswapd(zone)`` if the harness installed one.
 """
 
-from . import debug, pcp
+from . import debug, pcp, sched_mm
 from .zone import KSWAPD_WAKE, NR_FREE_PAGES, RECLAIM, WMARK_LOW
 
 SHRINK_BATCH = 128
@@ -39,6 +39,8 @@ def try_to_free_pages(pgdat, gfp, order):
     zone_of_interest = pgdat.zones
     before = sum(z.m[NR_FREE_PAGES] for z in zone_of_interest)
     _in_reclaim = True
+    sched_mm.fs_reclaim_acquire(gfp)          # __perform_reclaim: lockdep's fs_reclaim
+    noreclaim = sched_mm.memalloc_noreclaim_save()
     try:
         for z in zone_of_interest:
             if z.populated():
@@ -51,6 +53,8 @@ def try_to_free_pages(pgdat, gfp, order):
                 debug.hooks.report("shrinker", f"WARNING: shrinker {shrinker!r} failed: {exc!r}")
         pcp.drain_all_pages(pgdat)
     finally:
+        sched_mm.memalloc_noreclaim_restore(noreclaim)
+        sched_mm.fs_reclaim_release(gfp)
         _in_reclaim = False
     return max(0, sum(z.m[NR_FREE_PAGES] for z in zone_of_interest) - before)
 
