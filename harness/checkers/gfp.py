@@ -3,16 +3,33 @@
 The model knows the rules (kmalloc_fix_flags, __get_free_pages with HighMem,
 __GFP_NOFAIL without reclaim or at costly order) and calls ``report(kind,
 text)`` with the kernel's own message; this checker turns those into
-violations.  GFP_ZONE_BAD is an error (GfpError) raised at the call, which the
-harness reports as ``gfp-zone-bad``; a DMA allocation served above 16 MiB is
-checked here at page_alloc time.
+violations.  A DMA allocation served above 16 MiB is checked here at
+page_alloc time.
+
+GFP_ZONE_BAD: the kernel's gfp_zone() stops on it (VM_BUG_ON with
+CONFIG_DEBUG_VM); the model asks ``gfp_zone_bad(gfp)`` first, this checker
+reports ``gfp-zone-bad`` and the allocation fails (NULL), so the run goes on
+and the report is the kernel's, not a Python traceback.  (Without the
+checker the model raises GfpError, a usage error.)
+
+__GFP_NOFAIL misuse: the kernel warns in __alloc_pages_slowpath, so only when
+memory is short; that makes a latent bug depend on memory pressure.  The
+checker looks at the mask of every successful page allocation as well
+(``page_alloc``), with the same text as the model's slow-path warning, so a
+misuse is found on the first call and a slow-path repeat is counted, not
+repeated.
 """
 
 from kernel_model import context
+from kernel_model import gfp as g
+from kernel_model.gfp import GFP_ZONEMASK, format_gfp
 from kernel_model.layout import MiB
+from kernel_model.zone import PAGE_ALLOC_COSTLY_ORDER
 
 from .base import Checker
 from .kinds import KINDS
+
+NOFAIL, DIRECT_RECLAIM = g.__dict__["__GFP_NOFAIL"], g.__dict__["__GFP_DIRECT_RECLAIM"]
 
 MODEL_KINDS = {
     "gfp-slab-bug": "gfp-slab-bug", "unexpected-gfp": "gfp-slab-bug",
@@ -29,7 +46,24 @@ class GfpChecker(Checker):
         if mapped is not None and KINDS[mapped].family == "gfp":
             self.emit(mapped, text)
 
+    def gfp_zone_bad(self, gfp):
+        cpu = context.this_cpu
+        self.emit("gfp-zone-bad",
+                  "kernel BUG at include/linux/gfp.h: VM_BUG_ON((GFP_ZONE_BAD >> bit) & 1) in gfp_zone()\n"
+                  f"gfp_mask: {gfp:#x}({format_gfp(gfp)}): zone modifiers "
+                  f"{format_gfp(gfp & GFP_ZONEMASK)} name no zone; CPU {cpu.id} "
+                  f"{context.CTX_NAMES[cpu.context()]} context\n"
+                  "(mmstress failed the allocation, returning NULL, instead of stopping)")
+        return True
+
     def page_alloc(self, pfn, order, gfp):
+        if gfp & NOFAIL:
+            if not gfp & DIRECT_RECLAIM:
+                self.emit("gfp-nofail-atomic",
+                          "WARNING: __GFP_NOFAIL without __GFP_DIRECT_RECLAIM "
+                          f"({format_gfp(gfp)}): the allocator cannot guarantee it")
+            if order > PAGE_ALLOC_COSTLY_ORDER:
+                self.emit("gfp-nofail-costly", f"WARNING: __GFP_NOFAIL at costly order {order}")
         if gfp & 0x01 and self.pgdat is not None:
             end = (pfn + (1 << order)) << self.pgdat.page_shift
             if end > 16 * MiB:

@@ -1,13 +1,12 @@
 """Lock checking in the manner of the kernel's lockdep (kernel/locking/lockdep.c).
 
-Shared state (arena sections, all CPUs see every dependency at once)::
+Shared state (arena sections, all CPUs see every dependency at once;
+N = MAX_LOCKS + 1: the last class is the ``fs_reclaim`` pseudo-lock)::
 
-    lockdep_order  u8[MAX_LOCKS * MAX_LOCKS]  order[a * MAX_LOCKS + b] = 1 once class b
-                                              was taken while holding class a
-                                              in the same irq context
-    lockdep_usage  u8[MAX_LOCKS]              per class: USED_IN_HARDIRQ 1,
-                                              USED_IN_SOFTIRQ 2, ENABLED_HARDIRQ 4,
-                                              ENABLED_SOFTIRQ 8
+    lockdep_order  u8[N * N]    order[a * N + b] = 1 once class b was taken
+                                while holding class a in the same irq context
+    lockdep_usage  u8[N]        per class: USED_IN_HARDIRQ 1, USED_IN_SOFTIRQ 2,
+                                ENABLED_HARDIRQ 4, ENABLED_SOFTIRQ 8
 
 Per CPU (process-local): the stack of held locks, each tagged with the irq
 context it was taken in (process, softirq, hardirq), as lockdep's
@@ -17,18 +16,25 @@ Reports: recursive locking (AA), circular dependency (a cycle in the order
 graph, found when a new edge closes it, across CPUs), inconsistent irq usage
 ({HARDIRQ-ON-W} -> {IN-HARDIRQ-W} and the softirq variant), safe -> unsafe
 order (direct edges), bad unlock balance, unlock on the wrong CPU, locks still
-held when a context returns.  Usage marking follows mark_usage(): USED_IN_*
+held when a context returns, a held lock inside memory being freed
+(debug_check_no_locks_freed; a workload's ``k.lock_at(addr)`` lock lives at
+``addr``).  ``fs_reclaim`` (kernel_model/sched_mm.py) is acquired and released
+by every allocation that may enter filesystem reclaim (might_alloc) and held
+by reclaim itself; a cycle or recursion through it is reported as
+``gfp-fs-recursion`` -- the lockdep splat the kernel prints for a __GFP_FS
+allocation under a lock that reclaim takes.  Usage marking follows mark_usage(): USED_IN_*
 by non-trylock acquisitions in interrupt context, ENABLED_* only when hard
 interrupts were on at the acquisition.  Differences: classes are lock-name
 prefixes (no nesting annotations); safe -> unsafe is checked on direct
 edges, not transitively.
 """
 
+import re
 import sys
 
 import numpy as np
 
-from kernel_model import context, debug
+from kernel_model import context, debug, sched_mm
 from kernel_model.spinlock import MAX_LOCKS
 
 from .base import Checker, workload_site
@@ -37,6 +43,7 @@ USED_IN_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_HARDIRQ, ENABLED_SOFTIRQ = 1, 2, 4, 8
 _CTX_LEVEL = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_OFFSET
 _STATE_NAME = {USED_IN_HARDIRQ: "IN-HARDIRQ-W", USED_IN_SOFTIRQ: "IN-SOFTIRQ-W",
                ENABLED_HARDIRQ: "HARDIRQ-ON-W", ENABLED_SOFTIRQ: "SOFTIRQ-ON-W"}
+_EMBEDDED = re.compile(r"\[(0x[0-9a-f]+)\]$")
 _CONFLICT = {USED_IN_HARDIRQ: ENABLED_HARDIRQ, ENABLED_HARDIRQ: USED_IN_HARDIRQ,
              USED_IN_SOFTIRQ: ENABLED_SOFTIRQ, ENABLED_SOFTIRQ: USED_IN_SOFTIRQ}
 
@@ -46,20 +53,28 @@ class LockdepChecker(Checker):
 
     @staticmethod
     def arena_sections(max_locks=MAX_LOCKS):
-        return [("lockdep_order", "B", max_locks * max_locks), ("lockdep_usage", "B", max_locks)]
+        n = max_locks + 1
+        return [("lockdep_order", "B", n * n), ("lockdep_usage", "B", n)]
 
     def __init__(self, sink=None, pgdat=None):
         super().__init__(sink, pgdat)
-        self.n = pgdat.locks.max_locks
+        self.fs_cls = pgdat.locks.max_locks          # the fs_reclaim pseudo-lock's class
+        self.n = self.fs_cls + 1
         self.order = pgdat.arena.v["lockdep_order"]
         self.order_np = pgdat.arena.np("lockdep_order").reshape(self.n, self.n)
         self.usage = pgdat.arena.v["lockdep_usage"]
         self.names = pgdat.locks
         self.held = []                 # [(lock, level, site)]
         self._reported_aa = set()
+        self._embedded = {}            # lock id -> address of the object holding it
+
+    def _cls(self, lock):
+        return self.fs_cls if lock.cls is None else lock.cls
 
     # -- helpers ------------------------------------------------------------------
     def _cname(self, cls):
+        if cls == self.fs_cls:
+            return "fs_reclaim"
         return self.names.name_of(cls).split("[", 1)[0]
 
     def _held_text(self):
@@ -78,7 +93,7 @@ class LockdepChecker(Checker):
             for held, _lvl, site in self.held:
                 if held.id == lock.id:
                     self._reported_aa.add(lock.id)
-                    self.emit("lock-recursive",
+                    self.emit("lock-recursive" if lock.cls is not None else "gfp-fs-recursion",
                               "WARNING: possible recursive locking detected\n"
                               f"{cpu.comm}/CPU {cpu.id} is trying to acquire lock:\n"
                               f" ({lock.name}) in {context.CTX_NAMES[cpu.context()]} context\n"
@@ -86,11 +101,21 @@ class LockdepChecker(Checker):
                               f"taken at {workload_site(frame=site)}\n"
                               f"{self._held_text()}")
                     break
-        self._mark_usage(lock, trylock, cpu)
+        if lock.cls is not None:
+            self._mark_usage(lock, trylock, cpu)
+            if "[0x" in lock.name and lock.id not in self._embedded:
+                m = _EMBEDDED.search(lock.name)
+                if m:
+                    self._embedded[lock.id] = int(m.group(1), 16)
         for held, lvl, _site in self.held:
             if lvl == level and held.cls != lock.cls:
                 self._add_edge(held, lock)
         self.held.append((lock, level, sys._getframe(1)))
+
+    def might_sleep(self, where, gfp=None):
+        """might_alloc(): the fs_reclaim annotation of an allocation that may reclaim."""
+        if gfp is not None:
+            sched_mm.might_alloc(gfp)
 
     def spin_self_deadlock(self, lock, owner):
         if lock.id not in self._reported_aa:
@@ -105,6 +130,8 @@ class LockdepChecker(Checker):
                 del self.held[i]
                 break
         else:
+            if lock.cls is None:
+                return
             if owner and owner >> 8 != cpu.id + 1:
                 self.emit("lock-wrong-cpu",
                           f"BUG: spinlock wrong CPU on CPU#{cpu.id}, {cpu.comm}\n"
@@ -130,6 +157,30 @@ class LockdepChecker(Checker):
     def finish(self):
         if self.held:
             self.context_exit()
+
+    # -- debug_check_no_locks_freed -------------------------------------------------------
+    def slab_free(self, cache_name, addr):
+        if self._embedded:
+            self._check_freed(addr, addr + 1)
+
+    def page_free(self, pfn, order):
+        if self._embedded and self.pgdat is not None:
+            start = self.pgdat.pfn_to_virt(pfn)
+            if start is not None:
+                self._check_freed(start, start + (self.pgdat.page_size << order))
+
+    def _check_freed(self, lo, hi):
+        for lock, _lvl, site in self.held:
+            a = self._embedded.get(lock.id)
+            if a is not None and lo <= a < hi:
+                cpu = context.this_cpu
+                self.emit("lock-held-freed",
+                          "WARNING: held lock freed!\n"
+                          f"{cpu.comm}/{cpu.pid} is freeing memory {lo:#x}-{hi - 1:#x}, with a "
+                          "lock still held there!\n"
+                          f" ({lock.name}), taken at {workload_site(frame=site)}\n"
+                          f"{self._held_text()}")
+                return
 
     # -- usage states -----------------------------------------------------------------
     def _mark_usage(self, lock, trylock, cpu):
@@ -181,7 +232,7 @@ class LockdepChecker(Checker):
 
     # -- the dependency graph ------------------------------------------------------------
     def _add_edge(self, held, lock):
-        a, b = held.cls, lock.cls
+        a, b = self._cls(held), self._cls(lock)
         idx = a * self.n + b
         if self.order[idx]:
             return
@@ -192,7 +243,8 @@ class LockdepChecker(Checker):
         if path is not None:
             cpu = context.this_cpu
             chain = " -> ".join(f"({self._cname(c)})" for c in path)
-            self.emit("lock-circular",
+            kind = "gfp-fs-recursion" if self.fs_cls in path else "lock-circular"
+            self.emit(kind,
                       "WARNING: possible circular locking dependency detected\n"
                       f"{cpu.comm}/CPU {cpu.id} is trying to acquire lock:\n ({lock.name})\n"
                       f"but task is already holding lock:\n ({held.name})\n"

@@ -11,13 +11,25 @@ protection)`` / ``percpu_exit(what, cpu)``: ``what`` names the data
     lock     a per-CPU lock taken with trylock (6.12's pcp->lock)
     preempt  preemption disabled only -- interrupts can still come in
     none     nothing
-    remote   a sanctioned access to another CPU's slot (drain_all_pages)
+    remote   a sanctioned access to another CPU's slot (drain_all_pages,
+             a workload's k.per_cpu() read)
+    foreign  a write to another CPU's slot with nothing to make it safe
+             (k.per_cpu_write(name, other_cpu, ...)): always reported
 
 Reported: a spinlock taken inside a ``tid`` section of the same context (the
 fast path must be lock-free); a slot of another CPU touched without
 ``remote``; an interrupt that enters a section on the same data while the
 interrupted context's section is ``preempt`` or ``none``; a section that
 claims ``irq`` with interrupts on.
+
+Counters: ``percpu_update(what, cpu, delta, value)`` reports every deliberate
+change of a workload's per-CPU counter (this_cpu_add/inc/write, put_cpu_var)
+with the value the slot holds afterwards.  Every update of a CPU's own slots
+runs in that CPU's process (process context and its interrupts), so at the
+end (``finish``) the last value seen must equal the sum of the deltas; a
+difference is an update lost to a race (a read-modify-write that an interrupt
+interleaved): ``percpu-counter-mismatch``.  Slots another CPU wrote are not
+reconciled (that write is already a foreign access).
 """
 
 from kernel_model import context
@@ -26,6 +38,9 @@ from .base import Checker
 
 _LEVEL = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_OFFSET
 UNSAFE_AGAINST_IRQ = ("preempt", "none")
+# The harness's own registries, taken on a workload's first use of a lock or per-CPU
+# variable name; the kernel defines those statically (DEFINE_SPINLOCK, DEFINE_PER_CPU).
+HARNESS_LOCKS = ("lock_registry", "percpu_alloc")
 
 
 class PercpuChecker(Checker):
@@ -34,6 +49,8 @@ class PercpuChecker(Checker):
     def __init__(self, sink=None, pgdat=None):
         super().__init__(sink, pgdat)
         self.sections = []             # [(what, slot_cpu, protection, level)]
+        self.counters = {}             # what -> [sum of deltas, last value] (own slots)
+        self.foreign_written = set()   # what: slots of other CPUs this CPU wrote
 
     def percpu_enter(self, what, cpu, protection):
         me = context.this_cpu
@@ -63,9 +80,29 @@ class PercpuChecker(Checker):
                 del self.sections[i]
                 return
 
-    def lock_acquire(self, lock, trylock):
-        if not self.sections:
+    def percpu_update(self, what, cpu, delta, value):
+        if cpu != context.this_cpu.id:
+            self.foreign_written.add(what)
             return
+        c = self.counters.get(what)
+        if c is None:
+            self.counters[what] = [delta, value]
+        else:
+            c[0] += delta
+            c[1] = value
+
+    def finish(self):
+        me = context.this_cpu.id
+        for what, (total, value) in self.counters.items():
+            if total != value:
+                self.emit("percpu-counter-mismatch",
+                          f"BUG: per-CPU counter {what} of CPU {me} does not add up: the slot "
+                          f"holds {value} but the updates made to it sum to {total} "
+                          f"({total - value:+d} lost)", site=f"(end of run) {what}")
+
+    def lock_acquire(self, lock, trylock):
+        if not self.sections or lock.cls is None or lock.name in HARNESS_LOCKS:
+            return                 # lockdep maps (fs_reclaim) are no locks; see HARNESS_LOCKS
         level = context.this_cpu.preempt_count & _LEVEL
         for what, _cpu, prot, s_level in reversed(self.sections):
             if s_level == level and prot == "tid":
