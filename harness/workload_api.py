@@ -24,16 +24,26 @@ Allocation   kmalloc(size, gfp) kzalloc kfree(addr) ksize krealloc(addr, size, g
 Locks        lock(name) -> spinlock_t (the same lock on every CPU);
              spin_lock/spin_unlock, spin_trylock, spin_lock_irqsave -> flags /
              spin_unlock_irqrestore(lock, flags), spin_lock_irq/spin_unlock_irq,
-             spin_lock_bh/spin_unlock_bh  (a lock or a lock name)
+             spin_lock_bh/spin_unlock_bh  (a lock or a lock name);
+             mutex_lock/mutex_unlock (a sleeping lock: might_sleep, no preempt
+             count); lock_at(addr, name) -> the lock embedded in the object at addr
+Scopes       memalloc_nofs_save -> flags / memalloc_nofs_restore(flags), the noio
+             pair likewise (current_gfp_context strips __GFP_FS / __GFP_IO);
+             fs_reclaim_acquire(gfp)/fs_reclaim_release(gfp) (lockdep priming,
+             as code that is called from reclaim does)
 Context      local_irq_save -> flags / local_irq_restore(flags), local_irq_disable/
              enable, preempt_disable/enable, local_bh_disable/enable,
              raise_softirq(nr=NET_RX_SOFTIRQ), tasklet_schedule(fn=None: the
              scenario's tasklet), smp_processor_id, in_interrupt, in_atomic,
              in_softirq, in_task, irqs_disabled, cond_resched
 Per-CPU      this_cpu_read/this_cpu_write/this_cpu_inc/this_cpu_add(name, ...),
-             per_cpu(name, cpu), per_cpu_write(name, cpu, value)  (deliberate
-             foreign access, visible to the per-CPU checker)
+             get_cpu_var(name) -> value / put_cpu_var(name, value=None) (a
+             read-modify-write section: preemption off, interrupts as the caller
+             left them), with percpu_fastpath(name): a lock-free fast path,
+             per_cpu(name, cpu) (a remote read), per_cpu_write(name, cpu, value)
+             (a write to another CPU's slot is a foreign access: reported)
 Memory       read(addr, n) -> bytes, write(addr, data), memset(addr, c, n)
+             (each checked first by debug.hooks.memory_access: KASAN)
 Mailbox      send(cpu, addr, meta=0) -> False when full; recv() -> addr or None;
              recv_meta() -> (addr, meta) or None
 Other        rng (random.Random seeded from the run's seed, CPU and context),
@@ -44,8 +54,10 @@ Every allocator call is counted per CPU, context and op in the arena, and the
 CPU's ``cpu_doing`` word names the call in progress (the watchdog shows it).
 """
 
+import contextlib
+
 import kernel_model as km
-from kernel_model import context, gfp as gfp_mod, spinlock
+from kernel_model import context, debug, gfp as gfp_mod, sched_mm, spinlock
 from kernel_model.page import Page
 
 from .counters import CONTEXTS, OP, OP_CALL, STAT, ops_base
@@ -136,6 +148,7 @@ class Kernel:
         self._doing = rt.doing
         self._dcode = (ctx << 16) | OP_CALL
         self._node = rt.node
+        self._rmw = []                 # open get_cpu_var sections: [(name, value read)]
 
     def __repr__(self):
         return f"<k CPU {self.cpu} {self.context}>"
@@ -214,6 +227,31 @@ class Kernel:
     def spin_unlock_bh(self, lock):
         spinlock.spin_unlock_bh(self._l(lock))
 
+    def mutex_lock(self, lock):
+        """A sleeping lock (the kernel's mutex): may sleep, so not in atomic context."""
+        debug.hooks.might_sleep("kernel/locking/mutex.c:mutex_lock")
+        spinlock.do_raw_spin_lock(self._l(lock))
+
+    def mutex_unlock(self, lock):
+        spinlock.do_raw_spin_unlock(self._l(lock))
+
+    def lock_at(self, addr, name="obj_lock"):
+        """The spinlock embedded at the start of the object at ``addr`` (one lockdep
+        class per ``name``); freeing the object while it is held is reported."""
+        return self._rt.locks.get(f"{name}[{addr:#x}]")
+
+    # -- allocation scopes (include/linux/sched/mm.h) ------------------------------------
+    memalloc_nofs_save = staticmethod(sched_mm.memalloc_nofs_save)
+    memalloc_nofs_restore = staticmethod(sched_mm.memalloc_nofs_restore)
+    memalloc_noio_save = staticmethod(sched_mm.memalloc_noio_save)
+    memalloc_noio_restore = staticmethod(sched_mm.memalloc_noio_restore)
+
+    def fs_reclaim_acquire(self, gfp="GFP_KERNEL"):
+        sched_mm.fs_reclaim_acquire(parse_gfp(gfp))
+
+    def fs_reclaim_release(self, gfp="GFP_KERNEL"):
+        sched_mm.fs_reclaim_release(parse_gfp(gfp))
+
     # -- context ---------------------------------------------------------------------
     local_irq_save = staticmethod(context.local_irq_save)
     local_irq_restore = staticmethod(context.local_irq_restore)
@@ -247,20 +285,88 @@ class Kernel:
     def this_cpu_read(self, name):
         return self._rt.percpu.access(name, context.this_cpu.id, "irq", 0)
 
+    def _update(self, name, cpu, protection, op, value):
+        """A write or add, with interrupts off so the delta reported is exact."""
+        pc = self._rt.percpu
+        flags = context.local_irq_save()
+        try:
+            old = pc.val[pc._slot(name, cpu)]
+            new = pc.access(name, cpu, protection, op, value)
+            debug.hooks.percpu_update("percpu:" + name, cpu, new - old, new)
+        finally:
+            context.local_irq_restore(flags)
+        return new
+
     def this_cpu_write(self, name, value):
-        self._rt.percpu.access(name, context.this_cpu.id, "irq", 1, value)
+        self._update(name, context.this_cpu.id, "irq", 1, value)
 
     def this_cpu_add(self, name, value):
-        return self._rt.percpu.access(name, context.this_cpu.id, "irq", 2, value)
+        return self._update(name, context.this_cpu.id, "irq", 2, value)
 
     def this_cpu_inc(self, name):
-        return self._rt.percpu.access(name, context.this_cpu.id, "irq", 2, 1)
+        return self._update(name, context.this_cpu.id, "irq", 2, 1)
+
+    def get_cpu_var(self, name):
+        """Start a read-modify-write of this CPU's ``name``: preemption off (as the
+        kernel's get_cpu_var), interrupts as they are -- an interrupt that updates the
+        same variable before put_cpu_var() is a race the per-CPU checker reports."""
+        context.preempt_disable()
+        cpu = context.this_cpu
+        pc = self._rt.percpu
+        i = pc._slot(name, cpu.id)
+        debug.hooks.percpu_enter("percpu:" + name, cpu.id, "irq" if cpu.irqs_off else "preempt")
+        value = pc.val[i]
+        self._rmw.append((name, value))
+        return value
+
+    def put_cpu_var(self, name, value=None):
+        """End the section get_cpu_var() began, storing ``value`` (None: unchanged)."""
+        for j in range(len(self._rmw) - 1, -1, -1):
+            if self._rmw[j][0] == name:
+                got = self._rmw.pop(j)[1]
+                break
+        else:
+            raise ValueError(f"put_cpu_var({name!r}) without get_cpu_var({name!r})")
+        cpu = context.this_cpu.id
+        pc = self._rt.percpu
+        i = pc._slot(name, cpu)
+        if value is not None:
+            pc.val[i] = value
+            debug.hooks.percpu_update("percpu:" + name, cpu, value - got, value)
+        debug.hooks.percpu_exit("percpu:" + name, cpu)
+        context.preempt_enable()
+
+    @contextlib.contextmanager
+    def percpu_fastpath(self, name):
+        """A lock-free per-CPU fast path (as SLUB's slab_alloc_node): inside it, taking
+        any lock is reported; an interrupt may come in (make the update a
+        this_cpu cmpxchg that retries)."""
+        cpu = context.this_cpu.id
+        debug.hooks.percpu_enter("fastpath:" + name, cpu, "tid")
+        try:
+            yield
+        finally:
+            debug.hooks.percpu_exit("fastpath:" + name, cpu)
+
+    def this_cpu_cmpxchg(self, name, old, new):
+        """If this CPU's ``name`` is ``old`` set it to ``new``; returns the value found."""
+        pc = self._rt.percpu
+        flags = context.local_irq_save()
+        try:
+            cur = pc.access(name, context.this_cpu.id, "irq", 0)
+            if cur == old:
+                pc.access(name, context.this_cpu.id, "irq", 1, new)
+                debug.hooks.percpu_update("percpu:" + name, context.this_cpu.id, new - old, new)
+        finally:
+            context.local_irq_restore(flags)
+        return cur
 
     def per_cpu(self, name, cpu):
         return self._rt.percpu.access(name, cpu, "remote", 0)
 
     def per_cpu_write(self, name, cpu, value):
-        self._rt.percpu.access(name, cpu, "remote", 1, value)
+        """Write ``cpu``'s slot; another CPU's slot is a foreign access (reported)."""
+        self._update(name, cpu, "irq" if cpu == context.this_cpu.id else "foreign", 1, value)
 
     # -- memory ----------------------------------------------------------------------
     def _chunks(self, what, addr, n):
@@ -287,20 +393,26 @@ class Kernel:
 
     def read(self, addr, n):
         data = self._node.data
-        out = b"".join(bytes(data[lo:hi]) for lo, hi in self._chunks("read", addr, n))
+        chunks = self._chunks("read", addr, n)
+        debug.hooks.memory_access(addr, n, False)           # KASAN: check before the access
+        out = b"".join(bytes(data[lo:hi]) for lo, hi in chunks)
         self._ops[self._obase + OP["read"]] += 1
         return out
 
     def write(self, addr, data):
         data, page_data, pos = bytes(data), self._node.data, 0
-        for lo, hi in self._chunks("write", addr, len(data)):
+        chunks = self._chunks("write", addr, len(data))
+        debug.hooks.memory_access(addr, len(data), True)
+        for lo, hi in chunks:
             page_data[lo:hi] = data[pos:pos + hi - lo]
             pos += hi - lo
         self._ops[self._obase + OP["write"]] += 1
 
     def memset(self, addr, c, n):
         page_data = self._node.data
-        for lo, hi in self._chunks("memset", addr, n):
+        chunks = self._chunks("memset", addr, n)
+        debug.hooks.memory_access(addr, n, True)
+        for lo, hi in chunks:
             page_data[lo:hi] = bytes([c & 0xFF]) * (hi - lo)
         self._ops[self._obase + OP["memset"]] += 1
 
