@@ -31,7 +31,9 @@ _K = [
          "context cannot schedule, so the kernel would deadlock or corrupt per-CPU state.",
          "In interrupt handlers, softirqs and tasklets use GFP_ATOMIC (or GFP_NOWAIT if the "
          "caller copes with failure). With a spinlock held, either allocate before taking the "
-         "lock, or use GFP_ATOMIC. Process context that can sleep uses GFP_KERNEL."),
+         "lock, or use GFP_ATOMIC. Process context that can sleep uses GFP_KERNEL. (2.6 code "
+         "says __GFP_WAIT: it is __GFP_DIRECT_RECLAIM since 4.4, and is what makes a mask sleep; "
+         "__GFP_REPEAT is __GFP_RETRY_MAYFAIL, __GFP_COLD is gone and ignored.)"),
     Kind("gfp-zone-bad", "gfp", "kernel BUG at include/linux/gfp.h (GFP_ZONE_BAD)",
          "A GFP mask named two zone modifiers (__GFP_DMA with __GFP_HIGHMEM or __GFP_DMA32, ...).",
          "gfp_zone() maps the low four bits to one zone; these combinations have no meaning.",
@@ -59,11 +61,19 @@ _K = [
          "A GFP_DMA allocation returned memory above 16 MiB.",
          "ISA-style devices can only address the first 16 MiB.",
          "This is a model bug if it ever fires: report it."),
-    Kind("gfp-fs-recursion", "gfp", "WARNING: possible recursive locking detected (fs_reclaim)",
-         "An allocation with __GFP_FS (GFP_KERNEL) was made inside a region marked NOFS "
-         "(memalloc_nofs_save) or with __GFP_IO inside a NOIO region.",
-         "Reclaim could re-enter the filesystem or block layer that is already holding locks.",
-         "Use GFP_NOFS/GFP_NOIO there, or better, memalloc_nofs_save()/memalloc_noio_save() scopes."),
+    Kind("gfp-fs-recursion", "gfp",
+         "WARNING: possible circular locking dependency detected (... -> fs_reclaim)",
+         "An allocation that may enter filesystem reclaim (__GFP_FS with __GFP_DIRECT_RECLAIM: "
+         "GFP_KERNEL, GFP_USER) was made while holding a lock that reclaim itself takes (a "
+         "shrinker's or writeback's lock), or from inside reclaim. Lockdep sees it through the "
+         "fs_reclaim pseudo-lock that every such allocation acquires (might_alloc) and that "
+         "reclaim holds; inside memalloc_nofs_save()/memalloc_noio_save() scopes "
+         "current_gfp_context() strips __GFP_FS, so GFP_KERNEL there is correct.",
+         "Reclaim would re-enter the filesystem (or block layer) and wait for the lock this "
+         "context holds: a deadlock under memory pressure only, which is why it hides in testing.",
+         "Mark the region that holds the lock with memalloc_nofs_save()/memalloc_nofs_restore() "
+         "(memalloc_noio_* for the block layer) and keep GFP_KERNEL inside; or use GFP_NOFS at "
+         "that call; or allocate before taking the lock."),
     # --- frees and memory --------------------------------------------------------
     Kind("double-free", "memory", "BUG: KASAN: double-free",
          "An object (or page) was freed twice.",
@@ -72,8 +82,9 @@ _K = [
          "Free each object exactly once; set the pointer to NULL after kfree(); check the "
          "ownership hand-off between CPUs."),
     Kind("invalid-free", "memory", "BUG: KASAN: invalid-free",
-         "kfree()/kmem_cache_free()/free_pages() got an address that is not the start of a live "
-         "allocation: inside an object, outside any slab, or the wrong order.",
+         "kfree()/kmem_cache_free() got an address that is not the start of a live "
+         "allocation: inside an object (SLUB: Invalid object pointer) or outside any slab "
+         "(outside of slab). A page freed with the wrong order is bad-page.",
          "The allocator would link a bogus pointer into its freelist.",
          "Free exactly the pointer the allocator returned, with the order it was allocated with."),
     Kind("wrong-cache", "memory", "kmem_cache_free: Wrong slab cache",
@@ -81,28 +92,36 @@ _K = [
          "The object would join the wrong cache's freelist, with the wrong size.",
          "Free into the cache the object came from (or use kfree for kmalloc memory)."),
     Kind("use-after-free", "memory", "BUG: KASAN: slab-use-after-free",
-         "Memory was read or written after it was freed (SLUB: Poison overwritten).",
+         "Memory was read or written after it was freed: KASAN reports the k.read/k.write at "
+         "once; a write is also found later by SLUB_DEBUG as Poison overwritten when the object "
+         "is allocated again.",
          "The memory may already belong to someone else.",
          "Do not touch an object after kfree(); hand ownership off explicitly."),
     Kind("out-of-bounds", "memory", "BUG: KASAN: slab-out-of-bounds",
-         "A write past the end (or before the start) of an object (SLUB: Right Redzone overwritten).",
+         "A read or write past the end (or before the start) of an object: KASAN reports the "
+         "k.read/k.write at once; a write into the red zone is also found by SLUB_DEBUG when the "
+         "object is freed (Right Redzone / kmalloc Redzone overwritten). For kmalloc the end is "
+         "the size asked for, not the size class (call ksize() to use the whole object).",
          "It corrupts the neighbouring object or the allocator's metadata.",
          "Allocate the size you use; check ksize(); fix the length computation."),
     Kind("freelist-corrupt", "memory", "Freechain corrupt / Freepointer corrupt / Wrong object count",
-         "A slab's freelist points outside the slab, loops, or disagrees with its counters.",
+         "A slab's freelist points outside the slab, loops (an object whose free pointer is "
+         "itself), or hands out an object that is already allocated.",
          "The next allocation would hand out a wild pointer.",
          "Usually caused by a use-after-free write or a double free; look at the earlier reports."),
     Kind("bad-page", "memory", "BUG: Bad page state in process",
-         "A page was freed with a nonzero _refcount, non-NULL mapping, set flags, or freed twice.",
+         "A page was freed with a nonzero _refcount, non-NULL mapping or set flags, with an "
+         "order other than the one it was allocated with, or at an address that is not a page.",
          "A page in use elsewhere would be handed out again.",
-         "Pair every get_page with a put_page, clear page->mapping before freeing, free once."),
+         "Pair every get_page with a put_page, clear page->mapping before freeing, free once, "
+         "and pass free_pages()/__free_pages() the order you allocated with."),
     Kind("bad-vfree", "memory", "Trying to vfree() bad address",
          "vfree() of an address that vmalloc() did not return (or already freed).",
          "There is no vm area to unmap.",
          "vfree exactly what vmalloc returned; kmalloc memory goes to kfree (or use kvfree)."),
     Kind("leak", "memory", "unreferenced object (kmemleak)",
-         "An object allocated during the run was still allocated at the end and is not held in "
-         "any declared owner.",
+         "An object allocated during the run was still allocated when every CPU had finished "
+         "its teardown (kmemleak-style list, reported by the CPU that allocated it).",
          "Memory is lost until reboot.",
          "Free it on every path, including error paths and teardown."),
     Kind("cache-destroy-live", "memory", "Objects remaining in cache on __kmem_cache_shutdown()",
@@ -155,11 +174,14 @@ _K = [
     # --- per-CPU paths ----------------------------------------------------------------
     Kind("percpu-lock-in-fastpath", "percpu", "BUG: lock taken on a lock-free fast path",
          "A spinlock was taken inside a per-CPU fast-path section (SLUB's slab_alloc_node, "
-         "do_slab_free).",
+         "do_slab_free, or a workload's k.percpu_fastpath()).",
          "The fast path is lock-free by design; a lock there serialises all CPUs.",
-         "This is a model bug (or a planted one): report it."),
-    Kind("percpu-foreign-access", "percpu", "BUG: using smp_processor_id() in preemptible / foreign per-CPU access",
-         "A CPU touched another CPU's per-CPU slot outside a sanctioned remote path.",
+         "Keep the fast path to this_cpu operations and a cmpxchg that retries; take locks "
+         "only on the slow path. In the model's own fast paths this is a model bug: report it."),
+    Kind("percpu-foreign-access", "percpu", "BUG: CPU n accesses CPU m's per-CPU data outside a remote-access path",
+         "A CPU touched another CPU's per-CPU slot outside a sanctioned remote path (the "
+         "kernel's CONFIG_DEBUG_PREEMPT catches the usual cause, \"BUG: using smp_processor_id() "
+         "in preemptible code\": a task that read its CPU number and migrated).",
          "Per-CPU data is only consistent when one CPU touches it (with irqs/preemption off).",
          "Use this_cpu_*() on your own slot, or per_cpu() only with the owner quiesced."),
     Kind("percpu-irq-race", "percpu", "BUG: per-CPU data modified by an interrupt inside an unprotected section",
@@ -167,8 +189,9 @@ _K = [
          "(no irq-off, no tid/cmpxchg transaction) and used the same per-CPU data.",
          "The interrupted read-modify-write loses the interrupt's update.",
          "Disable interrupts around the section (local_irq_save) or use this_cpu_cmpxchg with a tid."),
-    Kind("percpu-counter-mismatch", "percpu", "per-CPU counters do not add up",
-         "At the end of the run, per-CPU counters disagree with the global counts.",
+    Kind("percpu-counter-mismatch", "percpu", "BUG: per-CPU counter does not add up",
+         "At the end of the run a per-CPU counter's value differs from the sum of the updates "
+         "made to it (this_cpu_add/inc, put_cpu_var): some were lost.",
          "Updates were lost to a race.",
          "Find the unprotected read-modify-write of the counter."),
     Kind("invariant", "invariants", "BUG: allocator state corrupt",
