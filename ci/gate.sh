@@ -36,7 +36,8 @@
 # Exit codes:
 #   0    pass: every trace replayed as recorded and every run was clean
 #   1    violations: a run found a bug, or a regression trace no longer gives its outcome
-#   2    bad usage: an unknown option or lane, a missing folder, no scenario files
+#   2    bad usage: an unknown option or lane, a missing folder, no scenario files, a
+#        scenario file that does not validate, a seed list or duration mmstress refuses
 #   3    harness failure: a run crashed or timed out, a trace cannot be replayed, or this
 #        mmstress lacks a command the lane needs (`replay`, `run --sched`)
 #   130  interrupted (Ctrl-C), 143 terminated; the reports written so far are kept
@@ -131,7 +132,6 @@ note() {
         0) ;;
         1) [ "$worst" = 3 ] || worst=1 ;;
         130|143) echo "gate: interrupted" >&2; exit "$1" ;;
-        2) worst=3 ;;            # a refused command line inside the gate is the gate's failure
         *) worst=3 ;;
     esac
 }
@@ -180,8 +180,10 @@ rc=0
 $mm sweep "$@" --seeds "$seeds" -j "$jobs" \
     ${duration:+--duration "$duration"} ${budget:+--budget "$budget"} ${sched:+--sched "$sched"} \
     --json "$out/$lane.json" --junit "$out/$lane.xml" || rc=$?
+# 2: the sweep refused what this gate was given (--seeds, --duration, --budget, --jobs, a scenario)
+[ "$rc" != 2 ] || die "the sweep refused its options (above)"
 note "$rc"
-echo "gate: reports in $out/$lane.json and $out/$lane.xml"
+[ ! -e "$out/$lane.json" ] || echo "gate: reports in $out/$lane.json and $out/$lane.xml"
 case $worst in
     0) echo "gate: $lane lane passed" ;;
     1) echo "gate: $lane lane FAILED: violations (reproduce commands above)" >&2 ;;

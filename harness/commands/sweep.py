@@ -96,7 +96,10 @@ def cmd_sweep(args):
         report.write_json(args.json, doc)
     if args.junit:
         sweep.write_junit(args.junit, doc)
-    print(sw.summary(shown=args.show), flush=True)
+    try:
+        print(sw.summary(shown=args.show), flush=True)
+    except BrokenPipeError:                 # `mmstress sweep ... | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if sw.interrupted:
         import signal
         print(f"mmstress: sweep interrupted by {signal.Signals(sw.interrupted).name}"
