@@ -13,6 +13,7 @@ stderr, never a traceback.
 
 import argparse
 import dataclasses
+import os
 import shlex
 import signal
 import sys
@@ -65,6 +66,10 @@ def _parse_run_args(args):
         over["ops"], over["duration"] = args.ops, None
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed {args.seed}: allowed: an integer >= 0")
+    if args.depth < 1:
+        raise UsageError(f"--depth {args.depth}: allowed: an integer >= 1 (PCT's bug depth)")
+    if args.trace and args.sched == "none":
+        args.sched = "free"                  # a trace needs a recording schedule
     views = [v for v in (args.proc or "").split(",") if v]
     for v in views:
         if v not in machine.PROC_VIEWS:
@@ -74,9 +79,56 @@ def _parse_run_args(args):
     return scenarios, views
 
 
+def _resave(result, path):
+    """Save a finished run's trace after the fact (its steps were kept)."""
+    from harness import recording
+    recording.make_trace(result, result.steps).save(path)
+    result.trace_path = path
+
+
+def check_determinism(args, scenarios, seed):
+    """Run each scenario twice with the same seed and schedule; compare trace hashes."""
+    from harness import machine, recording, scheduling
+    from harness.scheduler.trace import first_difference
+    from harness.scheduler.base import YIELD_KINDS
+    strategy = args.sched if args.sched not in ("none", "free") else "random"
+    if args.sched in ("none", "free"):
+        print(f"mmstress: --check-determinism needs a serialised schedule; using --sched {strategy}",
+              file=sys.stderr)
+    code = EXIT_OK
+    for sc in scenarios:
+        runs = []
+        for attempt in (1, 2):
+            opts = scheduling.options_for(strategy, sc, depth=args.depth)
+            res = machine.run(sc, seed, irq_mask=args.irq_mask, sched=opts,
+                              on_finish=recording.saver(None))
+            if res.interrupted:
+                return 128 + res.interrupted
+            runs.append(res)
+        a, b = runs
+        ha, hb = (a.sched or {}).get("hash"), (b.sched or {}).get("hash")
+        if ha and ha == hb:
+            print(f"{sc.name}: deterministic: seed {seed}, --sched {strategy}, "
+                  f"{a.sched['steps']:,} steps, trace hash {ha} twice")
+            continue
+        code = EXIT_HARNESS
+        step = first_difference(a.steps, b.steps)
+        where = "same steps, different violations"
+        if step is not None:
+            def at(steps):
+                if step > len(steps):
+                    return "end of run"
+                cpu, kind = steps[step - 1]
+                return f"CPU {cpu} at {YIELD_KINDS[kind]}"
+            where = f"first differing step {step}: {at(a.steps)} vs {at(b.steps)}"
+        print(f"{sc.name}: NOT deterministic: seed {seed}, --sched {strategy}: trace hashes "
+              f"{ha} and {hb}; {where}")
+    return code
+
+
 def cmd_run(args):
     """Run scenarios on CPUs as processes; print a summary; write JSON/JUnit reports."""
-    from harness import junit, machine, report, rng, scenario
+    from harness import junit, machine, recording, report, rng, scenario, scheduling
     try:
         scenarios, views = _parse_run_args(args)
     except scenario.ScenarioError as exc:
@@ -92,10 +144,25 @@ def cmd_run(args):
 
     results, code, interrupted = [], EXIT_OK, None
     restore = machine.install_stop_handlers()
+    if args.check_determinism:
+        try:
+            return check_determinism(args, scenarios, seed)
+        finally:
+            restore()
     try:
         for sc in scenarios:
+            opts = scheduling.options_for(args.sched, sc, depth=args.depth)
+            path = args.trace
+            if path and len(scenarios) > 1:
+                root, ext = os.path.splitext(path)
+                path = f"{root}-{sc.name}{ext or '.mmtrace'}"
             res = machine.run(sc, seed, irq_mask=args.irq_mask, proc_views=views,
-                              progress=progress if live else None)
+                              progress=progress if live else None, sched=opts,
+                              on_finish=recording.saver(path))
+            if opts.strategy == "free" and not path and res.exit_code == EXIT_VIOLATIONS:
+                # a free run is reproducible only through its trace: keep it
+                auto = recording.default_path(res.scenario, seed)
+                _resave(res, auto)
             if live:
                 sys.stderr.write("\r\033[K")
             results.append(res)
@@ -167,6 +234,16 @@ def build_parser():
                      "buddyinfo,zoneinfo,slabinfo")
     run.add_argument("--irq-mask", choices=("lazy", "sigmask"), help="how local_irq_save masks "
                      "the interrupt signal (default: the scenario's, lazy)")
+    run.add_argument("--sched", default="none", choices=("none", "free", "random", "pct"),
+                     help="scheduling: none (the OS, nothing recorded; default), free (the OS, "
+                     "every yield point recorded for replay), random or pct (one CPU at a time, "
+                     "the same run for the same seed; counts --ops, never time)")
+    run.add_argument("--depth", type=int, default=3, help="pct: the bug depth d (default 3)")
+    run.add_argument("--trace", metavar="PATH", help="save the run's trace (with --sched); "
+                     "free runs with violations save one anyway, named in the report")
+    run.add_argument("--check-determinism", action="store_true", help="run twice with the same "
+                     "seed and schedule and compare trace hashes; exit 3 naming the first "
+                     "differing step if they differ")
     run.set_defaults(func=cmd_run)
     lst = sub.add_parser("list", help=cmd_list.__doc__)
     lst.set_defaults(func=cmd_list)

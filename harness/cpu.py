@@ -31,8 +31,12 @@ import traceback
 from kernel_model import context, debug, planted
 
 from . import counters as C
+from . import scheduling
 from .hooks import make_hooks, repeat_counts
+from .checkers.base import Checker
 from .irq import CHIPS, Irq
+from .scheduler.engine import SchedDeadlock, SchedStop
+from .scheduler.replay import Divergence
 from .opmix import free_item
 from .softirq import SCENARIO_SOFTIRQ, Softirqs
 from .workload_api import Kernel
@@ -188,12 +192,26 @@ class CpuRuntime:
             return
         self.set_phase(C.PHASE_RUNNING)
         kp = self.k[C.X_PROCESS]
-        if plan.setup is not None:
-            self.call(C.X_PROCESS, plan.setup)       # a failed setup leaves the CPU idle
-        self.irq.start()
-        self._run_loop(kp)
-        self.irq.stop()
-        self.softirqs.shutdown()
+        eng = plan.engine
+        try:
+            if eng is not None:
+                serial = eng.serialised
+                eng.start(me, deliver_irq=self.irq.inject if serial else None,
+                          irq_gate=None if serial else self.irq)
+            if plan.setup is not None:
+                self.call(C.X_PROCESS, plan.setup)   # a failed setup leaves the CPU idle
+            self.irq.start(timer=eng is None or not eng.serialised)
+            self._run_loop(kp, eng)
+            if eng is not None:
+                debug.hooks.yield_point("loop_end")
+            self.irq.stop()
+            self.softirqs.shutdown()
+            if eng is not None:
+                eng.cpu_done()
+        except (SchedDeadlock, Divergence, SchedStop) as exc:
+            self.irq.stop()
+            self._sched_stopped(exc)
+            return                                   # no teardown: the run is over as it stands
         self.set_phase(C.PHASE_STOPPED)
         if not self.wait_all(C.PHASE_STOPPED):
             return
@@ -204,23 +222,38 @@ class CpuRuntime:
         self.hooks.finish()
         self.set_phase(C.PHASE_TORNDOWN)
 
-    def _run_loop(self, kp):
+    def _run_loop(self, kp, eng=None):
         ctl, beat, me = self.ctl, self.beat, self.cpu_id
         softirqs = self.softirqs
         limit = self.plan.ops
         fn = self.work[C.X_PROCESS]
+        idle = 0.0 if eng is not None else 0.001     # never sleep holding the token or ticket
         i = 0
         while not ctl[C.CTL_STOP] and not ctl[C.CTL_ABORT]:
+            if eng is not None:
+                if eng.should_stop():
+                    break
+                debug.hooks.yield_point("iter")
             if softirqs.ksoftirqd:
                 softirqs.run_ksoftirqd()
             if fn is None or C.X_PROCESS in self.dead:
-                time.sleep(0.001)                  # idle: only interrupts run here
+                if idle:
+                    time.sleep(idle)               # idle: only interrupts run here
             else:
                 self.call(C.X_PROCESS, fn)
             beat[me] += 1
             i += 1
             if limit and i >= limit:
                 break
+
+    def _sched_stopped(self, exc):
+        """The schedule ended the run: a deadlock (a violation), a divergence (not replayable)."""
+        if isinstance(exc, SchedDeadlock):
+            Checker(self.hooks.sink, self.node).emit("deadlock", str(exc), site="scheduler")
+        elif isinstance(exc, Divergence):
+            self.send({"t": "failure", "kind": "not-replayable", "cpu": self.cpu_id,
+                       "context": "process", "error": str(exc), "doing": None,
+                       "traceback": None})
 
     def teardown(self, kp):
         plan = self.plan
@@ -269,6 +302,8 @@ def cpu_main(plan, cpu_id, wfd):
                                          pid=os.getpid()))
         rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node,
                                        lambda v: rt.send({"t": "violation", "cpu": cpu_id, **v}))
+        if plan.engine is not None:
+            scheduling.attach(plan.engine, rt.hooks)
         debug.install(rt.hooks)
         signal.signal(signal.SIGUSR2, _dump_stack(rt))
         rt.main()

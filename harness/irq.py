@@ -38,7 +38,7 @@ and context; it never propagates into the interrupted code.
 
 import signal
 
-from kernel_model import context
+from kernel_model import context, debug
 
 from .counters import STAT
 
@@ -104,9 +104,14 @@ class Irq:
         self.softirqs = softirqs
         self.pending = False
         self.running = False
+        self.hold = False          # recording: arrivals wait for the next yield point
 
     # -- the timer -----------------------------------------------------------------
-    def start(self):
+    def start(self, timer=True):
+        """Take interrupts; ``timer=False``: only ``inject()`` raises them (serialised runs)."""
+        if not timer:
+            self.running = True
+            return
         if self.period <= 0:
             return
         self.running = True
@@ -136,7 +141,18 @@ class Irq:
         if cpu.context() == context.CTX_TASK and frame is not None \
                 and _MODEL_DIR in frame.f_code.co_filename:
             stat[base + STAT["irq_in_model"]] += 1
-        if cpu.irqs_off:
+        self._on_arrival()
+
+    def inject(self):
+        """An interrupt arrives now because a scheduler said so (no timer, no signal)."""
+        if not self.running:
+            return
+        self.stat[self.base + STAT["irq_raised"]] += 1
+        self._on_arrival()
+
+    def _on_arrival(self):
+        stat, base = self.stat, self.base
+        if context.this_cpu.irqs_off or self.hold:
             if self.pending:
                 stat[base + STAT["irq_coalesced"]] += 1
             else:
@@ -147,9 +163,18 @@ class Irq:
         if self.pending:
             self.replay()
 
+    def deliver_held(self):
+        """A recording scheduler's yield point: take the interrupt that arrived since the
+        last one -- one, with ``hold`` still set, so an interrupt arriving meanwhile waits
+        for the next yield point too.  Interrupts thus land only at yield points, where
+        a replay puts them back."""
+        if self.pending and self.running and not context.this_cpu.irqs_off:
+            self.pending = False
+            self.handle_irq()
+
     def replay(self):
         """Deliver the pending interrupt (called at unmask, interrupts now on)."""
-        while self.pending and self.running and not context.this_cpu.irqs_off:
+        while self.pending and self.running and not context.this_cpu.irqs_off and not self.hold:
             self.pending = False
             self.handle_irq()
 
@@ -163,6 +188,7 @@ class Irq:
             stat[base + STAT["irq_in_softirq"]] += 1
         cpu.irqs_off = True                      # the CPU masks on entry
         _irq_enter()
+        debug.hooks.yield_point("irq")           # a scheduler's trace: the interrupt is a step
         try:
             stat[base + STAT["irq_delivered"]] += 1
             self.work()

@@ -22,6 +22,7 @@ machine never leaves a child behind: every CPU is killed and reaped in
 (PR_SET_PDEATHSIG).
 """
 
+import dataclasses
 import inspect
 import json
 import os
@@ -37,7 +38,8 @@ import kernel_model as km
 from kernel_model import invariants, pcp, spinlock
 
 from . import counters as C
-from . import hooks, mailbox, percpu, rng
+from . import hooks, mailbox, percpu, rng, scheduling
+from .scheduler import engine as sched_engine
 from .cpu import cpu_main
 from .locks import NamedLocks, all_lock_stats
 from .opmix import OpMix
@@ -45,7 +47,8 @@ from .scenario import import_workload
 from .watchdog import Watchdog
 
 START_TIMEOUT = 20.0
-HARNESS_FAILURES = ("cpu-died", "soft-lockup", "harness-error", "timeout", "start-timeout")
+HARNESS_FAILURES = ("cpu-died", "soft-lockup", "harness-error", "timeout", "start-timeout",
+                    "not-replayable")
 
 _stop = {"signum": None, "count": 0}
 
@@ -74,8 +77,9 @@ def stop_requested():
 class Plan:
     """What the CPUs run; built before fork, inherited by every CPU."""
 
-    def __init__(self, scenario, seed, node, irq_mask, pin_cores):
+    def __init__(self, scenario, seed, node, irq_mask, pin_cores, engine=None):
         self.scenario = scenario
+        self.engine = engine
         self.seed = seed
         self.node = node
         self.nr_cpus = scenario.cpus
@@ -128,6 +132,11 @@ class RunResult:
     memory: dict = field(default_factory=dict)
     interrupted: int | None = None
     pinned: bool = False
+    sched_options: object = None
+    sched: dict | None = None         # strategy, steps, trace hash, divergence (scheduling.outcome)
+    engine: object = field(default=None, repr=False)   # for saving the trace, until the arena closes
+    steps: list = field(default_factory=list, repr=False)   # the recorded (CPU, kind) steps
+    trace_path: str | None = None
 
     @property
     def harness_failed(self):
@@ -148,14 +157,15 @@ class RunResult:
         return {0: "passed", 1: "violations", 3: "failed"}.get(self.exit_code, "interrupted")
 
 
-def _boot(sc):
+def _boot(sc, sched_opts=None):
     kw = {}
     params = inspect.signature(km.boot).parameters
     if sc.slab and "slab" in params:
         kw["slab"] = sc.slab
     sections = (C.arena_sections(sc.cpus) + mailbox.arena_sections(sc.cpus)
                 + percpu.arena_sections(sc.cpus)
-                + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS))
+                + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS)
+                + (scheduling.arena_sections(sched_opts, sc.cpus) if sched_opts else []))
     return km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
                    extra_sections=sections, **kw)
 
@@ -168,14 +178,32 @@ def _pin_cores(n):
     return cores[:n] if len(cores) >= n else None
 
 
-def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0):
-    """Run one scenario to the end; always returns a RunResult (never leaves processes or segments)."""
-    sc = scenario
-    result = RunResult(sc, seed, irq_mask or sc.irq_mask)
-    node = _boot(sc)
+def for_schedule(scenario, sched_opts):
+    """The scenario as a schedule runs it: serialised runs count iterations, never time;
+    a replay runs until the trace says each CPU stopped."""
+    if sched_opts is None or not sched_opts.serialised:
+        return scenario
+    if sched_opts.strategy == "replay":
+        return dataclasses.replace(scenario, ops=None, duration=None)
+    return dataclasses.replace(scenario, ops=scenario.ops or scheduling.SERIAL_DEFAULT_OPS,
+                               duration=None)
+
+
+def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, sched=None,
+        on_finish=None):
+    """Run one scenario to the end; always returns a RunResult (never leaves processes or segments).
+
+    ``sched``: scheduling.SchedOptions (None: no engine).  ``on_finish(result)``
+    is called before the arena closes (to save the trace)."""
+    sched = sched if sched is not None and sched.active else None
+    sc = for_schedule(scenario, sched)
+    result = RunResult(sc, seed, irq_mask or sc.irq_mask, sched_options=sched)
+    node = _boot(sc, sched)
     procs, rfds = [], []
     try:
-        plan = Plan(sc, seed, node, result.irq_mask, _pin_cores(sc.cpus))
+        engine = scheduling.make_engine(sched, node, seed, sc.cpus) if sched else None
+        result.engine = engine
+        plan = Plan(sc, seed, node, result.irq_mask, _pin_cores(sc.cpus), engine)
         result.pinned = plan.pin_cores is not None
         mp = multiprocess.get_context("fork")
         for cpu in range(sc.cpus):
@@ -200,7 +228,13 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0):
             os.close(r)
         try:
             _collect(result, node, proc_views)
+            if result.engine is not None:
+                kinds = {v["kind"] for v in result.violations}
+                result.sched = dict(strategy=sched.strategy, **scheduling.outcome(result.engine, kinds))
+            if on_finish is not None:
+                on_finish(result)
         finally:
+            result.engine = None
             node.close()
     return result
 
@@ -241,6 +275,9 @@ def _monitor(result, plan, procs, rfds, progress, grace):
                 ctl[C.CTL_ABORT] = 1
                 finish_by(now)
         # -- stop conditions ----------------------------------------------------------------
+        if plan.engine is not None and plan.engine.serialised and (ctl[C.CTL_ABORT] or ctl[C.CTL_STOP]) \
+                and not plan.engine.meta[sched_engine.META_STOP]:
+            plan.engine.stop_all()           # CPUs waiting for the token must see the stop
         signum = stop_requested()
         if signum and not ctl[C.CTL_STOP]:
             result.interrupted = signum
@@ -270,7 +307,11 @@ def _monitor(result, plan, procs, rfds, progress, grace):
             break
         # -- watchdog -----------------------------------------------------------------------
         if t0 is not None and not ctl[C.CTL_ABORT]:
-            for cpu in dog.observe(list(beat), now, live):
+            beats = list(beat)
+            if plan.engine is not None and plan.engine.serialised:
+                step = plan.engine.meta[sched_engine.META_STEP]   # one CPU runs at a time:
+                beats = [b + step for b in beats]                  # any step is progress
+            for cpu in dog.observe(beats, now, live):
                 _soft_lockup(result, node, procs[cpu], cpu, dog.stuck_for(cpu, now), stacks,
                              rfds[cpu], bufs)
                 ctl[C.CTL_ABORT] = 1

@@ -18,7 +18,7 @@ receive.  The locks are created by the machine before the CPUs fork so that
 every CPU names the same lock.
 """
 
-from kernel_model import spinlock
+from kernel_model import debug, spinlock
 
 SLOTS = 256
 
@@ -59,7 +59,9 @@ class Mailboxes:
     def recv(self, cpu):
         """Take the oldest (addr, meta) from ``cpu``'s mailbox; None when empty."""
         lock, ctl = self.locks[cpu], self.ctl
-        if ctl[cpu * 2] == ctl[cpu * 2 + 1]:
+        empty = ctl[cpu * 2] == ctl[cpu * 2 + 1]
+        debug.hooks.yield_point("peeked")  # a scheduler's step: the lockless read
+        if empty:
             return None                    # empty: no need for the lock (a racy peek, re-checked below)
         flags = spinlock.spin_lock_irqsave(lock)
         try:

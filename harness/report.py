@@ -19,10 +19,11 @@ JSON shape (``schema_version`` 1; one entry in ``runs`` per scenario)::
              failures: [{kind, cpu, context, message, doing?, traceback?}],
              invariants: [problem text],
              proc: {view: text},
-             reproduce: "mmstress run ..."}]}
+             sched: null | {strategy, steps, hash, truncated, diverged_at, stopped, trace},
+             reproduce: "mmstress run ..." | "mmstress replay TRACE"}]}
 
 ``failures`` kinds: workload-error (a workload raised: exit 1), cpu-died,
-soft-lockup, timeout, start-timeout, harness-error (exit 3).
+soft-lockup, timeout, start-timeout, harness-error, not-replayable (exit 3).
 """
 
 import json
@@ -40,11 +41,19 @@ _IRQ_KEYS = {"raised": "irq_raised", "delivered": "irq_delivered", "in_model_cod
 
 
 def reproduce_command(result):
+    """The one command that redoes this run (see harness/scheduling.py for what each
+    schedule promises): a recorded trace replays; a serialised schedule reruns from
+    its seed; an unscheduled run reruns the same op streams (the interleaving is the OS's)."""
+    trace = getattr(result, "trace_path", None)
+    opts = result.sched_options
+    if trace and opts is not None and opts.strategy in ("free", "replay"):
+        return f"mmstress replay {trace}"
     sc = result.scenario
     what = sc.source if sc.source != "<embedded smoke>" else "smoke"
     limit = f"--ops {sc.ops}" if sc.ops else f"--duration {format_duration(sc.duration)}"
     mask = f" --irq-mask {result.irq_mask}" if result.irq_mask != "lazy" else ""
-    return f"mmstress run {what} --seed {result.seed} --cpus {sc.cpus} {limit}{mask}"
+    sched = " " + " ".join(opts.args()) if opts is not None and opts.args() else ""
+    return f"mmstress run {what} --seed {result.seed} --cpus {sc.cpus} {limit}{mask}{sched}"
 
 
 def run_dict(result):
@@ -83,6 +92,7 @@ def run_dict(result):
         "locks": result.locks, "slab": result.slab, "memory": result.memory,
         "percpu": result.percpu, "violations": result.violations, "failures": result.failures,
         "invariants": result.invariants, "proc": result.proc,
+        "sched": dict(result.sched, trace=getattr(result, "trace_path", None)) if result.sched else None,
         "reproduce": reproduce_command(result),
     }
 
@@ -150,5 +160,11 @@ def summary(run):
             out.append(f["traceback"].rstrip())
     for p in run["invariants"]:
         out.append(f"BUG: allocator state corrupt: {p}")
+    sched = run.get("sched")
+    if sched:
+        extra = f", trace {sched['trace']}" if sched.get("trace") else ""
+        extra += " (TRUNCATED: not replayable)" if sched.get("truncated") else ""
+        out.append(f"schedule: {sched['strategy']}, {sched['steps']:,} steps, "
+                   f"trace hash {sched['hash']}{extra}")
     out.append(f"reproduce: {run['reproduce']}")
     return "\n".join(out)

@@ -108,7 +108,6 @@ def _owner_word(cpu):
 def do_raw_spin_lock(lock):
     cpu = context.this_cpu
     hooks = debug.hooks
-    hooks.yield_point("lock")
     hooks.lock_acquire(lock, False)
     lid = lock.id
     owner = lock.owner[lid]
@@ -131,14 +130,16 @@ def do_raw_spin_lock(lock):
     lock.owner[lid] = _owner_word(cpu)
     lock.stat[lid * 4 + STAT_ACQUIRED] += 1
     hooks.lock_acquired(lock, contended)
+    hooks.yield_point("locked", lock)        # a scheduler's step: the lock is ours
 
 
 def do_raw_spin_trylock(lock):
     hooks = debug.hooks
-    hooks.yield_point("lock")
     if not lock.sem.acquire(False):
+        hooks.yield_point("trylocked", lock)
         return False
     lock.owner[lock.id] = _owner_word(context.this_cpu)
+    hooks.yield_point("trylocked", lock)
     lock.stat[lock.id * 4 + STAT_ACQUIRED] += 1
     hooks.lock_acquire(lock, True)
     hooks.lock_acquired(lock, False)
@@ -152,7 +153,7 @@ def do_raw_spin_unlock(lock):
         return                 # unlock of a free lock: reported by the hook above
     lock.owner[lock.id] = 0
     lock.sem.release()
-    hooks.yield_point("unlock")
+    hooks.yield_point("unlock", lock)
 
 
 def spin_lock(lock):

@@ -5,7 +5,7 @@ import os
 import pytest
 
 import kernel_model as km
-from harness.scheduler import engine as eng_mod, make
+from harness.scheduler import KIND_CODE, engine as eng_mod, make
 from harness.scheduler.engine import SchedDeadlock, SchedEngine, SchedStop
 from kernel_model import context, debug, spinlock as sl
 
@@ -42,6 +42,12 @@ def run(strategy, seed, n=30, body="racy"):
                             debug.hooks.yield_point("iter")
                             shared[7] = v + 1
                             debug.hooks.yield_point("iter")
+                    elif body == "abba_safe":      # both CPUs take A then B
+                        for _ in range(n):
+                            sl.spin_lock(a)
+                            sl.spin_lock(b)
+                            sl.spin_unlock(b)
+                            sl.spin_unlock(a)
                     else:                     # AB-BA
                         first, second = (a, b) if cpu == 0 else (b, a)
                         for _ in range(n):
@@ -82,8 +88,29 @@ def test_same_seed_same_run_and_replay_reproduces():
 def test_free_mode_records_every_yield_point():
     total, h, steps, codes = run(make("free"), 1, n=50)
     assert codes == [0, 0]
-    assert len(steps) == 2 * 2 * 50
+    assert len(steps) == 2 * 2 * 50 + 2                  # and each CPU's "done"
     assert {cpu for cpu, _ in steps} == {0, 1}
+    done = KIND_CODE["done"]
+    assert sorted(c for c, k in steps if k == done) == [0, 1]
+
+
+def test_free_mode_records_a_lock_where_it_was_taken():
+    """Recorded with the effect: an acquire after the holder's release, never before."""
+    total, h, steps, codes = run(make("free"), 1, n=40, body="abba_safe")
+    assert codes == [0, 0]
+    lock, unlock = KIND_CODE["lock"], KIND_CODE["unlock"]
+    ops = [(c, k) for c, k in steps if k in (lock, unlock)]
+    assert len(ops) == 2 * 40 * 2 * 2
+    held = []                            # a single global order: A then B, so nesting is legal
+    for c, k in ops:
+        if k == lock:
+            held.append(c)
+            assert len(held) <= 2 and len(set(held)) == 1, "two CPUs inside one lock at once"
+        else:
+            assert held and held[-1] == c
+            held.pop()
+    replayed = run(make("replay", trace_steps=steps), 0, n=40, body="abba_safe")
+    assert replayed[3] == [0, 0] and replayed[2] == steps
 
 
 def test_pct_runs_and_is_deterministic():

@@ -14,13 +14,19 @@ the token makes the decision, and replaying a run re-evaluates it.  Shared
 mutable state a strategy needs (PCT's priorities) lives in ``view.prio``.
 
 Yield kinds are small ints so a trace step is two bytes (CPU, kind).
+
+The model marks each step after its effect -- ``locked`` once a lock is
+held, ``trylocked`` once a trylock tried, ``unlock`` once released,
+``peeked`` once a lockless read is done -- and both engines stop there, so a
+free recording and its serialised replay agree on what had happened at each
+step.  The trace records them as ``lock``, ``lock``, ``unlock``, ``mailbox``.
 """
 
 from typing import Protocol
 
 YIELD_KINDS = ("start", "iter", "lock", "unlock", "spin", "alloc", "alloc_done", "free",
                "percpu_enter", "percpu_exit", "irq_enable", "mailbox", "reclaim", "irq",
-               "softirq", "done", "slab", "other")
+               "softirq", "done", "slab", "other", "locked", "trylocked", "peeked", "loop_end")
 KIND_CODE = {k: i for i, k in enumerate(YIELD_KINDS)}
 
 RUNNABLE, SPINNING, DONE = 0, 1, 2

@@ -5,8 +5,15 @@ the token and runs; the others sleep on their own semaphore.  At a yield
 point the holder numbers the step, records (CPU, kind), asks the strategy
 who runs next and, only if that is another CPU, hands the token over (one
 semaphore post and one wait, ~35 us) -- so a strategy must switch rarely.
-Free strategy: every CPU runs; a shared ticket (one lock) numbers the yield
-points in the order they happen, which is what replay follows.
+Free strategy: the OS picks who runs.  A shared ticket (one lock) is held by
+a CPU from one yield point to the next: at each yield point the CPU records
+its step and lets the ticket go, and whichever CPU the OS wakes first takes
+it.  Code between two yield points is therefore atomic, exactly as replay
+runs it, so the recorded order is the order that happened -- including
+lockless reads of shared state (cmpxchg loops, watermark checks), which a
+ticket taken only to number steps would miss.  Real interrupts arrive at
+any time and are taken at the next yield point (harness.irq ``hold``).
+Truly parallel execution with no record is ``--sched none``.
 
 Arena sections::
 
@@ -24,6 +31,7 @@ yield point of the handler records (CPU, irq), which replay follows.
 """
 
 import multiprocessing
+import os
 
 from .base import DONE, KIND_CODE, RUNNABLE, SPINNING, YIELD_KINDS
 from .replay import Divergence, ReplayScheduler
@@ -32,13 +40,21 @@ from .trace import steps_to_bytes, trace_hash
 META_STEP, META_TOKEN, META_SPINS, META_STOP, META_TRUNC, META_DIVERGED = range(6)
 STOP, STOP_DEADLOCK, STOP_DIVERGED = 1, 2, 3
 _SPIN, _UNLOCK, _IRQ = KIND_CODE["spin"], KIND_CODE["unlock"], KIND_CODE["irq"]
+_DONE, _LOOP_END, _OTHER = KIND_CODE["done"], KIND_CODE["loop_end"], KIND_CODE["other"]
+# The model marks each step after its effect (the lock is held, the trylock
+# tried, the read done), in both modes, so a free recording and its serialised
+# replay stop at the same places; these are the names the trace records.
+_AS = {"locked": "lock", "trylocked": "lock", "peeked": "mailbox"}
 
 
-class SchedStop(Exception):
-    """This CPU must stop: another CPU found a deadlock or a divergence."""
+class SchedStop(BaseException):
+    """This CPU must stop: another CPU found a deadlock or a divergence.
+
+    A BaseException: it must unwind through workload code and the guarded
+    calls that catch ``Exception``, as a kill would."""
 
 
-class SchedDeadlock(Exception):
+class SchedDeadlock(BaseException):
     """Every CPU that is not done is spinning on a lock: the run cannot go on."""
 
     def __init__(self, text, cycle):
@@ -87,6 +103,7 @@ class SchedEngine:
         self.wait = arena.v["sched_wait"]
         self.max_steps = len(self.trace)
         self.ticket = ctx.Lock()
+        self.gate = None                   # free mode: the CPU's Irq, held off while recording
         self.sems = [ctx.Semaphore(0) for _ in range(ncpus)]
         self.lock_owner = lock_owner or (lambda lock_id: None)
         self.lock_name = lock_name or (lambda lock_id: f"lock {lock_id}")
@@ -101,10 +118,21 @@ class SchedEngine:
         self.meta[META_TOKEN] = strategy.next_cpu(self.view, 0, KIND_CODE["start"]) if self.serialised else -1
 
     # -- per CPU process ------------------------------------------------------------
-    def start(self, cpu, deliver_irq=None):
-        """In CPU ``cpu``'s process, before its first instruction."""
+    def start(self, cpu, deliver_irq=None, irq_gate=None):
+        """In CPU ``cpu``'s process, before its first instruction.
+
+        ``deliver_irq()``: serialised modes raise a hardirq through it.
+        ``irq_gate``: free mode -- the CPU's interrupt controller (``hold``,
+        ``pending``, ``deliver_held()``, as harness.irq.Irq): real interrupts
+        arrive at any time but are taken at the next yield point, after its
+        step is recorded, which is where a replay delivers them."""
         self.cpu = cpu
         self.deliver_irq = deliver_irq
+        self.gate = irq_gate
+        if irq_gate is not None:
+            irq_gate.hold = True
+        if not self.serialised:
+            self.ticket.acquire()
         on_token = getattr(self.strategy, "on_token", None)
         if self.serialised:
             self._wait_for_token()
@@ -129,14 +157,25 @@ class SchedEngine:
             self.meta[META_TRUNC] = 1
         return step
 
+    def _free_point(self, me, kind):
+        """Free mode: this CPU holds the ticket between yield points; at each one it
+        records the step, then lets go so the OS can run another CPU first."""
+        self._record(me, kind)
+        ticket = self.ticket
+        ticket.release()
+        if kind == _SPIN:
+            os.sched_yield()                    # let the lock holder have the ticket
+        ticket.acquire()
+        if self.gate is not None and self.gate.pending:
+            self.gate.deliver_held()            # interrupts land at yield points only
+
     def yield_point(self, kind_name, obj=None):
-        kind = KIND_CODE.get(kind_name, KIND_CODE["other"])
         me = self.cpu
         if me is None:
             return
+        kind = KIND_CODE.get(_AS.get(kind_name, kind_name), _OTHER)
         if not self.serialised:
-            with self.ticket:
-                self._record(me, kind)
+            self._free_point(me, kind)
             return
         if self.meta[META_STOP]:
             raise SchedStop()
@@ -180,17 +219,36 @@ class SchedEngine:
         if on_token:
             on_token(self.view, me)
 
+    def should_stop(self):
+        """At the top of a CPU's loop: replaying, stop exactly where the recording did
+        (the recording's next step for this CPU is its ``loop_end``)."""
+        if not self.replay or self.cpu is None:
+            return False
+        return self.strategy.expect(self.meta[META_STEP] + 1) == (self.cpu, _LOOP_END)
+
     def cpu_done(self):
-        """This CPU finished: pass the token on for good."""
+        """This CPU finished: pass the token on for good; no more yield points after it."""
         me = self.cpu
         if me is None:
             return
-        self.view.state[me] = DONE
+        self.cpu = None
+        self.deliver_irq = None
         if not self.serialised:
+            self._record(me, _DONE)
+            self.view.state[me] = DONE
+            self.ticket.release()
             return
+        self.view.state[me] = DONE
         if self.meta[META_STOP]:
             return
-        self._record(me, KIND_CODE["done"])
+        step = self._record(me, _DONE)
+        if self.replay:
+            try:
+                self.strategy.check(step, me, _DONE)
+            except Divergence:
+                self.meta[META_DIVERGED] = step
+                self._stop(STOP_DIVERGED)
+                raise
         live = self.view.runnable()
         if live:
             nxt = self.strategy.next_cpu(self.view, me, KIND_CODE["done"])

@@ -10,7 +10,7 @@ differing step ("not replayable"), exit code 3.
 from .base import KIND_CODE
 
 
-class Divergence(Exception):
+class Divergence(BaseException):
     def __init__(self, step, expected, got):
         super().__init__(f"not replayable: step {step} expected CPU {expected[0]} at "
                          f"{expected[1]}, got CPU {got[0]} at {got[1]}")

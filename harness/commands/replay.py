@@ -1,0 +1,72 @@
+"""``mmstress replay TRACE``: redo a recorded run, step by step, and say whether it matched.
+
+The CPUs run one at a time in the recorded order (harness/scheduler/replay.py);
+at every yield point the CPU that arrives must be the one the trace names,
+doing the same kind of step.  The first mismatch stops the run: "not
+replayable", with the step, exit 3.  Otherwise the run ends where the
+recording ended and its trace hash (steps + violation kinds) is compared with
+the recorded one.
+
+Exit codes: like ``mmstress run`` (0 clean, 1 violations, 3 not replayable);
+with ``--check``: 0 the replay reproduced the recording (same hash, same
+violation kinds), 1 it ran through but the outcome differs, 3 it diverged or
+the trace cannot be used.
+"""
+
+import sys
+
+
+def cmd_replay(args):
+    from harness import cli, junit, machine, recording, report
+    from harness.scheduler.trace import TraceError
+    try:
+        trace, sc, opts = recording.load_for_replay(args.trace)
+    except TraceError as exc:
+        print(f"mmstress: {exc}", file=sys.stderr)
+        return cli.EXIT_HARNESS if args.check else cli.EXIT_USAGE
+    h = trace.header
+    print(f"mmstress: replaying {args.trace}: {h['scenario']}, seed {h['seed']}, recorded with "
+          f"--sched {h['strategy']}, {len(trace.steps):,} steps, trace hash {h.get('hash')}",
+          file=sys.stderr)
+    restore = machine.install_stop_handlers()
+    try:
+        res = machine.run(sc, h["seed"], irq_mask=h.get("irq_mask"), sched=opts,
+                          on_finish=recording.saver(None))
+    finally:
+        restore()
+    res.trace_path = args.trace
+    if not args.quiet:
+        print(report.summary(report.run_dict(res)), flush=True)
+    doc = report.document([res], "mmstress " + " ".join(args.argv or []), h["seed"], res.exit_code)
+    if args.json:
+        report.write_json(args.json, doc)
+    if args.junit:
+        junit.write_junit(args.junit, doc)
+    if res.interrupted:
+        return 128 + res.interrupted
+    got = (res.sched or {}).get("hash")
+    kinds = sorted({v["kind"] for v in res.violations})
+    diverged = any(f["kind"] == "not-replayable" for f in res.failures)
+    if diverged:
+        verdict, code = "NOT REPLAYABLE: " + next(
+            f["message"] for f in res.failures if f["kind"] == "not-replayable"), cli.EXIT_HARNESS
+    elif got == h.get("hash") and kinds == h.get("kinds", []):
+        verdict, code = "reproduced: same steps, same violations", cli.EXIT_OK
+    else:
+        verdict, code = (f"ran through, but the outcome differs: violations {kinds or 'none'} "
+                         f"(recorded {h.get('kinds') or 'none'})"), cli.EXIT_VIOLATIONS
+    print(f"replay: {verdict}; trace hash {got} (recorded {h.get('hash')})")
+    if args.check:
+        return code
+    return cli.EXIT_HARNESS if diverged else res.exit_code
+
+
+def register(sub):
+    p = sub.add_parser("replay", help="redo a recorded run (a .mmtrace) and check it matches",
+                       description=__doc__, formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("trace", help="a trace saved by `mmstress run --trace` or a failing free run")
+    p.add_argument("--check", action="store_true", help="exit 0 only if the recording was reproduced")
+    p.add_argument("--json", metavar="PATH", help="write the JSON report")
+    p.add_argument("--junit", metavar="PATH", help="write JUnit XML")
+    p.add_argument("--quiet", action="store_true", help="no run summary, only the verdict")
+    p.set_defaults(func=cmd_replay)
