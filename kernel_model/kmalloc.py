@@ -139,7 +139,16 @@ def ksize(addr):
     node = st.pgdat
     head = sc.virt_to_slab(node, addr)
     if head is not None:
-        return sc.cache_by_id(st, node.mem_map.slab_cache[head] - 1).object_size
+        s = sc.cache_by_id(st, node.mem_map.slab_cache[head] - 1)
+        if s.debug and s.kmalloc:
+            # ksize() makes the whole object usable (kasan_unpoison_range): the
+            # caller may now write up to object_size, so the kmalloc redzone goes.
+            idx = sc.obj_index(s, head, addr)
+            if idx is not None:
+                row = head * st.rows_per_page + idx
+                if st.obj_state[row] == sc.OBJ_ALLOCATED and st.orig_size[row] < s.object_size:
+                    st.orig_size[row] = s.object_size
+        return s.object_size
     pfn = _large_head(node, addr)
     return 0 if pfn is None else node.page_size << node.mem_map.order[pfn]
 

@@ -232,6 +232,11 @@ class kmem_cache:
         self.page_offset = state.pgdat.page_offset
         self.page_shift = state.pgdat.page_shift
         self.cache_ref = cid + 1               # the value of slab_cache[pfn]
+        self.free_checks = _free_checks(self)
+        # the one compare of an allocation when the free pattern is contiguous
+        self.free_check1 = self.free_checks[0] if len(self.free_checks) == 1 else None
+        self.rz_active = bytes((SLUB_RED_ACTIVE,)) * (self.red_left_pad + self.inuse)
+        self.rz_left = bytes((SLUB_RED_ACTIVE,)) * self.red_left_pad
         state.allocator.bind_cache(self)
 
     def __repr__(self):
@@ -480,6 +485,105 @@ def init_object(s, obj, active, orig_size=None):
         _fill(s, obj + s.object_size - 1, 1, POISON_END)
 
 
+def _free_checks(s):
+    """[(start relative to the object, expected bytes, what)] of a free object:
+    check_object(s, slab, object, SLUB_RED_INACTIVE).  A poisoned object with
+    red zones is one contiguous pattern (one compare at allocation)."""
+    if not s.debug:
+        return []
+    out = []
+    rz = bytes((SLUB_RED_INACTIVE,))
+    osz = s.object_size
+    if s.redzone and s.red_left_pad:
+        out.append((-s.red_left_pad, rz * s.red_left_pad, "Left Redzone"))
+    if s.poison:
+        out.append((0, bytes((POISON_FREE,)) * (osz - 1) + bytes((POISON_END,)), "Poison"))
+    if s.redzone and s.inuse > osz:
+        out.append((osz, rz * (s.inuse - osz), "Right Redzone"))
+    if s.poison and s.redzone:                 # contiguous: one compare does it
+        out = [(out[0][0] if s.red_left_pad else 0, b"".join(r[1] for r in out), None)]
+    return out
+
+
+def _first_bad(s, start, expected):
+    """(fault, end, found, wanted) of the first and last byte that differ, or None."""
+    off = start - s.page_offset
+    got = bytes(s.pgdat.data[off:off + len(expected)])
+    if got == expected:
+        return None
+    i = next(i for i in range(len(got)) if got[i] != expected[i])
+    j = next(j for j in range(len(got) - 1, -1, -1) if got[j] != expected[j])
+    return start + i, start + j + 1, got[i], expected[i]
+
+
+def _report_corrupt(s, obj, start, expected, what):
+    bad = _first_bad(s, start, expected)
+    if bad is None:
+        return False
+    fault, end, found, wanted = bad
+    if what is None:                           # the merged free pattern: name the part
+        rel = fault - obj
+        what = ("Left Redzone" if rel < 0 else "Right Redzone" if rel >= s.object_size
+                else "End Poison" if rel == s.object_size - 1 else "Poison")
+    debug.hooks.slab_event("object_corrupt", cache=s.name, addr=obj, what=what, fault=fault,
+                           end=end, found=found, expected=wanted)
+    return True
+
+
+def check_object(s, obj, active, orig_size=None):
+    """mm/slub.c check_object(): red zones (and poison when free) intact?
+
+    A damaged object is reported (``<what> overwritten`` through the
+    object_corrupt slab_event) and its bytes restored, as check_bytes_and_report
+    and restore_bytes do.  Returns True if the object was intact.
+    """
+    data = s.pgdat.data
+    po = s.page_offset
+    if not active:
+        for rel, expected, what in s.free_checks:
+            a = obj + rel - po
+            if data[a:a + len(expected)] != expected:
+                _report_corrupt(s, obj, obj + rel, expected, what)
+                init_object(s, obj, False)
+                return False
+        return True
+    if not s.redzone:
+        return True
+    ok = True
+    rlp = s.red_left_pad
+    o = obj - po
+    if rlp and data[o - rlp:o].tobytes() != s.rz_left:
+        ok = not _report_corrupt(s, obj, obj - rlp, s.rz_left, "Left Redzone")
+    osz = s.object_size
+    start = orig_size if s.kmalloc and orig_size is not None and orig_size < osz else osz
+    n = s.inuse - start
+    if ok and n > 0 and data[o + start:o + s.inuse].tobytes() != s.rz_active[:n]:
+        bad = _first_bad(s, obj + start, s.rz_active[:n])
+        what = "kmalloc Redzone" if bad and bad[0] < obj + osz else "Right Redzone"
+        ok = not _report_corrupt(s, obj, obj + start, s.rz_active[:n], what)
+    if not ok:
+        init_object(s, obj, True, start if start < osz else None)
+    return ok
+
+
+def check_freepointer(s, head, obj, fp):
+    """check_object()'s free pointer check (check_valid_pointer): the next free
+    object recorded in ``obj`` must be NULL or an object of the same slab, and
+    never ``obj`` itself (a freelist that loops on one object)."""
+    if not fp:
+        return True
+    if fp == obj:
+        what = "Freechain corrupt"
+    else:
+        first = s.page_offset + (head << s.page_shift) + s.red_left_pad
+        off = fp - first
+        if 0 <= off and not off % s.size and off // s.size < s.objects:
+            return True
+        what = "Freepointer corrupt"
+    debug.hooks.slab_event("freelist_corrupt", cache=s.name, addr=obj, fp=fp, what=what)
+    return False
+
+
 def set_track(s, row, which, site):
     st = s.state
     cpu = context.this_cpu
@@ -511,6 +615,13 @@ def slab_post_alloc_debug(s, pfn, obj, orig_size):
     row = pfn * st.rows_per_page + idx
     if st.obj_state[row] == OBJ_ALLOCATED:
         debug.hooks.slab_event("alloc_allocated", cache=s.name, addr=obj)
+    elif s.free_check1 is not None:             # check_object(SLUB_RED_INACTIVE), inlined
+        rel, expected, _what = s.free_check1
+        a = obj + rel - s.page_offset
+        if s.pgdat.data[a:a + len(expected)] != expected:
+            check_object(s, obj, False)
+    elif s.free_checks:
+        check_object(s, obj, False)
     st.obj_state[row] = OBJ_ALLOCATED
     st.orig_size[row] = orig_size
     cpu = context.this_cpu
@@ -539,6 +650,8 @@ def slab_free_debug(s, pfn, obj, quarantine):
         hooks.double_free(s.name, obj, f"{s.name}: Object {obj:#x} already free "
                           f"({OBJ_STATE_NAMES[state]})")
         return False
+    if s.redzone:
+        check_object(s, obj, True, st.orig_size[row])   # reported and restored; still freed
     cpu = context.this_cpu
     cpu.seq += 1
     set_track(s, row, TRACK_FREE, caller_site(st))
@@ -684,6 +797,8 @@ def kmem_cache_free(s, obj):
     cid = st.pgdat.mem_map.slab_cache[head] - 1
     if cid != s.id:
         real = cache_by_id(st, cid)
+        debug.hooks.slab_event("wrong_cache", cache=s.name, addr=obj,
+                               real=real.name if real else "?")
         debug.hooks.report("wrong-cache", f"kmem_cache_free: Wrong slab cache. {s.name} but "
                            f"object is from {real.name if real else '?'}")
         if real is None:

@@ -48,7 +48,7 @@ tail page of a high-order slab has page_lru_prev = its head pfn.
 Lock order: slab_mutex -> node->list_lock -> kmem_cache_cpu (irqs off) -> slab_lock.
 """
 
-from . import context, debug, page_alloc, spinlock
+from . import context, debug, page_alloc, planted, spinlock
 from .context import local_irq_restore, local_irq_save
 from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_HARDWALL,
                   __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_NO_GROW,
@@ -691,6 +691,17 @@ def slab_alloc_node(s, gfp, orig_size):
                 break
             nxt = dq[(obj - fpb) >> 3]
             hooks.slab_tid_window("slab_alloc_node", cid)
+            if planted.slub_fastpath_no_irq:       # compare, then swap: not one step
+                if kcc[c + 1] == tid and kcc[c] == obj:
+                    hooks.slab_tid_window("slab_alloc_node:cmpxchg", cid)
+                    kcc[c] = nxt
+                    kcc[c + 1] = tid + TID_STEP
+                    hooks.percpu_exit("slab_alloc_node", cid)
+                    s.statv[s.stat_base + cid * NR_STAT] += 1
+                    pfn = slab - 1
+                    break
+                s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
+                continue
             flags = local_irq_save()
             if kcc[c + 1] == tid and kcc[c] == obj:
                 kcc[c] = nxt
@@ -706,6 +717,10 @@ def slab_alloc_node(s, gfp, orig_size):
         return 0
     if s.debug:
         sc.slab_post_alloc_debug(s, pfn, obj, orig_size)
+        fp = s.data_q[(obj - s.fp_base) >> 3]        # check_object's free pointer check
+        if fp and (fp == obj or (fp - obj) % s.size
+                   or not 0 <= fp - s.page_offset - (pfn << s.page_shift) < s.slab_bytes):
+            sc.check_freepointer(s, pfn, obj, fp)
     if gfp & __GFP_ZERO:
         n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
         off = obj - s.page_offset
@@ -725,6 +740,13 @@ def __slab_free(s, pfn, obj):
             locked = False
         prior = mm.slab_freelist[pfn]
         co = mm.slab_counters[pfn]
+        if obj == prior:                           # set_freepointer's BUG_ON(object == fp)
+            if locked:
+                spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+            debug.hooks.double_free(s.name, obj, f"kernel BUG at mm/slub.c (set_freepointer): "
+                                    f"naive detection of double free or corruption: {s.name} "
+                                    f"object {obj:#x} is already the head of its slab's freelist")
+            return
         set_freepointer(s, obj, prior)
         was_frozen = co >> 31
         inuse = (co & 0xFFFF) - 1
@@ -774,8 +796,24 @@ def do_slab_free(s, pfn, obj):
             __slab_free(s, pfn, obj)
             return
         freelist = kcc[c]
+        if obj == freelist and not planted.slub_skip_double_free:
+            hooks.percpu_exit("do_slab_free", cid)
+            hooks.double_free(s.name, obj, f"kernel BUG at mm/slub.c (set_freepointer): naive "
+                              f"detection of double free or corruption: {s.name} object "
+                              f"{obj:#x} is already the head of CPU {cid}'s freelist")
+            return
         dq[(obj - fpb) >> 3] = freelist
         hooks.slab_tid_window("do_slab_free", cid)
+        if planted.slub_fastpath_no_irq:           # compare, then swap: not one step
+            if kcc[c + 1] == tid and kcc[c] == freelist:
+                hooks.slab_tid_window("do_slab_free:cmpxchg", cid)
+                kcc[c] = obj
+                kcc[c + 1] = tid + TID_STEP
+                hooks.percpu_exit("do_slab_free", cid)
+                s.statv[s.stat_base + cid * NR_STAT + 2] += 1
+                return
+            s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
+            continue
         flags = local_irq_save()
         if kcc[c + 1] == tid and kcc[c] == freelist:
             kcc[c] = obj

@@ -4,7 +4,10 @@
     gfp        GFP misuse reported by the model           (WARN_ON_ONCE_GFP, kmalloc_fix_flags)
     lockdep    lock order, irq safety, balance            (CONFIG_PROVE_LOCKING)
     percpu     fast paths, foreign slots, irq races       (CONFIG_DEBUG_PREEMPT and more)
-    memory     page frees (bad page); slab frees when the slab layer provides them
+    memory     double/invalid/wrong-cache frees, use-after-free, out-of-bounds, freelist
+               corruption, bad page, bad vfree, destroy with live objects
+                                                       (KASAN, SLUB_DEBUG, DEBUG_VM)
+    kmemleak   objects still allocated after every CPU's teardown   (CONFIG_DEBUG_KMEMLEAK)
     invariants whole-model consistency at the end          (CONFIG_DEBUG_VM)
 
 ``build(names, pgdat)`` makes the CheckerHooks to install in a CPU;
@@ -14,13 +17,14 @@
 from .base import Checker, CheckerHooks, Violation, ViolationSink
 from .gfp import GfpChecker
 from .invariants import InvariantChecker
+from .kmemleak import KmemleakChecker
 from .lockdep import LockdepChecker
 from .memory import MemoryChecker
 from .percpu import PercpuChecker
 from .sleep import SleepChecker
 
 REGISTRY = {c.name: c for c in (SleepChecker, GfpChecker, LockdepChecker, PercpuChecker,
-                                MemoryChecker, InvariantChecker)}
+                                MemoryChecker, KmemleakChecker, InvariantChecker)}
 DEFAULT = tuple(REGISTRY)
 
 
