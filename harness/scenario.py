@@ -586,6 +586,9 @@ def resolve(arg):
         path = os.path.join(BUGS_DIR, arg[len(BUGS_PREFIX):] + ".toml")
         if os.path.exists(path):
             return load(path)
+        if not os.path.exists(arg):
+            raise ScenarioError(f"no scenario called {arg!r}: the planted-bug scenarios are "
+                                f"{', '.join(BUGS_PREFIX + n for n in _toml_names(BUGS_DIR)) or 'none'}")
     if os.path.sep in arg or arg.endswith(".toml") or os.path.exists(arg):
         if not os.path.exists(arg):
             raise ScenarioError(f"{arg}: no such scenario file")
