@@ -300,8 +300,11 @@ def cpu_main(plan, cpu_id, wfd):
         rt = CpuRuntime(plan, cpu_id, wfd)
         context.set_this_cpu(context.CPU(cpu_id, chip=rt.chip, comm=f"mmstress/{cpu_id}",
                                          pid=os.getpid()))
-        rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node,
-                                       lambda v: rt.send({"t": "violation", "cpu": cpu_id, **v}))
+        def report(v):
+            if plan.engine is not None:
+                plan.engine.note_violation()
+            rt.send({"t": "violation", "cpu": cpu_id, **v})
+        rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node, report)
         if plan.engine is not None:
             scheduling.attach(plan.engine, rt.hooks)
         debug.install(rt.hooks)

@@ -60,6 +60,7 @@ def make_trace(result, steps):
         "kinds": sorted({v["kind"] for v in result.violations}),
         "violation": violation_key(result), "exit_code": result.exit_code,
         "truncated": bool(result.sched and result.sched.get("truncated")),
+        "violation_step": (result.sched or {}).get("violation_step"),
     }
     return Trace(header, steps)
 

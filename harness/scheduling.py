@@ -124,5 +124,6 @@ def outcome(engine, violation_kinds):
     return {"steps": len(steps), "hash": engine.hash(violation_kinds),
             "truncated": engine.truncated(),
             "diverged_at": int(meta[_engine.META_DIVERGED]) or None,
+            "violation_step": int(meta[_engine.META_FIRST_BUG]) or None,
             "stopped": {0: None, 1: "stop", 2: "deadlock", 3: "diverged"}.get(
                 int(meta[_engine.META_STOP]), "stop")}

@@ -9,6 +9,7 @@ Every function here expects zone->lock held (the callers with a leading
 underscore less do the locking), as in the kernel.
 """
 
+from . import debug
 from . import planted, spinlock
 from .page import PGTY_NONE, PGTY_buddy
 from .zone import MAX_PAGE_ORDER, NR_PAGE_ORDERS, add_to_free_list, del_page_from_free_list
@@ -35,6 +36,7 @@ def __free_one_page(zone, mm, pfn, order):
         buddy = pfn ^ (1 << order)
         if not page_is_buddy(zone, mm, buddy, order):
             break
+        debug.hooks.yield_point("buddy")       # zone->lock held: nobody else may be here
         del_page_from_free_list(zone, mm, buddy, order)
         mm.type[buddy] = PGTY_NONE
         mm.order[buddy] = 0

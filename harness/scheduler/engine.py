@@ -19,7 +19,8 @@ Arena sections::
 
     sched_meta   i64[8]         0 step, 1 token CPU, 2 consecutive spin yields,
                                 3 stop flag (1 stop, 2 deadlock, 3 divergence),
-                                4 trace truncated, 5 step of divergence
+                                4 trace truncated, 5 step of divergence,
+                                6 step at which the first violation was reported
     sched_state  i64[ncpus]     RUNNABLE / SPINNING / DONE
     sched_prio   i64[ncpus]     strategy-owned priorities (PCT)
     sched_wait   i64[ncpus]     lock id + 1 a spinning CPU waits for, 0 none
@@ -37,7 +38,7 @@ from .base import DONE, KIND_CODE, RUNNABLE, SPINNING, YIELD_KINDS
 from .replay import Divergence, ReplayScheduler
 from .trace import steps_to_bytes, trace_hash
 
-META_STEP, META_TOKEN, META_SPINS, META_STOP, META_TRUNC, META_DIVERGED = range(6)
+META_STEP, META_TOKEN, META_SPINS, META_STOP, META_TRUNC, META_DIVERGED, META_FIRST_BUG = range(7)
 STOP, STOP_DEADLOCK, STOP_DIVERGED = 1, 2, 3
 _SPIN, _UNLOCK, _IRQ = KIND_CODE["spin"], KIND_CODE["unlock"], KIND_CODE["irq"]
 _DONE, _LOOP_END, _OTHER = KIND_CODE["done"], KIND_CODE["loop_end"], KIND_CODE["other"]
@@ -281,6 +282,11 @@ class SchedEngine:
         raise SchedDeadlock("\n".join(lines), cycle)
 
     # -- after the run (machine process) ------------------------------------------------------
+    def note_violation(self):
+        """A checker reported: remember the step of the first report (minimize cuts there)."""
+        if not self.meta[META_FIRST_BUG]:
+            self.meta[META_FIRST_BUG] = self.meta[META_STEP]
+
     def steps(self):
         n = min(self.meta[META_STEP], self.max_steps)
         raw = self.trace[:n]
