@@ -404,22 +404,29 @@ def kmalloc_fix_flags(flags):
 
 # -- debug data ------------------------------------------------------------------
 _MODEL_DIR = __file__.rsplit("/", 1)[0] + "/"
+# Files of API wrappers around the model (the harness's ``k``): the site of an
+# allocation is their caller, as the kernel's _RET_IP_ skips inline wrappers.
+WRAPPER_FILES = set()
+
+
+def _outside(f):
+    while f is not None and (f.f_code.co_filename.startswith(_MODEL_DIR)
+                             or f.f_code.co_filename in WRAPPER_FILES):
+        f = f.f_back
+    return f
 
 
 def caller_text():
-    f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_MODEL_DIR):
-        f = f.f_back
+    f = _outside(sys._getframe(1))
     if f is None:
         return "?"
     return f"{f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno} ({f.f_code.co_name})"
 
 
 def caller_site(st):
-    """Site id of the first caller outside kernel_model (interned per CPU, no lock)."""
-    f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_MODEL_DIR):
-        f = f.f_back
+    """Site id of the first caller outside kernel_model and WRAPPER_FILES (interned
+    per CPU, no lock)."""
+    f = _outside(sys._getframe(1))
     if f is None:
         return 0
     key = (f.f_code, f.f_lineno)

@@ -42,8 +42,12 @@ from kernel_model import context
 from kernel_model import slab_common as sc
 from kernel_model.page import PGTY_slab
 
+from .. import workload_api
 from .base import Checker, Violation
 from .kinds import KINDS
+
+# The k API is a wrapper: alloc/free tracks record the workload line calling it.
+sc.WRAPPER_FILES.add(workload_api.__file__)
 
 KASAN_LINE = "=" * 66
 SLUB_LINE = "=" * 77

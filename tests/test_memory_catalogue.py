@@ -1,0 +1,104 @@
+"""The memory-family planted bugs of scenarios/bugs/ are found by a real run, with
+the right kind, the kernel's header and the sites; their correct twins are clean.
+
+Runs each scenario through ``harness.machine.run`` as ``mmstress run`` does, but
+shorter than the files say (ops or duration cut) to keep this file quick; the
+two planted SLUB bugs keep 2 CPUs and frequent hardirqs, and their scenario
+without the planted switch must not show the damage the switch causes.
+"""
+
+import os
+
+import pytest
+
+from harness import machine, scenario
+
+BUGS = os.path.join(scenario.SCENARIO_DIR, "bugs")
+SEED = 1234
+
+# scenario -> (kind, a line the report must contain)
+CATALOGUE = {
+    "double_free": ("double-free", "BUG: KASAN: double-free in kfree"),
+    "double_free_cross_cpu": ("double-free", "BUG: KASAN: double-free in kfree"),
+    "invalid_free": ("invalid-free", "BUG: KASAN: invalid-free in kfree"),
+    "wrong_cache": ("wrong-cache", "kmem_cache_free: Wrong slab cache. bug_req but object is "
+                                   "from bug_resp"),
+    "use_after_free": ("use-after-free", "BUG: KASAN: slab-use-after-free in process"),
+    "out_of_bounds": ("out-of-bounds", "BUG: KASAN: slab-out-of-bounds in process"),
+    "bad_page": ("bad-page", "BUG: Bad page state in process"),
+    "bad_vfree": ("bad-vfree", "Trying to vfree() bad address"),
+    "leak": ("leak", "unreferenced object 0x"),
+    "cache_destroy_live": ("cache-destroy-live", "BUG bug_conn (Not tainted): Objects remaining "
+                                                 "in bug_conn on __kmem_cache_shutdown()"),
+}
+PLANTED = ("slub_fastpath_no_irq", "slub_skip_double_free")
+
+
+def load(name, short=True):
+    sc = scenario.resolve(os.path.join(BUGS, name + ".toml"))
+    if short and sc.ops:
+        sc.ops = min(sc.ops, 120)
+    return sc
+
+
+def everything(result):
+    return ([(v["kind"], v["title"]) for v in result.violations]
+            + [(f["kind"], f["message"]) for f in result.failures]
+            + [("invariant", p) for p in result.invariants])
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_bug_is_reported_with_kind_header_and_sites(name):
+    kind, header = CATALOGUE[name]
+    sc = load(name)
+    assert sc.expect == [kind]
+    result = machine.run(sc, SEED)
+    mine = [v for v in result.violations if v["kind"] == kind]
+    assert mine, everything(result)
+    v = mine[0]
+    assert header in v["text"]
+    assert f"scenarios/workloads/bugs/{name}.py" in v["site"] or f"{name}.py" in v["site"]
+    if kind not in ("bad-page", "bad-vfree"):
+        assert "alloc" in v["sites"] and f"{name}.py:" in v["sites"]["alloc"]
+    if kind in ("double-free", "use-after-free"):
+        assert "Freed by task" in v["text"] and f"{name}.py:" in v["sites"]["free"]
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE) + list(PLANTED))
+def test_correct_twin_is_clean(name):
+    sc = load(name + "_ok")
+    assert sc.expect == []
+    if not sc.ops:
+        sc.duration = 1.0
+    result = machine.run(sc, SEED)
+    assert everything(result) == []
+    assert result.exit_code == 0
+
+
+def test_leaks_are_reported_once_by_the_allocating_cpu():
+    result = machine.run(load("leak"), SEED)
+    leaks = [v for v in result.violations if v["kind"] == "leak"]
+    assert {v["cpu"] for v in leaks} == {0, 1}
+    addrs = [ln.split()[2] for v in leaks for ln in v["text"].splitlines()
+             if ln.startswith("unreferenced object")]
+    assert len(addrs) == len(set(addrs))
+    for v in leaks:
+        assert f"comm \"mmstress/{v['cpu']}\"" in v["text"] and ", cpu " in v["text"]
+
+
+@pytest.mark.parametrize("name", PLANTED)
+def test_planted_slub_bug_is_found_and_the_model_without_it_is_not(name):
+    sc = load(name)
+    assert sc.planted == [name] and sc.cpus == 2
+    found = machine.run(sc, SEED)
+    kinds = {v["kind"] for v in found.violations}
+    assert "freelist-corrupt" in kinds, everything(found)
+    corrupt = next(v for v in found.violations if v["kind"] == "freelist-corrupt")
+    assert "BUG kmalloc-64 (Not tainted): Freechain corrupt" in corrupt["text"]
+
+    sc = load(name)
+    sc.planted = []
+    sc.duration = 1.0
+    clean = machine.run(sc, SEED)
+    assert "freelist-corrupt" not in {v["kind"] for v in clean.violations}, everything(clean)
+    assert clean.invariants == []
