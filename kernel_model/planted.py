@@ -13,6 +13,11 @@ fork.  Each names the rule it breaks:
                              are no longer one atomic step)
     slub_skip_double_free    do_slab_free does not check that the object is
                              not already the head of the per-CPU freelist
+
+Found by: no_zone_lock_in_free -> invariants (scenarios/bugs/zone_lock_missing);
+slub_fastpath_no_irq and slub_skip_double_free -> the memory checker's
+freelist-corrupt (an object handed out twice, a free pointer to itself;
+scenarios/bugs/slub_*.toml, tests/test_memory_catalogue.py).
 """
 
 KNOWN = {

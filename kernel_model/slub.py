@@ -10,7 +10,10 @@
                                (get_freelist) -> c->partial -> node partial under
                                list_lock (get_partial_node) -> new_slab()
     do_slab_free               fast path: an object of c->slab goes on
-                               c->freelist by the same transaction
+                               c->freelist by the same transaction; an object
+                               that already is the freelist head is a double
+                               free (set_freepointer's BUG_ON(object == fp),
+                               CONFIG_SLAB_FREELIST_HARDENED): reported, skipped
       __slab_free              any other slab: slab->freelist/counters updated
                                under slab_lock, list_lock only for list moves;
                                a full slab gets onto this CPU's partial list
@@ -27,7 +30,14 @@ Differences from the kernel, all deliberate:
   alloc/free hooks on both paths, as KASAN does, instead of sending debug
   caches to the locked path as slub_debug does: the checkers must see the
   lock-free paths.  SLAB_CONSISTENCY_CHECKS keeps the kernel's locked route.
-- No freelist randomisation or pointer hardening; one node.
+- No freelist randomisation or pointer obfuscation; one node.
+- With debug data, every allocation checks the object's free pointer
+  (check_object's "Freepointer corrupt"; a pointer to itself is a loop).
+
+Planted bugs (kernel_model.planted): ``slub_fastpath_no_irq`` makes the
+emulated cmpxchg a compare, then an interrupt window, then the swap (both
+fast paths); ``slub_skip_double_free`` drops the freelist-head check of
+do_slab_free.
 
 Arena sections (C = MAX_CACHES, N = nr_cpus)::
 
