@@ -12,118 +12,15 @@ Prints, with debug data off (boot(slub_debug=False)):
      kernel's locked route for debug caches: alloc and free both under
      list_lock, no slab allocation) -- a lighter slow path, shown for scale;
   3. SLUB vs. the classic SLAB on the same loop; and the cost with slub_debug on.
-Measured, never asserted in tests.
+Measured, never asserted in tests.  The measurements live in harness/bench.py
+(``mmstress bench`` shows the headline figures against their targets).
 """
 
 import argparse
-import os
-import time
 
 import kernel_model as km
-from kernel_model import context, slab_common as sc
-
-
-def pairs_per_second(alloc, free, arg, n):
-    t0 = time.perf_counter()
-    for _ in range(n):
-        free(alloc(arg, km.GFP_KERNEL))
-    return n / (time.perf_counter() - t0)
-
-
-def cache_pairs_per_second(c, n):
-    alloc, free = km.kmem_cache_alloc, km.kmem_cache_free
-    t0 = time.perf_counter()
-    for _ in range(n):
-        free(c, alloc(c, km.GFP_KERNEL))
-    return n / (time.perf_counter() - t0)
-
-
-def kmalloc_rate(kind, n, debug=False):
-    with km.boot(total="64M", page_data=True, slab=kind, slub_debug=debug):
-        pairs_per_second(km.kmalloc, km.kfree, 64, 2000)             # warm the caches
-        return pairs_per_second(km.kmalloc, km.kfree, 64, n)
-
-
-def cache_rate(flags, n):
-    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
-        c = km.kmem_cache_create("bench", 64, flags=flags)
-        cache_pairs_per_second(c, 2000)
-        r = cache_pairs_per_second(c, n)
-        return r, sc.slab_stats(c)
-
-
-def batch_rate(n, batch=4096):
-    """Alloc ``batch`` objects then free them: refills, new slabs, partial lists."""
-    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
-        c = km.kmem_cache_create("batch", 64)
-        done = 0
-        t0 = time.perf_counter()
-        while done < n:
-            objs = [km.kmem_cache_alloc(c, km.GFP_KERNEL) for _ in range(batch)]
-            for o in objs:
-                km.kmem_cache_free(c, o)
-            done += batch
-        return done / (time.perf_counter() - t0), sc.slab_stats(c)
-
-
-def per_op_costs(n, batch=2048):
-    """Time every alloc and free of a batch workload; split them by the path taken.
-
-    An alloc is "slow" if alloc_slowpath moved during it (___slab_alloc: CPU
-    freelist empty -> refill, partial lists under list_lock, or new_slab), a
-    free if free_slowpath moved (__slab_free: object of a slab that is not
-    the CPU slab, slab_lock and maybe list_lock).  Returns medians in us.
-    """
-    import statistics
-    from kernel_model.slab_common import ALLOC_SLOWPATH, FREE_SLOWPATH
-    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
-        c = km.kmem_cache_create("perop", 64)
-        sv, base = c.statv, c.stat_base
-        alloc, free, clock = km.kmem_cache_alloc, km.kmem_cache_free, time.perf_counter_ns
-        times = {"alloc_fast": [], "alloc_slow": [], "free_fast": [], "free_slow": []}
-        done = 0
-        while done < n:
-            objs = []
-            for _ in range(batch):
-                before = sv[base + ALLOC_SLOWPATH]
-                t0 = clock()
-                o = alloc(c, km.GFP_KERNEL)
-                t1 = clock()
-                objs.append(o)
-                times["alloc_slow" if sv[base + ALLOC_SLOWPATH] != before else "alloc_fast"].append(t1 - t0)
-            # free in a shuffled but fixed order so some frees hit the CPU slab
-            for o in objs[::2] + objs[1::2]:
-                before = sv[base + FREE_SLOWPATH]
-                t0 = clock()
-                free(c, o)
-                t1 = clock()
-                times["free_slow" if sv[base + FREE_SLOWPATH] != before else "free_fast"].append(t1 - t0)
-            done += batch
-        return {k: (statistics.median(v) / 1000 if v else float("nan"), len(v))
-                for k, v in times.items()}
-
-
-def two_cpu_rate(n):
-    with km.boot(total="64M", nr_cpus=2, page_data=True, slab="slub", slub_debug=False):
-        pipes = []
-        for cpu in range(2):
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(r)
-                context.set_this_cpu(context.CPU(cpu))
-                pairs_per_second(km.kmalloc, km.kfree, 64, 2000)
-                rate = pairs_per_second(km.kmalloc, km.kfree, 64, n)
-                os.write(w, f"{rate}".encode())
-                os._exit(0)
-            os.close(w)
-            pipes.append((pid, r))
-        rates = []
-        for pid, r in pipes:
-            rates.append(float(os.read(r, 100)))
-            os.close(r)
-            os.waitpid(pid, 0)
-        return rates
+from harness.bench import (batch_rate, cache_rate, kmalloc_rate, per_op_costs,
+                           two_cpu_rate)
 
 
 def main():

@@ -1,0 +1,436 @@
+"""The measurements behind ``mmstress bench``: how fast the model and the harness are.
+
+Two kinds of measurement, all taken in one run:
+
+* model micro-benchmarks, in this process (no CPUs forked by the harness):
+  kmalloc(64)+kfree pairs per second, the SLUB fast path against its slow
+  paths, SLUB against the classic SLAB, and boot time and metadata bytes per
+  page.  ``bench/bench_slab.py`` and ``bench/bench_boot.py`` print the same
+  figures (and a few more) from these functions;
+* harness runs through ``harness.machine.run``: the checkers' overhead on the
+  ``smoke`` scenario, 1 vs 2 CPUs on a per-CPU-local workload (no mailbox, so
+  Hoard's ideal is P-fold), and a serialised schedule against free running.
+
+Every run is a fixed amount of work (``ops`` iterations per CPU or ``n``
+pairs), never a duration, so the two sides of a ratio do the same work and a
+rate is work / wall time.  Rates are measured, never asserted: a row below its
+target says MISS, and ``mmstress bench`` still exits 0.  The machine is
+whatever runs the bench, often shared: compare figures from one run, not
+across machines.
+"""
+
+import dataclasses
+import os
+import platform
+import statistics
+import time
+
+import kernel_model as km
+from kernel_model import context, slab_common as sc
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Row:
+    """One line of the table: a measured value against its target (``op`` ">=" or "<=")."""
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    op: str
+    target: float
+    detail: str = ""
+    error: str | None = None
+
+    @property
+    def status(self):
+        if self.value is None:
+            return "ERROR"
+        ok = self.value >= self.target if self.op == ">=" else self.value <= self.target
+        return "PASS" if ok else "MISS"
+
+    def as_dict(self):
+        return {"key": self.key, "label": self.label, "value": self.value, "unit": self.unit,
+                "target": self.target, "target_op": self.op, "status": self.status,
+                "detail": self.detail, "error": self.error}
+
+
+class BenchError(Exception):
+    """A measurement could not be taken (a run failed); its row says ERROR and why."""
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived during a harness run; ``signum`` says which."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclasses.dataclass
+class Sizes:
+    """How much work each measurement does (``quick`` for the test and a first look)."""
+    pairs: int = 200_000          # kmalloc+kfree pairs per slab rate
+    ops: int = 3000               # smoke iterations per CPU, checkers on and off
+    local_ops: int = 20_000       # per-CPU-local iterations per CPU (scaling, schedules)
+    boot_runs: int = 5            # boots per model size (the median is kept)
+    repeat: int = 3               # harness runs per side of a ratio (the fastest is kept)
+    seed: int = 1
+
+    @classmethod
+    def quick(cls):
+        return cls(pairs=20_000, ops=300, local_ops=2000, boot_runs=1, repeat=1)
+
+
+def machine_info():
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:                  # not Linux
+        usable = os.cpu_count()
+    return {"cores": os.cpu_count(), "usable_cores": usable,
+            "python": platform.python_version(), "implementation": platform.python_implementation(),
+            "arch": platform.machine(), "system": f"{platform.system()} {platform.release()}"}
+
+
+# --- slab micro-benchmarks (also bench/bench_slab.py) ------------------------------------------
+
+
+def pairs_per_second(alloc, free, arg, n):
+    t0 = time.perf_counter()
+    for _ in range(n):
+        free(alloc(arg, km.GFP_KERNEL))
+    return n / (time.perf_counter() - t0)
+
+
+def cache_pairs_per_second(c, n):
+    alloc, free = km.kmem_cache_alloc, km.kmem_cache_free
+    t0 = time.perf_counter()
+    for _ in range(n):
+        free(c, alloc(c, km.GFP_KERNEL))
+    return n / (time.perf_counter() - t0)
+
+
+def kmalloc_rate(kind, n, debug=False):
+    """kmalloc(64)+kfree pairs/s on one CPU, caches warmed first."""
+    with km.boot(total="64M", page_data=True, slab=kind, slub_debug=debug):
+        pairs_per_second(km.kmalloc, km.kfree, 64, 2000)             # warm the caches
+        return pairs_per_second(km.kmalloc, km.kfree, 64, n)
+
+
+def cache_rate(flags, n):
+    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
+        c = km.kmem_cache_create("bench", 64, flags=flags)
+        cache_pairs_per_second(c, 2000)
+        r = cache_pairs_per_second(c, n)
+        return r, sc.slab_stats(c)
+
+
+def batch_rate(n, batch=4096):
+    """Alloc ``batch`` objects then free them: refills, new slabs, partial lists."""
+    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
+        c = km.kmem_cache_create("batch", 64)
+        done = 0
+        t0 = time.perf_counter()
+        while done < n:
+            objs = [km.kmem_cache_alloc(c, km.GFP_KERNEL) for _ in range(batch)]
+            for o in objs:
+                km.kmem_cache_free(c, o)
+            done += batch
+        return done / (time.perf_counter() - t0), sc.slab_stats(c)
+
+
+def per_op_costs(n, batch=2048):
+    """Time every alloc and free of a batch workload; split them by the path taken.
+
+    An alloc is "slow" if alloc_slowpath moved during it (___slab_alloc: CPU
+    freelist empty -> refill, partial lists under list_lock, or new_slab), a
+    free if free_slowpath moved (__slab_free: object of a slab that is not
+    the CPU slab, slab_lock and maybe list_lock).  Returns
+    ``{"alloc_fast": (median us, count), ...}``.
+    """
+    from kernel_model.slab_common import ALLOC_SLOWPATH, FREE_SLOWPATH
+    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
+        c = km.kmem_cache_create("perop", 64)
+        sv, base = c.statv, c.stat_base
+        alloc, free, clock = km.kmem_cache_alloc, km.kmem_cache_free, time.perf_counter_ns
+        times = {"alloc_fast": [], "alloc_slow": [], "free_fast": [], "free_slow": []}
+        done = 0
+        while done < n:
+            objs = []
+            for _ in range(batch):
+                before = sv[base + ALLOC_SLOWPATH]
+                t0 = clock()
+                o = alloc(c, km.GFP_KERNEL)
+                t1 = clock()
+                objs.append(o)
+                times["alloc_slow" if sv[base + ALLOC_SLOWPATH] != before else "alloc_fast"].append(t1 - t0)
+            # free in a shuffled but fixed order so some frees hit the CPU slab
+            for o in objs[::2] + objs[1::2]:
+                before = sv[base + FREE_SLOWPATH]
+                t0 = clock()
+                free(c, o)
+                t1 = clock()
+                times["free_slow" if sv[base + FREE_SLOWPATH] != before else "free_fast"].append(t1 - t0)
+            done += batch
+        return {k: (statistics.median(v) / 1000 if v else float("nan"), len(v))
+                for k, v in times.items()}
+
+
+def two_cpu_rate(n):
+    """kmalloc(64)+kfree pairs/s on each of two CPU processes running at once."""
+    with km.boot(total="64M", nr_cpus=2, page_data=True, slab="slub", slub_debug=False):
+        children = []
+        try:
+            for cpu in range(2):
+                r, w = os.pipe()
+                pid = os.fork()
+                if pid == 0:                                     # CPU `cpu`: never returns
+                    code = 1
+                    try:
+                        os.close(r)
+                        context.set_this_cpu(context.CPU(cpu))
+                        pairs_per_second(km.kmalloc, km.kfree, 64, 2000)
+                        rate = pairs_per_second(km.kmalloc, km.kfree, 64, n)
+                        os.write(w, f"{rate}".encode())
+                        code = 0
+                    finally:
+                        os._exit(code)
+                os.close(w)
+                children.append((pid, r))
+            rates = []
+            for cpu, (pid, r) in enumerate(children):
+                text = os.read(r, 100)
+                if not text:
+                    raise BenchError(f"CPU {cpu} of the two-CPU slab benchmark died")
+                rates.append(float(text))
+            return rates
+        finally:
+            for pid, r in children:
+                os.close(r)
+                os.waitpid(pid, 0)
+
+
+# --- boot (also bench/bench_boot.py) -----------------------------------------------------------
+
+
+def time_boot(layout, page_data, runs=5):
+    """Median boot time in seconds and metadata bytes per page (page data excluded)."""
+    times, per_page = [], None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        with km.boot(layout, page_data=page_data) as node:
+            times.append(time.perf_counter() - t0)
+            if node.total_free_pages() != layout.nr_pages:
+                raise BenchError(f"booted {layout.describe()} with {node.total_free_pages()} of "
+                                 f"{layout.nr_pages} pages free")
+            data = node.nr_pages * node.page_size if page_data else 0
+            per_page = (node.arena.size - data) / node.nr_pages
+    return statistics.median(times), per_page
+
+
+# --- harness runs ------------------------------------------------------------------------------
+
+LOCAL_WORKLOAD = """\
+name = "bench-local"
+description = "kmalloc(64)/kfree on every CPU, each CPU freeing only its own objects"
+cpus = 1
+ops = 1000
+checkers = []
+
+[interrupts]
+rate = 0
+
+[process]
+max_held = 16
+free = 0.5
+remote_free = 0
+ops = [ { op = "kmalloc", size = 64, gfp = "GFP_KERNEL" } ]
+"""
+
+
+def local_scenario(cpus, ops):
+    """The per-CPU-local workload: no mailbox, no interrupts, no checkers."""
+    from harness import scenario
+    sc0 = scenario.parse(LOCAL_WORKLOAD, "<bench local workload>", "bench-local")
+    return dataclasses.replace(sc0, cpus=cpus, ops=ops, duration=None)
+
+
+def _timed_run(sc0, seed, sched=None):
+    """One harness run: (process iterations, process kfree calls, elapsed seconds)."""
+    from harness import counters as C, machine
+    res = machine.run(sc0, seed, sched=sched)
+    if res.interrupted:
+        raise Interrupted(res.interrupted)
+    if res.exit_code != 0:
+        what = [f["message"] for f in res.failures] + [v["kind"] for v in res.violations]
+        raise BenchError(f"{sc0.name} (seed {seed}) {res.status}: "
+                         f"{'; '.join(map(str, what[:3])) or 'invariants broke'}")
+    ops = res.counters.get("ops", [])
+    iters = sum(cpu[C.X_PROCESS][C.OP_CALL] for cpu in ops)
+    frees = sum(cpu[C.X_PROCESS][C.OP["kfree"]] for cpu in ops)
+    return iters, frees, max(res.elapsed, 1e-9)
+
+
+def best_rate(sc0, seed, repeat, sched_for=None):
+    """Fastest of ``repeat`` runs: (process iterations/s, kfree pairs/s)."""
+    best = (0.0, 0.0)
+    for _ in range(repeat):
+        sched = sched_for(sc0) if sched_for else None
+        iters, nfree, elapsed = _timed_run(sc0, seed, sched)
+        best = max(best, (iters / elapsed, nfree / elapsed))
+    return best
+
+
+def checker_overhead(sizes):
+    """smoke with every checker vs with none, same seed and iterations: slowdown factor."""
+    from harness import scenario
+    base = dataclasses.replace(scenario.resolve("smoke"), ops=sizes.ops, duration=None)
+    on, _ = best_rate(base, sizes.seed, sizes.repeat)
+    off, _ = best_rate(dataclasses.replace(base, checkers=[]), sizes.seed, sizes.repeat)
+    return off / on, on, off, len(base.checkers)
+
+
+def local_one_cpu(sizes, cache):
+    """The free-running 1-CPU local run, shared by the scaling and schedule rows."""
+    if "local1" not in cache:
+        cache["local1"] = best_rate(local_scenario(1, sizes.local_ops), sizes.seed, sizes.repeat)
+    return cache["local1"]
+
+
+def cpu_scaling(sizes, cache=None):
+    """Local workload: total pairs/s on 2 CPUs over pairs/s on 1 CPU."""
+    _, one = local_one_cpu(sizes, {} if cache is None else cache)
+    _, two = best_rate(local_scenario(2, sizes.local_ops), sizes.seed, sizes.repeat)
+    return two / one, one, two
+
+
+def schedule_cost(sizes, cache=None):
+    """Local workload: ops/s serialised (--sched random, 2 CPUs) over free-running 1 CPU."""
+    from harness import scheduling
+    free, _ = local_one_cpu(sizes, {} if cache is None else cache)
+    det, _ = best_rate(local_scenario(2, sizes.local_ops), sizes.seed, sizes.repeat,
+                       sched_for=lambda s: scheduling.options_for("random", s))
+    return det / free, det, free
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+ROW_KEYS = ("kmalloc_pairs_per_cpu", "kmalloc_pairs_per_cpu_2cpus", "slow_fast_alloc",
+            "slow_fast_free", "slub_vs_slab", "checker_overhead", "scaling_2cpu",
+            "deterministic_vs_free", "boot_1g_ms", "bytes_per_page_1g", "boot_4g_ms",
+            "bytes_per_page_4g")
+
+
+def measurements(sizes):
+    """(key, label, unit, op, target, fn): fn() -> (value, detail).  Order = the table's."""
+    state = {}
+
+    def slub():
+        state["slub"] = kmalloc_rate("slub", sizes.pairs)
+        return state["slub"], f"{1e6 / state['slub']:.2f} us/pair, 1 CPU, debug off"
+
+    def slub2():
+        rates = two_cpu_rate(sizes.pairs)
+        return min(rates), "both CPUs at once: " + ", ".join(f"CPU {i} {r:,.0f}" for i, r in
+                                                             enumerate(rates))
+
+    def costs(kind):
+        def fn():
+            if "costs" not in state:
+                state["costs"] = per_op_costs(max(sizes.pairs // 2, 4096))
+            (f, nf), (s, ns) = state["costs"][kind + "_fast"], state["costs"][kind + "_slow"]
+            if not ns:
+                raise BenchError(f"no {kind} took the slow path")
+            return s / f, f"median fast {f:.2f} us ({nf:,} ops), slow {s:.2f} us ({ns:,} ops)"
+        return fn
+
+    def slab():
+        slub_rate = state.get("slub") or kmalloc_rate("slub", sizes.pairs)
+        slab_rate = kmalloc_rate("slab", sizes.pairs)
+        return slub_rate / slab_rate, f"SLUB {slub_rate:,.0f} vs SLAB {slab_rate:,.0f} pairs/s"
+
+    def checkers():
+        ratio, on, off, n = checker_overhead(sizes)
+        return ratio, (f"smoke, seed {sizes.seed}, --ops {sizes.ops}: {n} checkers {on:,.0f} "
+                       f"it/s, none {off:,.0f} it/s")
+
+    def scaling():
+        ratio, one, two = cpu_scaling(sizes, state)
+        return ratio, f"local kmalloc(64)/kfree, --ops {sizes.local_ops}: 1 CPU {one:,.0f}, " \
+                      f"2 CPUs {two:,.0f} pairs/s"
+
+    def sched():
+        ratio, det, free = schedule_cost(sizes, state)
+        return ratio, f"--sched random 2 CPUs {det:,.0f} it/s, free 1 CPU {free:,.0f} it/s"
+
+    def boot(total, page_data, what):
+        def fn():
+            key = (total, page_data)
+            if key not in state:
+                state[key] = time_boot(km.MemoryLayout("x86_64", total=total), page_data,
+                                       sizes.boot_runs)
+            t, per_page = state[key]
+            data = "with page data" if page_data else "metadata only"
+            if what == "time":
+                return t * 1000, f"x86_64 {total}, {data}, median of {sizes.boot_runs}"
+            return per_page, "the kernel's struct page is 64 bytes"
+        return fn
+
+    return [
+        ("kmalloc_pairs_per_cpu", "kmalloc(64)+kfree pairs/s per CPU", "pairs/s", ">=", 100_000, slub),
+        ("kmalloc_pairs_per_cpu_2cpus", "  same, 2 CPUs at once (slower CPU)", "pairs/s", ">=",
+         100_000, slub2),
+        ("slow_fast_alloc", "slow/fast path cost, alloc", "x", ">=", 3.0, costs("alloc")),
+        ("slow_fast_free", "slow/fast path cost, free", "x", ">=", 3.0, costs("free")),
+        ("slub_vs_slab", "SLUB/SLAB pairs/s", "x", ">=", 1.0, slab),
+        ("checker_overhead", "checker overhead (on/off time)", "x", "<=", 1.5, checkers),
+        ("scaling_2cpu", "2 vs 1 CPU, per-CPU-local", "x", ">=", 1.8, scaling),
+        ("deterministic_vs_free", "deterministic/free-running ops/s", "x", ">=", 0.5, sched),
+        ("boot_1g_ms", "boot 1 GiB (page data)", "ms", "<=", 1000, boot("1G", True, "time")),
+        ("bytes_per_page_1g", "  metadata bytes/page, 1 GiB", "B", "<=", 64, boot("1G", True, "bytes")),
+        ("boot_4g_ms", "boot 4 GiB (metadata only)", "ms", "<=", 2000, boot("4G", False, "time")),
+        ("bytes_per_page_4g", "  metadata bytes/page, 4 GiB", "B", "<=", 64,
+         boot("4G", False, "bytes")),
+    ]
+
+
+def run_all(sizes, on_row=None):
+    """Take every measurement; a failed one becomes an ERROR row, the rest still run."""
+    rows = []
+    for key, label, unit, op, target, fn in measurements(sizes):
+        try:
+            value, detail = fn()
+            row = Row(key, label, float(value), unit, op, target, detail)
+        except (BenchError, km.ModelError) as exc:
+            row = Row(key, label, None, unit, op, target, error=str(exc))
+        rows.append(row)
+        if on_row:
+            on_row(row)
+    return rows
+
+
+def format_value(row):
+    if row.value is None:
+        return "-"
+    if row.unit == "x":
+        return f"{row.value:.2f}x"
+    if row.unit == "pairs/s":
+        return f"{row.value:,.0f}"
+    return f"{row.value:,.1f} {row.unit}"
+
+
+def format_target(row):
+    t = f"{row.target:g}x" if row.unit == "x" else (
+        f"{row.target:,.0f}" if row.unit == "pairs/s" else f"{row.target:g} {row.unit}")
+    return f"{row.op} {t}"
+
+
+def format_row(row):
+    note = row.error if row.error else row.detail
+    return f"{row.label:<38s} {format_value(row):>14s}  {format_target(row):>11s}  " \
+           f"{row.status:<5s}  {note}"
+
+
+def header():
+    return f"{'measurement':<38s} {'value':>14s}  {'target':>11s}  {'':<5s}  detail"

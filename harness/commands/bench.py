@@ -1,0 +1,112 @@
+"""``mmstress bench``: how fast the model and the harness are, measured in one run.
+
+Prints the machine (cores, Python) and one row per measurement: the value,
+its target and PASS or MISS.  Speed is measured, never asserted: the exit
+code is 0 whatever the figures (3 only if a measurement could not be taken;
+its row says ERROR and why).  The rows (harness/bench.py):
+
+  kmalloc(64)+kfree pairs/s per CPU (1 CPU, and 2 CPUs at once)   >= 100,000
+  slow/fast path cost of SLUB's alloc and free                    >= 3x
+  SLUB/SLAB pairs/s                                               >= 1x
+  checker overhead: smoke, every checker vs none, same work       <= 1.5x
+  2 vs 1 CPUs on a per-CPU-local workload (Hoard's ideal: 2x)     >= 1.8x
+  deterministic (--sched random, 2 CPUs) / free-running (1 CPU)   >= 0.5x
+  boot time and metadata bytes per page, 1 GiB and 4 GiB models   <= 1 s, 2 s; <= 64 B
+
+On a shared or loaded machine the figures are noise: look at the load first.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+EPILOG = """exit codes:
+  0    every measurement was taken (whether or not it met its target)
+  2    bad usage
+  3    a measurement could not be taken (its row says ERROR)
+  130  interrupted by Ctrl-C (SIGINT), 143 by SIGTERM
+"""
+
+
+def _sizes(args):
+    from harness import bench
+    from harness.cli import UsageError
+    sizes = bench.Sizes.quick() if args.quick else bench.Sizes()
+    for name, lo, what in (("pairs", 1000, "kmalloc+kfree pairs per slab rate"),
+                           ("ops", 10, "smoke iterations per CPU"),
+                           ("local_ops", 100, "per-CPU-local iterations per CPU"),
+                           ("repeat", 1, "runs per side of a ratio")):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if value < lo:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} {value}: allowed: an integer >= {lo} ({what})")
+        setattr(sizes, name, value)
+    if args.seed is not None:
+        if args.seed < 0:
+            raise UsageError(f"--seed {args.seed}: allowed: an integer >= 0")
+        sizes.seed = args.seed
+    if args.json:
+        folder = os.path.dirname(os.path.abspath(args.json))
+        if not os.path.isdir(folder):
+            raise UsageError(f"--json {args.json}: no such directory {folder}")
+        if os.path.isdir(args.json):
+            raise UsageError(f"--json {args.json}: is a directory; give a file path")
+    return sizes
+
+
+def cmd_bench(args):
+    from harness import bench, cli, machine
+    sizes = _sizes(args)
+    info = bench.machine_info()
+    print(f"mmstress bench{' --quick' if args.quick else ''}: {info['cores']} cores "
+          f"({info['usable_cores']} usable), {info['implementation']} {info['python']}, "
+          f"{info['arch']}, {info['system']}")
+    try:
+        load = os.getloadavg()
+        print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+              f"(a loaded or shared machine makes every figure noise)")
+    except OSError:
+        load = None
+    print(bench.header())
+    restore = machine.install_stop_handlers()
+    try:
+        rows = bench.run_all(sizes, on_row=lambda r: print(bench.format_row(r), flush=True))
+    except bench.Interrupted as exc:
+        print(f"mmstress: bench interrupted by signal {exc.signum}; nothing written", file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        restore()
+    missed = [r.key for r in rows if r.status == "MISS"]
+    errors = [r.key for r in rows if r.status == "ERROR"]
+    print(f"{len(rows) - len(missed) - len(errors)} PASS, {len(missed)} MISS, {len(errors)} ERROR "
+          "(measured, not asserted)")
+    if args.json:
+        doc = {"command": "mmstress " + " ".join(args.argv or []), "quick": args.quick,
+               "machine": dict(info, load_average=list(load) if load else None),
+               "sizes": vars(sizes), "rows": [r.as_dict() for r in rows]}
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+    return cli.EXIT_HARNESS if errors else cli.EXIT_OK
+
+
+def register(sub):
+    p = sub.add_parser("bench", help="measure the model's and the harness's speed against targets",
+                       description=__doc__, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="a smaller, faster run (a first look; "
+                   "the test uses it)")
+    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    p.add_argument("--seed", type=int, help="seed of the harness runs (default 1)")
+    p.add_argument("--pairs", type=int, help="kmalloc+kfree pairs per slab rate "
+                   "(default 200000, --quick 20000)")
+    p.add_argument("--ops", type=int, help="smoke iterations per CPU for the checker overhead "
+                   "(default 3000, --quick 300)")
+    p.add_argument("--local-ops", type=int, help="per-CPU-local iterations per CPU for scaling "
+                   "and scheduling (default 20000, --quick 2000)")
+    p.add_argument("--repeat", type=int, help="runs per side of a ratio, fastest kept "
+                   "(default 3, --quick 1)")
+    p.set_defaults(func=cmd_bench)
