@@ -304,7 +304,8 @@ def cpu_main(plan, cpu_id, wfd):
             if plan.engine is not None:
                 plan.engine.note_violation()
             rt.send({"t": "violation", "cpu": cpu_id, **v})
-        rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node, report)
+        rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node, report,
+                                       faults=getattr(plan.scenario, "fault", None), seed=plan.seed)
         if plan.engine is not None:
             scheduling.attach(plan.engine, rt.hooks)
         debug.install(rt.hooks)

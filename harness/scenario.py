@@ -117,6 +117,7 @@ class Scenario:
     checkers: list = field(default_factory=list)
     expect: list = field(default_factory=list)      # kinds a planted-bug scenario must report
     planted: list = field(default_factory=list)     # kernel_model.planted switches
+    fault: object = None                            # harness.faults.FaultConfig or None
     fault: _faults.FaultConfig | None = None          # the [fault] section
 
     def layout(self):

@@ -21,7 +21,7 @@ def test_help_documents_the_exit_codes(capsys):
 def test_list_shows_scenarios_with_descriptions(capsys):
     assert main(["list"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert out.startswith("smoke ") and "larson" in out and "invalid" not in out
+    assert out.startswith("smoke ") and "larson" in out and "(invalid:" not in out
 
 
 def test_run_default_writes_json_valid_against_the_schema_and_junit(tmp_path, capsys):
