@@ -236,8 +236,12 @@ class LockdepChecker(Checker):
         idx = a * self.n + b
         if self.order[idx]:
             return
-        path = self._path(b, a)
+        # Publish the edge before looking for the reverse path: two CPUs adding a->b
+        # and b->a at once then each see the other's edge (at least one of them
+        # does), where check-then-add would let both miss it -- the kernel's
+        # lockdep holds graph_lock across both for the same reason.
         self.order[idx] = 1
+        path = self._path(b, a)
         if (self.usage[a] & USED_IN_HARDIRQ) and (self.usage[b] & ENABLED_HARDIRQ):
             self._safe_unsafe(a, b)
         if path is not None:
