@@ -88,7 +88,14 @@ def test_correct_twins_are_clean_on_another_seed(arg):
 
 
 @pytest.mark.nightly
-@pytest.mark.parametrize("seed", range(1000, 1000 + NIGHTLY_SEEDS))
 @pytest.mark.parametrize("arg", correct_scenarios(), ids=_id)
-def test_no_false_positives_nightly(arg, seed):
-    check_clean(arg, seed)
+def test_no_false_positives_nightly(arg):
+    """One item per scenario (not per seed: 200 x 54 skipped items would drown the
+    fast lane's output); every failing seed is listed with its reproduce command."""
+    bad = []
+    for seed in range(1000, 1000 + NIGHTLY_SEEDS):
+        try:
+            check_clean(arg, seed)
+        except AssertionError as exc:
+            bad.append(str(exc).splitlines()[0] + " ... " + str(exc).splitlines()[-1])
+    assert not bad, "\n".join(bad)
