@@ -109,7 +109,7 @@ def check_determinism(args, scenarios, seed):
         ha, hb = (a.sched or {}).get("hash"), (b.sched or {}).get("hash")
         if ha and ha == hb:
             print(f"{sc.name}: deterministic: seed {seed}, --sched {strategy}, "
-                  f"{a.sched['steps']:,} steps, trace hash {ha} twice")
+                  f"{a.sched['steps']:,} steps, trace hash {ha} twice", flush=True)
             continue
         code = EXIT_HARNESS
         step = first_difference(a.steps, b.steps)

@@ -164,8 +164,10 @@ class CpuRuntime:
     def set_phase(self, p):
         self.phase[self.cpu_id] = p
 
-    def wait_all(self, p):
-        """Wait until every CPU reached phase ``p``; False if the run was aborted."""
+    def wait_all(self, p, eng=None):
+        """Wait until every CPU reached phase ``p``; False if the run was aborted.
+        Under a schedule the wait is a yield point: this CPU holds the token (or
+        the ticket) and must let the others get here."""
         ctl, phase, beat, me = self.ctl, self.phase, self.beat, self.cpu_id
         while True:
             if ctl[C.CTL_ABORT]:
@@ -173,7 +175,10 @@ class CpuRuntime:
             if all(phase[c] >= p for c in range(self.nr_cpus)):
                 return True
             beat[me] += 1
-            time.sleep(0.0005)
+            if eng is not None:
+                debug.hooks.yield_point("wait")
+            else:
+                time.sleep(0.0005)
 
     def wait_go(self):
         ctl, beat, me = self.ctl, self.beat, self.cpu_id
@@ -206,19 +211,19 @@ class CpuRuntime:
                 debug.hooks.yield_point("loop_end")
             self.irq.stop()
             self.softirqs.shutdown()
+            self.set_phase(C.PHASE_STOPPED)
+            if not self.wait_all(C.PHASE_STOPPED, eng):
+                return
+            self.doing[me] = C.X_PROCESS << 16
+            self.dead.discard(C.X_PROCESS)        # teardown runs even after a failed iteration
+            self.teardown(kp)                     # scheduled too: its frees race as the run's did
+            self.stat[self.sbase + C.STAT["mbox_leftover"]] = self.mailboxes.count(me)
             if eng is not None:
                 eng.cpu_done()
         except (SchedDeadlock, Divergence, SchedStop) as exc:
             self.irq.stop()
             self._sched_stopped(exc)
             return                                   # no teardown: the run is over as it stands
-        self.set_phase(C.PHASE_STOPPED)
-        if not self.wait_all(C.PHASE_STOPPED):
-            return
-        self.doing[me] = C.X_PROCESS << 16
-        self.dead.discard(C.X_PROCESS)            # teardown runs even after a failed iteration
-        self.teardown(kp)
-        self.stat[self.sbase + C.STAT["mbox_leftover"]] = self.mailboxes.count(me)
         self.hooks.finish()
         self.set_phase(C.PHASE_TORNDOWN)
 

@@ -26,7 +26,7 @@ from typing import Protocol
 
 YIELD_KINDS = ("start", "iter", "lock", "unlock", "spin", "alloc", "alloc_done", "free",
                "percpu_enter", "percpu_exit", "irq_enable", "mailbox", "reclaim", "irq",
-               "softirq", "done", "slab", "other", "locked", "trylocked", "peeked", "loop_end", "buddy")
+               "softirq", "done", "slab", "other", "locked", "trylocked", "peeked", "loop_end", "buddy", "wait")
 KIND_CODE = {k: i for i, k in enumerate(YIELD_KINDS)}
 
 RUNNABLE, SPINNING, DONE = 0, 1, 2

@@ -21,7 +21,8 @@ import random as _random
 
 from .base import KIND_CODE, RUNNABLE, SPINNING, rand_at
 
-_RECHECK = {KIND_CODE["start"], KIND_CODE["unlock"], KIND_CODE["spin"], KIND_CODE["done"]}
+_RECHECK = {KIND_CODE["start"], KIND_CODE["unlock"], KIND_CODE["spin"], KIND_CODE["done"],
+            KIND_CODE["wait"]}
 
 _M = 1 << 64
 
