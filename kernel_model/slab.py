@@ -227,7 +227,7 @@ def cache_grow(s, gfp):
         if s.debug:
             sc.setup_object_debug(s, pfn, obj, i)
         if s.ctor is not None:
-            s.ctor(obj)
+            sc.run_ctor(s.ctor, obj)
         dh[fi + i] = i
     mm.slab_freelist[pfn] = freelist
     mm.slab_counters[pfn] = s.objects << 16

@@ -911,3 +911,18 @@ def check_slabs(pgdat, held=()):
     if lost:
         problems.append(f"held objects outside any slab: {[hex(a) for a in sorted(lost)[:3]]}")
     return problems
+
+
+ctor_object = None        # the object whose constructor runs now in this process (or None)
+
+
+def run_ctor(ctor, obj):
+    """setup_object(): run a cache's constructor on a new slab's object.  The kernel
+    runs it with the object unpoisoned (kasan_unpoison_new_object), though the
+    object is still free: a checker reading ``ctor_object`` lets it through."""
+    global ctor_object
+    ctor_object = obj
+    try:
+        ctor(obj)
+    finally:
+        ctor_object = None

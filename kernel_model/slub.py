@@ -358,7 +358,7 @@ def allocate_slab(s, flags):
         if debug_on:
             sc.setup_object_debug(s, pfn, obj, i)
         if ctor is not None:
-            ctor(obj)
+            sc.run_ctor(ctor, obj)
         dq[(obj - fpb) >> 3] = obj + size if i + 1 < objects else 0
     mm.slab_freelist[pfn] = first
     mm.slab_counters[pfn] = objects << 16

@@ -349,3 +349,23 @@ def test_correct_code_is_silent(kit):
     hooks.finish()
     on_cpu(1, lambda: hooks.finish())
     assert hooks.sink.violations == [], [v.text for v in hooks.sink.violations]
+
+
+def test_a_constructor_may_write_its_new_object_but_nobody_else_may(kit):
+    """setup_object(): the kernel runs a ctor on a still-free object with KASAN
+    unpoisoned; the same write from outside the ctor is a use-after-free."""
+    node, hooks = kit
+    seen = []
+
+    def ctor(obj):
+        access(node, obj, b"\x5a" * 16)            # k.write from inside the constructor
+        seen.append(obj)
+
+    s = km.kmem_cache_create("ctor_cache", 64, ctor=ctor)
+    obj = km.kmem_cache_alloc(s, GK)
+    assert seen and not hooks.sink.violations
+    assert access(node, obj, n=16) == b"\x5a" * 16
+    free = next(o for o in seen if o != obj)        # another object of the new slab, still free
+    access(node, free, b"\x00" * 8)
+    only(hooks, "use-after-free")
+    km.kmem_cache_free(s, obj)

@@ -310,6 +310,10 @@ class MemoryChecker(Checker):
             return
         obj = base + idx * s.size + s.red_left_pad
         alloc_size = s.object_size
+        slot = base + idx * s.size
+        if sc.ctor_object is not None and slot <= sc.ctor_object < slot + s.size \
+                and obj <= addr and addr + size <= obj + s.object_size:
+            return                              # the constructor writes its own new object
         if s.debug:
             row = head * st.rows_per_page + idx
             if st.obj_state[row] != sc.OBJ_ALLOCATED:

@@ -12,7 +12,6 @@ each collapse kmem_cache_shrink gives the empty slabs back
 """
 
 from kernel_model import kmem_cache_shrink
-from kernel_model import pgdat as _pgdat
 from kernel_model.gfp import GFP_KERNEL
 
 from .common import pattern
@@ -23,23 +22,18 @@ ctor_state = {}          # cache name -> the bytes its constructor writes
 caches = {}
 held = []                # (name, addr)
 growing = True
+_k = None
 
 
 def _ctor_for(name):
-    state = pattern(0x1A0DE, 32, salt=len(name))
-
     def ctor(obj):
-        # The kernel runs a constructor with the object unpoisoned (setup_object:
-        # kasan_unpoison_new_object, ctor, kasan_poison_new_object); the model's
-        # new_slab has no such window yet, so write the bytes directly rather than
-        # through k.write, which KASAN would see as a write to a free object.
-        node = _pgdat.current()
-        off = node.data_offset(obj)
-        node.data[off:off + len(state)] = state
+        _k.write(obj, pattern(0x1A0DE, 32, salt=len(name)))
     return ctor
 
 
 def setup(k):
+    global _k
+    _k = k
     for name, size in CACHES.items():
         ctor_state[name] = pattern(0x1A0DE, 32, salt=len(name))
         caches[name] = k.kmem_cache_create(name, size, 0, 0, _ctor_for(name))
