@@ -55,6 +55,7 @@ CPU's ``cpu_doing`` word names the call in progress (the watchdog shows it).
 """
 
 import contextlib
+import sys
 
 import kernel_model as km
 from kernel_model import context, debug, gfp as gfp_mod, sched_mm, spinlock
@@ -378,7 +379,7 @@ class Kernel:
         if first is not None and last is not None:            # direct map: contiguous
             off = node.data_offset(addr)
             return [(off, off + n)]
-        vmoff = getattr(km.vmalloc, "vmalloc_data_offset", None) if hasattr(km, "vmalloc") else None
+        vmoff = _vmalloc_data_offset()
         out, end, ps = [], addr + n, node.page_size
         while vmoff is not None and addr < end:
             off = vmoff(addr)
@@ -436,6 +437,13 @@ class Kernel:
         """The oldest address in this CPU's mailbox, or None."""
         item = self.recv_meta()
         return None if item is None else item[0]
+
+
+def _vmalloc_data_offset():
+    """kernel_model.vmalloc.vmalloc_data_offset, or None in a model without vmalloc.
+    (The package's ``vmalloc`` attribute is the function, so take the module itself.)"""
+    module = sys.modules.get("kernel_model.vmalloc")
+    return getattr(module, "vmalloc_data_offset", None)
 
 
 # Set outside the class body, where Python would mangle the leading "__".

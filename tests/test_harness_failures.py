@@ -132,3 +132,20 @@ def test_signal_to_the_machine_stops_with_a_partial_report(tmp_path, sig, code):
     run = doc["runs"][0]
     assert run["status"] == "interrupted" and run["ops"]["total"] > 0
     assert "<skipped" in junit.read_text()
+
+
+VMALLOC_RW = """
+from kernel_model.gfp import GFP_KERNEL
+def process(k):
+    a = k.vmalloc(3 * 4096)
+    k.write(a + 4000, b"v" * 200)                 # crosses into the next (scattered) page
+    assert k.read(a + 4000, 200) == b"v" * 200
+    k.vfree(a)
+"""
+
+
+def test_workloads_read_and_write_vmalloc_memory_across_pages(tmp_path, monkeypatch):
+    code, run = _run(_scenario(tmp_path, monkeypatch, "wl_vmalloc_rw", VMALLOC_RW,
+                               '[allocator]\nslab = "slub"\n'), tmp_path)
+    assert code == 0, run["failures"] or run["violations"]
+    assert run["ops"]["by_context"]["process"] > 0
