@@ -35,6 +35,19 @@ def scenario_text(sc):
         return ""
 
 
+def portable_source(sc):
+    """How a trace names its scenario: a library name (``larson``, ``bugs/lock_abba``)
+    when the file is in scenarios/, so the trace replays on another checkout;
+    else the absolute path."""
+    if sc.source == "<embedded smoke>":
+        return sc.source
+    path = os.path.abspath(sc.source)
+    rel = os.path.relpath(path, scenario_mod.SCENARIO_DIR)
+    if not rel.startswith("..") and rel.endswith(".toml"):
+        return rel[:-5].replace(os.sep, "/")
+    return path
+
+
 def scenario_hash(sc):
     return hashlib.sha256(scenario_text(sc).encode()).hexdigest()[:16]
 
@@ -53,7 +66,7 @@ def make_trace(result, steps):
     opts = result.sched_options
     header = {
         "mmstress": _version(), "scenario": sc.name,
-        "source": sc.source if sc.source == "<embedded smoke>" else os.path.abspath(sc.source),
+        "source": portable_source(sc),
         "scenario_hash": scenario_hash(sc), "seed": result.seed, "strategy": opts.strategy,
         "options": opts.header(), "cpus": sc.cpus, "ops": sc.ops, "duration": sc.duration,
         "irq_mask": result.irq_mask, "hash": result.sched["hash"] if result.sched else None,
