@@ -127,3 +127,16 @@ def test_bad_usage_exits_2(work, args, words):
     r = gate(work, *args)
     assert r.returncode == 2, r.stdout + r.stderr
     assert words in r.stderr
+
+
+def test_pr_lane_replays_the_shipped_regression_traces_with_the_real_replay(work):
+    """ci/regressions holds minimised traces of planted races: the real `mmstress replay
+    --check` must reproduce each (the checkers still catch them), then the lane sweeps."""
+    shipped = os.path.join(ROOT, "ci", "regressions")
+    traces = sorted(f for f in os.listdir(shipped) if f.endswith(".mmtrace"))
+    assert traces, "ci/regressions ships no trace"
+    r = gate(work, "pr", "--scenarios", "lib", "--regressions", shipped, "--seeds", "0",
+             "--jobs", "2", "--out", "reports")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for t in traces:
+        assert f"replay ok: {os.path.join(shipped, t)}" in r.stdout
