@@ -92,6 +92,12 @@ def __need_reclaim(gfp):
     return not gfp & __GFP_NOLOCKDEP
 
 
+def fs_reclaim_needed(gfp):
+    """Would this allocation take the fs_reclaim annotation?"""
+    gfp = current_gfp_context(gfp)
+    return bool(__need_reclaim(gfp) and gfp & __GFP_FS)
+
+
 def fs_reclaim_acquire(gfp):
     """Tell lockdep this context may now enter filesystem reclaim (mm/page_alloc.c)."""
     gfp = current_gfp_context(gfp)

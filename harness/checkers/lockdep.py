@@ -41,6 +41,7 @@ from .base import Checker, workload_site
 
 USED_IN_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_HARDIRQ, ENABLED_SOFTIRQ = 1, 2, 4, 8
 _CTX_LEVEL = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_OFFSET
+_USAGE_BITS = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_MASK
 _STATE_NAME = {USED_IN_HARDIRQ: "IN-HARDIRQ-W", USED_IN_SOFTIRQ: "IN-SOFTIRQ-W",
                ENABLED_HARDIRQ: "HARDIRQ-ON-W", ENABLED_SOFTIRQ: "SOFTIRQ-ON-W"}
 _EMBEDDED = re.compile(r"\[(0x[0-9a-f]+)\]$")
@@ -66,6 +67,7 @@ class LockdepChecker(Checker):
         self.names = pgdat.locks
         self.held = []                 # [(lock, level, site)]
         self._reported_aa = set()
+        self._fs_seen = set()          # (context bits, irqs off) whose fs_reclaim usage is marked
         self._embedded = {}            # lock id -> address of the object holding it
 
     def _cls(self, lock):
@@ -113,9 +115,23 @@ class LockdepChecker(Checker):
         self.held.append((lock, level, sys._getframe(1)))
 
     def might_sleep(self, where, gfp=None):
-        """might_alloc(): the fs_reclaim annotation of an allocation that may reclaim."""
-        if gfp is not None:
+        """might_alloc(): the fs_reclaim annotation of an allocation that may reclaim.
+
+        With no lock held the annotation can only add usage bits of fs_reclaim for
+        this context and irq state (no edge, no recursion), and those only once:
+        such a call is done once per (context, irq state), not at every allocation."""
+        if gfp is None:
+            return
+        if not self.held:
+            cpu = context.this_cpu
+            key = (cpu.preempt_count & _USAGE_BITS, bool(cpu.irqs_off))
+            if key in self._fs_seen:
+                return
             sched_mm.might_alloc(gfp)
+            if sched_mm.fs_reclaim_needed(gfp):
+                self._fs_seen.add(key)
+            return
+        sched_mm.might_alloc(gfp)
 
     def spin_self_deadlock(self, lock, owner):
         if lock.id not in self._reported_aa:
