@@ -180,8 +180,7 @@ class SchedEngine:
         self._record(me, kind)
         ticket = self.ticket
         if self._track(me, kind, obj):
-            ticket.release()
-            self._deadlock()
+            self._deadlock(ticket)
         ticket.release()
         if kind == _WAIT:
             time.sleep(0.0005)                  # a barrier: others have real work to do
@@ -297,7 +296,9 @@ class SchedEngine:
         """From the machine: wake every waiting CPU so it can exit."""
         self._stop(STOP)
 
-    def _deadlock(self):
+    def _deadlock(self, ticket=None):
+        """Stop every CPU and raise the report; ``ticket``: free mode's, let go only
+        once the stop is visible (a CPU taking it must not record another step)."""
         cycle = []
         lines = ["BUG: deadlock: every CPU is spinning on a lock"]
         for c in range(self.ncpus):
@@ -306,9 +307,14 @@ class SchedEngine:
             lid = self.wait[c] - 1
             owner = self.lock_owner(lid) if lid >= 0 else None
             cycle.append((c, lid, owner))
+            if lid < 0:
+                lines.append(f"  CPU {c} waits at the end-of-run barrier for the other CPUs")
+                continue
             held_by = f"held by CPU {owner}" if owner is not None else "holder unknown"
             lines.append(f"  CPU {c} waits for {self.lock_name(lid)}, {held_by}")
         self._stop(STOP_DEADLOCK)
+        if ticket is not None:
+            ticket.release()
         raise SchedDeadlock("\n".join(lines), cycle)
 
     # -- after the run (machine process) ------------------------------------------------------
