@@ -307,7 +307,7 @@ def cpu_main(plan, cpu_id, wfd):
                                          pid=os.getpid()))
         def report(v):
             if plan.engine is not None:
-                plan.engine.note_violation()
+                v = dict(v, step=plan.engine.note_violation())   # orders reports across CPUs
             rt.send({"t": "violation", "cpu": cpu_id, **v})
         rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node, report,
                                        faults=getattr(plan.scenario, "fault", None), seed=plan.seed)

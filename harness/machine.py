@@ -421,6 +421,8 @@ def _progress_line(node, n, elapsed):
 def _collect(result, node, proc_views):
     """Final counters and model views; model checks only after a clean finish."""
     sc = result.scenario
+    if any("step" in v for v in result.violations):     # scheduled: in the order they happened
+        result.violations.sort(key=lambda v: (v.get("step", 1 << 62), v.get("cpu") or 0))
     result.counters = C.snapshot(node.arena, sc.cpus)
     result.locks = all_lock_stats(node)
     percpu_vars = percpu.PerCpuVars.__new__(percpu.PerCpuVars)

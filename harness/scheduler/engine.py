@@ -319,9 +319,12 @@ class SchedEngine:
 
     # -- after the run (machine process) ------------------------------------------------------
     def note_violation(self):
-        """A checker reported: remember the step of the first report (minimize cuts there)."""
+        """A checker reported: remember the step of the first report (minimize cuts
+        there); returns the step, which orders reports of a scheduled run."""
+        step = self.meta[META_STEP]
         if not self.meta[META_FIRST_BUG]:
-            self.meta[META_FIRST_BUG] = self.meta[META_STEP]
+            self.meta[META_FIRST_BUG] = step
+        return step
 
     def steps(self):
         n = min(self.meta[META_STEP], self.max_steps)
