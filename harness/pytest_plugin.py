@@ -13,6 +13,9 @@ The item runs the scenario in this pytest process (a ``mmstress run``: the
 machine forks its CPUs, runs, cleans up) and fails with the splat(s) and the
 command that reproduces the run -- no Python traceback.  A scenario file that
 does not validate is a collection error naming the file, line and key.
+Each ``*.mmtrace`` file (a regression trace from ``mmstress minimize``) is one
+item, ``ci/regressions/lock-abba.mmtrace::replay[lock-abba]``, that replays it
+and fails unless the recorded outcome (trace hash, violation kinds) comes out.
 
 Seeds come from ``--mmstress-seeds`` (``0-99``, ``1,5,7`` or mixes; default
 ``0-2``) and are parsed into the same list by every process, so pytest-xdist
@@ -85,10 +88,57 @@ def pytest_report_header(config):
 
 
 def pytest_collect_file(file_path, parent):
-    if (file_path.suffix == ".toml" and file_path.name != "pyproject.toml"
-            and parent.config.stash.get(_CONF, None) is not None):
+    if parent.config.stash.get(_CONF, None) is None:
+        return None
+    if file_path.suffix == ".toml" and file_path.name != "pyproject.toml":
         return ScenarioFile.from_parent(parent, path=file_path)
+    if file_path.suffix == ".mmtrace":
+        return TraceFile.from_parent(parent, path=file_path)
     return None
+
+
+class TraceFile(pytest.File):
+    """A regression trace (``mmstress minimize`` output): one item that replays it."""
+
+    def collect(self):
+        yield TraceItem.from_parent(self, name=f"replay[{self.path.stem}]")
+
+
+class TraceItem(pytest.Item):
+    """``mmstress replay TRACE --check``: the recorded outcome must come out again
+    (same steps, same violation kinds); seeds and durations do not apply."""
+
+    def runtest(self):
+        from harness import machine, recording, report
+        from harness.scheduler.trace import TraceError
+        try:
+            trace, sc, opts = recording.load_for_replay(str(self.path))
+        except TraceError as exc:
+            raise TraceFailed(f"cannot replay: {exc}") from None
+        h = trace.header
+        res = machine.run(sc, h["seed"], irq_mask=h.get("irq_mask"), sched=opts,
+                          on_finish=recording.saver(None))
+        res.trace_path = str(self.path)
+        kinds = sorted({v["kind"] for v in res.violations})
+        got = (res.sched or {}).get("hash")
+        if got != h.get("hash") or kinds != h.get("kinds", []):
+            run = report.run_dict(res)
+            raise TraceFailed(f"{self.path}: the replay did not reproduce the recording: trace hash "
+                              f"{got} (recorded {h.get('hash')}), violations {kinds or 'none'} "
+                              f"(recorded {h.get('kinds') or 'none'})\n\n{report.summary(run)}")
+        self.user_properties.append(("reproduce", f"mmstress replay {self.path}"))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, TraceFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.name} (mmstress regression trace)"
+
+
+class TraceFailed(Exception):
+    """A regression trace that no longer replays to its recorded outcome."""
 
 
 class ScenarioFile(pytest.File):

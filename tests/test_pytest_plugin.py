@@ -127,3 +127,21 @@ def test_bad_options_are_usage_errors(lib, args, words):
     r = pytest_run(lib, *args, "lib")
     assert r.returncode == 4, r.stdout + r.stderr
     assert words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_regression_traces_are_items_that_replay(tmp_path):
+    """Each .mmtrace is one item: the shipped ci/regressions traces pass; a trace whose
+    recorded outcome no longer comes out fails, saying so, with no traceback."""
+    import shutil
+    from harness.scheduler.trace import Trace
+    traces = tmp_path / "regressions"
+    shutil.copytree(os.path.join(ROOT, "ci", "regressions"), traces)
+    r = pytest_run(tmp_path, "--mmstress", "regressions")
+    shipped = [f for f in os.listdir(traces) if f.endswith(".mmtrace")]
+    assert counts(r.stdout).get("passed") == len(shipped), r.stdout[-3000:]
+    t = Trace.load(str(traces / "lock-abba.mmtrace"))
+    t.header["kinds"] = []                      # pretend the recording was clean
+    t.save(str(traces / "lock-abba.mmtrace"))
+    r = pytest_run(tmp_path, "--mmstress", "regressions")
+    assert counts(r.stdout).get("failed") == 1, r.stdout[-3000:]
+    assert "did not reproduce the recording" in r.stdout and "Traceback" not in r.stdout
