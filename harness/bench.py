@@ -146,7 +146,10 @@ def per_op_costs(n, batch=2048):
     An alloc is "slow" if alloc_slowpath moved during it (___slab_alloc: CPU
     freelist empty -> refill, partial lists under list_lock, or new_slab), a
     free if free_slowpath moved (__slab_free: object of a slab that is not
-    the CPU slab, slab_lock and maybe list_lock).  Returns
+    the CPU slab): "free_slow_locked" when it took n->list_lock (the slab
+    moved between lists: full to partial, or empty and discarded), else
+    "free_slow" (the slab's freelist cmpxchg alone, as most remote frees in
+    the kernel).  Returns
     ``{"alloc_fast": (median us, count), ...}``.
     """
     from kernel_model.slab_common import ALLOC_SLOWPATH, FREE_SLOWPATH
@@ -154,7 +157,9 @@ def per_op_costs(n, batch=2048):
         c = km.kmem_cache_create("perop", 64)
         sv, base = c.statv, c.stat_base
         alloc, free, clock = km.kmem_cache_alloc, km.kmem_cache_free, time.perf_counter_ns
-        times = {"alloc_fast": [], "alloc_slow": [], "free_fast": [], "free_slow": []}
+        times = {"alloc_fast": [], "alloc_slow": [], "free_fast": [], "free_slow": [],
+                 "free_slow_locked": []}
+        lstat, lacq = c.list_lock.stat, c.list_lock.id * 4     # list_lock's acquired count
         done = 0
         while done < n:
             objs = []
@@ -167,11 +172,16 @@ def per_op_costs(n, batch=2048):
                 times["alloc_slow" if sv[base + ALLOC_SLOWPATH] != before else "alloc_fast"].append(t1 - t0)
             # free in a shuffled but fixed order so some frees hit the CPU slab
             for o in objs[::2] + objs[1::2]:
-                before = sv[base + FREE_SLOWPATH]
+                before, locked = sv[base + FREE_SLOWPATH], lstat[lacq]
                 t0 = clock()
                 free(c, o)
                 t1 = clock()
-                times["free_slow" if sv[base + FREE_SLOWPATH] != before else "free_fast"].append(t1 - t0)
+                if sv[base + FREE_SLOWPATH] == before:
+                    times["free_fast"].append(t1 - t0)
+                elif lstat[lacq] != locked:
+                    times["free_slow_locked"].append(t1 - t0)
+                else:
+                    times["free_slow"].append(t1 - t0)
             done += batch
         return {k: (statistics.median(v) / 1000 if v else float("nan"), len(v))
                 for k, v in times.items()}
@@ -317,7 +327,7 @@ def schedule_cost(sizes, cache=None):
 # --- the table ---------------------------------------------------------------------------------
 
 ROW_KEYS = ("kmalloc_pairs_per_cpu", "kmalloc_pairs_per_cpu_2cpus", "slow_fast_alloc",
-            "slow_fast_free", "slub_vs_slab", "checker_overhead", "scaling_2cpu",
+            "slow_fast_free", "slow_fast_free_cmpxchg", "slub_vs_slab", "checker_overhead", "scaling_2cpu",
             "deterministic_vs_free", "boot_1g_ms", "bytes_per_page_1g", "boot_4g_ms",
             "bytes_per_page_4g")
 
@@ -335,13 +345,15 @@ def measurements(sizes):
         return min(rates), "both CPUs at once: " + ", ".join(f"CPU {i} {r:,.0f}" for i, r in
                                                              enumerate(rates))
 
-    def costs(kind):
+    def costs(kind, slow=None):
+        slow = slow or kind + "_slow"
+
         def fn():
             if "costs" not in state:
                 state["costs"] = per_op_costs(max(sizes.pairs // 2, 4096))
-            (f, nf), (s, ns) = state["costs"][kind + "_fast"], state["costs"][kind + "_slow"]
+            (f, nf), (s, ns) = state["costs"][kind + "_fast"], state["costs"][slow]
             if not ns:
-                raise BenchError(f"no {kind} took the slow path")
+                raise BenchError(f"no {kind} took this slow path")
             return s / f, f"median fast {f:.2f} us ({nf:,} ops), slow {s:.2f} us ({ns:,} ops)"
         return fn
 
@@ -381,8 +393,11 @@ def measurements(sizes):
         ("kmalloc_pairs_per_cpu", "kmalloc(64)+kfree pairs/s per CPU", "pairs/s", ">=", 100_000, slub),
         ("kmalloc_pairs_per_cpu_2cpus", "  same, 2 CPUs at once (slower CPU)", "pairs/s", ">=",
          100_000, slub2),
-        ("slow_fast_alloc", "slow/fast path cost, alloc", "x", ">=", 3.0, costs("alloc")),
-        ("slow_fast_free", "slow/fast path cost, free", "x", ">=", 3.0, costs("free")),
+        ("slow_fast_alloc", "slow (locked)/fast path cost, alloc", "x", ">=", 3.0, costs("alloc")),
+        ("slow_fast_free", "slow (list_lock)/fast path cost, free", "x", ">=", 3.0,
+         costs("free", "free_slow_locked")),
+        ("slow_fast_free_cmpxchg", "  slow (cmpxchg only)/fast, free", "x", ">=", 1.0,
+         costs("free", "free_slow")),
         ("slub_vs_slab", "SLUB/SLAB pairs/s", "x", ">=", 1.0, slab),
         ("checker_overhead", "checker overhead (on/off time)", "x", "<=", 1.5, checkers),
         ("scaling_2cpu", "2 vs 1 CPU, per-CPU-local", "x", ">=", 1.8, scaling),

@@ -6,7 +6,8 @@ code is 0 whatever the figures (3 only if a measurement could not be taken;
 its row says ERROR and why).  The rows (harness/bench.py):
 
   kmalloc(64)+kfree pairs/s per CPU (1 CPU, and 2 CPUs at once)   >= 100,000
-  slow/fast path cost of SLUB's alloc and free                    >= 3x
+  locked slow/fast path cost of SLUB's alloc and free             >= 3x
+    (free's lock-free slow path, a cmpxchg on the slab, shown too) >= 1x
   SLUB/SLAB pairs/s                                               >= 1x
   checker overhead: smoke, every checker vs none, same work       <= 1.5x
   2 vs 1 CPUs on a per-CPU-local workload (Hoard's ideal: 2x)     >= 1.8x
