@@ -167,4 +167,8 @@ def summary(run):
         out.append(f"schedule: {sched['strategy']}, {sched['steps']:,} steps, "
                    f"trace hash {sched['hash']}{extra}")
     out.append(f"reproduce: {run['reproduce']}")
+    if not sched and run["exit_code"] == 1:
+        out.append("  (the seed fixes each CPU's operations; the interleaving was the OS's. For a "
+                   "command that shows a race every time: --sched random or --sched pct; to replay "
+                   "this kind of run: --sched free)")
     return "\n".join(out)
