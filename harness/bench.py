@@ -72,7 +72,7 @@ class Interrupted(Exception):
 class Sizes:
     """How much work each measurement does (``quick`` for the test and a first look)."""
     pairs: int = 200_000          # kmalloc+kfree pairs per slab rate
-    ops: int = 3000               # smoke iterations per CPU, checkers on and off
+    ops: int = 15_000             # smoke iterations (1 CPU), checkers on and off
     local_ops: int = 20_000       # per-CPU-local iterations per CPU (scaling, schedules)
     boot_runs: int = 5            # boots per model size (the median is kept)
     repeat: int = 3               # harness runs per side of a ratio (the fastest is kept)
@@ -295,7 +295,9 @@ def best_rate(sc0, seed, repeat, sched_for=None):
 def checker_overhead(sizes):
     """smoke with every checker vs with none, same seed and iterations: slowdown factor."""
     from harness import scenario
-    base = dataclasses.replace(scenario.resolve("smoke"), ops=sizes.ops, duration=None)
+    # One CPU: the checkers' own cost, not two CPU processes contending for two cores
+    # (with 2 CPUs, run-to-run noise on a 2-core machine was larger than the effect).
+    base = dataclasses.replace(scenario.resolve("smoke"), ops=sizes.ops, duration=None, cpus=1)
     on, _ = best_rate(base, sizes.seed, sizes.repeat)
     off, _ = best_rate(dataclasses.replace(base, checkers=[]), sizes.seed, sizes.repeat)
     return off / on, on, off, len(base.checkers)
@@ -327,8 +329,8 @@ def schedule_cost(sizes, cache=None):
 # --- the table ---------------------------------------------------------------------------------
 
 ROW_KEYS = ("kmalloc_pairs_per_cpu", "kmalloc_pairs_per_cpu_2cpus", "slow_fast_alloc",
-            "slow_fast_free", "slow_fast_free_cmpxchg", "slub_vs_slab", "checker_overhead", "scaling_2cpu",
-            "deterministic_vs_free", "boot_1g_ms", "bytes_per_page_1g", "boot_4g_ms",
+            "slow_fast_free", "slow_fast_free_cmpxchg", "slub_vs_slab", "checker_overhead",
+            "scaling_2cpu", "deterministic_vs_free", "boot_1g_ms", "bytes_per_page_1g", "boot_4g_ms",
             "bytes_per_page_4g")
 
 
@@ -364,7 +366,7 @@ def measurements(sizes):
 
     def checkers():
         ratio, on, off, n = checker_overhead(sizes)
-        return ratio, (f"smoke, seed {sizes.seed}, --ops {sizes.ops}: {n} checkers {on:,.0f} "
+        return ratio, (f"smoke, 1 CPU, seed {sizes.seed}, --ops {sizes.ops}: {n} checkers {on:,.0f} "
                        f"it/s, none {off:,.0f} it/s")
 
     def scaling():

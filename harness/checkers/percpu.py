@@ -112,5 +112,6 @@ class PercpuChecker(Checker):
                 return
 
     def context_exit(self):
-        level = context.this_cpu.preempt_count & _LEVEL
-        self.sections = [s for s in self.sections if s[3] != level]
+        if self.sections:                  # usually empty: every section was exited
+            level = context.this_cpu.preempt_count & _LEVEL
+            self.sections = [s for s in self.sections if s[3] != level]
