@@ -224,12 +224,7 @@ class SchedEngine:
             raise SchedStop()
         step = self._record(me, kind)
         if self.replay:
-            try:
-                self.strategy.check(step, me, kind)
-            except Divergence:
-                self.meta[META_DIVERGED] = step
-                self._stop(STOP_DIVERGED)
-                raise
+            self._check(step, me, kind)
         view = self.view
         if self._track(me, kind, obj):
             self._deadlock()
@@ -239,6 +234,16 @@ class SchedEngine:
         if (self.deliver_irq is not None and kind != _IRQ
                 and self.strategy.irq_due(view, me)):
             self.deliver_irq()
+
+    def _check(self, step, me, kind):
+        """Replaying: the recorded CPU must reach the recorded kind of step here;
+        otherwise stop every CPU and let the Divergence name the step."""
+        try:
+            self.strategy.check(step, me, kind)
+        except Divergence:
+            self.meta[META_DIVERGED] = step
+            self._stop(STOP_DIVERGED)
+            raise
 
     def _handoff(self, nxt):
         me = self.cpu
@@ -273,12 +278,7 @@ class SchedEngine:
             return
         step = self._record(me, _DONE)
         if self.replay:
-            try:
-                self.strategy.check(step, me, _DONE)
-            except Divergence:
-                self.meta[META_DIVERGED] = step
-                self._stop(STOP_DIVERGED)
-                raise
+            self._check(step, me, _DONE)
         live = self.view.runnable()
         if live:
             nxt = self.strategy.next_cpu(self.view, me, KIND_CODE["done"])
