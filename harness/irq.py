@@ -21,9 +21,10 @@ allocator fast paths, so the default chip masks *lazily*, as powerpc's
 - ``disable()`` only sets the soft-disabled flag (``cpu.irqs_off``, set by the
   model's context.py before calling the chip);
 - a signal that arrives while soft-disabled does not run the interrupt: the
-  handler records it as pending (one pending bit, like a level-triggered line:
-  further arrivals coalesce) and returns at once -- the interrupted code runs
-  on as if the interrupt had been blocked;
+  handler records it as pending (one pending bit, like a level-triggered line;
+  the timer is re-armed only when the handler has run, so no second one comes
+  meanwhile) and returns at once -- the interrupted code runs on as if the
+  interrupt had been blocked;
 - ``enable()`` replays the pending interrupt, exactly where the real kernel
   would take it: at the unmask.
 
