@@ -79,16 +79,9 @@ def _parse_run_args(args):
     return scenarios, views
 
 
-def _resave(result, path):
-    """Save a finished run's trace after the fact (its steps were kept)."""
-    from harness import recording
-    recording.make_trace(result, result.steps).save(path)
-    result.trace_path = path
-
-
 def check_determinism(args, scenarios, seed):
     """Run each scenario twice with the same seed and schedule; compare trace hashes."""
-    from harness import machine, recording, scheduling
+    from harness import machine, scheduling
     from harness.scheduler.trace import first_difference
     from harness.scheduler.base import YIELD_KINDS
     strategy = args.sched if args.sched not in ("none", "free") else "random"
@@ -100,8 +93,7 @@ def check_determinism(args, scenarios, seed):
         runs = []
         for attempt in (1, 2):
             opts = scheduling.options_for(strategy, sc, depth=args.depth)
-            res = machine.run(sc, seed, irq_mask=args.irq_mask, sched=opts,
-                              on_finish=recording.saver(None))
+            res = machine.run(sc, seed, irq_mask=args.irq_mask, sched=opts)
             if res.interrupted:
                 return 128 + res.interrupted
             runs.append(res)
@@ -157,12 +149,11 @@ def cmd_run(args):
                 root, ext = os.path.splitext(path)
                 path = f"{root}-{sc.name}{ext or '.mmtrace'}"
             res = machine.run(sc, seed, irq_mask=args.irq_mask, proc_views=views,
-                              progress=progress if live else None, sched=opts,
-                              on_finish=recording.saver(path))
+                              progress=progress if live else None, sched=opts)
             if opts.strategy == "free" and not path and res.exit_code == EXIT_VIOLATIONS:
-                # a free run is reproducible only through its trace: keep it
-                auto = recording.default_path(res.scenario, seed)
-                _resave(res, auto)
+                path = recording.default_path(res.scenario, seed)   # a free run's only way back
+            if path and opts.active:
+                recording.save(res, path)
             if live:
                 sys.stderr.write("\r\033[K")
             results.append(res)
@@ -216,6 +207,7 @@ def cmd_demo(args):
 
 
 def build_parser():
+    from harness import scheduling
     parser = argparse.ArgumentParser(prog="mmstress", description=__doc__.splitlines()[0],
                                      epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,7 +226,7 @@ def build_parser():
                      "buddyinfo,zoneinfo,slabinfo")
     run.add_argument("--irq-mask", choices=("lazy", "sigmask"), help="how local_irq_save masks "
                      "the interrupt signal (default: the scenario's, lazy)")
-    run.add_argument("--sched", default="none", choices=("none", "free", "random", "pct"),
+    run.add_argument("--sched", default="none", choices=scheduling.STRATEGIES,
                      help="scheduling: none (the OS, nothing recorded; default), free (the OS, "
                      "every yield point recorded for replay), random or pct (one CPU at a time, "
                      "the same run for the same seed; counts --ops, never time)")

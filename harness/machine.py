@@ -134,7 +134,6 @@ class RunResult:
     pinned: bool = False
     sched_options: object = None
     sched: dict | None = None         # strategy, steps, trace hash, divergence (scheduling.outcome)
-    engine: object = field(default=None, repr=False)   # for saving the trace, until the arena closes
     steps: list = field(default_factory=list, repr=False)   # the recorded (CPU, kind) steps
     trace_path: str | None = None
 
@@ -189,20 +188,18 @@ def for_schedule(scenario, sched_opts):
                                duration=None)
 
 
-def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, sched=None,
-        on_finish=None):
+def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, sched=None):
     """Run one scenario to the end; always returns a RunResult (never leaves processes or segments).
 
-    ``sched``: scheduling.SchedOptions (None: no engine).  ``on_finish(result)``
-    is called before the arena closes (to save the trace)."""
+    ``sched``: scheduling.SchedOptions (None: no engine).  A scheduled run's
+    steps are in ``result.steps`` (recording.save writes them as a trace)."""
     sched = sched if sched is not None and sched.active else None
     sc = for_schedule(scenario, sched)
     result = RunResult(sc, seed, irq_mask or sc.irq_mask, sched_options=sched)
     node = _boot(sc, sched)
-    procs, rfds = [], []
+    procs, rfds, engine = [], [], None
     try:
         engine = scheduling.make_engine(sched, node, seed, sc.cpus) if sched else None
-        result.engine = engine
         plan = Plan(sc, seed, node, result.irq_mask, _pin_cores(sc.cpus), engine)
         result.pinned = plan.pin_cores is not None
         mp = multiprocess.get_context("fork")
@@ -228,13 +225,12 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
             os.close(r)
         try:
             _collect(result, node, proc_views)
-            if result.engine is not None:
+            if engine is not None:             # the steps live in the arena: read them before it closes
+                result.steps = engine.steps()
                 kinds = {v["kind"] for v in result.violations}
-                result.sched = dict(strategy=sched.strategy, **scheduling.outcome(result.engine, kinds))
-            if on_finish is not None:
-                on_finish(result)
+                result.sched = dict(strategy=sched.strategy,
+                                    **scheduling.outcome(engine, result.steps, kinds))
         finally:
-            result.engine = None
             node.close()
     return result
 

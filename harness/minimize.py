@@ -19,7 +19,7 @@ redoes it) and a readable listing of its steps up to the violation.
 import dataclasses
 from dataclasses import dataclass
 
-from . import machine, recording, scenario as scenario_mod, scheduling
+from . import machine, recording, scheduling
 from .scheduler.base import YIELD_KINDS
 from .scheduler.trace import Trace, TraceError
 
@@ -49,13 +49,7 @@ class Minimizer:
         self.target = h.get("violation")
         if not self.target:
             raise TraceError("the trace recorded no violation: nothing to minimise")
-        source = h.get("source")
-        try:
-            self.scenario = scenario_mod.resolve("smoke" if source == "<embedded smoke>" else source)
-        except scenario_mod.ScenarioError as exc:
-            raise TraceError(f"its scenario cannot be loaded: {exc}") from None
-        if recording.scenario_hash(self.scenario) != h.get("scenario_hash"):
-            raise TraceError(f"{source} changed since the trace was recorded: re-record it")
+        self.scenario = recording.scenario_of(trace, "the trace")
         self.best = None            # (candidate, result)
 
     # -- running candidates ----------------------------------------------------------
@@ -64,7 +58,7 @@ class Minimizer:
         sc = dataclasses.replace(self.scenario, cpus=cand.cpus, ops=cand.ops, duration=None)
         opts = scheduling.SchedOptions(strategy="random", irq_rate=cand.irq_rate,
                                        switch_prob=cand.switch_prob)
-        return machine.run(sc, cand.seed, sched=opts, on_finish=recording.saver(None))
+        return machine.run(sc, cand.seed, sched=opts)
 
     def same_bug(self, result):
         key = recording.violation_key(result)

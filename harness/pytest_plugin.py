@@ -109,19 +109,15 @@ class TraceItem(pytest.Item):
     (same steps, same violation kinds); seeds and durations do not apply."""
 
     def runtest(self):
-        from harness import machine, recording, report
+        from harness import recording, report
         from harness.scheduler.trace import TraceError
         try:
-            trace, sc, opts = recording.load_for_replay(str(self.path))
+            trace, res = recording.replay(str(self.path))
         except TraceError as exc:
             raise TraceFailed(f"cannot replay: {exc}") from None
         h = trace.header
-        res = machine.run(sc, h["seed"], irq_mask=h.get("irq_mask"), sched=opts,
-                          on_finish=recording.saver(None))
-        res.trace_path = str(self.path)
-        kinds = sorted({v["kind"] for v in res.violations})
-        got = (res.sched or {}).get("hash")
-        if got != h.get("hash") or kinds != h.get("kinds", []):
+        if not recording.reproduced(trace, res):
+            kinds, got = recording.violation_kinds(res), (res.sched or {}).get("hash")
             run = report.run_dict(res)
             raise TraceFailed(f"{self.path}: the replay did not reproduce the recording: trace hash "
                               f"{got} (recorded {h.get('hash')}), violations {kinds or 'none'} "

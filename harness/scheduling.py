@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 
 from . import scheduler
 from .scheduler import engine as _engine
+from .scheduler.trace import steps_to_bytes, trace_hash
 
-STRATEGIES = ("none", "free", "random", "pct")
+STRATEGIES = ("none",) + scheduler.STRATEGIES
 SERIAL_DEFAULT_OPS = 300          # iterations per CPU when a serialised run is given a duration
 FREE_MAX_STEPS = 1 << 23          # 16 MiB of trace; a longer free run is truncated (not replayable)
 SERIAL_MAX_STEPS = 1 << 22
@@ -117,11 +118,11 @@ def attach(engine, hooks):
         setattr(hooks, name, wrapped)
 
 
-def outcome(engine, violation_kinds):
-    """After the run, in the machine: the schedule's part of the report."""
-    steps = engine.steps()
+def outcome(engine, steps, violation_kinds):
+    """After the run, in the machine: the schedule's part of the report (``steps``:
+    ``engine.steps()``, read once by the caller)."""
     meta = engine.meta
-    return {"steps": len(steps), "hash": engine.hash(violation_kinds),
+    return {"steps": len(steps), "hash": trace_hash(steps_to_bytes(steps), violation_kinds),
             "truncated": engine.truncated(),
             "diverged_at": int(meta[_engine.META_DIVERGED]) or None,
             "violation_step": int(meta[_engine.META_FIRST_BUG]) or None,

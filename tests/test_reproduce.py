@@ -32,8 +32,10 @@ def _scenario(name, ops):
 
 
 def _run(sc, seed, strategy, path=None):
-    opts = scheduling.options_for(strategy, sc)
-    return machine.run(sc, seed, sched=opts, on_finish=recording.saver(path))
+    res = machine.run(sc, seed, sched=scheduling.options_for(strategy, sc))
+    if path:
+        recording.save(res, path)
+    return res
 
 
 def _kinds(res):
@@ -117,7 +119,7 @@ def test_free_runs_replay_step_for_step(tmp_path):
     rec = _run(sc, 3, "free", path)
     assert rec.exit_code == 0 and not rec.sched["truncated"]
     trace, rsc, opts = recording.load_for_replay(path)
-    rep = machine.run(rsc, 3, sched=opts, on_finish=recording.saver(None))
+    rep = machine.run(rsc, 3, sched=opts)
     assert rep.steps == rec.steps and rep.sched["hash"] == rec.sched["hash"]
 
 

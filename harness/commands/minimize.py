@@ -30,7 +30,7 @@ def cmd_minimize(args):
         return cli.EXIT_HARNESS
     finally:
         restore()
-    recording.make_trace(res, res.steps).save(args.output)
+    recording.save(res, args.output)
     upto = (res.sched or {}).get("violation_step")
     before = minimize.sizes(trace.steps[:trace.header.get("violation_step") or None])
     after = minimize.sizes(res.steps[:upto])

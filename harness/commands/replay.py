@@ -19,22 +19,22 @@ import sys
 def cmd_replay(args):
     from harness import cli, junit, machine, recording, report
     from harness.scheduler.trace import TraceError
+
+    def announce(trace):
+        h = trace.header
+        print(f"mmstress: replaying {args.trace}: {h['scenario']}, seed {h['seed']}, recorded "
+              f"with --sched {h['strategy']}, {len(trace.steps):,} steps, trace hash "
+              f"{h.get('hash')}", file=sys.stderr)
+
+    restore = machine.install_stop_handlers()
     try:
-        trace, sc, opts = recording.load_for_replay(args.trace)
+        trace, res = recording.replay(args.trace, announce)
     except TraceError as exc:
         print(f"mmstress: {exc}", file=sys.stderr)
         return cli.EXIT_HARNESS if args.check else cli.EXIT_USAGE
-    h = trace.header
-    print(f"mmstress: replaying {args.trace}: {h['scenario']}, seed {h['seed']}, recorded with "
-          f"--sched {h['strategy']}, {len(trace.steps):,} steps, trace hash {h.get('hash')}",
-          file=sys.stderr)
-    restore = machine.install_stop_handlers()
-    try:
-        res = machine.run(sc, h["seed"], irq_mask=h.get("irq_mask"), sched=opts,
-                          on_finish=recording.saver(None))
     finally:
         restore()
-    res.trace_path = args.trace
+    h = trace.header
     if not args.quiet:
         print(report.summary(report.run_dict(res)), flush=True)
     doc = report.document([res], "mmstress " + " ".join(args.argv or []), h["seed"], res.exit_code)
@@ -45,12 +45,12 @@ def cmd_replay(args):
     if res.interrupted:
         return 128 + res.interrupted
     got = (res.sched or {}).get("hash")
-    kinds = sorted({v["kind"] for v in res.violations})
+    kinds = recording.violation_kinds(res)
     diverged = any(f["kind"] == "not-replayable" for f in res.failures)
     if diverged:
         verdict, code = "NOT REPLAYABLE: " + next(
             f["message"] for f in res.failures if f["kind"] == "not-replayable"), cli.EXIT_HARNESS
-    elif got == h.get("hash") and kinds == h.get("kinds", []):
+    elif recording.reproduced(trace, res):
         verdict, code = "reproduced: same steps, same violations", cli.EXIT_OK
     else:
         verdict, code = (f"ran through, but the outcome differs: violations {kinds or 'none'} "
