@@ -32,18 +32,22 @@ def _check(k, what, first_byte, nbytes):
                              f"(CPU {k.cpu}, {k.context})")
 
 
+def _free(k, kind, obj, order):
+    """Give back one held item the way it was allocated."""
+    if kind == "pages":
+        getattr(k, "__free_pages")(obj, order)
+    elif kind == "gfp_pages":
+        k.free_pages(obj, order)
+    elif kind == "cache":
+        k.kmem_cache_free(cache, obj)
+    else:
+        k.kfree(obj)
+
+
 def _step(k, dma_gfp, other_gfp):
     rng, mine = k.rng, held[k.context]
     if mine and (len(mine) >= MAX_HELD[k.context] or rng.random() < 0.45):
-        kind, obj, order = mine.pop(rng.randrange(len(mine)))
-        if kind == "pages":
-            getattr(k, "__free_pages")(obj, order)
-        elif kind == "gfp_pages":
-            k.free_pages(obj, order)
-        elif kind == "cache":
-            k.kmem_cache_free(cache, obj)
-        else:
-            k.kfree(obj)
+        _free(k, *mine.pop(rng.randrange(len(mine))))
         return
     u, order = rng.random(), rng.randint(0, 2)
     if u < 0.3:
@@ -88,14 +92,6 @@ def hardirq(k):
 def teardown(k):
     for ctx in held:
         while held[ctx]:
-            kind, obj, order = held[ctx].pop()
-            if kind == "pages":
-                getattr(k, "__free_pages")(obj, order)
-            elif kind == "gfp_pages":
-                k.free_pages(obj, order)
-            elif kind == "cache":
-                k.kmem_cache_free(cache, obj)
-            else:
-                k.kfree(obj)
+            _free(k, *held[ctx].pop())
     if cache is not None:
         k.kmem_cache_destroy(cache)
