@@ -10,7 +10,7 @@ byte of every write is checked back.
 
 from kernel_model.gfp import GFP_KERNEL
 
-from .common import check, fill
+from .common import check, fill, write_own
 
 OBJ_SIZE = 8
 WRITES = 4
@@ -34,10 +34,7 @@ def process(k):
     addr = k.kmalloc(OBJ_SIZE, GFP_KERNEL)
     if addr is None:
         return
-    for i in range(WRITES):
-        k.write(addr, bytes([k.cpu, i]) * (OBJ_SIZE // 2))
-    if k.read(addr, 2) != bytes([k.cpu, WRITES - 1]):
-        raise AssertionError(f"object {addr:#x} of CPU {k.cpu} was overwritten")
+    write_own(k, addr, OBJ_SIZE, WRITES)
     k.kfree(addr)
 
 

@@ -9,7 +9,7 @@ its last write before every free.
 
 from kernel_model.gfp import GFP_KERNEL
 
-from .common import check, fill
+from .common import check, fill, write_own
 
 OBJ_SIZE = 8
 WRITES = 4
@@ -21,10 +21,7 @@ def process(k):
     addr = k.kmalloc(OBJ_SIZE, GFP_KERNEL)
     if addr is None:
         return
-    for i in range(WRITES):
-        k.write(addr, bytes([k.cpu, i]) * (OBJ_SIZE // 2))
-    if k.read(addr, 2) != bytes([k.cpu, WRITES - 1]):
-        raise AssertionError(f"object {addr:#x} of CPU {k.cpu} was overwritten")
+    write_own(k, addr, OBJ_SIZE, WRITES)
     if len(kept) < KEEP and k.rng.random() < 0.1:
         fill(k, addr, OBJ_SIZE)
         kept.append(addr)

@@ -20,6 +20,15 @@ def pattern(addr, n, salt=0):
     return (word * (n // 8 + 1))[:n]
 
 
+def write_own(k, addr, size, writes):
+    """Write a CPU-stamped pattern ``writes`` times (the false-sharing shapes' store loop)
+    and check the last one stuck: another CPU's write into it is a reported failure."""
+    for i in range(writes):
+        k.write(addr, bytes([k.cpu, i]) * (size // 2))
+    if k.read(addr, 2) != bytes([k.cpu, writes - 1]):
+        raise AssertionError(f"object {addr:#x} of CPU {k.cpu} was overwritten")
+
+
 def fill(k, addr, size, salt=0):
     k.write(addr, pattern(addr, size, salt))
 
