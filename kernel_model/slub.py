@@ -702,26 +702,23 @@ def slab_alloc_node(s, gfp, orig_size):
             nxt = dq[(obj - fpb) >> 3]
             hooks.slab_tid_window("slab_alloc_node", cid)
             if planted.slub_fastpath_no_irq:       # compare, then swap: not one step
-                if kcc[c + 1] == tid and kcc[c] == obj:
+                ok = kcc[c + 1] == tid and kcc[c] == obj
+                if ok:
                     hooks.slab_tid_window("slab_alloc_node:cmpxchg", cid)
                     kcc[c] = nxt
                     kcc[c + 1] = tid + TID_STEP
-                    hooks.percpu_exit("slab_alloc_node", cid)
-                    s.statv[s.stat_base + cid * NR_STAT] += 1
-                    pfn = slab - 1
-                    break
-                s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
-                continue
-            flags = local_irq_save()
-            if kcc[c + 1] == tid and kcc[c] == obj:
-                kcc[c] = nxt
-                kcc[c + 1] = tid + TID_STEP
+            else:                                   # the cmpxchg: one step, irqs masked
+                flags = local_irq_save()
+                ok = kcc[c + 1] == tid and kcc[c] == obj
+                if ok:
+                    kcc[c] = nxt
+                    kcc[c + 1] = tid + TID_STEP
                 local_irq_restore(flags)
+            if ok:
                 hooks.percpu_exit("slab_alloc_node", cid)
                 s.statv[s.stat_base + cid * NR_STAT] += 1         # ALLOC_FASTPATH
                 pfn = slab - 1
                 break
-            local_irq_restore(flags)
             s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
     if not obj:
         return 0
@@ -815,24 +812,22 @@ def do_slab_free(s, pfn, obj):
         dq[(obj - fpb) >> 3] = freelist
         hooks.slab_tid_window("do_slab_free", cid)
         if planted.slub_fastpath_no_irq:           # compare, then swap: not one step
-            if kcc[c + 1] == tid and kcc[c] == freelist:
+            ok = kcc[c + 1] == tid and kcc[c] == freelist
+            if ok:
                 hooks.slab_tid_window("do_slab_free:cmpxchg", cid)
                 kcc[c] = obj
                 kcc[c + 1] = tid + TID_STEP
-                hooks.percpu_exit("do_slab_free", cid)
-                s.statv[s.stat_base + cid * NR_STAT + 2] += 1
-                return
-            s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
-            continue
-        flags = local_irq_save()
-        if kcc[c + 1] == tid and kcc[c] == freelist:
-            kcc[c] = obj
-            kcc[c + 1] = tid + TID_STEP
+        else:                                       # the cmpxchg: one step, irqs masked
+            flags = local_irq_save()
+            ok = kcc[c + 1] == tid and kcc[c] == freelist
+            if ok:
+                kcc[c] = obj
+                kcc[c + 1] = tid + TID_STEP
             local_irq_restore(flags)
+        if ok:
             hooks.percpu_exit("do_slab_free", cid)
             s.statv[s.stat_base + cid * NR_STAT + 2] += 1          # FREE_FASTPATH
             return
-        local_irq_restore(flags)
         s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
 
 
