@@ -83,7 +83,7 @@ class Minimizer:
         ops = h.get("ops") or scheduling.SERIAL_DEFAULT_OPS
         irq = opts.get("irq_rate") or scheduling.options_for("random", self.scenario).irq_rate
         cand = Candidate(h["seed"], h["cpus"], ops, irq, opts.get("switch_prob") or 1 / 32)
-        if h.get("strategy") in ("random",):
+        if h.get("strategy") == "random":
             found = self.try_candidate(cand)
         else:                      # free or pct: find a random schedule with the same bug
             found = None
