@@ -10,7 +10,7 @@ the same figures).
 """
 
 import kernel_model as km
-from harness.bench import time_boot
+from harness.tools.bench import time_boot
 
 
 def main():

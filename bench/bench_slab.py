@@ -19,7 +19,7 @@ Measured, never asserted in tests.  The measurements live in harness/bench.py
 import argparse
 
 import kernel_model as km
-from harness.bench import (batch_rate, cache_rate, kmalloc_rate, per_op_costs,
+from harness.tools.bench import (batch_rate, cache_rate, kmalloc_rate, per_op_costs,
                            two_cpu_rate)
 
 

@@ -47,7 +47,8 @@ def cmd_list(args):
 
 
 def _parse_run_args(args):
-    from harness import machine, scenario
+    from harness.supervisor import machine
+    from harness import scenario
     over = {}
     if args.cpus is not None:
         if not 1 <= args.cpus <= scenario.MAX_CPUS:
@@ -81,7 +82,8 @@ def _parse_run_args(args):
 
 def check_determinism(args, scenarios, seed):
     """Run each scenario twice with the same seed and schedule; compare trace hashes."""
-    from harness import machine, scheduling
+    from harness.supervisor import machine
+    from harness.scheduler import options as scheduling
     from harness.scheduler.trace import first_difference
     from harness.scheduler.base import YIELD_KINDS
     strategy = args.sched if args.sched not in ("none", "free") else "random"
@@ -120,7 +122,11 @@ def check_determinism(args, scenarios, seed):
 
 def cmd_run(args):
     """Run scenarios on CPUs as processes; print a summary; write JSON/JUnit reports."""
-    from harness import junit, machine, recording, report, rng, scenario, scheduling
+    from harness.outputs import junit, recording, report
+    from harness.supervisor import machine
+    from harness.runtime import rng
+    from harness import scenario
+    from harness.scheduler import options as scheduling
     try:
         scenarios, views = _parse_run_args(args)
     except scenario.ScenarioError as exc:
@@ -207,7 +213,7 @@ def cmd_demo(args):
 
 
 def build_parser():
-    from harness import scheduling
+    from harness.scheduler import options as scheduling
     parser = argparse.ArgumentParser(prog="mmstress", description=__doc__.splitlines()[0],
                                      epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -219,7 +225,7 @@ def build_parser():
     run.add_argument("--cpus", type=int, help="number of CPUs (overrides the scenario)")
     run.add_argument("--duration", help="how long: 10s, 500ms, 2m (overrides the scenario)")
     run.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
-    run.add_argument("--json", metavar="PATH", help="write the JSON report (harness/report.schema.json)")
+    run.add_argument("--json", metavar="PATH", help="write the JSON report (harness/outputs/report.schema.json)")
     run.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per scenario")
     run.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     run.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "

@@ -62,7 +62,7 @@ def pytest_configure(config):
         if seeds_text is not None or duration_text is not None:
             raise pytest.UsageError("--mmstress-seeds and --mmstress-duration need --mmstress")
         return
-    from harness.sweep import parse_seeds
+    from harness.tools.sweep import parse_seeds
     seeds_text = seeds_text if seeds_text is not None else DEFAULT_SEEDS
     try:
         seeds = parse_seeds(seeds_text)
@@ -109,7 +109,7 @@ class TraceItem(pytest.Item):
     (same steps, same violation kinds); seeds and durations do not apply."""
 
     def runtest(self):
-        from harness import recording, report
+        from harness.outputs import recording, report
         from harness.scheduler.trace import TraceError
         try:
             trace, res = recording.replay(str(self.path))
@@ -180,7 +180,8 @@ class ScenarioItem(pytest.Item):
         self.seed = seed
 
     def runtest(self):
-        from harness import machine, report
+        from harness.supervisor import machine
+        from harness.outputs import report
         result = machine.run(self.scenario, self.seed)
         run = report.run_dict(result)
         self.user_properties.append(("reproduce", run["reproduce"]))
@@ -189,7 +190,7 @@ class ScenarioItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ScenarioFailed):
-            from harness.sweep import failure_text
+            from harness.tools.sweep import failure_text
             return failure_text(excinfo.value.run)
         return super().repr_failure(excinfo, style=style)
 

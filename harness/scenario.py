@@ -61,10 +61,10 @@ import kernel_model as km
 from kernel_model import MemoryLayout, ModelError
 from kernel_model import planted as _planted
 
-from . import faults as _faults
-from . import hooks, opmix
+from harness.runtime import faults as _faults
+from harness.runtime import hooks, opmix
 from .checkers.kinds import KINDS
-from .counters import CONTEXTS
+from harness.runtime.counters import CONTEXTS
 
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "scenarios")
@@ -117,7 +117,7 @@ class Scenario:
     checkers: list = field(default_factory=list)
     expect: list = field(default_factory=list)      # kinds a planted-bug scenario must report
     planted: list = field(default_factory=list)     # kernel_model.planted switches
-    fault: object = None                            # harness.faults.FaultConfig or None
+    fault: object = None                            # harness.runtime.faults.FaultConfig or None
     fault: _faults.FaultConfig | None = None          # the [fault] section
 
     def layout(self):

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from harness import bench
+from harness.tools import bench
 from harness.cli import EXIT_OK, EXIT_USAGE, main
 
 

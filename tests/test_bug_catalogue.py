@@ -17,7 +17,8 @@ import os
 
 import pytest
 
-from harness import machine, scenario
+from harness.supervisor import machine
+from harness import scenario
 from harness.checkers.kinds import KINDS
 
 BUGS = os.path.join(scenario.SCENARIO_DIR, "bugs")

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from harness.cli import EXIT_OK, main
-from harness.report import SCHEMA_PATH
+from harness.outputs.report import SCHEMA_PATH
 
 
 def test_help_documents_the_exit_codes(capsys):

@@ -3,8 +3,9 @@ mm/fail_page_alloc.c, and the [fault] section of a scenario."""
 
 import pytest
 
-from harness import faults, scenario
-from harness.faults import FaultAttr, FaultConfig, FaultInjector
+from harness.runtime import faults
+from harness import scenario
+from harness.runtime.faults import FaultAttr, FaultConfig, FaultInjector
 from kernel_model import context
 from kernel_model.gfp import (GFP_ATOMIC, GFP_HIGHUSER, GFP_KERNEL, GFP_NOWAIT, __GFP_NOFAIL,
                               __GFP_NOWARN)

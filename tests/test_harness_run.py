@@ -5,7 +5,9 @@ import dataclasses
 import psutil
 
 from conftest import own_segments
-from harness import machine, report, scenario
+from harness.supervisor import machine
+from harness.outputs import report
+from harness import scenario
 
 
 def _children():

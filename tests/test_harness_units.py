@@ -4,13 +4,13 @@ import random
 
 import kernel_model as km
 from kernel_model import context
-from harness import counters as C
-from harness import rng
-from harness.irq import Irq, LazyIrqChip
-from harness.mailbox import Mailboxes, arena_sections as mbox_sections
-from harness.percpu import PerCpuVars, arena_sections as percpu_sections
-from harness.softirq import MAX_SOFTIRQ_RESTART, NET_RX_SOFTIRQ, Softirqs
-from harness.watchdog import Watchdog
+from harness.runtime import counters as C
+from harness.runtime import rng
+from harness.runtime.irq import Irq, LazyIrqChip
+from harness.runtime.mailbox import Mailboxes, arena_sections as mbox_sections
+from harness.runtime.percpu import PerCpuVars, arena_sections as percpu_sections
+from harness.runtime.softirq import MAX_SOFTIRQ_RESTART, NET_RX_SOFTIRQ, Softirqs
+from harness.supervisor.watchdog import Watchdog
 
 
 def _stat():

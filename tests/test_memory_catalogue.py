@@ -1,7 +1,7 @@
 """The memory-family planted bugs of scenarios/bugs/ are found by a real run, with
 the right kind, the kernel's header and the sites; their correct twins are clean.
 
-Runs each scenario through ``harness.machine.run`` as ``mmstress run`` does, but
+Runs each scenario through ``harness.supervisor.machine.run`` as ``mmstress run`` does, but
 shorter than the files say (ops or duration cut) to keep this file quick; the
 two planted SLUB bugs keep 2 CPUs and frequent hardirqs, and their scenario
 without the planted switch must not show the damage the switch causes.
@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-from harness import machine, scenario
+from harness.supervisor import machine
+from harness import scenario
 
 BUGS = os.path.join(scenario.SCENARIO_DIR, "bugs")
 SEED = 1234

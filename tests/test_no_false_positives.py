@@ -15,7 +15,8 @@ import os
 
 import pytest
 
-from harness import machine, scenario
+from harness.supervisor import machine
+from harness import scenario
 
 SHORT = 0.4
 NIGHTLY_SEEDS = int(os.environ.get("MMSTRESS_FP_SEEDS", "200"))

@@ -9,7 +9,10 @@ import sys
 
 import pytest
 
-from harness import machine, recording, report, scenario, scheduling
+from harness.supervisor import machine
+from harness.outputs import recording, report
+from harness import scenario
+from harness.scheduler import options as scheduling
 from harness.scheduler.trace import Trace
 
 BUGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scenarios", "bugs")

@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from harness import machine, report, scenario
+from harness.supervisor import machine
+from harness.outputs import report
+from harness import scenario
 
 LIBRARY = sorted(f[:-5] for f in os.listdir(scenario.SCENARIO_DIR) if f.endswith(".toml"))
 SHORT = 0.6

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import psutil
 import pytest
 
-from harness.sweep import failure_text, parse_seeds, problems
+from harness.tools.sweep import failure_text, parse_seeds, problems
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHM = "/dev/shm"

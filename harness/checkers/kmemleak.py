@@ -40,7 +40,7 @@ from kernel_model import context
 from kernel_model import slab_common as sc
 from kernel_model.page import PGTY_slab
 
-from .. import counters as C
+from harness.runtime import counters as C
 from .base import Checker
 
 MAX_CPUS = 64

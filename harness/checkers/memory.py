@@ -42,7 +42,7 @@ from kernel_model import context
 from kernel_model import slab_common as sc
 from kernel_model.page import PGTY_slab
 
-from .. import workload_api
+from harness.runtime import workload_api
 from .base import Checker, Violation
 from .kinds import KINDS
 
@@ -52,7 +52,7 @@ sc.WRAPPER_FILES.add(workload_api.__file__)
 KASAN_LINE = "=" * 66
 SLUB_LINE = "=" * 77
 SLUB_DASH = "-" * 77
-_SKIP = ("/kernel_model/", "/harness/checkers/", "/harness/workload_api.py")
+_SKIP = ("/kernel_model/", "/harness/checkers/", "/harness/runtime/workload_api.py")
 _API = ("kfree", "kmem_cache_free", "krealloc", "kvfree", "vfree", "free_pages", "__free_pages",
         "kmalloc", "kzalloc", "kmem_cache_alloc", "kmem_cache_destroy", "ksize")
 

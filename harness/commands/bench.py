@@ -31,7 +31,7 @@ EPILOG = """exit codes:
 
 
 def _sizes(args):
-    from harness import bench
+    from harness.tools import bench
     from harness.cli import UsageError
     sizes = bench.Sizes.quick() if args.quick else bench.Sizes()
     for name, lo, what in (("pairs", 1000, "kmalloc+kfree pairs per slab rate"),
@@ -59,7 +59,9 @@ def _sizes(args):
 
 
 def cmd_bench(args):
-    from harness import bench, cli, machine
+    from harness.tools import bench
+    from harness import cli
+    from harness.supervisor import machine
     sizes = _sizes(args)
     info = bench.machine_info()
     print(f"mmstress bench{' --quick' if args.quick else ''}: {info['cores']} cores "

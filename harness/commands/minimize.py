@@ -14,11 +14,13 @@ import sys
 
 
 def cmd_minimize(args):
-    from harness import cli, minimize, recording
+    from harness import cli
+    from harness.tools import minimize
+    from harness.outputs import recording
     from harness.scheduler.trace import TraceError
     if args.budget < 1:
         raise cli.UsageError(f"--budget {args.budget}: allowed: a positive number of runs")
-    restore = __import__("harness.machine", fromlist=["x"]).install_stop_handlers()
+    restore = __import__("harness.supervisor.machine", fromlist=["x"]).install_stop_handlers()
     try:
         trace = minimize.load(args.trace)
         m = minimize.Minimizer(trace, log=lambda s: print(f"minimize: {s}", file=sys.stderr),

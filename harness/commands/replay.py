@@ -17,7 +17,9 @@ import sys
 
 
 def cmd_replay(args):
-    from harness import cli, junit, machine, recording, report
+    from harness import cli
+    from harness.outputs import junit, recording, report
+    from harness.supervisor import machine
     from harness.scheduler.trace import TraceError
 
     def announce(trace):

@@ -51,7 +51,8 @@ examples:
 
 def cmd_sweep(args):
     """Run scenarios over many seeds, N runs at a time; summarise failing seeds with reproduce commands."""
-    from harness import cli, scenario, sweep
+    from harness import cli, scenario
+    from harness.tools import sweep
     try:
         seeds = sweep.parse_seeds(args.seeds)
     except ValueError as exc:
@@ -92,7 +93,7 @@ def cmd_sweep(args):
     command = "mmstress " + " ".join(shlex.quote(a) for a in (args.argv or []))
     doc = sw.document(command, args.seeds)
     if args.json:
-        from harness import report
+        from harness.outputs import report
         report.write_json(args.json, doc)
     if args.junit:
         sweep.write_junit(args.junit, doc)
@@ -130,12 +131,12 @@ def _eta(sw, now):
     left = (sw.planned - sw.done) / rate
     if sw.budget is not None:
         left = min(left, max(0.0, sw.budget - (now - sw.t0)))
-    from harness.sweep import _dur
+    from harness.tools.sweep import _dur
     return _dur(left)
 
 
 def _fail_line(run):
-    from harness.sweep import problems
+    from harness.tools.sweep import problems
     probs = problems(run)
     what = "; ".join(f"{k}: {t}" for (k, t), _ in probs[:2]) or run["status"]
     return f"FAIL {run['scenario']} seed {run['seed']} ({run['status']}): {what}\n" \

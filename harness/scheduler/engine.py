@@ -12,7 +12,7 @@ it.  Code between two yield points is therefore atomic, exactly as replay
 runs it, so the recorded order is the order that happened -- including
 lockless reads of shared state (cmpxchg loops, watermark checks), which a
 ticket taken only to number steps would miss.  Real interrupts arrive at
-any time and are taken at the next yield point (harness.irq ``hold``).
+any time and are taken at the next yield point (harness.runtime.irq ``hold``).
 Truly parallel execution with no record is ``--sched none``.
 
 Arena sections::
@@ -132,7 +132,7 @@ class SchedEngine:
 
         ``deliver_irq()``: serialised modes raise a hardirq through it.
         ``irq_gate``: free mode -- the CPU's interrupt controller (``hold``,
-        ``pending``, ``deliver_held()``, as harness.irq.Irq): real interrupts
+        ``pending``, ``deliver_held()``, as harness.runtime.irq.Irq): real interrupts
         arrive at any time but are taken at the next yield point, after its
         step is recorded, which is where a replay delivers them."""
         self.cpu = cpu

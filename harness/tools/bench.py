@@ -7,7 +7,7 @@ Two kinds of measurement, all taken in one run:
   paths, SLUB against the classic SLAB, and boot time and metadata bytes per
   page.  ``bench/bench_slab.py`` and ``bench/bench_boot.py`` print the same
   figures (and a few more) from these functions;
-* harness runs through ``harness.machine.run``: the checkers' overhead on the
+* harness runs through ``harness.supervisor.machine.run``: the checkers' overhead on the
   ``smoke`` scenario, 1 vs 2 CPUs on a per-CPU-local workload (no mailbox, so
   Hoard's ideal is P-fold), and a serialised schedule against free running.
 
@@ -268,7 +268,8 @@ def local_scenario(cpus, ops):
 
 def _timed_run(sc0, seed, sched=None):
     """One harness run: (process iterations, process kfree calls, elapsed seconds)."""
-    from harness import counters as C, machine
+    from harness.runtime import counters as C
+    from harness.supervisor import machine
     res = machine.run(sc0, seed, sched=sched)
     if res.interrupted:
         raise Interrupted(res.interrupted)
@@ -319,7 +320,7 @@ def cpu_scaling(sizes, cache=None):
 
 def schedule_cost(sizes, cache=None):
     """Local workload: ops/s serialised (--sched random, 2 CPUs) over free-running 1 CPU."""
-    from harness import scheduling
+    from harness.scheduler import options as scheduling
     free, _ = local_one_cpu(sizes, {} if cache is None else cache)
     det, _ = best_rate(local_scenario(2, sizes.local_ops), sizes.seed, sizes.repeat,
                        sched_for=lambda s: scheduling.options_for("random", s))

@@ -21,9 +21,9 @@ operations, the top of every workload iteration, and every hardirq.
 
 from dataclasses import asdict, dataclass, field
 
-from . import scheduler
-from .scheduler import engine as _engine
-from .scheduler.trace import steps_to_bytes, trace_hash
+from harness import scheduler
+from harness.scheduler import engine as _engine
+from harness.scheduler.trace import steps_to_bytes, trace_hash
 
 STRATEGIES = ("none",) + scheduler.STRATEGIES
 SERIAL_DEFAULT_OPS = 300          # iterations per CPU when a serialised run is given a duration

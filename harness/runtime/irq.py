@@ -47,7 +47,7 @@ import signal
 
 from kernel_model import context, debug
 
-from .counters import STAT
+from harness.runtime.counters import STAT
 
 IRQ_SIGNAL = signal.SIGALRM
 # Module-level aliases: inside a class body Python would mangle ``__irq_enter``.

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from kernel_model import context, debug
 from kernel_model import gfp as _gfp
 
-from . import rng as _rng
+from harness.runtime import rng as _rng
 
 # Inside a class body Python mangles "__GFP_*": module-level names without the underscores.
 GFP_DIRECT_RECLAIM, GFP_HIGHMEM = _gfp.__GFP_DIRECT_RECLAIM, _gfp.__GFP_HIGHMEM
@@ -108,7 +108,7 @@ class FaultConfig:
 class FaultInjector:
     """One CPU's fault injector: the two should_fail hooks, as an extra hook provider.
 
-    ``harness.hooks.make_hooks`` puts it beside the checkers in the
+    ``harness.runtime.hooks.make_hooks`` puts it beside the checkers in the
     ``CheckerHooks`` fan-out, so it defines only the hooks it answers.
     ``count_slot(name)`` (optional) returns a function that adds to this CPU's
     slot of a per-CPU counter; without it the counts stay in ``self.injected``.
@@ -193,7 +193,7 @@ class FaultInjector:
                 f"probability {attr.probability}, space {attr.space}, times {attr.times}"
                 + (" (fail-nth)" if nth else ""))
         if attr.verbose > 1:
-            from .checkers.base import workload_site
+            from harness.checkers.base import workload_site
             text += f"\nCPU: {self.cpu} at {workload_site()}"
         debug.printk(text)
 
@@ -220,8 +220,8 @@ def percpu_counter(node, nr_cpus, cpu):
     build time, before the hooks are installed; later adds touch only this
     CPU's own slot, with interrupts off so a hardirq's add is not lost.
     """
-    from . import percpu
-    from .locks import _attach
+    from harness.runtime import percpu
+    from harness.runtime.locks import _attach
     pool = node.locks
     lock_id = next((i for i in range(pool.next[0]) if pool.name_of(i) == "percpu_alloc"), None)
     if lock_id is None:

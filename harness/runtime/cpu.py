@@ -30,16 +30,16 @@ import traceback
 
 from kernel_model import context, debug, planted
 
-from . import counters as C
-from . import scheduling
-from .hooks import make_hooks, repeat_counts
-from .checkers.base import Checker
-from .irq import CHIPS, Irq
-from .scheduler.engine import SchedDeadlock, SchedStop
-from .scheduler.replay import Divergence
-from .opmix import free_item
-from .softirq import SCENARIO_SOFTIRQ, Softirqs
-from .workload_api import Kernel
+from harness.runtime import counters as C
+from harness.scheduler import options as scheduling
+from harness.runtime.hooks import make_hooks, repeat_counts
+from harness.checkers.base import Checker
+from harness.runtime.irq import CHIPS, Irq
+from harness.scheduler.engine import SchedDeadlock, SchedStop
+from harness.scheduler.replay import Divergence
+from harness.runtime.opmix import free_item
+from harness.runtime.softirq import SCENARIO_SOFTIRQ, Softirqs
+from harness.runtime.workload_api import Kernel
 
 _MODEL_CTX = {C.X_PROCESS: context.CTX_TASK, C.X_HARDIRQ: context.CTX_HARDIRQ,
               C.X_SOFTIRQ: context.CTX_SOFTIRQ, C.X_TASKLET: context.CTX_SOFTIRQ}

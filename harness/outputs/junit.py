@@ -8,7 +8,7 @@ command that reproduces the run.
 
 import xml.etree.ElementTree as ET
 
-from .report import summary
+from harness.outputs.report import summary
 
 
 def junit_xml(doc):

@@ -29,8 +29,8 @@ soft-lockup, timeout, start-timeout, harness-error, not-replayable (exit 3).
 import json
 import os
 
-from . import counters as C
-from .scenario import format_duration
+from harness.runtime import counters as C
+from harness.scenario import format_duration
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")

@@ -37,14 +37,15 @@ import multiprocess
 import kernel_model as km
 from kernel_model import invariants, pcp, spinlock
 
-from . import counters as C
-from . import hooks, mailbox, percpu, rng, scheduling
-from .scheduler import engine as sched_engine
-from .cpu import cpu_main
-from .locks import NamedLocks, all_lock_stats
-from .opmix import OpMix
-from .scenario import import_workload
-from .watchdog import Watchdog
+from harness.runtime import counters as C
+from harness.runtime import hooks, mailbox, percpu, rng
+from harness.scheduler import options as scheduling
+from harness.scheduler import engine as sched_engine
+from harness.runtime.cpu import cpu_main
+from harness.runtime.locks import NamedLocks, all_lock_stats
+from harness.runtime.opmix import OpMix
+from harness.scenario import import_workload
+from harness.supervisor.watchdog import Watchdog
 
 START_TIMEOUT = 20.0
 HARNESS_FAILURES = ("cpu-died", "soft-lockup", "harness-error", "timeout", "start-timeout",

@@ -4,7 +4,7 @@ The hook object is ``harness.checkers.CheckerHooks``: for every hook of
 ``kernel_model.debug.DebugHooks`` it calls the providers that define it, and
 with none every hook is the model's no-op.  Providers are the checkers a
 scenario names (``harness.checkers.REGISTRY``) and, when the scenario has a
-``[fault]`` section, one ``harness.faults.FaultInjector`` beside them: it
+``[fault]`` section, one ``harness.runtime.faults.FaultInjector`` beside them: it
 answers ``should_failslab`` / ``should_fail_alloc_page`` (and re-arms
 fail-nth in ``context_exit``); no checker defines those, so the fan-out
 gives the injector's answer as it is.
@@ -22,8 +22,8 @@ seeded from 0 (still reproducible, but the same for every run seed).
 
 from kernel_model import context
 
-from . import checkers as _checkers
-from . import faults as _faults
+from harness import checkers as _checkers
+from harness.runtime import faults as _faults
 
 CHECKERS = _checkers.REGISTRY
 
@@ -44,7 +44,7 @@ def arena_sections(names, max_locks):
 def make_hooks(names, node, send, faults=None, seed=None):
     """(hooks, sink) for one CPU; ``send(dict)`` gets every new violation at once.
 
-    ``faults``: a harness.faults.FaultConfig (default: ``names.faults``);
+    ``faults``: a harness.runtime.faults.FaultConfig (default: ``names.faults``);
     ``seed``: the run's seed, from which each CPU's fault streams derive.
     """
     sink = _checkers.ViolationSink()

@@ -23,7 +23,7 @@ with interrupts disabled, so a hardirq cannot tear it.
 
 from kernel_model import context
 
-from .counters import STAT
+from harness.runtime.counters import STAT
 
 (HI_SOFTIRQ, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, BLOCK_SOFTIRQ, IRQ_POLL_SOFTIRQ,
  TASKLET_SOFTIRQ, SCHED_SOFTIRQ, HRTIMER_SOFTIRQ, RCU_SOFTIRQ) = range(10)

@@ -12,9 +12,9 @@ import dataclasses
 import hashlib
 import os
 
-from . import scenario as scenario_mod
-from . import scheduling
-from .scheduler.trace import Trace, TraceError
+from harness import scenario as scenario_mod
+from harness.scheduler import options as scheduling
+from harness.scheduler.trace import Trace, TraceError
 
 
 def _version():
@@ -129,7 +129,7 @@ def replay(path, announce=None):
     """Redo the run recorded in ``path``: (trace, result); TraceError if it cannot be used.
     ``announce(trace)`` is called before the run; ``reproduced(trace, result)`` says
     whether the recording came out again."""
-    from . import machine
+    from harness.supervisor import machine
     trace, sc, opts = load_for_replay(path)
     if announce is not None:
         announce(trace)

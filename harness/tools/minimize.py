@@ -19,9 +19,11 @@ redoes it) and a readable listing of its steps up to the violation.
 import dataclasses
 from dataclasses import dataclass
 
-from . import machine, recording, scheduling
-from .scheduler.base import YIELD_KINDS
-from .scheduler.trace import Trace, TraceError
+from harness.supervisor import machine
+from harness.outputs import recording
+from harness.scheduler import options as scheduling
+from harness.scheduler.base import YIELD_KINDS
+from harness.scheduler.trace import Trace, TraceError
 
 SEEDS_PER_CANDIDATE = 4
 

@@ -38,7 +38,7 @@ The sweep JSON (``"kind": "sweep"``)::
      elapsed, runs_per_second,
      groups: [{kind, title, count, sites: {site: runs}, runs: [{scenario, seed, site, reproduce}]}],
      runs: [passing: {scenario, source, seed, status, exit_code, elapsed, reproduce}
-            otherwise: the full run object of harness/report.schema.json]}
+            otherwise: the full run object of harness/outputs/report.schema.json]}
 
 Passing runs are kept short so a sweep of a million seeds fits in memory.
 """
@@ -245,7 +245,9 @@ class Sweep:
     def run(self):
         """Run the sweep to the end (or the budget, or Ctrl-C); returns the exit code."""
         # Everything a runner needs is imported before the first fork.
-        from harness import cli, machine, report  # noqa: F401
+        from harness import cli  # noqa: F401
+        from harness.supervisor import machine  # noqa: F401
+        from harness.outputs import report  # noqa: F401
         self._tmp = tempfile.mkdtemp(prefix="mmstress-sweep-")
         old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         running = {}                       # pidfd -> Job
@@ -368,7 +370,8 @@ class Sweep:
         self._record(job, run)
 
     def _stub(self, job, status, code, failures):
-        from harness import machine, report
+        from harness.supervisor import machine
+        from harness.outputs import report
         res = machine.RunResult(job.scenario, job.seed, job.scenario.irq_mask)
         return {"scenario": job.scenario.name, "source": job.scenario.source, "seed": job.seed,
                 "status": status, "exit_code": code,
@@ -395,7 +398,7 @@ class Sweep:
 
     # -- reports ---------------------------------------------------------------------------------
     def document(self, command, seeds_text):
-        from harness import report
+        from harness.outputs import report
         doc = report.document([], command, None, self.exit_code(),
                               signal.Signals(self.interrupted).name if self.interrupted else None)
         doc.update({
@@ -447,7 +450,7 @@ class Sweep:
 
 def junit_xml(doc):
     """JUnit XML of a sweep document: one test case per run, named ``scenario[seed=N]``."""
-    from harness.report import summary
+    from harness.outputs.report import summary
     runs = doc["runs"]
     suite = ET.Element("testsuite", name="mmstress.sweep", tests=str(len(runs)),
                        failures=str(sum(r["exit_code"] == EXIT_VIOLATIONS for r in runs)),

@@ -61,7 +61,7 @@ import kernel_model as km
 from kernel_model import context, debug, gfp as gfp_mod, sched_mm, spinlock
 from kernel_model.page import Page
 
-from .counters import CONTEXTS, OP, OP_CALL, STAT, ops_base
+from harness.runtime.counters import CONTEXTS, OP, OP_CALL, STAT, ops_base
 
 _GFP_CACHE = {}
 

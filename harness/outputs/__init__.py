@@ -1,0 +1,1 @@
+"""Outputs: a run turned into text, JSON, JUnit XML and trace files."""

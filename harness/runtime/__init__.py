@@ -1,0 +1,1 @@
+"""The CPU runtime: what runs inside one CPU process (contexts, interrupts, per-CPU data, mailboxes, the workload API, the checker hooks)."""

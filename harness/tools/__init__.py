@@ -1,0 +1,1 @@
+"""Tools built on runs: seed sweeps, the minimiser, the benchmark."""
