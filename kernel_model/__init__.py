@@ -29,7 +29,7 @@ from .pgdat import current  # noqa: E402
 from .mm_init import boot  # noqa: E402
 from . import invariants  # noqa: E402
 from .reclaim import register_shrinker, unregister_shrinker  # noqa: E402
-from . import slab_common, slabinfo  # noqa: E402  (kmalloc, vmalloc: the names are the functions)
+from . import slab_common, slab_debug, slab_h, slabinfo  # noqa: E402  (kmalloc, vmalloc: the names are the functions)
 from .kmalloc import ZERO_SIZE_PTR, kcalloc, kfree, kmalloc, krealloc, ksize, kzalloc  # noqa: E402
 from .slab_common import (SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS,  # noqa: E402
                           SLAB_HWCACHE_ALIGN, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,

@@ -87,7 +87,8 @@ def slab_base(s, head):
 
 
 def _stat(s, item, n=1):
-    s.statv[sc.stat_slot(s, context.this_cpu.id, item)] += n
+    # sc.stat_slot(s, cpu, item), inlined: the slow paths count often
+    s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
 
 
 # -- sizes: calculate_slab_order / cache_estimate / enable_cpucache -------------------

@@ -50,6 +50,7 @@ SLAB_INUSE_MASK = 0xFFFF
 SLAB_OBJECTS_SHIFT = 16
 SLAB_OBJECTS_MASK = 0x7FFF
 SLAB_FROZEN = 1 << 31
+SLAB_INUSE_ONE = 1                # one object in use: counters -/+ it = inuse -/+ 1
 
 
 def slab_inuse(co):

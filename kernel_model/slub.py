@@ -76,7 +76,7 @@ from .slab_common import (ALIGN, KC_ALLOCFLAGS, KC_CPU_PARTIAL_SLABS, KC_INUSE, 
                           SLAB_TYPESAFE_BY_RCU, SLAB_KMALLOC, OBJECT_POISON,
                           ALLOC_FASTPATH, CMPXCHG_DOUBLE_CPU_FAIL, FREE_FASTPATH)
 from .slab_debug import POISON_INUSE
-from .slab_h import slab_counters, slab_frozen, slab_inuse, slab_objects
+from .slab_h import SLAB_INUSE_ONE, slab_counters, slab_frozen, slab_inuse, slab_objects
 
 # struct kmem_cache_cpu: the fields of one row of kmem_cache_cpu (see above)
 KCC_FREELIST, KCC_TID, KCC_SLAB, KCC_PARTIAL = range(4)
@@ -240,7 +240,8 @@ def __kmem_cache_create(st, cid, ctor):
 
 # -- struct slab helpers ---------------------------------------------------------
 def _stat(s, item):
-    s.statv[sc.stat_slot(s, context.this_cpu.id, item)] += 1
+    # sc.stat_slot(s, cpu, item), inlined: the slow paths count often
+    s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += 1
 
 
 def slab_lock_of(s, pfn):
@@ -751,8 +752,7 @@ def __slab_free(s, pfn, obj):
             flags = spinlock.spin_lock_irqsave(s.list_lock)
             locked = True
             on_node_partial = bool(mm.flags[pfn] & PG_workingset)
-        if slab_update_freelist(s, pfn, prior, co, obj,
-                                slab_counters(inuse, slab_objects(co), was_frozen)):
+        if slab_update_freelist(s, pfn, prior, co, obj, co - SLAB_INUSE_ONE):   # new.inuse -= 1
             break
     if not locked:
         if was_frozen:
