@@ -165,10 +165,6 @@ def obj_index(s, pfn, addr):
     return idx
 
 
-def debug_row(s, head_pfn, idx):
-    return head_pfn * s.state.rows_per_page + idx
-
-
 def fill_bytes(s, start, n, byte):
     if n > 0:
         off = start - s.page_offset

@@ -106,10 +106,11 @@ def slab_state(pgdat=None):
 # -- the contract ------------------------------------------------------------------
 def _kmem_cache_create(self, state, cid, ctor):
     """Lay out cache ``cid``: compute its geometry into the arena row and
-    reset its per-CPU rows and stats; False if the object cannot fit a slab.
+    reset its per-CPU rows; False if the object cannot fit a slab.
 
     Called by kmem_cache_create under slab_mutex with the row's generic
-    fields set (KC_OBJECT_SIZE, KC_ALIGN, KC_FLAGS); must set KC_SIZE,
+    fields set (KC_OBJECT_SIZE, KC_ALIGN, KC_FLAGS) and the cache's stats
+    zeroed; must set KC_SIZE,
     KC_OFFSET, KC_INUSE, KC_RED_LEFT_PAD, KC_ORDER, KC_OBJECTS, KC_ALLOCFLAGS
     and may rewrite KC_FLAGS (OBJECT_POISON).  No handle exists yet."""
 

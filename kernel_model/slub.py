@@ -41,7 +41,7 @@ do_slab_free.
 
 Arena sections (C = MAX_CACHES, N = nr_cpus)::
 
-    kmem_cache_cpu   u64[C * N * 4]  [(cache * N + cpu) * 4 + KCC_*]:
+    kmem_cache_cpu   u64[C * N * 4]  [kcc_row(s, cpu) + KCC_*]:
                                      0 freelist (object address, 0 NULL),
                                      1 tid (starts at cpu, += TID_STEP),
                                      2 slab (head pfn + 1, 0 none),
@@ -51,7 +51,8 @@ Arena sections (C = MAX_CACHES, N = nr_cpus)::
 
 Each row is written only by its own CPU (and, when every CPU is idle, by
 flush_all).  struct slab fields live in struct page (page.py): slab_cache,
-slab_freelist, slab_counters (inuse 16 | objects 15 | frozen 1), PG_workingset
+slab_freelist, slab_counters (inuse 16 | objects 15 | frozen 1: slab_h's
+slab_inuse / slab_objects / slab_frozen / slab_counters), PG_workingset
 marks "on the node partial list" as slab_test_node_partial() does, and a
 tail page of a high-order slab has page_lru_prev = its head pfn.
 
