@@ -13,6 +13,7 @@ Format (every key optional unless marked; unknown keys are errors)::
     [memory]     arch = "x86_64" | "x86_32", page_size = 4096 | 8192,
                  size = "64M", page_data = true
     [allocator]  slab = "slub" | "slab"      # needed by kmalloc/kmem_cache/vmalloc ops
+                                             # (the names of kernel_model.slab_h.ALLOCATORS)
     [interrupts] rate = 1000                 # hardirqs per second per CPU (0: none)
                  jitter = 0.5                # +- fraction of the period, seeded
                  mask = "lazy" | "sigmask"   # see harness/irq.py
@@ -59,7 +60,7 @@ from dataclasses import dataclass, field
 
 import kernel_model as km
 from kernel_model import MemoryLayout, ModelError
-from kernel_model import planted as _planted
+from kernel_model import planted as _planted, slab_h
 
 from harness.runtime import faults as _faults
 from harness.runtime import hooks, opmix
@@ -314,7 +315,7 @@ def parse(text, source, default_name):
 
     alloc = v.typed(data, (), "allocator", (dict,), "a table", {})
     v.keys(alloc, ("allocator",), ("slab",))
-    sc.slab = v.choice(alloc, ("allocator",), "slab", ("slub", "slab"), None)
+    sc.slab = v.choice(alloc, ("allocator",), "slab", tuple(slab_h.ALLOCATORS), None)
 
     irq = v.typed(data, (), "interrupts", (dict,), "a table", {})
     v.keys(irq, ("interrupts",), ("rate", "jitter", "mask", "softirq", "tasklet"))

@@ -25,10 +25,11 @@ from .page import Page, page_count  # noqa: E402
 from .page_api import (__free_page, __free_pages, __get_free_page, __get_free_pages,  # noqa: E402
                        alloc_page, alloc_pages, free_page, free_pages, get_zeroed_page,
                        page_address, virt_to_page)
-from .pgdat import boot, current  # noqa: E402
+from .pgdat import current  # noqa: E402
+from .mm_init import boot  # noqa: E402
 from . import invariants  # noqa: E402
 from .reclaim import register_shrinker, unregister_shrinker  # noqa: E402
-from . import slab_common, slabinfo  # noqa: E402  (kmalloc, vmalloc: the names are the functions)
+from . import slab_common, slab_debug, slab_h, slabinfo  # noqa: E402  (kmalloc, vmalloc: the names are the functions)
 from .kmalloc import ZERO_SIZE_PTR, kcalloc, kfree, kmalloc, krealloc, ksize, kzalloc  # noqa: E402
 from .slab_common import (SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS,  # noqa: E402
                           SLAB_HWCACHE_ALIGN, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,

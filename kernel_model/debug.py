@@ -45,7 +45,7 @@ class DebugHooks:
 
     def spin_self_deadlock(self, lock, owner):
         raise SelfDeadlock("spinlock-recursion",
-                           f"BUG: spinlock recursion on CPU#{owner >> 8}, {lock.name}")
+                           f"BUG: spinlock recursion on CPU#{lock.owner_cpu()}, {lock.name}")
 
     def context_exit(self):
         """A hardirq, softirq, tasklet or process iteration is returning."""

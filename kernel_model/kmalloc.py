@@ -13,7 +13,7 @@ accepts, as it accepts None.
 No arena sections of its own: the caches are ordinary kmem_caches.
 """
 
-from . import debug, page_alloc
+from . import debug, page_alloc, slab_debug
 from . import slab_common as sc
 from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_ZERO, GFP_SLAB_BUG_MASK)
 
@@ -143,10 +143,10 @@ def ksize(addr):
         if s.debug and s.kmalloc:
             # ksize() makes the whole object usable (kasan_unpoison_range): the
             # caller may now write up to object_size, so the kmalloc redzone goes.
-            idx = sc.obj_index(s, head, addr)
+            idx = slab_debug.obj_index(s, head, addr)
             if idx is not None:
                 row = head * st.rows_per_page + idx
-                if st.obj_state[row] == sc.OBJ_ALLOCATED and st.orig_size[row] < s.object_size:
+                if st.obj_state[row] == slab_debug.OBJ_ALLOCATED and st.orig_size[row] < s.object_size:
                     st.orig_size[row] = s.object_size
         return s.object_size
     pfn = _large_head(node, addr)
@@ -168,9 +168,9 @@ def krealloc(addr, new_size, gfp):
             s = sc.cache_by_id(sc.slab_state(), node.mem_map.slab_cache[head] - 1)
             if s.debug:                      # the object's requested size changes
                 st = s.state
-                row = head * st.rows_per_page + sc.obj_index(s, head, addr)
+                row = head * st.rows_per_page + slab_debug.obj_index(s, head, addr)
                 st.orig_size[row] = new_size
-                sc.init_object(s, addr, True, new_size if s.kmalloc else None)
+                slab_debug.init_object(s, addr, True, new_size if s.kmalloc else None)
         return addr
     new = kmalloc(new_size, gfp)
     if new is None:

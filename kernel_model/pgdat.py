@@ -1,22 +1,21 @@
-"""pg_data_t: the node -- the arena, mem_map, zones, per-CPU pagesets -- and boot.
+"""pg_data_t: the node -- the arena, mem_map, zones, per-CPU pagesets.
 
-``boot(layout, nr_cpus, page_data)`` builds the arena, computes watermarks the
-way mm_init.c and page_alloc.c do, and frees every page into the buddy lists
-in maximal aligned blocks (memblock_free_all -> __free_pages_core).  The node
-becomes this process's ``NODE_DATA`` (``pgdat.current()``), so the page API
-(``alloc_pages(gfp, order)``) needs no handle, as in the kernel.  Forked CPUs
-inherit it.
+``pglist_data(layout, nr_cpus, page_data, ...)`` builds the arena, computes
+watermarks the way mm_init.c and page_alloc.c do, and frees every page into
+the buddy lists in maximal aligned blocks (memblock_free_all ->
+__free_pages_core).  ``kernel_model.boot`` (mm_init.py) makes one, adds the
+slab allocator when asked, and makes it this process's ``NODE_DATA``
+(``pgdat.current()``), so the page API (``alloc_pages(gfp, order)``) needs no
+handle, as in the kernel.  Forked CPUs inherit it.  This module knows nothing
+of slab: ``pgdat.slab`` and ``pgdat.vmalloc`` are set by mm_init.
 
 Sections the node owns beyond page.py, zone.py, pcp.py and spinlock.py::
 
     node_meta  i64[8]   0 nr_cpus, 1 page_size, 2 nr_pages, 3 booted
     page_data  u8[...]  the bytes of every page (only with page_data=True)
 
-``boot(slab="slub")`` (or ``"slab"`` for the classic SLAB) adds the sections of
-slab_common.py, slub.py / slab.py and vmalloc.py, creates the kmalloc caches
-and the vmalloc space; it needs page_data=True.  ``slub_debug=True`` (the
-default with a slab) gives every cache red zones, poisoning and the
-per-object debug data (slub_debug=PZU).
+The sections of the slab allocator and vmalloc come in ``slab_sections``
+(mm_init.py lists them), just before page_data.
 """
 
 import numpy as np
@@ -25,7 +24,6 @@ from . import context, page as page_mod, pcp as pcp_mod, spinlock, zone as zone_
 from .arena import Arena
 from .errors import ConfigError
 from .gfp import MAX_NR_ZONES, ZONE_HIGHMEM, ZONE_MOVABLE
-from .layout import MemoryLayout
 from .page import NIL, NO_OWNER, PGTY_buddy, Page
 from .watermarks import (calculate_min_free_kbytes, setup_per_zone_lowmem_reserve,
                          setup_per_zone_wmarks, zone_batchsize, zone_highsize)
@@ -44,8 +42,7 @@ def current():
 class pglist_data:
     """The booted model.  Close it (or use ``with``) to unlink the arena."""
 
-    def __init__(self, layout, nr_cpus, page_data, max_locks, extra_sections, slab=None,
-                 slub_debug=True):
+    def __init__(self, layout, nr_cpus, page_data, max_locks, extra_sections, slab_sections=()):
         if not 1 <= nr_cpus <= MAX_CPUS:
             raise ConfigError(f"nr_cpus {nr_cpus} must be between 1 and {MAX_CPUS}")
         self.layout = layout
@@ -62,20 +59,11 @@ class pglist_data:
         sections += pcp_mod.arena_sections(nr_cpus)
         sections += spinlock.arena_sections(max_locks)
         sections += list(extra_sections)
-        self.slab_kind = _slab_kind(slab, page_data)
-        self.slub_debug = bool(slub_debug) and self.slab_kind is not None
-        self.slab = None
-        self.vmalloc = None
-        if self.slab_kind:
-            # ``from .vmalloc import``: the package's ``vmalloc`` and ``kmalloc``
-            # names are the functions, not the modules.
-            from . import slab_common
-            from .vmalloc import arena_sections as vmalloc_sections
-            mod = _slab_module(self.slab_kind)
-            sections += slab_common.arena_sections(nr_cpus, n, layout.page_size, self.slab_kind,
-                                                   self.slub_debug)
-            sections += mod.arena_sections(nr_cpus)
-            sections += vmalloc_sections(n)
+        self.slab_kind = None            # mm_init: the allocator's name
+        self.slub_debug = False          # mm_init: every cache gets slub_debug=PZU
+        self.slab = None                 # mm_init: slab_common.SlabState
+        self.vmalloc = None              # mm_init: vmalloc.VmallocSpace
+        sections += list(slab_sections)
         if page_data:
             sections.append(("page_data", "B", n * layout.page_size))
         self.arena = Arena.create(sections, page_size=layout.page_size)
@@ -116,24 +104,6 @@ class pglist_data:
         meta[3] = 1
         self.shrinkers = []
         self.kswapd = None               # callable(zone) the harness may install
-        if self.slab_kind:
-            self._init_slab()
-
-    def _init_slab(self):
-        from . import slab_common
-        from .kmalloc import create_kmalloc_caches
-        from .vmalloc import VmallocSpace
-        mod = _slab_module(self.slab_kind)
-        st = slab_common.SlabState(self, mod, self.slub_debug)
-        self.slab = st
-        st.meta[0] = 1 if self.slab_kind == "slub" else 2
-        st.meta[2] = st.rows_per_page
-        st.slab_mutex = spinlock.spin_lock_init(self.locks, "slab_mutex")
-        st.slab_locks = [spinlock.spin_lock_init(self.locks, f"slab_lock[{i}]")
-                         for i in range(16)]
-        mod.init(st)
-        self.vmalloc = VmallocSpace(self)
-        create_kmalloc_caches(st)
 
     def _free_all_pages(self, spans):
         a = self.arena
@@ -204,46 +174,12 @@ class pglist_data:
         return m[WMARK_MIN], m[WMARK_LOW], m[WMARK_HIGH]
 
 
-def _slab_kind(slab, page_data):
-    if slab in (None, False, "none"):
-        return None
-    kind = "slub" if slab is True else slab
-    if kind not in ("slub", "slab"):
-        raise ConfigError(f"slab={slab!r}: use 'slub' (the default allocator of Linux 6.12) "
-                          "or 'slab' (the classic three-list SLAB)")
-    if not page_data:
-        raise ConfigError(f"slab={kind!r} needs real page data (objects and their free "
-                          "pointers live in the pages): boot(..., page_data=True)")
-    return kind
-
-
-def _slab_module(kind):
-    if kind == "slub":
-        from . import slub as mod
-    else:
-        from . import slab as mod
-    return mod
-
-
-def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
-         extra_sections=(), slab=None, slub_debug=True, **layout_kw):
-    """Boot a model and make it this process's node.
-
-    ``boot(MemoryLayout("x86_32", total="1G"))`` or ``boot(total="64M")``.
-    ``slab="slub"`` / ``"slab"`` (True means "slub") adds the slab allocator,
-    kmalloc and vmalloc; it needs ``page_data=True``.  ``slub_debug=False``
-    turns off red zones, poisoning and per-object debug data (benchmarks).
-    """
+def set_node(pgdat):
+    """Make ``pgdat`` this process's node; a CPU id beyond its CPUs becomes CPU 0."""
     global _current
-    if layout is None:
-        layout = MemoryLayout(**layout_kw)
-    elif layout_kw:
-        raise ConfigError("give either a MemoryLayout or layout keywords, not both")
-    pgdat = pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections, slab, slub_debug)
     _current = pgdat
-    if context.this_cpu.id >= nr_cpus:
+    if context.this_cpu.id >= pgdat.nr_cpus:
         context.set_this_cpu(context.CPU(0))
-    return pgdat
 
 
 def set_current(pgdat):

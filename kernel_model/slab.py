@@ -37,7 +37,7 @@ disabling interrupts on its own CPU (it is never touched by another CPU
 while that CPU runs).
 """
 
-from . import context, debug, page_alloc, spinlock
+from . import context, debug, page_alloc, slab_debug, spinlock
 from .context import local_irq_restore, local_irq_save
 from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_NO_GROW,
                   __GFP_RECLAIMABLE, __GFP_ZERO, GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
@@ -48,9 +48,11 @@ from .slab_common import (ALIGN, KC_ALIGN, KC_ALLOCFLAGS, KC_BATCH, KC_COLOUR, K
                           KC_FLAGS, KC_FREELIST_SIZE, KC_INUSE, KC_LIMIT, KC_NF, KC_OBJECT_SIZE,
                           KC_OBJECTS, KC_ORDER, KC_RED_LEFT_PAD, KC_SIZE, KN_COLOUR_NEXT,
                           KN_FREE_OBJECTS, KN_NR_FREE, KN_NR_SLABS, KN_TOTAL_OBJECTS, LIST_FREE,
-                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, POISON_INUSE,
-                          SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
-                          SLAB_RED_ZONE, SLAB_STORE_USER)
+                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, SLAB_CACHE_DMA,
+                          SLAB_CACHE_DMA32, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
+                          SLAB_STORE_USER, ALLOC_FASTPATH, FREE_FASTPATH)
+from .slab_debug import POISON_INUSE
+from .slab_h import slab_counters, slab_inuse, slab_objects, virt_to_slab
 
 AC_MAX = 120
 AC_NF = 4 + AC_MAX
@@ -85,6 +87,7 @@ def slab_base(s, head):
 
 
 def _stat(s, item, n=1):
+    # sc.stat_slot(s, cpu, item), inlined: the slow paths count often
     s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
 
 
@@ -128,7 +131,7 @@ def __kmem_cache_create(st, cid, ctor):
     inuse = size
     size += red_left
     if flags & SLAB_STORE_USER:
-        size = max(size + 16, sc.DEBUG_MIN_OBJECT)
+        size = max(size + 16, slab_debug.DEBUG_MIN_OBJECT)
     size = ALIGN(size, align)
     max_order = 1 if node.nr_pages > (32 << 20) >> node.page_shift else 0
     num, order, left = calculate_slab_order(size, flags, node.page_size, max_order)
@@ -164,8 +167,6 @@ def __kmem_cache_create(st, cid, ctor):
         a = (cid * n + cpu) * AC_NF
         acv[a + AC_AVAIL], acv[a + AC_LIMIT] = 0, limit
         acv[a + AC_BATCH], acv[a + AC_TOUCHED] = (limit + 1) // 2, 0
-    for i in range(cid * n * NR_STAT, (cid + 1) * n * NR_STAT):
-        st.stat[i] = 0
     return True
 
 
@@ -185,7 +186,7 @@ def _move(s, pfn, frm, to):
 
 
 def _which_list(s, pfn):
-    active = s.mm.slab_counters[pfn] & 0xFFFF
+    active = slab_inuse(s.mm.slab_counters[pfn])
     return LIST_FREE if not active else LIST_FULL if active == s.objects else LIST_PARTIAL
 
 
@@ -218,19 +219,19 @@ def cache_grow(s, gfp):
     freelist = start + s.slab_bytes - s.freelist_size
     first = start + offset + s.red_left_pad
     if s.debug:
-        sc._fill(s, start + offset + s.objects * s.size,
+        slab_debug.fill_bytes(s, start + offset + s.objects * s.size,
                  freelist - (start + offset + s.objects * s.size), POISON_INUSE)
     dh = s.data_h
     fi = (freelist - s.page_offset) >> 1
     for i in range(s.objects):
         obj = first + i * s.size
         if s.debug:
-            sc.setup_object_debug(s, pfn, obj, i)
+            slab_debug.setup_object_debug(s, pfn, obj, i)
         if s.ctor is not None:
-            sc.run_ctor(s.ctor, obj)
+            slab_debug.run_ctor(s.ctor, obj)
         dh[fi + i] = i
     mm.slab_freelist[pfn] = freelist
-    mm.slab_counters[pfn] = s.objects << 16
+    mm.slab_counters[pfn] = slab_counters(0, s.objects)
     flags = spinlock.spin_lock_irqsave(s.list_lock)
     _move(s, pfn, None, LIST_FREE)
     st.node[nb + KN_NR_SLABS] += 1
@@ -263,18 +264,19 @@ def _get_obj(s, pfn):
     """slab_get_obj: the next free object; list_lock held."""
     mm = s.mm
     co = mm.slab_counters[pfn]
-    active = co & 0xFFFF
+    active = slab_inuse(co)
     idx = s.data_h[((mm.slab_freelist[pfn] - s.page_offset) >> 1) + active]
-    mm.slab_counters[pfn] = co + 1
+    mm.slab_counters[pfn] = slab_counters(active + 1, slab_objects(co))
     return s.page_offset + (pfn << s.page_shift) + mm.private[pfn] + s.red_left_pad + idx * s.size
 
 
 def _put_obj(s, pfn, obj):
     mm = s.mm
-    co = mm.slab_counters[pfn] - 1
+    co = mm.slab_counters[pfn]
+    active = slab_inuse(co) - 1
     idx = (obj - s.page_offset - (pfn << s.page_shift) - mm.private[pfn] - s.red_left_pad) // s.size
-    s.data_h[((mm.slab_freelist[pfn] - s.page_offset) >> 1) + (co & 0xFFFF)] = idx
-    mm.slab_counters[pfn] = co
+    s.data_h[((mm.slab_freelist[pfn] - s.page_offset) >> 1) + active] = idx
+    mm.slab_counters[pfn] = slab_counters(active, slab_objects(co))
 
 
 def cache_alloc_refill(s, gfp, a, irqflags):
@@ -296,7 +298,7 @@ def cache_alloc_refill(s, gfp, a, irqflags):
                     break
                 st.node[nb + KN_NR_FREE] -= 1
             _stat(s, sc.ALLOC_FROM_PARTIAL)
-            while batch > 0 and (s.mm.slab_counters[pfn] & 0xFFFF) < s.objects:
+            while batch > 0 and slab_inuse(s.mm.slab_counters[pfn]) < s.objects:
                 avail = acv[a + AC_AVAIL]
                 acv[a + AC_ENTRY + avail] = _get_obj(s, pfn)
                 acv[a + AC_AVAIL] = avail + 1
@@ -327,7 +329,7 @@ def free_block(s, objs):
     destroy = []
     node = s.pgdat
     for obj in objs:
-        pfn = sc.virt_to_slab(node, obj)
+        pfn = virt_to_slab(node, obj)
         lid = _which_list(s, pfn)
         _put_obj(s, pfn, obj)
         st.node[nb + KN_FREE_OBJECTS] += 1
@@ -374,13 +376,13 @@ def slab_alloc_node(s, gfp, orig_size):
     a = s.ac_base + cpu.id * AC_NF
     flags = local_irq_save()
     hooks.percpu_enter("slab_alloc_node", cpu.id, "irq")
-    avail = acv[a]
+    avail = acv[a + AC_AVAIL]
     if avail:
         acv[a + AC_TOUCHED] = 1
-        acv[a] = avail - 1
+        acv[a + AC_AVAIL] = avail - 1
         obj = acv[a + AC_ENTRY + avail - 1]
         hooks.percpu_exit("slab_alloc_node", cpu.id)
-        s.statv[s.stat_base + cpu.id * NR_STAT] += 1          # ALLOC_FASTPATH (allochit)
+        s.statv[s.stat_base + cpu.id * NR_STAT + ALLOC_FASTPATH] += 1      # allochit
     else:
         hooks.percpu_exit("slab_alloc_node", cpu.id)
         obj = cache_alloc_refill(s, gfp, a, flags)
@@ -388,7 +390,7 @@ def slab_alloc_node(s, gfp, orig_size):
     if not obj:
         return 0
     if s.debug:
-        sc.slab_post_alloc_debug(s, sc.virt_to_slab(s.pgdat, obj), obj, orig_size)
+        slab_debug.slab_post_alloc_debug(s, virt_to_slab(s.pgdat, obj), obj, orig_size)
     if gfp & __GFP_ZERO:
         n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
         off = obj - s.page_offset
@@ -404,16 +406,16 @@ def do_slab_free(s, head, obj):
     acv = s.acv
     a = s.ac_base + cpu.id * AC_NF
     flags = local_irq_save()
-    avail = acv[a]
+    avail = acv[a + AC_AVAIL]
     if avail >= acv[a + AC_LIMIT]:
         _stat(s, sc.FREE_SLOWPATH)
         cache_flusharray(s, a)
-        avail = acv[a]
+        avail = acv[a + AC_AVAIL]
     else:
-        s.statv[s.stat_base + cpu.id * NR_STAT + sc.FREE_FASTPATH] += 1
+        s.statv[s.stat_base + cpu.id * NR_STAT + FREE_FASTPATH] += 1       # freehit
     hooks.percpu_enter("do_slab_free", cpu.id, "irq")
     acv[a + AC_ENTRY + avail] = obj
-    acv[a] = avail + 1
+    acv[a + AC_AVAIL] = avail + 1
     hooks.percpu_exit("do_slab_free", cpu.id)
     local_irq_restore(flags)
 
@@ -422,8 +424,8 @@ def drain_cpu_cache(s, cpu):
     """Empty one CPU's array cache (its own CPU, or any CPU while that one is idle)."""
     a = s.ac_base + cpu * AC_NF
     flags = local_irq_save()
-    while s.acv[a]:
-        cache_flusharray(s, a, s.acv[a])
+    while s.acv[a + AC_AVAIL]:
+        cache_flusharray(s, a, s.acv[a + AC_AVAIL])
     local_irq_restore(flags)
 
 
@@ -455,9 +457,14 @@ def __kmem_cache_shrink(s):
     return _drain_freelist(s)
 
 
-def __kmem_cache_shutdown(s):
+def flush_all(s):
+    """drain_cpu_caches: every CPU's array cache back to the slabs (CPUs idle)."""
     for cpu in range(s.pgdat.nr_cpus):
         drain_cpu_cache(s, cpu)
+
+
+def __kmem_cache_shutdown(s):
+    flush_all(s)
     _drain_freelist(s)
     n = s.state.node
     return n[s.node_base + KN_TOTAL_OBJECTS] - n[s.node_base + KN_FREE_OBJECTS]
@@ -471,3 +478,39 @@ def slabinfo_counts(s):
     num_objs = total_slabs * s.objects
     return (num_objs - n[nb + KN_FREE_OBJECTS], num_objs,
             total_slabs - n[nb + KN_NR_FREE], total_slabs)
+
+
+def slabinfo_tunables(s):
+    """The array cache's limit and batchcount; no shared array cache (0)."""
+    return s.limit, s.batchcount, 0
+
+
+def free_objects_of_slab(s, head):
+    """The slab's free indices plus every CPU's array cache entries in it, while
+    CPUs are idle.  Returns (set of addresses, problems)."""
+    node = s.pgdat
+    mm = node.mem_map
+    problems = []
+    free = set()
+    start = node.page_offset + (head << node.page_shift)
+    end = start + (node.page_size << mm.order[head])
+    co = mm.slab_counters[head]
+    objects = slab_objects(co)
+    fi = (mm.slab_freelist[head] - node.page_offset) >> 1
+    base = start + mm.private[head] + s.red_left_pad
+    for k in range(slab_inuse(co), objects):
+        idx = s.data_h[fi + k]
+        obj = base + idx * s.size
+        if idx >= objects or obj in free:
+            problems.append(f"{s.name} slab {head:#x}: bad free index {idx}")
+            continue
+        free.add(obj)
+    for cpu in range(node.nr_cpus):
+        a = s.ac_base + cpu * AC_NF
+        for i in range(s.acv[a + AC_AVAIL]):
+            obj = s.acv[a + AC_ENTRY + i]
+            if start <= obj < end:
+                if obj in free:
+                    problems.append(f"{s.name}: object {obj:#x} twice on free lists")
+                free.add(obj)
+    return free, problems

@@ -41,7 +41,7 @@ do_slab_free.
 
 Arena sections (C = MAX_CACHES, N = nr_cpus)::
 
-    kmem_cache_cpu   u64[C * N * 4]  [(cache * N + cpu) * 4 + KCC_*]:
+    kmem_cache_cpu   u64[C * N * 4]  [kcc_row(s, cpu) + KCC_*]:
                                      0 freelist (object address, 0 NULL),
                                      1 tid (starts at cpu, += TID_STEP),
                                      2 slab (head pfn + 1, 0 none),
@@ -51,14 +51,15 @@ Arena sections (C = MAX_CACHES, N = nr_cpus)::
 
 Each row is written only by its own CPU (and, when every CPU is idle, by
 flush_all).  struct slab fields live in struct page (page.py): slab_cache,
-slab_freelist, slab_counters (inuse 16 | objects 15 | frozen 1), PG_workingset
+slab_freelist, slab_counters (inuse 16 | objects 15 | frozen 1: slab_h's
+slab_inuse / slab_objects / slab_frozen / slab_counters), PG_workingset
 marks "on the node partial list" as slab_test_node_partial() does, and a
 tail page of a high-order slab has page_lru_prev = its head pfn.
 
 Lock order: slab_mutex -> node->list_lock -> kmem_cache_cpu (irqs off) -> slab_lock.
 """
 
-from . import context, debug, page_alloc, planted, spinlock
+from . import context, debug, page_alloc, planted, slab_debug, spinlock
 from .context import local_irq_restore, local_irq_save
 from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_HARDWALL,
                   __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_NO_GROW,
@@ -70,16 +71,19 @@ from . import slab_common as sc
 from .slab_common import (ALIGN, KC_ALLOCFLAGS, KC_CPU_PARTIAL_SLABS, KC_INUSE, KC_MIN_PARTIAL,
                           KC_NF, KC_OBJECT_SIZE, KC_OBJECTS, KC_OFFSET, KC_ORDER, KC_RED_LEFT_PAD,
                           KC_SIZE, KC_ALIGN, KC_FLAGS, KN_NR_FULL, KN_NR_PARTIAL, KN_NR_SLABS,
-                          KN_TOTAL_OBJECTS, LIST_FULL, LIST_PARTIAL, NR_STAT, POISON_INUSE,
+                          KN_TOTAL_OBJECTS, LIST_FULL, LIST_PARTIAL, NR_SLAB_LOCKS, NR_STAT,
                           SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_POISON,
                           SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER,
-                          SLAB_TYPESAFE_BY_RCU, SLAB_KMALLOC, OBJECT_POISON)
+                          SLAB_TYPESAFE_BY_RCU, SLAB_KMALLOC, OBJECT_POISON,
+                          ALLOC_FASTPATH, CMPXCHG_DOUBLE_CPU_FAIL, FREE_FASTPATH)
+from .slab_debug import POISON_INUSE
+from .slab_h import SLAB_INUSE_ONE, slab_counters, slab_frozen, slab_inuse, slab_objects
 
+# struct kmem_cache_cpu: the fields of one row of kmem_cache_cpu (see above)
 KCC_FREELIST, KCC_TID, KCC_SLAB, KCC_PARTIAL = range(4)
 KCC_NF = 4
 TID_STEP = 64                     # roundup_pow_of_two(NR_CPUS): tids stay per-CPU unique
 PG_workingset = 1 << 7            # slab_test_node_partial()
-FROZEN = 1 << 31
 PAGE_ALLOC_COSTLY_ORDER = 3
 slub_max_order = PAGE_ALLOC_COSTLY_ORDER
 slub_min_order = 0
@@ -87,11 +91,9 @@ slub_min_objects = 0
 MAX_OBJS_PER_PAGE = 32767
 MIN_PARTIAL, MAX_PARTIAL = 5, 10
 SIZEOF_TRACK = 32                 # struct track {addr, handle, cpu, pid, when} on 64-bit
-NR_SLAB_LOCKS = 16
 GFP_CONSTRAINT_MASK = __GFP_HARDWALL | __GFP_THISNODE
 
 name = "slub"
-_I = {}                           # per-process cached stat indices
 
 
 def arena_sections(nr_cpus):
@@ -117,6 +119,11 @@ def bind_cache(s):
 
 def slab_base(s, head):
     return 0
+
+
+def kcc_row(s, cpu):
+    """Index of CPU ``cpu``'s kmem_cache_cpu row of ``s``; add a KCC_* field."""
+    return s.cpu_base + cpu * KCC_NF
 
 
 # -- sizes (mm/slub.c 6.12 calculate_sizes / calculate_order / set_cpu_partial) ---
@@ -229,27 +236,13 @@ def __kmem_cache_create(st, cid, ctor):
         kcc[base + KCC_TID] = cpu                       # init_tid(cpu)
         kcc[base + KCC_SLAB] = 0
         kcc[base + KCC_PARTIAL] = 0
-    for i in range(cid * n * NR_STAT, (cid + 1) * n * NR_STAT):
-        st.stat[i] = 0
     return True
 
 
 # -- struct slab helpers ---------------------------------------------------------
 def _stat(s, item):
+    # sc.stat_slot(s, cpu, item), inlined: the slow paths count often
     s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += 1
-
-
-def virt_to_slab(pgdat, addr):
-    """Head pfn of the slab holding ``addr``, or None (not a slab page)."""
-    pfn = pgdat.virt_to_pfn(addr)
-    if pfn is None:
-        return None
-    mm = pgdat.mem_map
-    if mm.type[pfn] == PGTY_slab:
-        return pfn
-    if mm.slab_cache[pfn]:
-        return mm.prev[pfn]
-    return None
 
 
 def slab_lock_of(s, pfn):
@@ -350,18 +343,18 @@ def allocate_slab(s, flags):
     ctor = s.ctor
     if debug_on:
         end = start + objects * size
-        sc._fill(s, end, (pgdat.page_size << order) - objects * size, POISON_INUSE)
+        slab_debug.fill_bytes(s, end, (pgdat.page_size << order) - objects * size, POISON_INUSE)
     dq = s.data_q
     fpb = s.fp_base
     for i in range(objects):
         obj = first + i * size
         if debug_on:
-            sc.setup_object_debug(s, pfn, obj, i)
+            slab_debug.setup_object_debug(s, pfn, obj, i)
         if ctor is not None:
-            sc.run_ctor(ctor, obj)
+            slab_debug.run_ctor(ctor, obj)
         dq[(obj - fpb) >> 3] = obj + size if i + 1 < objects else 0
     mm.slab_freelist[pfn] = first
-    mm.slab_counters[pfn] = objects << 16
+    mm.slab_counters[pfn] = slab_counters(0, objects)
     mm.private[pfn] = 0
     _inc_slabs_node(s, objects, 1)
     return pfn
@@ -378,7 +371,7 @@ def new_slab(s, flags):
 def free_slab(s, pfn):
     mm = s.mm
     order = mm.order[pfn]
-    objects = (mm.slab_counters[pfn] >> 16) & 0x7FFF
+    objects = slab_objects(mm.slab_counters[pfn])
     for p in range(pfn + 1, pfn + (1 << order)):
         mm.slab_cache[p] = 0
         mm.prev[p] = NIL
@@ -399,18 +392,14 @@ def discard_slab(s, pfn):
 
 
 # -- cpu slab management (irqs off) -------------------------------------------------
-def _counters(co):
-    return co & 0xFFFF, (co >> 16) & 0x7FFF, co >> 31
-
-
 def get_freelist(s, pfn):
     """Take the cpu slab's whole freelist; unfreeze it if there is none."""
     mm = s.mm
     while True:
         fl = mm.slab_freelist[pfn]
         co = mm.slab_counters[pfn]
-        objects = (co >> 16) & 0x7FFF
-        new = objects << 16 | objects | (FROZEN if fl else 0)
+        objects = slab_objects(co)
+        new = slab_counters(objects, objects, frozen=bool(fl))
         if slab_update_freelist(s, pfn, fl, co, 0, new):
             return fl
 
@@ -420,8 +409,8 @@ def freeze_slab(s, pfn):
     while True:
         fl = mm.slab_freelist[pfn]
         co = mm.slab_counters[pfn]
-        objects = (co >> 16) & 0x7FFF
-        if slab_update_freelist(s, pfn, fl, co, 0, FROZEN | objects << 16 | objects):
+        objects = slab_objects(co)
+        if slab_update_freelist(s, pfn, fl, co, 0, slab_counters(objects, objects, frozen=1)):
             return fl
 
 
@@ -430,7 +419,7 @@ def _freelist_walk(s, pfn, freelist, what):
     start = s.page_offset + (pfn << s.page_shift)
     end = start + (s.pgdat.page_size << s.mm.order[pfn])
     n, tail, it = 0, 0, freelist
-    limit = (s.mm.slab_counters[pfn] >> 16) & 0x7FFF
+    limit = slab_objects(s.mm.slab_counters[pfn])
     while it:
         if not start <= it < end or n >= limit:
             debug.hooks.report("freelist-corrupt",
@@ -453,15 +442,15 @@ def deactivate_slab(s, pfn, freelist):
     while True:
         ofl = mm.slab_freelist[pfn]
         oco = mm.slab_counters[pfn]
-        inuse = (oco & 0xFFFF)
-        objects = (oco >> 16) & 0x7FFF
+        inuse = slab_inuse(oco)
+        objects = slab_objects(oco)
         if freelist_tail:
             inuse -= free_delta
             set_freepointer(s, freelist_tail, ofl)
             nfl = freelist
         else:
             nfl = ofl
-        if slab_update_freelist(s, pfn, ofl, oco, nfl, objects << 16 | inuse):
+        if slab_update_freelist(s, pfn, ofl, oco, nfl, slab_counters(inuse, objects)):
             break
     if not inuse and s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
         _stat(s, sc.DEACTIVATE_EMPTY)
@@ -483,7 +472,7 @@ def __put_partials(s, pfn):
         nxt = mm.next[pfn]
         mm.next[pfn] = NIL
         mm.private[pfn] = 0
-        if not mm.slab_counters[pfn] & 0xFFFF and \
+        if not slab_inuse(mm.slab_counters[pfn]) and \
                 s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
             discard.append(pfn)
         else:
@@ -499,7 +488,7 @@ def put_cpu_partial(s, pfn, drain):
     """Put an unfrozen slab on this CPU's partial list; drain it if it is long."""
     mm = s.mm
     kcc = s.kcc
-    c = s.cpu_base + context.this_cpu.id * KCC_NF
+    c = kcc_row(s, context.this_cpu.id)
     flags = local_irq_save()
     old = kcc[c + KCC_PARTIAL]
     to_put = NIL
@@ -598,9 +587,9 @@ def ___slab_alloc(s, gfp, c, irqflags):
                     return 0, None
                 _stat(s, sc.ALLOC_SLAB)
                 freelist = mm.slab_freelist[pfn]
-                objects = (mm.slab_counters[pfn] >> 16) & 0x7FFF
+                objects = slab_objects(mm.slab_counters[pfn])
                 mm.slab_freelist[pfn] = 0
-                mm.slab_counters[pfn] = FROZEN | objects << 16 | objects
+                mm.slab_counters[pfn] = slab_counters(objects, objects, frozen=1)
         while kcc[c + KCC_SLAB]:                    # retry_load_slab
             flush_fl = kcc[c + KCC_FREELIST]
             flush_slab = kcc[c + KCC_SLAB] - 1
@@ -644,7 +633,7 @@ def alloc_single(s, gfp):
     mm.slab_freelist[pfn] = get_freepointer(s, obj)
     co = mm.slab_counters[pfn] + 1
     mm.slab_counters[pfn] = co
-    if co & 0xFFFF == (co >> 16) & 0x7FFF:
+    if slab_inuse(co) == slab_objects(co):
         remove_partial(s, pfn)
         _add_full(s, pfn)
     spinlock.spin_unlock_irqrestore(s.list_lock, flags)
@@ -664,7 +653,7 @@ def free_to_partial_list(s, pfn, obj):
         _remove_full(s, pfn)
         add_partial(s, pfn, True)
     discard = False
-    if not co & 0xFFFF and s.state.node[s.node_base + KN_NR_PARTIAL] > s.min_partial:
+    if not slab_inuse(co) and s.state.node[s.node_base + KN_NR_PARTIAL] > s.min_partial:
         remove_partial(s, pfn)
         discard = True
     spinlock.spin_unlock_irqrestore(s.list_lock, flags)
@@ -687,47 +676,49 @@ def slab_alloc_node(s, gfp, orig_size):
     else:
         kcc = s.kcc
         cid = cpu.id
-        c = s.cpu_base + cid * KCC_NF
+        c = s.cpu_base + cid * KCC_NF              # kcc_row(s, cid), inlined
+        c_freelist, c_tid, c_slab = c + KCC_FREELIST, c + KCC_TID, c + KCC_SLAB
         dq = s.data_q
         fpb = s.fp_base
+        st0 = s.stat_base + cid * NR_STAT
         hooks.percpu_enter("slab_alloc_node", cid, "tid")
         while True:
-            tid = kcc[c + 1]
-            obj = kcc[c]
-            slab = kcc[c + 2]
+            tid = kcc[c_tid]                        # tid = READ_ONCE(c->tid)
+            obj = kcc[c_freelist]                   # object = c->freelist
+            slab = kcc[c_slab]                      # slab = c->slab
             if not obj or not slab:
                 hooks.percpu_exit("slab_alloc_node", cid)
                 obj, pfn = __slab_alloc(s, gfp, c)
                 break
-            nxt = dq[(obj - fpb) >> 3]
+            nxt = dq[(obj - fpb) >> 3]              # get_freepointer_safe(s, object)
             hooks.slab_tid_window("slab_alloc_node", cid)
             if planted.slub_fastpath_no_irq:       # compare, then swap: not one step
-                ok = kcc[c + 1] == tid and kcc[c] == obj
+                ok = kcc[c_tid] == tid and kcc[c_freelist] == obj
                 if ok:
                     hooks.slab_tid_window("slab_alloc_node:cmpxchg", cid)
-                    kcc[c] = nxt
-                    kcc[c + 1] = tid + TID_STEP
-            else:                                   # the cmpxchg: one step, irqs masked
+                    kcc[c_freelist] = nxt
+                    kcc[c_tid] = tid + TID_STEP
+            else:                                   # __update_cpu_freelist_fast: one step, irqs masked
                 flags = local_irq_save()
-                ok = kcc[c + 1] == tid and kcc[c] == obj
+                ok = kcc[c_tid] == tid and kcc[c_freelist] == obj
                 if ok:
-                    kcc[c] = nxt
-                    kcc[c + 1] = tid + TID_STEP
+                    kcc[c_freelist] = nxt
+                    kcc[c_tid] = tid + TID_STEP     # next_tid(tid)
                 local_irq_restore(flags)
             if ok:
                 hooks.percpu_exit("slab_alloc_node", cid)
-                s.statv[s.stat_base + cid * NR_STAT] += 1         # ALLOC_FASTPATH
+                s.statv[st0 + ALLOC_FASTPATH] += 1
                 pfn = slab - 1
                 break
-            s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
+            s.statv[st0 + CMPXCHG_DOUBLE_CPU_FAIL] += 1
     if not obj:
         return 0
     if s.debug:
-        sc.slab_post_alloc_debug(s, pfn, obj, orig_size)
+        slab_debug.slab_post_alloc_debug(s, pfn, obj, orig_size)
         fp = s.data_q[(obj - s.fp_base) >> 3]        # check_object's free pointer check
         if fp and (fp == obj or (fp - obj) % s.size
                    or not 0 <= fp - s.page_offset - (pfn << s.page_shift) < s.slab_bytes):
-            sc.check_freepointer(s, pfn, obj, fp)
+            slab_debug.check_freepointer(s, pfn, obj, fp)
     if gfp & __GFP_ZERO:
         n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
         off = obj - s.page_offset
@@ -755,14 +746,14 @@ def __slab_free(s, pfn, obj):
                                     f"object {obj:#x} is already the head of its slab's freelist")
             return
         set_freepointer(s, obj, prior)
-        was_frozen = co >> 31
-        inuse = (co & 0xFFFF) - 1
+        was_frozen = slab_frozen(co)
+        inuse = slab_inuse(co) - 1
         on_node_partial = False
         if (not inuse or not prior) and not was_frozen and prior:
             flags = spinlock.spin_lock_irqsave(s.list_lock)
             locked = True
             on_node_partial = bool(mm.flags[pfn] & PG_workingset)
-        if slab_update_freelist(s, pfn, prior, co, obj, (co & ~0xFFFF) | inuse):
+        if slab_update_freelist(s, pfn, prior, co, obj, co - SLAB_INUSE_ONE):   # new.inuse -= 1
             break
     if not locked:
         if was_frozen:
@@ -791,44 +782,46 @@ def do_slab_free(s, pfn, obj):
     hooks = debug.hooks
     kcc = s.kcc
     cid = cpu.id
-    c = s.cpu_base + cid * KCC_NF
+    c = s.cpu_base + cid * KCC_NF                  # kcc_row(s, cid), inlined
+    c_freelist, c_tid, c_slab = c + KCC_FREELIST, c + KCC_TID, c + KCC_SLAB
     dq = s.data_q
     fpb = s.fp_base
+    st0 = s.stat_base + cid * NR_STAT
     want = pfn + 1
     hooks.percpu_enter("do_slab_free", cid, "tid")
     while True:
-        tid = kcc[c + 1]
-        if kcc[c + 2] != want:
+        tid = kcc[c_tid]                            # tid = READ_ONCE(c->tid)
+        if kcc[c_slab] != want:                     # slab != c->slab
             hooks.percpu_exit("do_slab_free", cid)
             __slab_free(s, pfn, obj)
             return
-        freelist = kcc[c]
+        freelist = kcc[c_freelist]
         if obj == freelist and not planted.slub_skip_double_free:
             hooks.percpu_exit("do_slab_free", cid)
             hooks.double_free(s.name, obj, f"kernel BUG at mm/slub.c (set_freepointer): naive "
                               f"detection of double free or corruption: {s.name} object "
                               f"{obj:#x} is already the head of CPU {cid}'s freelist")
             return
-        dq[(obj - fpb) >> 3] = freelist
+        dq[(obj - fpb) >> 3] = freelist             # set_freepointer(s, tail, freelist)
         hooks.slab_tid_window("do_slab_free", cid)
         if planted.slub_fastpath_no_irq:           # compare, then swap: not one step
-            ok = kcc[c + 1] == tid and kcc[c] == freelist
+            ok = kcc[c_tid] == tid and kcc[c_freelist] == freelist
             if ok:
                 hooks.slab_tid_window("do_slab_free:cmpxchg", cid)
-                kcc[c] = obj
-                kcc[c + 1] = tid + TID_STEP
-        else:                                       # the cmpxchg: one step, irqs masked
+                kcc[c_freelist] = obj
+                kcc[c_tid] = tid + TID_STEP
+        else:                                       # __update_cpu_freelist_fast: one step, irqs masked
             flags = local_irq_save()
-            ok = kcc[c + 1] == tid and kcc[c] == freelist
+            ok = kcc[c_tid] == tid and kcc[c_freelist] == freelist
             if ok:
-                kcc[c] = obj
-                kcc[c + 1] = tid + TID_STEP
+                kcc[c_freelist] = obj
+                kcc[c_tid] = tid + TID_STEP         # next_tid(tid)
             local_irq_restore(flags)
         if ok:
             hooks.percpu_exit("do_slab_free", cid)
-            s.statv[s.stat_base + cid * NR_STAT + 2] += 1          # FREE_FASTPATH
+            s.statv[st0 + FREE_FASTPATH] += 1
             return
-        s.statv[s.stat_base + cid * NR_STAT + sc.CMPXCHG_DOUBLE_CPU_FAIL] += 1
+        s.statv[st0 + CMPXCHG_DOUBLE_CPU_FAIL] += 1
 
 
 # -- flush, shrink, shutdown ------------------------------------------------------------
@@ -838,7 +831,7 @@ def flush_cpu_slab(s, cpu):
     Run on the CPU itself, or for another CPU only when it is idle.
     """
     kcc = s.kcc
-    c = s.cpu_base + cpu * KCC_NF
+    c = kcc_row(s, cpu)
     flags = local_irq_save()
     slab = kcc[c + KCC_SLAB]
     fl = kcc[c + KCC_FREELIST]
@@ -869,7 +862,7 @@ def _drop_empty_partials(s):
     empty = []
     while pfn != NIL:
         nxt = mm.next[pfn]
-        if not mm.slab_counters[pfn] & 0xFFFF:
+        if not slab_inuse(mm.slab_counters[pfn]):
             remove_partial(s, pfn)
             empty.append(pfn)
         pfn = nxt
@@ -902,14 +895,9 @@ def count_free(s):
         pfn = st.lhead[s.id * 3 + lid]
         while pfn != NIL:
             co = mm.slab_counters[pfn]
-            free += ((co >> 16) & 0x7FFF) - (co & 0xFFFF)
+            free += slab_objects(co) - slab_inuse(co)
             pfn = mm.next[pfn]
     return free
-
-
-def cache_free(s, head, obj):
-    """Free path shared by kmem_cache_free and kfree (after the debug checks)."""
-    do_slab_free(s, head, obj)
 
 
 def slabinfo_counts(s):
@@ -922,3 +910,44 @@ def slabinfo_counts(s):
     nr_slabs = n[s.node_base + KN_NR_SLABS]
     total = n[s.node_base + KN_TOTAL_OBJECTS]
     return total - count_free(s), total, nr_slabs, nr_slabs
+
+
+def slabinfo_tunables(s):
+    """SLUB has no array caches: /proc/slabinfo prints tunables 0 0 0."""
+    return 0, 0, 0
+
+
+def free_objects_of_slab(s, head):
+    """The slab's freelist plus every CPU's freelist of it, while CPUs are idle.
+    Returns (set of addresses, problems)."""
+    node = s.pgdat
+    mm = node.mem_map
+    problems = []
+    free = set()
+    start = node.page_offset + (head << node.page_shift)
+    end = start + (node.page_size << mm.order[head])
+    co = mm.slab_counters[head]
+    objects = slab_objects(co)
+    chains = [("slab", mm.slab_freelist[head])]
+    for cpu in range(node.nr_cpus):
+        c = kcc_row(s, cpu)
+        if s.kcc[c + KCC_SLAB] == head + 1:
+            chains.append((f"CPU {cpu}", s.kcc[c + KCC_FREELIST]))
+    for what, it in chains:
+        n = 0
+        while it:
+            if not start <= it < end or slab_debug.obj_index(s, head, it) is None:
+                problems.append(f"{s.name} slab {head:#x}: {what} freelist points at {it:#x}, "
+                                "not an object of the slab")
+                break
+            if it in free:
+                problems.append(f"{s.name} slab {head:#x}: {what} freelist cycle or overlap "
+                                f"at {it:#x}")
+                break
+            free.add(it)
+            n += 1
+            it = get_freepointer(s, it)
+        if what == "slab" and n != objects - slab_inuse(co):
+            problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
+                            f"counters say objects {objects} inuse {slab_inuse(co)}")
+    return free, problems

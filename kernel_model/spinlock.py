@@ -6,7 +6,8 @@ locks made later -- a new slab cache's list_lock -- take the next free slot.
 
 Arena sections (one row per lock id)::
 
-    spinlock_owner  u32[MAX_LOCKS]     0 unlocked, else (cpu + 1) << 8 | context
+    spinlock_owner  u32[MAX_LOCKS]     owner word: 0 unlocked, else (cpu + 1) << 8 | context
+                                       (owner_word_of / owner_cpu / owner_context)
     spinlock_stat   u64[MAX_LOCKS * 4] acquired, contended, spins, -
     spinlock_name   u8 [MAX_LOCKS * 32] ASCII name, NUL padded
     spinlock_class  u32[MAX_LOCKS]     lock class: the id of the first lock whose
@@ -96,13 +97,36 @@ class spinlock_t:
     def owner_word(self):
         return self.owner[self.id]
 
+    def owner_cpu(self):
+        """The CPU holding the lock, -1 if unlocked."""
+        return owner_cpu(self.owner[self.id])
+
 
 def spin_lock_init(pool, name):
     return spinlock_t(pool, name)
 
 
+# The owner word: which CPU holds the lock, in which context (context.CTX_*).
+OWNER_CPU_SHIFT = 8
+OWNER_CONTEXT_MASK = (1 << OWNER_CPU_SHIFT) - 1
+
+
+def owner_word_of(cpu_id, ctx):
+    """The owner word of CPU ``cpu_id`` holding a lock in context ``ctx``."""
+    return (cpu_id + 1) << OWNER_CPU_SHIFT | ctx
+
+
+def owner_cpu(word):
+    """The CPU of an owner word; -1 for an unlocked lock."""
+    return (word >> OWNER_CPU_SHIFT) - 1
+
+
+def owner_context(word):
+    return word & OWNER_CONTEXT_MASK
+
+
 def _owner_word(cpu):
-    return (cpu.id + 1) << 8 | cpu.context()
+    return owner_word_of(cpu.id, cpu.context())
 
 
 def do_raw_spin_lock(lock):
@@ -111,8 +135,8 @@ def do_raw_spin_lock(lock):
     hooks.lock_acquire(lock, False)
     lid = lock.id
     owner = lock.owner[lid]
-    if owner >> 8 == cpu.id + 1:
-        hooks.spin_self_deadlock(lock, owner - (1 << 8))
+    if owner >> OWNER_CPU_SHIFT == cpu.id + 1:      # owner_cpu(owner) == cpu.id, inlined
+        hooks.spin_self_deadlock(lock, owner)
         # A hook that chose not to raise: fall through and wait, as the
         # kernel would (the harness's watchdog then reports the hang).
     sem = lock.sem

@@ -25,7 +25,7 @@ Lock: vmap_area_lock (a spinlock) around slot reservation and release only;
 page allocation and freeing run outside it, as in the kernel.
 """
 
-from . import context, debug, page_alloc, spinlock
+from . import context, debug, page_alloc, pgdat as pgdat_mod, spinlock
 from .gfp import GFP_KERNEL, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO, format_gfp
 
 MAX_VM_AREAS = 1024
@@ -57,7 +57,6 @@ class VmallocSpace:
 
 
 def _space():
-    from . import pgdat as pgdat_mod
     node = pgdat_mod.current()
     if node is None or getattr(node, "vmalloc", None) is None:
         raise RuntimeError("no model with vmalloc booted: boot(..., slab='slub')")

@@ -24,7 +24,7 @@ def run(strategy, seed, n=30, body="racy"):
         a = sl.spin_lock_init(node.locks, "A")
         b = sl.spin_lock_init(node.locks, "B")
         engine = SchedEngine(node, strategy, seed, 2,
-                             lock_owner=lambda lid: (node.locks.owner[lid] >> 8) - 1,
+                             lock_owner=lambda lid: sl.owner_cpu(node.locks.owner[lid]),
                              lock_name=node.locks.name_of)
         shared = node.arena.v["node_meta"]
         pids = []

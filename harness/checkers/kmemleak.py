@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from kernel_model import context
-from kernel_model import slab_common as sc
+from kernel_model import slab_common as sc, slab_debug
 from kernel_model.page import PGTY_slab
 
 from harness.runtime import counters as C
@@ -103,20 +103,19 @@ class KmemleakChecker(Checker):
         mm = node.mem_map
         state = np.frombuffer(st.obj_state, dtype=np.uint8)
         where = np.frombuffer(st.track_where, dtype=np.uint16)
-        want = (cpu + 1) << 2
         out = {}
         for head in np.nonzero(np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab)[0]:
             head = int(head)
             s = sc.cache_by_id(st, mm.slab_cache[head] - 1)
             if s is None or not s.debug:
                 continue
-            objects = (mm.slab_counters[head] >> 16) & 0x7FFF
+            objects = sc.slab_objects(mm.slab_counters[head])
             r0 = head * st.rows_per_page
             live = np.nonzero(state[r0:r0 + objects] == sc.OBJ_ALLOCATED)[0]
             if not len(live):
                 continue
             rows = r0 + live
-            mine = rows[(where[2 * rows + sc.TRACK_ALLOC] & 0xFFFC) == want]
+            mine = rows[slab_debug.track_cpu(where[2 * rows + sc.TRACK_ALLOC]) == cpu]
             base = (node.page_offset + (head << node.page_shift)
                     + st.allocator.slab_base(s, head) + s.red_left_pad)
             for row in mine:

@@ -34,7 +34,7 @@ import sys
 
 import numpy as np
 
-from kernel_model import context, debug, sched_mm
+from kernel_model import context, debug, sched_mm, spinlock
 from kernel_model.spinlock import MAX_LOCKS
 
 from .base import Checker, workload_site
@@ -148,10 +148,10 @@ class LockdepChecker(Checker):
         else:
             if lock.cls is None:
                 return
-            if owner and owner >> 8 != cpu.id + 1:
+            if owner and spinlock.owner_cpu(owner) != cpu.id:
                 self.emit("lock-wrong-cpu",
                           f"BUG: spinlock wrong CPU on CPU#{cpu.id}, {cpu.comm}\n"
-                          f" lock: {lock.name}, .owner_cpu: {(owner >> 8) - 1}")
+                          f" lock: {lock.name}, .owner_cpu: {spinlock.owner_cpu(owner)}")
             else:
                 self.emit("lock-bad-unlock",
                           "WARNING: bad unlock balance detected!\n"

@@ -39,7 +39,7 @@ import sys
 import numpy as np
 
 from kernel_model import context
-from kernel_model import slab_common as sc
+from kernel_model import slab_common as sc, slab_debug
 from kernel_model.page import PGTY_slab
 
 from harness.runtime import workload_api
@@ -207,7 +207,7 @@ class MemoryChecker(Checker):
             head = info["slab_pfn"]
             co = mm.slab_counters[head]
             slab_addr = node.page_offset + (head << node.page_shift)
-            lines += [f"Slab {slab_addr:#x} objects={(co >> 16) & 0x7FFF} used={co & 0xFFFF} "
+            lines += [f"Slab {slab_addr:#x} objects={sc.slab_objects(co)} used={sc.slab_inuse(co)} "
                       f"fp={mm.slab_freelist[head]:#x}",
                       f"Object {info['object']:#x} @offset={info['object'] - slab_addr}"]
         self.emit(kind, "\n".join(lines), where()[1], sites)
@@ -281,7 +281,7 @@ class MemoryChecker(Checker):
             head = int(head)
             base = (node.page_offset + (head << node.page_shift)
                     + st.allocator.slab_base(s, head) + s.red_left_pad)
-            objects = (mm.slab_counters[head] >> 16) & 0x7FFF
+            objects = sc.slab_objects(mm.slab_counters[head])
             for idx in range(objects):
                 if st.obj_state[head * st.rows_per_page + idx] == sc.OBJ_ALLOCATED:
                     obj = base + idx * s.size
@@ -311,7 +311,8 @@ class MemoryChecker(Checker):
         obj = base + idx * s.size + s.red_left_pad
         alloc_size = s.object_size
         slot = base + idx * s.size
-        if sc.ctor_object is not None and slot <= sc.ctor_object < slot + s.size \
+        ctor_object = slab_debug.ctor_object
+        if ctor_object is not None and slot <= ctor_object < slot + s.size \
                 and obj <= addr and addr + size <= obj + s.object_size:
             return                              # the constructor writes its own new object
         if s.debug:

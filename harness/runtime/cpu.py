@@ -28,7 +28,7 @@ import sys
 import time
 import traceback
 
-from kernel_model import context, debug, planted
+from kernel_model import context, debug, planted, spinlock
 
 from harness.runtime import counters as C
 from harness.scheduler import options as scheduling
@@ -126,7 +126,7 @@ class CpuRuntime:
     def _release_locks(self, model_ctx):
         """Release spinlocks this CPU still holds in the failed context; their names."""
         pool = self.node.locks
-        word = (self.cpu_id + 1) << 8 | model_ctx
+        word = spinlock.owner_word_of(self.cpu_id, model_ctx)
         names = []
         for i in range(pool.next[0]):
             if pool.owner[i] == word:

@@ -21,6 +21,8 @@ operations, the top of every workload iteration, and every hardirq.
 
 from dataclasses import asdict, dataclass, field
 
+from kernel_model import spinlock
+
 from harness import scheduler
 from harness.scheduler import engine as _engine
 from harness.scheduler.trace import steps_to_bytes, trace_hash
@@ -92,7 +94,7 @@ def make_engine(opts, node, seed, ncpus):
                                switch_prob=opts.switch_prob, irq_rate=opts.irq_rate)
     pool = node.locks
     return _engine.SchedEngine(node, strat, seed, ncpus,
-                               lock_owner=lambda lid: (pool.owner[lid] >> 8) - 1,
+                               lock_owner=lambda lid: spinlock.owner_cpu(pool.owner[lid]),
                                lock_name=pool.name_of)
 
 

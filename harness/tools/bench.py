@@ -155,7 +155,8 @@ def per_op_costs(n, batch=2048):
     from kernel_model.slab_common import ALLOC_SLOWPATH, FREE_SLOWPATH
     with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
         c = km.kmem_cache_create("perop", 64)
-        sv, base = c.statv, c.stat_base
+        sv = c.statv
+        a_slow, f_slow = sc.stat_slot(c, 0, ALLOC_SLOWPATH), sc.stat_slot(c, 0, FREE_SLOWPATH)
         alloc, free, clock = km.kmem_cache_alloc, km.kmem_cache_free, time.perf_counter_ns
         times = {"alloc_fast": [], "alloc_slow": [], "free_fast": [], "free_slow": [],
                  "free_slow_locked": []}
@@ -164,19 +165,19 @@ def per_op_costs(n, batch=2048):
         while done < n:
             objs = []
             for _ in range(batch):
-                before = sv[base + ALLOC_SLOWPATH]
+                before = sv[a_slow]
                 t0 = clock()
                 o = alloc(c, km.GFP_KERNEL)
                 t1 = clock()
                 objs.append(o)
-                times["alloc_slow" if sv[base + ALLOC_SLOWPATH] != before else "alloc_fast"].append(t1 - t0)
+                times["alloc_slow" if sv[a_slow] != before else "alloc_fast"].append(t1 - t0)
             # free in a shuffled but fixed order so some frees hit the CPU slab
             for o in objs[::2] + objs[1::2]:
-                before, locked = sv[base + FREE_SLOWPATH], lstat[lacq]
+                before, locked = sv[f_slow], lstat[lacq]
                 t0 = clock()
                 free(c, o)
                 t1 = clock()
-                if sv[base + FREE_SLOWPATH] == before:
+                if sv[f_slow] == before:
                     times["free_fast"].append(t1 - t0)
                 elif lstat[lacq] != locked:
                     times["free_slow_locked"].append(t1 - t0)

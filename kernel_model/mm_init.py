@@ -1,0 +1,88 @@
+"""Boot: the node, then the slab allocator, kmalloc caches and vmalloc.
+
+    boot(layout, nr_cpus, page_data, slab=..., slub_debug=...)
+      pgdat.pglist_data(...)     memory map, zones, watermarks, pagesets,
+                                 every page into the buddy lists (mm_core_init)
+      kmem_cache_init(pgdat)     SlabState over slab_common's sections, the
+                                 allocator's init, slab_mutex and the slab_lock
+                                 pool, vmalloc space, kmalloc caches
+                                 (kmem_cache_init + create_kmalloc_caches)
+      pgdat.set_node(pgdat)      this process's NODE_DATA
+
+The allocator is found in slab_h.ALLOCATORS by name; this module never asks
+which one it got.  Arena sections added with a slab allocator, in order:
+slab_common.arena_sections, slab_debug.arena_sections (only with
+slub_debug), the allocator's arena_sections, vmalloc.arena_sections.
+"""
+
+from . import pgdat as pgdat_mod, slab_common, slab_debug, slab_h, spinlock
+from .errors import ConfigError
+from .kmalloc import create_kmalloc_caches
+from .layout import MemoryLayout
+# by name: the package's ``vmalloc`` is the function, not the module
+from .vmalloc import VmallocSpace, arena_sections as vmalloc_sections
+
+
+def slab_allocator_name(slab, page_data):
+    """The registry name asked for by ``boot(slab=...)``, or None for no slab allocator."""
+    if slab in (None, False, "none"):
+        return None
+    name = next(iter(slab_h.ALLOCATORS)) if slab is True else slab
+    slab_h.allocator(name)                     # ConfigError naming the choices
+    if not page_data:
+        raise ConfigError(f"slab={name!r} needs real page data (objects and their free "
+                          "pointers live in the pages): boot(..., page_data=True)")
+    return name
+
+
+def slab_sections(layout, nr_cpus, allocator, debug_data):
+    n = layout.nr_pages
+    out = slab_common.arena_sections(nr_cpus)
+    if debug_data:
+        out += slab_debug.arena_sections(nr_cpus, n, layout.page_size)
+    return out + allocator.arena_sections(nr_cpus) + vmalloc_sections(n)
+
+
+def kmem_cache_init(pgdat, name, allocator):
+    """The slab allocator of a booted node (before the CPUs fork)."""
+    st = slab_common.SlabState(pgdat, allocator, pgdat.slub_debug)
+    pgdat.slab_kind = name
+    pgdat.slab = st
+    st.meta[0] = list(slab_h.ALLOCATORS).index(name) + 1
+    st.meta[2] = st.rows_per_page
+    st.slab_mutex = spinlock.spin_lock_init(pgdat.locks, "slab_mutex")
+    st.slab_locks = [spinlock.spin_lock_init(pgdat.locks, f"slab_lock[{i}]")
+                     for i in range(slab_common.NR_SLAB_LOCKS)]
+    allocator.init(st)
+    pgdat.vmalloc = VmallocSpace(pgdat)
+    create_kmalloc_caches(st)
+
+
+def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
+         extra_sections=(), slab=None, slub_debug=True, **layout_kw):
+    """Boot a model and make it this process's node.
+
+    ``boot(MemoryLayout("x86_32", total="1G"))`` or ``boot(total="64M")``.
+    ``slab="slub"`` / ``"slab"`` (a name of slab_h.ALLOCATORS; True means the
+    first, "slub") adds the slab allocator, kmalloc and vmalloc; it needs
+    ``page_data=True``.  ``slub_debug=False`` turns off red zones, poisoning
+    and per-object debug data (benchmarks).
+    """
+    if layout is None:
+        layout = MemoryLayout(**layout_kw)
+    elif layout_kw:
+        raise ConfigError("give either a MemoryLayout or layout keywords, not both")
+    name = slab_allocator_name(slab, page_data)
+    allocator = slab_h.allocator(name) if name else None
+    debug_data = bool(slub_debug) and allocator is not None
+    sections = slab_sections(layout, nr_cpus, allocator, debug_data) if allocator else ()
+    node = pgdat_mod.pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections, sections)
+    if allocator is not None:
+        node.slub_debug = debug_data
+        try:
+            kmem_cache_init(node, name, allocator)
+        except BaseException:
+            node.close()
+            raise
+    pgdat_mod.set_node(node)
+    return node
