@@ -226,3 +226,9 @@ def gfpflags_allow_blocking(gfp):
 
 def gfp_has_io_fs(gfp):
     return (gfp & (__GFP_IO | __GFP_FS)) == (__GFP_IO | __GFP_FS)
+
+
+# ``from kernel_model.gfp import *`` (and ``kernel_model``) export every flag, the
+# ``__GFP_*`` modifiers too: a star import skips underscore names unless listed.
+__all__ = sorted(n for n in dir() if n.startswith(("GFP_", "__GFP_", "ZONE_", "gfp")) or n in (
+    "MAX_NR_ZONES", "ZONE_NAMES", "CLASSIC_ALIASES", "format_gfp", "parse_gfp"))

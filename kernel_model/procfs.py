@@ -1,17 +1,71 @@
-"""/proc views of the model in the kernel's own formats (mm/vmstat.c).
+"""/proc views of the model in the kernel's own formats (mm/vmstat.c of Linux 6.12).
 
-    buddyinfo(pgdat)  frag_show_print: "Node 0, zone %8s " then "%6lu " per order
-    zoneinfo(pgdat)   zoneinfo_show_print: free, boost, min, low, high, promo,
-                      spanned, present, managed, protection, pagesets
+    buddyinfo(pgdat)  frag_show_print: "Node 0, zone %8s " then "%6lu " per order,
+                      populated zones only
+    zoneinfo(pgdat)   zoneinfo_show_print: every zone the architecture configures
+                      (populated or not, as the kernel prints them): pages free,
+                      boost, min, low, high, promo, spanned, present, managed,
+                      cma, protection; for a populated zone the zone counters the
+                      model keeps (nr_free_pages) and the pagesets: count, high,
+                      batch, high_min, high_max, vm stats threshold
+    vmstat(pgdat)     vmstat_show: "name value" lines of the counters the model
+                      keeps (nr_free_pages, nr_slab_*, pgalloc_<zone>, pgfree,
+                      allocstall_<zone>)
+
+Which zones exist is a configuration fact, not an emptiness fact: x86_64 has
+DMA, DMA32, Normal and Movable (no CONFIG_HIGHMEM on 64-bit); x86_32 has DMA,
+Normal, HighMem and Movable (no CONFIG_ZONE_DMA32).  ``protection`` has one
+entry per configured zone, as ``lowmem_reserve[MAX_NR_ZONES]`` has.
+
+The pagesets: the model's ``pcp->high`` is fixed at ``high_min`` (the 6.7+
+auto-tuning that moves ``high`` between ``high_min`` and ``high_max`` with
+the free rate is not modelled); ``high_max`` is computed as
+``zone_set_pageset_high_and_batch`` does with
+``percpu_pagelist_high_fraction`` = 0 (managed / MIN_PERCPU_PAGELIST_HIGH_FRACTION
+split over the node's CPUs).  The counters the model keeps but the kernel
+does not export under that name (allocation failures, pcp refills and
+drains, kswapd wake-ups) are in the run report's JSON, not invented here.
 
 Read without locks, as the kernel reads these counters: a view taken while
 CPUs run is a snapshot, not a consistent cut.  slabinfo lives with the slab.
 """
 
-from .gfp import MAX_NR_ZONES
-from .zone import (ALLOCFAIL, COUNTER_NAMES, LOWMEM_RESERVE, MANAGED, NR_FREE_PAGES,
-                   NR_PAGE_ORDERS, PGALLOC, PRESENT, SPANNED, WMARK_HIGH, WMARK_LOW,
-                   WMARK_MIN, WMARK_PROMO, ZONE_START_PFN)
+import numpy as np
+
+from .gfp import MAX_NR_ZONES, ZONE_DMA32, ZONE_HIGHMEM
+from .page import PGTY_slab
+from .slab_common import KC_FLAGS, KC_NF, SLAB_RECLAIM_ACCOUNT
+from .zone import (LOWMEM_RESERVE, MANAGED, NR_FREE_PAGES, NR_PAGE_ORDERS, PGALLOC, PGFREE,
+                   PRESENT, RECLAIM, SPANNED, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO,
+                   ZONE_START_PFN)
+
+MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8
+# include/linux/vmstat.h: the zone part of the pgalloc_*/allocstall_* names
+VMSTAT_ZONE_NAMES = ("dma", "dma32", "normal", "high", "movable")
+
+
+def configured_zones(pgdat):
+    """Indices of the zones this architecture's kernel has (CONFIG_ZONE_DMA32, CONFIG_HIGHMEM)."""
+    layout = pgdat.layout
+    return [z for z in range(MAX_NR_ZONES)
+            if not (z == ZONE_DMA32 and not layout.has_dma32)
+            and not (z == ZONE_HIGHMEM and not layout.has_highmem)]
+
+
+def fls(x):
+    return x.bit_length()
+
+
+def calculate_normal_threshold(managed_pages, page_shift, nr_cpus):
+    """mm/vmstat.c calculate_normal_threshold(): the per-CPU vmstat fold threshold."""
+    mem = managed_pages >> (27 - page_shift)
+    return min(125, 2 * fls(nr_cpus) * (1 + fls(mem)))
+
+
+def pcp_high_max(managed_pages, batch, nr_cpus):
+    """zone_highsize(zone, batch, 0, MIN_PERCPU_PAGELIST_HIGH_FRACTION)."""
+    total = managed_pages // MIN_PERCPU_PAGELIST_HIGH_FRACTION
+    return max(total // max(1, nr_cpus), batch << 2)
 
 
 def buddyinfo(pgdat):
@@ -25,8 +79,10 @@ def buddyinfo(pgdat):
 
 
 def zoneinfo(pgdat):
+    zones = configured_zones(pgdat)
     out = []
-    for zone in pgdat.zones:
+    for zi in zones:
+        zone = pgdat.zones[zi]
         m = zone.m
         out.append(f"Node 0, zone {zone.name:>8s}")
         out.append(f"  pages free     {m[NR_FREE_PAGES]}")
@@ -36,23 +92,50 @@ def zoneinfo(pgdat):
                             ("managed", MANAGED)):
             out.append(f"        {name:<8s} {m[field]}")
         out.append("        cma      0")
-        prot = ", ".join(str(m[LOWMEM_RESERVE + j]) for j in range(MAX_NR_ZONES))
+        prot = ", ".join(str(m[LOWMEM_RESERVE + j]) for j in zones)
         out.append(f"        protection: ({prot})")
         if not zone.populated():
             continue
-        out.append(f"      nr_free_pages {m[NR_FREE_PAGES]}")
-        for i, name in enumerate(COUNTER_NAMES):
-            out.append(f"      {name} {m[PGALLOC + i]}")
+        out.append(f"      {'nr_free_pages':<12s} {m[NR_FREE_PAGES]}")
         out.append("  pagesets")
+        threshold = calculate_normal_threshold(m[MANAGED], pgdat.page_shift, pgdat.nr_cpus)
         for cpu in range(pgdat.nr_cpus):
             pcp = pgdat.pcp.psets[cpu][zone.idx]
             out.append(f"    cpu: {cpu}")
-            out.append(f"              count: {pcp.count}")
-            out.append(f"              high:  {pcp.high}")
-            out.append(f"              batch: {pcp.batch}")
-        out.append(f"  node_unreclaimable:  0")
+            out.append(f"              count:    {pcp.count}")
+            out.append(f"              high:     {pcp.high}")
+            out.append(f"              batch:    {pcp.batch}")
+            out.append(f"              high_min: {pcp.high}")
+            out.append(f"              high_max: {pcp_high_max(m[MANAGED], pcp.batch, pgdat.nr_cpus)}")
+            out.append(f"  vm stats threshold: {threshold}")
+        out.append("  node_unreclaimable:  0")
         out.append(f"  start_pfn:           {m[ZONE_START_PFN]}")
     return "\n".join(out) + "\n"
 
 
-assert ALLOCFAIL > PGALLOC  # counters are read in COUNTER_NAMES order from PGALLOC
+def _slab_pages(pgdat):
+    """(reclaimable, unreclaimable) pages held by slabs (NR_SLAB_*_B / PAGE_SIZE)."""
+    mm = pgdat.mem_map
+    heads = np.nonzero(np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab)[0]
+    slab = getattr(pgdat, "slab", None)
+    reclaimable = unreclaimable = 0
+    for head in heads:
+        pages = 1 << mm.order[int(head)]
+        cid = mm.slab_cache[int(head)] - 1
+        flags = slab.kc[cid * KC_NF + KC_FLAGS] if slab is not None else 0
+        if flags & SLAB_RECLAIM_ACCOUNT:
+            reclaimable += pages
+        else:
+            unreclaimable += pages
+    return reclaimable, unreclaimable
+
+
+def vmstat(pgdat):
+    zones = configured_zones(pgdat)
+    rows = [("nr_free_pages", sum(pgdat.zones[z].m[NR_FREE_PAGES] for z in zones))]
+    rec, unrec = _slab_pages(pgdat)
+    rows += [("nr_slab_reclaimable", rec), ("nr_slab_unreclaimable", unrec)]
+    rows += [(f"pgalloc_{VMSTAT_ZONE_NAMES[z]}", pgdat.zones[z].m[PGALLOC]) for z in zones]
+    rows.append(("pgfree", sum(pgdat.zones[z].m[PGFREE] for z in zones)))
+    rows += [(f"allocstall_{VMSTAT_ZONE_NAMES[z]}", pgdat.zones[z].m[RECLAIM]) for z in zones]
+    return "".join(f"{name} {value}\n" for name, value in rows)

@@ -447,6 +447,7 @@ def _collect(result, node, proc_views):
 
 
 PROC_VIEWS = {"buddyinfo": km.procfs.buddyinfo, "zoneinfo": km.procfs.zoneinfo,
+              "vmstat": km.procfs.vmstat,
               "slabinfo": lambda node: km.slabinfo.slabinfo(node)}
 
 
