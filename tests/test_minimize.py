@@ -165,6 +165,16 @@ def test_only_the_same_bug_smaller_and_never_larger_is_accepted():
     assert not s.better(same)                                        # not smaller
 
 
+def test_the_same_site_in_another_checkout_is_the_same_bug():
+    a = {"kind": "double-free", "site": "/work/main/scenarios/workloads/bugs/x.py:19 (process)"}
+    b = {"kind": "double-free", "site": "/tmp/wt/scenarios/workloads/bugs/x.py:19 (process)"}
+    assert minimize.same_bug(a, b)
+    assert not minimize.same_bug(a, dict(b, site=b["site"].replace(":19", ":24")))
+    assert not minimize.same_bug(a, dict(b, kind="use-after-free"))
+    assert minimize.same_bug({"kind": "deadlock", "site": "scheduler"},
+                             {"kind": "deadlock", "site": "scheduler"})
+
+
 def test_no_violation_no_shrinking():
     initial = recorded(1, 1, [])
     assert initial.violation is None

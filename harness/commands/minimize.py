@@ -28,9 +28,14 @@ def _title(violation):
     return violation.get("kind")
 
 
+def _n(count, noun):
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _line(s):
-    return (f"{s['steps']:,} steps, {s['preemptions']} preemptions, {s['interrupts']} interrupts, "
-            f"{s['cpus']} CPUs x {s['iterations']:,} iterations")
+    return (f"{_n(s['steps'], 'step')}, {_n(s['preemptions'], 'preemption')}, "
+            f"{_n(s['interrupts'], 'interrupt')}, {_n(s['cpus'], 'CPU')} x "
+            f"{_n(s['iterations'], 'iteration')}")
 
 
 def _save_replayable(shrinker, output, log):
@@ -75,9 +80,9 @@ def cmd_minimize(args):
     except TraceError as exc:
         print(f"mmstress: {exc}", file=sys.stderr)
         return cli.EXIT_HARNESS
-    except KeyboardInterrupt:
+    except minimize.Interrupted as exc:
         print("mmstress: minimize interrupted; nothing saved", file=sys.stderr)
-        return cli.EXIT_HARNESS
+        return 128 + exc.signum
     finally:
         restore()
     shown_v = best.violation if best is not None else shrinker.target

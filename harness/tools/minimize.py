@@ -47,6 +47,7 @@ without processes; ``machine_runner`` is the real one.
 """
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from harness.scheduler.base import KIND_CODE, YIELD_KINDS
@@ -126,9 +127,19 @@ def iterations_begun(steps):
     return max(per_cpu.values(), default=1)
 
 
+_CHECKOUT = re.compile(r"^\S*?/(?=(?:scenarios|kernel_model|harness)/)")
+
+
+def site_key(site):
+    """A site as two checkouts agree on it: a file of the project named from the
+    project's root (a trace recorded in /work/main names /work/main/scenarios/...)."""
+    return _CHECKOUT.sub("", site) if isinstance(site, str) else site
+
+
 def same_bug(a, b):
+    """The same first violation: its kind and its site."""
     return a is not None and b is not None and a.get("kind") == b.get("kind") \
-        and a.get("site") == b.get("site")
+        and site_key(a.get("site")) == site_key(b.get("site"))
 
 
 def _runs(plan):
@@ -259,6 +270,14 @@ class Shrinker:
 
 
 # -- the real machine ---------------------------------------------------------------------
+class Interrupted(Exception):
+    """A candidate's run was stopped by a signal (Ctrl-C): the search ends."""
+
+    def __init__(self, signum):
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+
+
 def initial_attempt(trace):
     """The input trace as an Attempt (no run: what it recorded)."""
     h = trace.header
@@ -281,7 +300,7 @@ def machine_runner(scenario, seed, irq_mask=None):
         opts = scheduling.SchedOptions(strategy="guided", trace_steps=list(cand.plan))
         res = machine.run(sc, seed, irq_mask=irq_mask, sched=opts)
         if res.interrupted:
-            raise KeyboardInterrupt
+            raise Interrupted(res.interrupted)
         return Attempt(cand, recording.violation_key(res), res.steps,
                        (res.sched or {}).get("violation_step"), res)
     return run
