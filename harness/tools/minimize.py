@@ -7,7 +7,8 @@ enters a hardirq -- the recorded steps themselves -- plus the machine it ran
 on (CPUs, iterations per CPU).  A candidate is that sequence with something
 taken out:
 
-    fewer iterations   the same order on a machine that stops sooner (1, then halves)
+    fewer iterations   the same order on a machine that stops sooner (1, as many
+                       as the order begins, half, one fewer)
     fewer CPUs         one CPU's steps deleted, the CPUs above it renumbered
     fewer switches     the order cut after its first few switch points, the
                        rest left to the default (run the current CPU until it
@@ -170,7 +171,7 @@ class Shrinker:
         self.budget = budget
         self.log = log or (lambda s: None)
         self.runs = 0
-        self.seen = set()
+        self.seen = {initial.candidate.decisions()}
 
     # -- trying one candidate ----------------------------------------------------------
     def better(self, att):
@@ -203,9 +204,9 @@ class Shrinker:
         return b.candidate.cpus, b.candidate.ops, tuple(b.prefix)
 
     def pass_iterations(self):
-        """1 iteration, as many as the order shows a CPU begin, half."""
+        """1 iteration, as many as the order shows a CPU begin, half, one fewer."""
         cpus, ops, plan = self._current()
-        for n in sorted({1, iterations_begun(plan), ops // 2}):
+        for n in sorted({1, iterations_begun(plan), ops // 2, ops - 1}):
             if 1 <= n < ops and self.consider(Candidate(cpus, n, plan)):
                 return True
         return False
