@@ -93,8 +93,9 @@ def cmd_minimize(args):
     if best is None:
         if os.path.abspath(args.trace) != os.path.abspath(args.output):
             shutil.copyfile(args.trace, args.output)
-        print(f"after:  nothing smaller fails the same way ({shrinker.runs} runs tried): "
-              f"{args.output} is the input unchanged")
+        why = ("smaller runs failed the same way but none of them replayed" if shrinker.shrunk
+               else "nothing smaller fails the same way")
+        print(f"after:  {why} ({shrinker.runs} runs tried): {args.output} is the input unchanged")
         shown, upto = trace.steps, initial.violation_step
     else:
         after = best.sizes()
