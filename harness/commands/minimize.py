@@ -1,62 +1,120 @@
-"""``mmstress minimize TRACE -o OUT``: the smallest run that fails the same way.
+"""``mmstress minimize TRACE -o OUT``: the smallest schedule that fails the same way.
 
-Keeps the first violation's kind and site while cutting iterations, CPUs,
-interrupts and preemptions (harness/minimize.py), saves the smallest run's
-trace to OUT (``mmstress replay OUT`` redoes it), and prints the sizes
-before and after and the minimal run's last steps.
+Shrinks the recorded schedule itself (harness/tools/minimize.py): deletes
+and simplifies switch points, drops interrupts, CPUs and iterations, and
+keeps a candidate only if its first violation has the input's kind and site
+and it is no larger than the input on any axis (steps to the report,
+preemptions, interrupts, CPUs, iterations).  The smallest run's recording
+is checked to replay and saved to OUT (``mmstress replay OUT`` redoes it);
+if nothing smaller fails the same way, OUT is a copy of the input and the
+command says so.  Prints the violation's title, the sizes before and after,
+the runs tried and the small run's steps.
 
-Exit codes: 0 a reproducing run was saved, 2 bad usage, 3 the trace cannot be
-used or no serialised run reproduced the violation.
+Exit codes: 0 OUT holds a run that fails the same way (smaller, or the
+input), 2 bad usage, 3 the trace cannot be used.
 """
 
 import argparse
+import os
+import shutil
 import sys
+
+
+def _title(violation):
+    """The violation's title: its first line that is not a ruler."""
+    for line in str(violation.get("title") or violation.get("kind")).splitlines():
+        if line.strip() and set(line.strip()) - set("=-"):
+            return line.strip()
+    return violation.get("kind")
+
+
+def _n(count, noun):
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _line(s):
+    return (f"{_n(s['steps'], 'step')}, {_n(s['preemptions'], 'preemption')}, "
+            f"{_n(s['interrupts'], 'interrupt')}, {_n(s['cpus'], 'CPU')} x "
+            f"{_n(s['iterations'], 'iteration')}")
+
+
+def _save_replayable(shrinker, output, log):
+    """Save the smallest accepted run whose recording replays; None if none does."""
+    from harness.outputs import recording
+    from harness.scheduler.trace import TraceError
+    for att in reversed(shrinker.accepted):
+        recording.save(att.payload, output)
+        try:
+            trace, res = recording.replay(output)
+        except TraceError as exc:
+            log(f"the run of {att.candidate.describe()} cannot be replayed ({exc}); trying the one before")
+            continue
+        if recording.reproduced(trace, res):
+            return att
+        log(f"the run of {att.candidate.describe()} did not replay the same; trying the one before")
+    return None
 
 
 def cmd_minimize(args):
     from harness import cli
-    from harness.tools import minimize
     from harness.outputs import recording
     from harness.scheduler.trace import TraceError
+    from harness.supervisor import machine
+    from harness.tools import minimize
     if args.budget < 1:
         raise cli.UsageError(f"--budget {args.budget}: allowed: a positive number of runs")
-    restore = __import__("harness.supervisor.machine", fromlist=["x"]).install_stop_handlers()
+
+    def log(s):
+        print(f"minimize: {s}", file=sys.stderr)
+
+    restore = machine.install_stop_handlers()
     try:
         trace = minimize.load(args.trace)
-        m = minimize.Minimizer(trace, log=lambda s: print(f"minimize: {s}", file=sys.stderr),
-                               budget=args.budget)
-        print(f"minimize: target {m.target['kind']} at {m.target.get('site')}", file=sys.stderr)
-        cand, res = m.shrink()
+        initial = minimize.initial_attempt(trace)
+        sc = recording.scenario_of(trace, args.trace)
+        run = minimize.machine_runner(sc, trace.header["seed"], trace.header.get("irq_mask"))
+        shrinker = minimize.Shrinker(initial, run, budget=args.budget, log=log)
+        log(f"target {shrinker.target['kind']} at {shrinker.target.get('site')}")
+        shrinker.shrink()
+        best = _save_replayable(shrinker, args.output, log) if shrinker.shrunk else None
     except TraceError as exc:
         print(f"mmstress: {exc}", file=sys.stderr)
         return cli.EXIT_HARNESS
+    except minimize.Interrupted as exc:
+        print("mmstress: minimize interrupted; nothing saved", file=sys.stderr)
+        return 128 + exc.signum
     finally:
         restore()
-    recording.save(res, args.output)
-    upto = (res.sched or {}).get("violation_step")
-    before = minimize.sizes(trace.steps[:trace.header.get("violation_step") or None])
-    after = minimize.sizes(res.steps[:upto])
-    print("sizes up to the first report:")
-    print(f"before: {before['steps']:,} steps, {before['cpus']} CPUs, {before['interrupts']} "
-          f"interrupts, {before['preemptions']} preemptions")
-    print(f"after:  {after['steps']:,} steps, {after['cpus']} CPUs, {after['interrupts']} "
-          f"interrupts, {after['preemptions']} preemptions ({m.runs} runs tried)")
-    print(f"the minimal run: {cand.describe()}")
+    shown_v = best.violation if best is not None else shrinker.target
+    print(_title(shown_v))
+    print(f"  at {shown_v.get('site')}")
+    before = initial.sizes()
+    print(f"before: {_line(before)}")
+    if best is None:
+        if os.path.abspath(args.trace) != os.path.abspath(args.output):
+            shutil.copyfile(args.trace, args.output)
+        why = ("smaller runs failed the same way but none of them replayed" if shrinker.shrunk
+               else "nothing smaller fails the same way")
+        print(f"after:  {why} ({shrinker.runs} runs tried): {args.output} is the input unchanged")
+        shown, upto = trace.steps, initial.violation_step
+    else:
+        after = best.sizes()
+        print(f"after:  {_line(after)} ({shrinker.runs} runs tried)")
+        smaller = [a for a in minimize.AXES if after[a] < before[a]]
+        print(f"smaller in: {', '.join(smaller) or 'steps after the report'}")
+        shown, upto = best.steps, best.violation_step
     if upto:
         print(f"steps up to the first report (step {upto:,}):")
-    print(minimize.render(res.steps, upto=upto, tail=args.show))
-    v = res.violations[0] if res.violations else None
-    if v:
-        print(f"\n{v['text'].splitlines()[0]}\n  at {v.get('site')} (CPU {v['cpu']} {v['context']})")
+    print(minimize.render(shown, upto=upto, tail=args.show))
     print(f"saved: {args.output}\nreproduce: mmstress replay {args.output}")
     return cli.EXIT_OK
 
 
 def register(sub):
-    p = sub.add_parser("minimize", help="shrink a failing run's trace, keeping its violation",
+    p = sub.add_parser("minimize", help="shrink a failing run's schedule, keeping its violation",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace", help="a trace with a violation (mmstress run --trace, or a failing free run)")
     p.add_argument("-o", "--output", required=True, help="where to save the minimal run's trace")
-    p.add_argument("--budget", type=int, default=60, help="at most this many runs (default 60)")
+    p.add_argument("--budget", type=int, default=100, help="at most this many runs (default 100)")
     p.add_argument("--show", type=int, default=60, help="steps of the minimal run to print (default 60)")
     p.set_defaults(func=cmd_minimize)

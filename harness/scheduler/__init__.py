@@ -4,6 +4,7 @@
     random   one CPU at a time; switch with a small probability per yield point
     pct      one CPU at a time; PCT priorities and change points (ASPLOS 2010)
     replay   one CPU at a time; follow a recorded trace, report divergence
+    guided   one CPU at a time; follow a candidate order where it applies (minimize)
 
 ``make(name, **options)`` builds one; ``engine.SchedEngine`` runs it over the
 CPU processes; ``trace`` is the on-disk format.
@@ -13,7 +14,7 @@ from .base import KIND_CODE, YIELD_KINDS, SchedView
 from .free import FreeScheduler
 from .pct import PctScheduler
 from .random import RandomScheduler
-from .replay import Divergence, ReplayScheduler
+from .replay import Divergence, GuidedScheduler, ReplayScheduler
 
 STRATEGIES = ("free", "random", "pct")
 
@@ -27,8 +28,10 @@ def make(name, depth=3, steps=20000, switch_prob=1 / 32, irq_rate=0.0, trace_ste
         return PctScheduler(depth=depth, steps=steps, irq_rate=irq_rate)
     if name == "replay":
         return ReplayScheduler(trace_steps)
+    if name == "guided":
+        return GuidedScheduler(trace_steps or [])
     raise ValueError(f"unknown scheduler {name!r}: one of free, random, pct")
 
 
 __all__ = ["KIND_CODE", "YIELD_KINDS", "SchedView", "FreeScheduler", "PctScheduler",
-           "RandomScheduler", "ReplayScheduler", "Divergence", "STRATEGIES", "make"]
+           "RandomScheduler", "ReplayScheduler", "GuidedScheduler", "Divergence", "STRATEGIES", "make"]

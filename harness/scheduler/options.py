@@ -41,7 +41,7 @@ class SchedOptions:
     steps: int = 20000             # pct: k, the expected number of steps
     switch_prob: float = 1 / 32    # random: P(switch) per yield point
     irq_rate: float = 0.0          # serialised: P(hardirq) per yield point
-    trace_steps: list = field(default_factory=list, repr=False)   # replay only
+    trace_steps: list = field(default_factory=list, repr=False)   # replay, guided only
 
     @property
     def active(self):
@@ -49,7 +49,7 @@ class SchedOptions:
 
     @property
     def serialised(self):
-        return self.strategy in ("random", "pct", "replay")
+        return self.strategy in ("random", "pct", "replay", "guided")
 
     def header(self):
         """What a trace header stores (never the replayed steps themselves)."""
@@ -59,7 +59,7 @@ class SchedOptions:
 
     def args(self):
         """Command-line options that redo this schedule."""
-        if self.strategy in ("none", "replay"):
+        if self.strategy in ("none", "replay", "guided"):
             return []
         out = ["--sched", self.strategy]
         if self.strategy == "pct":
@@ -87,8 +87,8 @@ def make_engine(opts, node, seed, ncpus):
     """Before fork, in the machine: the engine every CPU shares (None for ``none``)."""
     if not opts.active:
         return None
-    if opts.strategy == "replay":
-        strat = scheduler.make("replay", trace_steps=opts.trace_steps)
+    if opts.strategy in ("replay", "guided"):
+        strat = scheduler.make(opts.strategy, trace_steps=opts.trace_steps)
     else:
         strat = scheduler.make(opts.strategy, depth=opts.depth, steps=opts.steps,
                                switch_prob=opts.switch_prob, irq_rate=opts.irq_rate)

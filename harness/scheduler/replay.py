@@ -5,9 +5,17 @@ names, with the same kind of yield point; the next CPU is the trace's next
 step; an interrupt is delivered where the trace shows the CPU entering one.
 A mismatch is a divergence: the engine stops the run and reports the first
 differing step ("not replayable"), exit code 3.
+
+``guided`` (GuidedScheduler) is the lenient sibling ``mmstress minimize``
+runs: it follows a *candidate* order -- a recorded one with stretches
+deleted, CPUs or interrupts dropped -- as far as it applies and never
+diverges; where the candidate names a CPU that has finished, or once it is
+used up, the CPU that holds the token keeps running until it finishes,
+spins or waits, and then the next CPU in turn takes over.  Its run is
+recorded like any serialised run, so that recording replays.
 """
 
-from .base import KIND_CODE
+from .base import DONE, KIND_CODE, RUNNABLE
 
 
 class Divergence(BaseException):
@@ -50,3 +58,36 @@ class ReplayScheduler:
     def irq_due(self, view, cpu):
         nxt = self.expect(view.step + 1)
         return nxt is not None and nxt == (cpu, KIND_CODE["irq"])
+
+
+class GuidedScheduler:
+    """Follow ``plan`` (steps as a trace has them) where it applies; see the module doc.
+
+    Decisions are a function of (plan, step, CPU states) only, as every strategy's
+    must be: ``plan[s]`` names the CPU for step s+1 and, when its kind is ``irq``,
+    that the CPU enters a hardirq there."""
+
+    name = "guided"
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def new_execution(self, seed, ncpus):
+        pass
+
+    def _want(self, step):
+        return self.plan[step] if 0 <= step < len(self.plan) else None
+
+    def next_cpu(self, view, current, kind):
+        want = self._want(view.step)
+        if want is not None and want[0] < view.ncpus and view.state[want[0]] != DONE:
+            return want[0]
+        if view.state[current] == RUNNABLE:
+            return current
+        order = [(current + i) % view.ncpus for i in range(1, view.ncpus)]
+        live = [c for c in order if view.state[c] == RUNNABLE] or \
+            [c for c in order if view.state[c] != DONE]
+        return live[0] if live else current
+
+    def irq_due(self, view, cpu):
+        return self._want(view.step) == (cpu, KIND_CODE["irq"])
