@@ -5,7 +5,8 @@ import subprocess
 import sys
 
 from harness.tools import bench
-from harness.cli import EXIT_OK, EXIT_USAGE, main
+from harness.cli import main
+from harness.exits import EXIT_OK, EXIT_USAGE
 
 
 def test_quick_bench_writes_every_row_with_value_and_target(tmp_path):

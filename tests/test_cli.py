@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 import jsonschema
 import pytest
 
-from harness.cli import EXIT_OK, main
+from harness.cli import main
+from harness.exits import EXIT_OK
 from harness.outputs.report import SCHEMA_PATH
 
 

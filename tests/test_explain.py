@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from harness import cli
+from harness import cli, exits
 from harness.checkers.kinds import KINDS
 
 
@@ -35,11 +35,11 @@ def test_list_groups_every_kind_by_family(capsys):
 
 def test_unknown_kind_is_a_usage_error_with_suggestions(capsys):
     code, out, err = run_cli(capsys, "explain", "lock-circuler")
-    assert code == cli.EXIT_USAGE and not out
+    assert code == exits.EXIT_USAGE and not out
     assert "no violation kind 'lock-circuler'" in err and "did you mean lock-circular" in err
     assert "Traceback" not in err
     code, _, err = run_cli(capsys, "explain", "zzzz")
-    assert code == cli.EXIT_USAGE and "did you mean" not in err and "mmstress explain" in err
+    assert code == exits.EXIT_USAGE and "did you mean" not in err and "mmstress explain" in err
 
 
 def test_underscores_and_case_are_forgiven(capsys):

@@ -15,7 +15,8 @@ import psutil
 import pytest
 
 from conftest import own_segments
-from harness.cli import EXIT_HARNESS, EXIT_VIOLATIONS, main
+from harness.cli import main
+from harness.exits import EXIT_HARNESS, EXIT_VIOLATIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

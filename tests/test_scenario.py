@@ -3,7 +3,8 @@
 import pytest
 
 from harness import scenario
-from harness.cli import EXIT_USAGE, main
+from harness.cli import main
+from harness.exits import EXIT_USAGE
 from harness.scenario import ScenarioError
 
 GOOD = """\

@@ -1,7 +1,7 @@
 """``mmstress minimize TRACE -o OUT``: the smallest run that fails the same way.
 
 Keeps the first violation's kind and site while cutting iterations, CPUs,
-interrupts and preemptions (harness/minimize.py), saves the smallest run's
+interrupts and preemptions (harness/tools/minimize.py), saves the smallest run's
 trace to OUT (``mmstress replay OUT`` redoes it), and prints the sizes
 before and after and the minimal run's last steps.
 
@@ -9,18 +9,22 @@ Exit codes: 0 a reproducing run was saved, 2 bad usage, 3 the trace cannot be
 used or no serialised run reproduced the violation.
 """
 
-import argparse
 import sys
 
+from harness.exits import EXIT_HARNESS, EXIT_OK, UsageError
 
-def cmd_minimize(args):
-    from harness import cli
+HELP = "shrink a failing run's trace, keeping its violation"
+EPILOG = None                # the docstring says the exit codes
+
+
+def main(args):
+    from harness.supervisor import machine
     from harness.tools import minimize
     from harness.outputs import recording
     from harness.scheduler.trace import TraceError
     if args.budget < 1:
-        raise cli.UsageError(f"--budget {args.budget}: allowed: a positive number of runs")
-    restore = __import__("harness.supervisor.machine", fromlist=["x"]).install_stop_handlers()
+        raise UsageError(f"--budget {args.budget}: allowed: a positive number of runs")
+    restore = machine.install_stop_handlers()
     try:
         trace = minimize.load(args.trace)
         m = minimize.Minimizer(trace, log=lambda s: print(f"minimize: {s}", file=sys.stderr),
@@ -29,7 +33,7 @@ def cmd_minimize(args):
         cand, res = m.shrink()
     except TraceError as exc:
         print(f"mmstress: {exc}", file=sys.stderr)
-        return cli.EXIT_HARNESS
+        return EXIT_HARNESS
     finally:
         restore()
     recording.save(res, args.output)
@@ -49,14 +53,11 @@ def cmd_minimize(args):
     if v:
         print(f"\n{v['text'].splitlines()[0]}\n  at {v.get('site')} (CPU {v['cpu']} {v['context']})")
     print(f"saved: {args.output}\nreproduce: mmstress replay {args.output}")
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-def register(sub):
-    p = sub.add_parser("minimize", help="shrink a failing run's trace, keeping its violation",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(p):
     p.add_argument("trace", help="a trace with a violation (mmstress run --trace, or a failing free run)")
     p.add_argument("-o", "--output", required=True, help="where to save the minimal run's trace")
     p.add_argument("--budget", type=int, default=60, help="at most this many runs (default 60)")
     p.add_argument("--show", type=int, default=60, help="steps of the minimal run to print (default 60)")
-    p.set_defaults(func=cmd_minimize)
