@@ -1,6 +1,7 @@
 """End to end: two CPUs, all four contexts, real interrupts, cross-CPU frees, zero violations."""
 
 import dataclasses
+import re
 
 import psutil
 
@@ -8,6 +9,7 @@ from conftest import own_segments
 from harness.supervisor import machine
 from harness.outputs import report
 from harness import scenario
+from harness.runtime import opmix
 
 
 def _children():
@@ -39,9 +41,11 @@ def test_larson_two_cpus_all_contexts_real_interrupts_zero_violations():
 
 
 def test_pages_only_smoke_frees_every_page_and_reproduces_with_ops():
-    sc = dataclasses.replace(scenario.parse(scenario.SMOKE % {"process_slab": "", "irq_slab": ""},
-                                            "<embedded smoke>", "smoke"),
+    with open(scenario.SMOKE_PATH) as f:      # smoke without its slab and vmalloc ops
+        pages_only = re.sub(r'\{ op = "(kmalloc|kzalloc|kmem_cache_alloc|vmalloc)"[^}]*\},?', "", f.read())
+    sc = dataclasses.replace(scenario.parse(pages_only, scenario.SMOKE_PATH, "smoke"),
                              duration=None, ops=300, memory="32M")
+    assert sc.slab is None and all(s.op not in opmix.SLAB_OPS for m in sc.mixes.values() for s in m.specs)
     res = machine.run(sc, seed=3, irq_mask="sigmask")
     run = report.run_dict(res)
     assert res.exit_code == 0, report.summary(run)

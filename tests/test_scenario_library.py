@@ -10,6 +10,7 @@ import pytest
 from harness.supervisor import machine
 from harness.outputs import report
 from harness import scenario
+from harness.runtime import hooks
 
 LIBRARY = sorted(f[:-5] for f in os.listdir(scenario.SCENARIO_DIR) if f.endswith(".toml"))
 SHORT = 0.6
@@ -36,7 +37,7 @@ def test_library_has_the_issue_scenarios():
 def test_scenario_parses_with_a_description(name):
     sc = scenario.resolve(name)
     assert sc.description and "\n" not in sc.description
-    assert set(sc.checkers) == set(scenario.hooks.CHECKERS) or name in ("pages_irq_storm",)
+    assert set(sc.checkers) == set(hooks.CHECKERS) or name in ("pages_irq_storm",)
 
 
 @pytest.mark.parametrize("name", [n for n in LIBRARY if n not in ("fault-injection",
@@ -77,7 +78,7 @@ def test_bugs_are_listed_and_resolved(tmp_path, monkeypatch):
     (bugs / "planted_thing.toml").write_text(
         'description = "a planted bug"\nexpect = ["invariant"]\n'
         '[process]\nops = [ { op = "alloc_pages" } ]\n')
-    monkeypatch.setattr(scenario, "BUGS_DIR", str(bugs))
+    monkeypatch.setattr(scenario.library, "BUGS_DIR", str(bugs))
     rows = dict(scenario.available())
     assert rows["bugs/planted_thing"] == "a planted bug"
     assert "random-churn" in rows and "smoke" in rows

@@ -30,7 +30,7 @@ import json
 import os
 
 from harness.runtime import counters as C
-from harness.scenario import format_duration
+from harness.scenario import format_duration, library_name
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
@@ -49,7 +49,7 @@ def reproduce_command(result):
     if trace and opts is not None and opts.strategy in ("free", "replay"):
         return f"mmstress replay {trace}"
     sc = result.scenario
-    what = sc.source if sc.source != "<embedded smoke>" else "smoke"
+    what = "smoke" if library_name(sc.source) == "smoke" else sc.source
     limit = f"--ops {sc.ops}" if sc.ops else f"--duration {format_duration(sc.duration)}"
     mask = f" --irq-mask {result.irq_mask}" if result.irq_mask != "lazy" else ""
     sched = " " + " ".join(opts.args()) if opts is not None and opts.args() else ""
