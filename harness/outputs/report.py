@@ -41,7 +41,7 @@ _IRQ_KEYS = {"raised": "irq_raised", "delivered": "irq_delivered", "in_model_cod
 
 
 def reproduce_command(result):
-    """The one command that redoes this run (see harness/scheduling.py for what each
+    """The one command that redoes this run (see harness/scheduler/options.py for what each
     schedule promises): a recorded trace replays; a serialised schedule reruns from
     its seed; an unscheduled run reruns the same op streams (the interleaving is the OS's)."""
     trace = getattr(result, "trace_path", None)

@@ -29,7 +29,7 @@ Format (every key optional unless marked; unknown keys are errors)::
     [allocator]  slab = "slub" | "slab"      # needed by kmalloc/kmem_cache/vmalloc ops
     [interrupts] rate = 1000                 # hardirqs per second per CPU (0: none)
                  jitter = 0.5                # +- fraction of the period, seeded
-                 mask = "lazy" | "sigmask"   # see harness/irq.py
+                 mask = "lazy" | "sigmask"   # see harness/runtime/irq.py
                  softirq = 1.0               # op mixes: P(a hardirq raises the softirq)
                  tasklet = 1.0               # op mixes: P(a hardirq schedules the tasklet)
     [watchdog]   thresh = "5s"               # soft-lockup threshold
@@ -44,7 +44,7 @@ Format (every key optional unless marked; unknown keys are errors)::
     [fault.fail_page_alloc]   probability = 5, interval = 1, times = -1, space = 0, verbose = 0,
                               ignore-gfp-wait = true, ignore-gfp-highmem = true, min-order = 1
                  (debugfs names, Documentation/fault-injection; "_" for "-" also accepted;
-                  semantics and defaults in harness/faults.py)
+                  semantics and defaults in harness/runtime/faults.py)
 
     [process] / [hardirq] / [softirq] / [tasklet]     # op mixes, one per context
     ops = [ { op = "kmalloc", size = "8..4096", gfp = "GFP_KERNEL", weight = 3 },

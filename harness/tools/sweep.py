@@ -158,14 +158,13 @@ def failure_text(run):
 # --- running ----------------------------------------------------------------------------------
 class Job:
     __slots__ = ("index", "scenario", "arg", "seed", "pid", "pidfd", "json", "log", "started",
-                 "signalled", "last_signal")
+                 "last_signal")
 
     def __init__(self, index, scenario, arg, seed):
         self.index, self.scenario, self.arg, self.seed = index, scenario, arg, seed
         self.pid = self.pidfd = None
         self.json = self.log = None
         self.started = 0.0
-        self.signalled = 0
         self.last_signal = None
 
 
@@ -243,7 +242,6 @@ class Sweep:
             self._forwarded += 1
             for job in running.values():
                 _kill(job.pid, self.interrupted)
-                job.signalled += 1
                 job.last_signal = now
         for job in running.values():
             if job.last_signal is not None and now - job.last_signal > KILL_GRACE:

@@ -15,9 +15,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+pytestmark = pytest.mark.slow           # every test runs ci/gate.sh
+
 from test_sweep import BUG, CLEAN
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GATE = os.path.join(ROOT, "ci", "gate.sh")
 
 FAKE = """#!/bin/sh

@@ -18,16 +18,10 @@ GK = g.GFP_KERNEL
 
 
 @pytest.fixture
-def kit():
-    with km.boot(total="32M", nr_cpus=2, page_data=True, slab="slub",
-                 extra_sections=checkers.arena_sections(("memory", "kmemleak"))) as node:
-        hooks = checkers.build(["memory", "kmemleak"], node)
-        old = debug.install(hooks)
-        try:
-            yield node, hooks
-        finally:
-            debug.install(old)
-            planted.reset()
+def kit(booted, debug_hooks):
+    node = booted(total="32M", nr_cpus=2, page_data=True, slab="slub",
+                  extra_sections=checkers.arena_sections(("memory", "kmemleak")))
+    return node, debug_hooks(checkers.build(["memory", "kmemleak"], node))
 
 
 def kinds(hooks):

@@ -88,24 +88,20 @@ def test_mailbox_fifo_full_and_empty():
         assert [mb.recv(1) for _ in range(5)] == [(0x1000 + i, i) for i in range(4)] + [None]
 
 
-def test_percpu_vars_reach_the_hooks_with_the_slot_cpu():
+def test_percpu_vars_reach_the_hooks_with_the_slot_cpu(booted):
     seen = []
 
     class Hooks(km.debug.DebugHooks):
         def percpu_enter(self, what, cpu, protection):
             seen.append((what, cpu, protection, context.irqs_disabled()))
 
-    with km.boot(total="16M", nr_cpus=2, extra_sections=percpu_sections(2)) as node:
-        pv = PerCpuVars(node, 2)
-        old = km.debug.install(Hooks())
-        try:
-            pv.access("hits", 0, "irq", 2, 1)
-            pv.access("hits", 0, "irq", 2, 1)
-            pv.access("hits", 1, "remote", 1, 7)
-        finally:
-            km.debug.install(old)
-        assert pv.sums() == {"hits": [2, 7]}
-        assert seen[-1] == ("percpu:hits", 1, "remote", True)
+    node = booted(Hooks(), total="16M", nr_cpus=2, extra_sections=percpu_sections(2))
+    pv = PerCpuVars(node, 2)
+    pv.access("hits", 0, "irq", 2, 1)
+    pv.access("hits", 0, "irq", 2, 1)
+    pv.access("hits", 1, "remote", 1, 7)
+    assert pv.sums() == {"hits": [2, 7]}
+    assert seen[-1] == ("percpu:hits", 1, "remote", True)
 
 
 def test_rng_streams_are_stable_and_distinct():

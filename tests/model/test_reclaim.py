@@ -71,25 +71,17 @@ def test_nofail_keeps_retrying_until_memory_comes_back():
         assert len(rounds) == 30
 
 
-def test_might_sleep_only_for_blocking_masks():
-    with km.boot(total="16M", max_locks=16) as node:
-        rec = Recorder()
-        old = debug.install(rec)
-        try:
-            for gfp in (g.GFP_KERNEL, g.GFP_NOIO, g.GFP_NOFS, g.GFP_USER, g.GFP_ATOMIC, g.GFP_NOWAIT):
-                FREE(node, ALLOC(node, gfp, 0), 0)
-        finally:
-            debug.install(old)
-        assert rec.sleeps == [g.GFP_KERNEL, g.GFP_NOIO, g.GFP_NOFS, g.GFP_USER]
+def test_might_sleep_only_for_blocking_masks(booted):
+    rec = Recorder()
+    node = booted(rec, total="16M", max_locks=16)
+    for gfp in (g.GFP_KERNEL, g.GFP_NOIO, g.GFP_NOFS, g.GFP_USER, g.GFP_ATOMIC, g.GFP_NOWAIT):
+        FREE(node, ALLOC(node, gfp, 0), 0)
+    assert rec.sleeps == [g.GFP_KERNEL, g.GFP_NOIO, g.GFP_NOFS, g.GFP_USER]
 
 
-def test_nofail_without_reclaim_is_a_warning():
-    with km.boot(total="16M", max_locks=16) as node:
-        fill(node)
-        rec = Recorder()
-        old = debug.install(rec)
-        try:
-            ALLOC(node, g.GFP_ATOMIC | g.__GFP_NOFAIL | g.__GFP_NOWARN, 0)
-        finally:
-            debug.install(old)
-        assert "nofail-atomic" in rec.reports
+def test_nofail_without_reclaim_is_a_warning(booted, debug_hooks):
+    node = booted(total="16M", max_locks=16)
+    fill(node)
+    rec = debug_hooks(Recorder())
+    ALLOC(node, g.GFP_ATOMIC | g.__GFP_NOFAIL | g.__GFP_NOWARN, 0)
+    assert "nofail-atomic" in rec.reports

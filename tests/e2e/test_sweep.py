@@ -1,4 +1,5 @@
-"""mmstress sweep: seed lists, a clean sweep, a failing sweep, bad input, Ctrl-C.
+"""mmstress sweep: a clean sweep, a failing sweep, bad input, Ctrl-C (seed lists and the
+failure text: tests/harness/test_sweep_units.py).
 
 Sweeps run as ``python -m harness sweep`` subprocesses over short scenario
 copies in tmp_path (300 ms runs).  Nothing here asserts timing.
@@ -9,14 +10,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 import psutil
 import pytest
 
-from harness.tools.sweep import failure_text, parse_seeds, problems
+pytestmark = pytest.mark.slow           # every test runs whole sweeps
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHM = "/dev/shm"
 
 CLEAN = """description = "ci test: clean pages"
@@ -78,44 +80,6 @@ def files(tmp_path):
     (tmp_path / "clean.toml").write_text(CLEAN)
     (tmp_path / "bug.toml").write_text(BUG)
     return tmp_path
-
-
-# --- seed lists ------------------------------------------------------------------------------
-@pytest.mark.parametrize("spec, seeds", [
-    ("0-3", [0, 1, 2, 3]),
-    ("7", [7]),
-    ("1,5,7", [1, 5, 7]),
-    ("0-2,1,10,8-9", [0, 1, 2, 10, 8, 9]),     # the order given, no repeats
-    (" 3..5 , 9 ", [3, 4, 5, 9]),
-])
-def test_parse_seeds(spec, seeds):
-    assert parse_seeds(spec) == seeds
-
-
-@pytest.mark.parametrize("spec, words", [
-    ("", "empty"), ("x", "'x' is not a seed"), ("5-1", "ends before it starts"),
-    ("-1", "not a seed"), ("1,,2", "not a seed"), ("0-99999999999", "more than"),
-])
-def test_parse_seeds_rejects(spec, words):
-    with pytest.raises(ValueError) as exc:
-        parse_seeds(spec)
-    assert words in str(exc.value)
-    assert "allowed" in str(exc.value) or "more than" in str(exc.value)
-
-
-def test_failure_text_and_problems_of_a_run():
-    run = {"scenario": "s", "seed": 4, "status": "violations", "elapsed": 0.3,
-           "violations": [{"kind": "double-free", "title": "BUG: double free at 0xffff8880001000",
-                           "text": "BUG: double free at 0xffff8880001000\nstack", "site": "w.py:3 (f)",
-                           "count": 2}],
-           "failures": [], "invariants": ["zone DMA32 NR_FREE_PAGES is 3 but 4"],
-           "reproduce": "mmstress run s.toml --seed 4 --cpus 2 --duration 300ms"}
-    text = failure_text(run)
-    assert "BUG: double free" in text and "(seen 2 times)" in text
-    assert "BUG: allocator state corrupt: zone DMA32" in text
-    assert text.endswith("reproduce: mmstress run s.toml --seed 4 --cpus 2 --duration 300ms")
-    assert problems(run) == [(("double-free", "BUG: double free at N"), "w.py:3 (f)"),
-                             (("invariant", "zone DMA32 NR_FREE_PAGES is N but N"), "")]
 
 
 # --- sweeps ----------------------------------------------------------------------------------------
@@ -185,7 +149,10 @@ def test_ctrl_c_stops_cleanly_and_writes_the_partial_report(files):
         assert "10 runs, 2 at a time" in line
         proc = psutil.Process(p.pid)
         runners = []
-        while len(runners) < 2:                            # wait until the runners' CPUs exist
+        deadline = time.monotonic() + 60                   # wait until the runners' CPUs exist
+        while len(runners) < 2:
+            assert time.monotonic() < deadline, "the sweep never started two runs with their CPUs"
+            time.sleep(0.05)
             runners = [c for c in proc.children() if c.children()]
         family = runners + [g for c in runners for g in c.children(recursive=True)]
         p.send_signal(signal.SIGINT)

@@ -15,15 +15,10 @@ IRQ_ENTER, IRQ_EXIT = c.__irq_enter, c.__irq_exit
 
 
 @pytest.fixture
-def kit():
-    with km.boot(total="32M", nr_cpus=2, max_locks=64,
-                 extra_sections=checkers.arena_sections(max_locks=64)) as node:
-        hooks = checkers.build(checkers.DEFAULT, node)
-        old = debug.install(hooks)
-        try:
-            yield node, hooks
-        finally:
-            debug.install(old)
+def kit(booted, debug_hooks):
+    node = booted(total="32M", nr_cpus=2, max_locks=64,
+                  extra_sections=checkers.arena_sections(max_locks=64))
+    return node, debug_hooks(checkers.build(checkers.DEFAULT, node))
 
 
 def kinds(hooks):

@@ -18,7 +18,7 @@ from conftest import own_segments
 from harness.cli import main
 from harness.exits import EXIT_HARNESS, EXIT_VIOLATIONS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _children():

@@ -101,69 +101,62 @@ class _IrqInWindow(RecordingHooks):
             os.kill(os.getpid(), signal.SIGUSR1)
 
 
-def _interrupt_test(what):
-    with km.boot(total="32M", page_data=True, slab="slub") as node:
-        cache = km.kmem_cache_create("irq", 64)
-        hooks = _IrqInWindow(what)
-        old = debug.install(hooks)
-        got = []
+def _interrupt_test(booted, what):
+    hooks = _IrqInWindow(what)
+    node = booted(hooks, total="32M", page_data=True, slab="slub")
+    cache = km.kmem_cache_create("irq", 64)
+    got = []
 
-        def hardirq(signum, frame):
-            context.__irq_enter() if False else None
-            context.this_cpu.preempt_count += context.HARDIRQ_OFFSET
-            try:
-                got.append(km.kmem_cache_alloc(cache, km.GFP_ATOMIC))
-            finally:
-                context.this_cpu.preempt_count -= context.HARDIRQ_OFFSET
-
-        prev = signal.signal(signal.SIGUSR1, hardirq)
+    def hardirq(signum, frame):
+        context.this_cpu.preempt_count += context.HARDIRQ_OFFSET
         try:
-            warm = [km.kmem_cache_alloc(cache, km.GFP_KERNEL) for _ in range(4)]
-            if what == "do_slab_free":
-                victim = warm.pop()
-                hooks.armed = True
-                km.kmem_cache_free(cache, victim)
-                mine = None
-            else:
-                hooks.armed = True
-                mine = km.kmem_cache_alloc(cache, km.GFP_KERNEL)
+            got.append(km.kmem_cache_alloc(cache, km.GFP_ATOMIC))
         finally:
-            signal.signal(signal.SIGUSR1, prev)
-            debug.install(old)
-        stats = sc.slab_stats(cache)
-        assert len(got) == 1, "the interrupt did not run"
-        assert stats["cmpxchg_double_cpu_fail"] == 1, "the interrupted swap did not retry"
-        held = warm + got + ([mine] if mine else [])
-        assert len(set(held)) == len(held), "an object was handed out twice"
-        assert sc.check_slabs(node, held) == []
-        info = km.object_info(got[0])
-        assert info["state"] == "allocated" and info["alloc"]["context"] == "hardirq"
+            context.this_cpu.preempt_count -= context.HARDIRQ_OFFSET
+
+    prev = signal.signal(signal.SIGUSR1, hardirq)
+    try:
+        warm = [km.kmem_cache_alloc(cache, km.GFP_KERNEL) for _ in range(4)]
+        if what == "do_slab_free":
+            victim = warm.pop()
+            hooks.armed = True
+            km.kmem_cache_free(cache, victim)
+            mine = None
+        else:
+            hooks.armed = True
+            mine = km.kmem_cache_alloc(cache, km.GFP_KERNEL)
+    finally:
+        signal.signal(signal.SIGUSR1, prev)
+    stats = sc.slab_stats(cache)
+    assert len(got) == 1, "the interrupt did not run"
+    assert stats["cmpxchg_double_cpu_fail"] == 1, "the interrupted swap did not retry"
+    held = warm + got + ([mine] if mine else [])
+    assert len(set(held)) == len(held), "an object was handed out twice"
+    assert sc.check_slabs(node, held) == []
+    info = km.object_info(got[0])
+    assert info["state"] == "allocated" and info["alloc"]["context"] == "hardirq"
 
 
-def test_interrupt_between_tid_read_and_swap_makes_alloc_retry():
-    _interrupt_test("slab_alloc_node")
+def test_interrupt_between_tid_read_and_swap_makes_alloc_retry(booted):
+    _interrupt_test(booted, "slab_alloc_node")
 
 
-def test_interrupt_between_tid_read_and_swap_makes_free_retry():
-    _interrupt_test("do_slab_free")
+def test_interrupt_between_tid_read_and_swap_makes_free_retry(booted):
+    _interrupt_test(booted, "do_slab_free")
 
 
-def test_destroy_with_live_objects_is_reported_and_refused():
-    with km.boot(total="32M", page_data=True, slab="slub") as node:
-        hooks = RecordingHooks()
-        old = debug.install(hooks)
-        try:
-            cache = km.kmem_cache_create("leaky", 128)
-            objs = [km.kmem_cache_alloc(cache, km.GFP_KERNEL) for _ in range(10)]
-            assert not km.kmem_cache_destroy(cache)
-            assert any("Objects remaining in leaky on __kmem_cache_shutdown()" in t
-                       for _, t in hooks.reports)
-            for o in objs:
-                km.kmem_cache_free(cache, o)
-            assert km.kmem_cache_destroy(cache)
-            assert sc.find_cache("leaky") is None
-        finally:
-            debug.install(old)
+def test_destroy_with_live_objects_is_reported_and_refused(booted):
+    hooks = RecordingHooks()
+    booted(hooks, total="32M", page_data=True, slab="slub")
+    cache = km.kmem_cache_create("leaky", 128)
+    objs = [km.kmem_cache_alloc(cache, km.GFP_KERNEL) for _ in range(10)]
+    assert not km.kmem_cache_destroy(cache)
+    assert any("Objects remaining in leaky on __kmem_cache_shutdown()" in t
+               for _, t in hooks.reports)
+    for o in objs:
+        km.kmem_cache_free(cache, o)
+    assert km.kmem_cache_destroy(cache)
+    assert sc.find_cache("leaky") is None
 
 
 def test_consistency_checks_cache_takes_the_locked_route():
@@ -180,7 +173,7 @@ def test_consistency_checks_cache_takes_the_locked_route():
 
 
 def test_slabinfo_format():
-    with km.boot(total="32M", page_data=True, slab="slub", slub_debug=False) as node:
+    with km.boot(total="32M", page_data=True, slab="slub", slub_debug=False):
         objs = [km.kmalloc(100, km.GFP_KERNEL) for _ in range(5)]
         text = slabinfo()
         lines = text.splitlines()

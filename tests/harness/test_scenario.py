@@ -1,5 +1,7 @@
 """Scenario validation: every bad-input class names file, line, key and what is allowed (exit 2)."""
 
+import os
+
 import pytest
 
 from harness import scenario
@@ -108,3 +110,14 @@ def test_cli_bad_usage_is_exit_2(capsys, argv, text):
     assert main(argv) == EXIT_USAGE
     err = capsys.readouterr().err
     assert text in err and "Traceback" not in err
+
+
+def test_smoke_is_a_library_file_listed_first_and_the_default(capsys):
+    sc = scenario.resolve("smoke")
+    assert sc.source == scenario.SMOKE_PATH and sc.name == "smoke"
+    assert scenario.available()[0] == ("smoke", sc.description)
+    assert scenario.library_name(scenario.SMOKE_PATH) == "smoke"
+    assert scenario.library_name(os.path.join(scenario.BUGS_DIR, "lock_abba.toml")) == "bugs/lock_abba"
+    assert scenario.library_name("elsewhere/x.toml") is None
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[0] == "smoke"

@@ -1,4 +1,4 @@
-"""The fault injector (harness/faults.py) against lib/fault-inject.c, mm/failslab.c and
+"""The fault injector (harness/runtime/faults.py) against lib/fault-inject.c, mm/failslab.c and
 mm/fail_page_alloc.c, and the [fault] section of a scenario."""
 
 import pytest

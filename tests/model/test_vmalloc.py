@@ -1,7 +1,7 @@
 """vmalloc: contiguous virtual, scattered physical, might_sleep, bad vfree reported."""
 
 import kernel_model as km
-from kernel_model import context, debug
+from kernel_model import context
 from kernel_model.vmalloc import vmalloc_areas, vmalloc_data_offset
 
 from slab_helpers import RecordingHooks
@@ -38,22 +38,18 @@ def test_vmalloc_maps_pages_and_vfree_returns_them():
                 p.count for row in node.pcp.psets for p in row) >= free0
 
 
-def test_vmalloc_may_sleep_and_bad_vfree_is_reported():
-    with km.boot(total="32M", page_data=True, slab="slub") as node:
-        hooks = SleepHooks()
-        old = debug.install(hooks)
-        try:
-            context.preempt_disable()
-            a = km.vmalloc(100)
-            context.preempt_enable()
-            assert hooks.sleeps[0] == ("mm/vmalloc.c:__vmalloc_node_range", True)
-            km.vfree(a + 8)
-            km.vfree(a + node.page_size * 3)
-            texts = [c[2] for c in hooks.calls if c[0] == "vfree_bad"]
-            assert texts[0].startswith("Trying to vfree() bad address")
-            assert texts[1].startswith("Trying to vfree() nonexistent vm area")
-            km.vfree(a)
-            km.vfree(a)
-            assert sum(c[0] == "vfree_bad" for c in hooks.calls) == 3
-        finally:
-            debug.install(old)
+def test_vmalloc_may_sleep_and_bad_vfree_is_reported(booted):
+    hooks = SleepHooks()
+    node = booted(hooks, total="32M", page_data=True, slab="slub")
+    context.preempt_disable()
+    a = km.vmalloc(100)
+    context.preempt_enable()
+    assert hooks.sleeps[0] == ("mm/vmalloc.c:__vmalloc_node_range", True)
+    km.vfree(a + 8)
+    km.vfree(a + node.page_size * 3)
+    texts = [c[2] for c in hooks.calls if c[0] == "vfree_bad"]
+    assert texts[0].startswith("Trying to vfree() bad address")
+    assert texts[1].startswith("Trying to vfree() nonexistent vm area")
+    km.vfree(a)
+    km.vfree(a)
+    assert sum(c[0] == "vfree_bad" for c in hooks.calls) == 3

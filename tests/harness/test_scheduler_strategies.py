@@ -93,3 +93,14 @@ def test_pct_bound_and_priorities_distinct():
 def test_unknown_strategy():
     with pytest.raises(ValueError, match="unknown scheduler"):
         make("fifo")
+
+
+def test_irq_is_the_yield_kind_the_engine_delivers_interrupts_at():
+    from harness.scheduler.base import YIELD_KINDS
+    assert YIELD_KINDS[KIND_CODE["irq"]] == "irq"
+
+
+def test_rand_at_differs_between_steps():
+    from harness.scheduler.base import rand_at
+    assert rand_at(1, 2) != rand_at(1, 3)
+    assert rand_at(1, 2) == rand_at(1, 2) and rand_at(1, 2, 1) != rand_at(1, 2, 2)

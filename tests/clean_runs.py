@@ -1,19 +1,14 @@
-"""No false positives: correct scenarios report nothing, whatever the seed.
+"""Correct scenarios and the check that a run of one reports nothing (no false positives).
 
-Correct means every built-in scenario (``harness.scenario.available()``) and
-every correct twin of the planted-bug catalogue (``scenarios/bugs/*_ok.toml``).
-A report here is a checker bug (or a model bug), never noise to tolerate.
-
-The nightly lane (``pytest --nightly``) runs each over 200 seeds; the fast
-lane over a few seeds, with the catalogue's own seed left to
-test_bug_catalogue.py.  Runs are shortened to a fraction of a second
-(scenarios limited by ``ops`` keep their count).
+Shared by the fast lane (tests/e2e/test_no_false_positives.py) and the
+nightly lane (tests/nightly/test_no_false_positives_nightly.py).  Correct
+means every built-in scenario and every correct twin of the planted-bug
+catalogue (``scenarios/bugs/*_ok.toml``).  Runs are shortened to a fraction of
+a second (scenarios limited by ``ops`` keep their count).
 """
 
 import glob
 import os
-
-import pytest
 
 from harness.supervisor import machine
 from harness import scenario
@@ -72,31 +67,3 @@ def check_clean(arg, seed):
     assert result.exit_code == 0
 
 
-def test_the_list_is_not_empty():
-    args = correct_scenarios()
-    assert "smoke" in args and any(a.endswith("_ok.toml") for a in args)
-
-
-@pytest.mark.parametrize("seed", [1, 2])
-@pytest.mark.parametrize("arg", builtin_scenarios(), ids=_id)
-def test_builtin_scenarios_are_clean(arg, seed):
-    check_clean(arg, seed)
-
-
-@pytest.mark.parametrize("arg", twins(), ids=_id)
-def test_correct_twins_are_clean_on_another_seed(arg):
-    check_clean(arg, 7)
-
-
-@pytest.mark.nightly
-@pytest.mark.parametrize("arg", correct_scenarios(), ids=_id)
-def test_no_false_positives_nightly(arg):
-    """One item per scenario (not per seed: 200 x 54 skipped items would drown the
-    fast lane's output); every failing seed is listed with its reproduce command."""
-    bad = []
-    for seed in range(1000, 1000 + NIGHTLY_SEEDS):
-        try:
-            check_clean(arg, seed)
-        except AssertionError as exc:
-            bad.append(str(exc).splitlines()[0] + " ... " + str(exc).splitlines()[-1])
-    assert not bad, "\n".join(bad)

@@ -83,20 +83,17 @@ def test_zone_bad_raises_from_alloc(node):
         km.alloc_pages(g.GFP_KERNEL | g.__GFP_DMA | g.__GFP_HIGHMEM, 0)
 
 
-def test_double_free_of_page_is_reported_not_corrupting(node):
+def test_double_free_of_page_is_reported_not_corrupting(node, debug_hooks):
     seen = []
 
     class Hooks(km.debug.DebugHooks):
         def bad_page(self, pfn, reason):
             seen.append((pfn, reason))
 
-    old = km.debug.install(Hooks())
-    try:
-        page = km.alloc_pages(g.GFP_KERNEL, 0)
-        km.__free_pages(page)
-        km.__free_pages(page)
-    finally:
-        km.debug.install(old)
+    debug_hooks(Hooks())
+    page = km.alloc_pages(g.GFP_KERNEL, 0)
+    km.__free_pages(page)
+    km.__free_pages(page)
     assert seen == [(page.pfn, "put_page on a page with _refcount 0 (double free?)")]
     assert km.invariants.check_page_allocator(node, {}) == []
 

@@ -17,9 +17,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+pytestmark = pytest.mark.slow           # every test runs pytest in a subprocess
+
 from test_sweep import BUG, CLEAN, stale_segments
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def pytest_run(cwd, *args, timeout=180):

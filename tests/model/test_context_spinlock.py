@@ -4,7 +4,6 @@ import os
 
 import pytest
 
-import kernel_model as km
 from kernel_model import context as c
 from kernel_model import debug, spinlock as sl
 

@@ -4,22 +4,18 @@ a checker reads: object state, tracks, poison and red zones."""
 import pytest
 
 import kernel_model as km
-from kernel_model import debug, gfp as g, slab_common as sc
+from kernel_model import gfp as g, slab_common as sc
 from kernel_model.kmalloc import kmalloc_index, kmalloc_size
 
 from slab_helpers import RecordingHooks
 
 
 @pytest.fixture(params=["slub", "slab"])
-def snode(request):
-    with km.boot(total="32M", page_data=True, slab=request.param) as n:
-        hooks = RecordingHooks()
-        old = debug.install(hooks)
-        n.hooks = hooks
-        try:
-            yield n
-        finally:
-            debug.install(old)
+def snode(request, booted):
+    hooks = RecordingHooks()
+    n = booted(hooks, total="32M", page_data=True, slab=request.param)
+    n.hooks = hooks
+    return n
 
 
 def data(node, addr, n):
