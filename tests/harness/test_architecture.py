@@ -111,3 +111,12 @@ def test_the_check_sees_a_break(tmp_path, monkeypatch):
     (tmp_path / "harness").mkdir()
     monkeypatch.setitem(globals(), "ROOT", str(tmp_path))
     assert breaks() == {("kernel_model/bad.py", "supervisor")}
+
+
+def test_model_tests_use_the_model_alone():
+    """tests/model/ is kernel_model without the harness (docs/architecture.md, tests)."""
+    folder = os.path.join(ROOT, "tests", "model")
+    users = sorted(f for f in os.listdir(folder) if f.endswith(".py") and any(
+        room_of(name) not in (None, "kernel_model")
+        for name in imports(os.path.join(folder, f), "tests.model." + f[:-3])))
+    assert users == [], f"move these to tests/harness/ or tests/e2e/: {users}"
