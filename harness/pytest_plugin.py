@@ -164,7 +164,7 @@ class ScenarioFile(pytest.File):
 
 
 class ScenarioFailed(Exception):
-    """A run that did not come out clean; carries its run dict (harness/report.py)."""
+    """A run that did not come out clean; carries its run dict (harness/outputs/report.py)."""
 
     def __init__(self, run):
         super().__init__(run["status"])

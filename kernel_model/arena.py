@@ -139,9 +139,6 @@ class Arena:
         self._slices.append(mv)
         return mv
 
-    def has(self, name):
-        return name in self._dir
-
     def sections(self):
         """[(name, typecode, offset, count, nbytes)] in address order."""
         return [(n, tc, off, c, c * _ITEMSIZE[tc]) for n, (tc, off, c) in

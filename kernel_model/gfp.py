@@ -151,14 +151,6 @@ GFP_NAMES = {name: value for name, value in globals().items()
               "GFP_RECLAIM_MASK", "GFP_NAMES", "__GFP_BITS_SHIFT",
               "__GFP_BITS_MASK")}
 
-CLASSIC_ALIASES = {
-    "__GFP_WAIT": "__GFP_RECLAIM (renamed in Linux 4.4)",
-    "__GFP_REPEAT": "__GFP_RETRY_MAYFAIL (renamed in Linux 4.13)",
-    "__GFP_COLD": "nothing (removed in Linux 4.15; accepted and ignored)",
-    "__GFP_NO_GROW": "a model-private bit: the slab does not grow the cache",
-}
-
-
 def format_gfp(gfp):
     """The kernel's ``%pGg``: ``GFP_KERNEL|__GFP_ZERO``; ``none`` for 0."""
     if not gfp:

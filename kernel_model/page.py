@@ -42,9 +42,6 @@ PG_private = 1 << 14
 PG_reclaim = 1 << 16
 # PAGE_FLAGS_CHECK_AT_FREE (simplified): flags a page must not carry when freed.
 PAGE_FLAGS_CHECK_AT_FREE = PG_locked | PG_lru | PG_active | PG_private | PG_reserved | PG_dirty
-PAGE_FLAG_NAMES = {PG_locked: "locked", PG_referenced: "referenced", PG_uptodate: "uptodate",
-                   PG_dirty: "dirty", PG_lru: "lru", PG_head: "head", PG_active: "active",
-                   PG_reserved: "reserved", PG_private: "private", PG_reclaim: "reclaim"}
 
 PGTY_NONE = 0
 PGTY_buddy = 0xF0
@@ -57,7 +54,6 @@ FIELDS = (("page_flags", "I"), ("page_type", "B"), ("page_ref", "i"), ("page_zon
           ("slab_cache", "H"), ("slab_freelist", "Q"), ("slab_counters", "I"))
 _SIZE = {"B": 1, "H": 2, "I": 4, "i": 4, "Q": 8}
 BYTES_PER_PAGE = sum(_SIZE[t] for _, t in FIELDS)
-assert BYTES_PER_PAGE <= 64
 
 
 def arena_sections(nr_pages):
@@ -83,11 +79,6 @@ class mem_map:
         self.slab_cache = v["slab_cache"]
         self.slab_freelist = v["slab_freelist"]
         self.slab_counters = v["slab_counters"]
-
-
-def format_page_flags(flags):
-    names = [n for bit, n in PAGE_FLAG_NAMES.items() if flags & bit]
-    return f"{flags:#x}({'|'.join(names)})"
 
 
 class Page:

@@ -35,10 +35,6 @@ def arena_sections(nr_cpus):
             ("pcp_count", "q", n), ("pcp_high", "q", n), ("pcp_batch", "q", n)]
 
 
-def pcp_allowed_order(order):
-    return order <= PAGE_ALLOC_COSTLY_ORDER
-
-
 class per_cpu_pages:
     """One CPU's pageset for one zone: views of its rows in the arena."""
 

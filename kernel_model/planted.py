@@ -17,7 +17,7 @@ fork.  Each names the rule it breaks:
 Found by: no_zone_lock_in_free -> invariants (scenarios/bugs/zone_lock_missing);
 slub_fastpath_no_irq and slub_skip_double_free -> the memory checker's
 freelist-corrupt (an object handed out twice, a free pointer to itself;
-scenarios/bugs/slub_*.toml, tests/test_memory_catalogue.py).
+scenarios/bugs/slub_*.toml, tests/e2e/test_memory_catalogue.py).
 """
 
 KNOWN = {

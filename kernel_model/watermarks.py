@@ -16,7 +16,7 @@ Pure functions over plain numbers, so they are tested without an arena.
 
 from math import isqrt
 
-from .gfp import MAX_NR_ZONES, ZONE_HIGHMEM, ZONE_MOVABLE, ZONE_NORMAL
+from .gfp import MAX_NR_ZONES, ZONE_HIGHMEM, ZONE_MOVABLE
 
 SWAP_CLUSTER_MAX = 32
 WATERMARK_SCALE_FACTOR = 10
@@ -77,6 +77,3 @@ def zone_batchsize(managed, page_size):
 def zone_highsize(low_wmark, batch, nr_cpus):
     """pcp->high: the zone's low watermark split over the node's CPUs."""
     return max(low_wmark // max(1, nr_cpus), batch << 2)
-
-
-assert ZONE_NORMAL == 2  # the ratio table above is indexed by zone

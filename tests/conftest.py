@@ -1,11 +1,22 @@
-"""Shared fixtures; and the guard that no test leaves a /dev/shm segment behind."""
+"""Shared fixtures for every layer (tests/model, tests/harness, tests/e2e, tests/nightly);
+the layer markers; the --nightly lane; the guard that no test leaves a /dev/shm segment behind.
 
+Fixtures:
+    node          a small booted model (32M, page data), CPU 0
+    booted        boot(hooks=None, **boot_kwargs) -> node: boots a model for the test and,
+                  with hooks, installs them as the model's debug hooks; both undone at
+                  teardown (hooks first, then the model), planted switches reset
+    debug_hooks   install(hooks) -> hooks: debug hooks for the rest of the test, the
+                  previous ones back at teardown
+"""
+
+import contextlib
 import os
 
 import pytest
 
 import kernel_model as km
-from kernel_model import context
+from kernel_model import context, planted
 from kernel_model.arena import PREFIX
 
 SHM = "/dev/shm"
@@ -36,6 +47,36 @@ def node():
         yield n
 
 
+@pytest.fixture
+def debug_hooks():
+    """``install(hooks)``: the model's debug hooks for the rest of the test; restored at teardown."""
+    olds = []
+
+    def install(hooks):
+        olds.append(km.debug.install(hooks))
+        return hooks
+    yield install
+    for old in reversed(olds):
+        km.debug.install(old)
+
+
+@pytest.fixture
+def booted():
+    """``boot(hooks=None, **kw)``: a booted model (``km.boot(**kw)``) with ``hooks`` installed.
+
+    Teardown puts the previous hooks back, shuts the model down and resets
+    the planted-bug switches, whatever the test did.
+    """
+    with contextlib.ExitStack() as stack:
+        def boot(hooks=None, **kw):
+            node = stack.enter_context(km.boot(**kw))
+            if hooks is not None:
+                stack.callback(km.debug.install, km.debug.install(hooks))
+            return node
+        stack.callback(planted.reset)
+        yield boot
+
+
 def pytest_sessionfinish(session, exitstatus):
     left = own_segments()
     if left:
@@ -49,7 +90,15 @@ def pytest_addoption(parser):
                           "(hundreds of seeds per scenario; minutes, not seconds)")
 
 
+LAYERS = ("model", "harness", "e2e", "nightly", "bench")     # tests/<layer>/: marker <layer>
+
+
 def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        rel = os.path.relpath(str(item.path), here).split(os.sep)
+        if rel[0] in LAYERS:
+            item.add_marker(getattr(pytest.mark, rel[0]))
     if config.getoption("--nightly"):
         return
     skip = pytest.mark.skip(reason="nightly lane: run with --nightly")

@@ -14,6 +14,7 @@ allocate through the model, and must never raise except where the kernel
 would stop (a self-deadlock).
 """
 
+import os
 import sys
 from dataclasses import asdict, dataclass, field
 
@@ -21,7 +22,18 @@ from kernel_model import context, debug
 
 from .kinds import KINDS
 
-_MODEL_DIRS = ("/kernel_model/", "/harness/")
+# The model's and the harness's own folders (not any path that merely contains "harness/":
+# a workload or a test in tests/harness/ is the user's code, and its line is the site).
+_MODEL_DIRS = (os.path.dirname(os.path.abspath(context.__file__)) + os.sep,                # kernel_model/
+               os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep)      # harness/
+_INTERNAL = {}                  # co_filename -> inside _MODEL_DIRS
+
+
+def _internal(fname):
+    hit = _INTERNAL.get(fname)
+    if hit is None:
+        hit = _INTERNAL[fname] = os.path.abspath(fname).startswith(_MODEL_DIRS)
+    return hit
 
 
 @dataclass
@@ -55,7 +67,7 @@ def workload_site(skip_model=True, frame=None):
         here = f"{fname}:{frame.f_lineno} ({frame.f_code.co_name})"
         if fallback is None:
             fallback = here
-        if not skip_model or not any(d in fname for d in _MODEL_DIRS):
+        if not skip_model or not _internal(fname):
             return here
         frame = frame.f_back
     return fallback or "?"

@@ -1,8 +1,26 @@
-"""Subcommands of ``mmstress`` beyond run/list/demo, one per module.
+"""The ``mmstress`` subcommands: one module each, registered below, one line each.
 
-Each module defines ``register(sub)``: add a parser to the argparse
-subparsers ``sub`` and ``set_defaults(func=...)``.  The function gets the
-parsed args (``args.argv`` is the command line as typed) and returns an exit
-code from ``harness.cli`` (EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE,
-EXIT_HARNESS); bad input raises ``harness.cli.UsageError``.
+A command module ``harness/commands/NAME.py`` defines:
+
+    HELP            one line for ``mmstress --help``
+    EPILOG          (optional) text after the options; default: harness.exits.EXIT_HELP
+    arguments(p)    add its options to the argparse parser ``p``
+    main(args)      run it: ``args`` are the parsed options (``args.argv`` is the
+                    command line as typed); returns an exit code of harness.exits;
+                    bad input raises harness.exits.UsageError (exit 2)
+
+and its module docstring is the command's ``--help`` description.  A command
+parses and prints; the work is in the rooms below it (tools/, supervisor/,
+outputs/, scenario/).  ``harness.cli`` builds the parser from ``COMMANDS``.
 """
+
+COMMANDS = (              # in `mmstress --help` order
+    "run",
+    "list",
+    "demo",
+    "bench",
+    "explain",
+    "minimize",
+    "replay",
+    "sweep",
+)

@@ -3,7 +3,7 @@
 Prints the machine (cores, Python) and one row per measurement: the value,
 its target and PASS or MISS.  Speed is measured, never asserted: the exit
 code is 0 whatever the figures (3 only if a measurement could not be taken;
-its row says ERROR and why).  The rows (harness/bench.py):
+its row says ERROR and why).  The rows (harness/tools/bench.py):
 
   kmalloc(64)+kfree pairs/s per CPU (1 CPU, and 2 CPUs at once)   >= 100,000
   locked slow/fast path cost of SLUB's alloc and free             >= 3x
@@ -17,10 +17,13 @@ its row says ERROR and why).  The rows (harness/bench.py):
 On a shared or loaded machine the figures are noise: look at the load first.
 """
 
-import argparse
 import json
 import os
 import sys
+
+from harness.exits import EXIT_HARNESS, EXIT_OK, UsageError, interrupted
+
+HELP = "measure the model's and the harness's speed against targets"
 
 EPILOG = """exit codes:
   0    every measurement was taken (whether or not it met its target)
@@ -32,7 +35,6 @@ EPILOG = """exit codes:
 
 def _sizes(args):
     from harness.tools import bench
-    from harness.cli import UsageError
     sizes = bench.Sizes.quick() if args.quick else bench.Sizes()
     for name, lo, what in (("pairs", 1000, "kmalloc+kfree pairs per slab rate"),
                            ("ops", 10, "smoke iterations per CPU"),
@@ -58,9 +60,8 @@ def _sizes(args):
     return sizes
 
 
-def cmd_bench(args):
+def main(args):
     from harness.tools import bench
-    from harness import cli
     from harness.supervisor import machine
     sizes = _sizes(args)
     info = bench.machine_info()
@@ -79,7 +80,7 @@ def cmd_bench(args):
         rows = bench.run_all(sizes, on_row=lambda r: print(bench.format_row(r), flush=True))
     except bench.Interrupted as exc:
         print(f"mmstress: bench interrupted by signal {exc.signum}; nothing written", file=sys.stderr)
-        return 128 + exc.signum
+        return interrupted(exc.signum)
     finally:
         restore()
     missed = [r.key for r in rows if r.status == "MISS"]
@@ -93,13 +94,10 @@ def cmd_bench(args):
         with open(args.json, "w") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")
-    return cli.EXIT_HARNESS if errors else cli.EXIT_OK
+    return EXIT_HARNESS if errors else EXIT_OK
 
 
-def register(sub):
-    p = sub.add_parser("bench", help="measure the model's and the harness's speed against targets",
-                       description=__doc__, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(p):
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (a first look; "
                    "the test uses it)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
@@ -112,4 +110,3 @@ def register(sub):
                    "and scheduling (default 20000, --quick 2000)")
     p.add_argument("--repeat", type=int, help="runs per side of a ratio, fastest kept "
                    "(default 3, --quick 1)")
-    p.set_defaults(func=cmd_bench)

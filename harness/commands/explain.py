@@ -7,6 +7,10 @@ is a usage error (exit 2) that suggests the closest names.
 
 import difflib
 
+from harness.exits import EXIT_OK, UsageError
+
+HELP = "what a violation kind means and how to fix it"
+
 
 FAMILY_TITLES = {"context": "GFP and context", "gfp": "GFP masks", "memory": "frees and memory",
                  "locks": "locks (lockdep)", "percpu": "per-CPU paths",
@@ -28,25 +32,21 @@ def listing():
     return "\n".join(out)
 
 
-def cmd_explain(args):
-    from harness import cli
+def arguments(p):
+    p.add_argument("kind", nargs="?", help="a violation kind (as in reports); none: list them all")
+
+
+def main(args):
     from harness.checkers.kinds import KINDS, explain
     if args.kind is None:
         print(listing())
-        return cli.EXIT_OK
+        return EXIT_OK
     name = args.kind.strip().lower().replace("_", "-")
     if name not in KINDS:
         close = difflib.get_close_matches(name, KINDS, n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        raise cli.UsageError(f"explain: no violation kind {args.kind!r}{hint} "
+        raise UsageError(f"explain: no violation kind {args.kind!r}{hint} "
                              "(`mmstress explain` lists them all)")
     print(explain(name), end="")
-    return cli.EXIT_OK
+    return EXIT_OK
 
-
-def register(sub):
-    p = sub.add_parser("explain", help="what a violation kind means and how to fix it",
-                       description=__doc__,
-                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("kind", nargs="?", help="a violation kind (as in reports); none: list them all")
-    p.set_defaults(func=cmd_explain)

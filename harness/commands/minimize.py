@@ -14,10 +14,14 @@ Exit codes: 0 OUT holds a run that fails the same way (smaller, or the
 input), 2 bad usage, 3 the trace cannot be used.
 """
 
-import argparse
 import os
 import shutil
 import sys
+
+from harness.exits import EXIT_HARNESS, EXIT_OK, UsageError, interrupted
+
+HELP = "shrink a failing run's schedule, keeping its violation"
+EPILOG = None                # the docstring says the exit codes
 
 
 def _title(violation):
@@ -55,14 +59,13 @@ def _save_replayable(shrinker, output, log):
     return None
 
 
-def cmd_minimize(args):
-    from harness import cli
+def main(args):
     from harness.outputs import recording
     from harness.scheduler.trace import TraceError
     from harness.supervisor import machine
     from harness.tools import minimize
     if args.budget < 1:
-        raise cli.UsageError(f"--budget {args.budget}: allowed: a positive number of runs")
+        raise UsageError(f"--budget {args.budget}: allowed: a positive number of runs")
 
     def log(s):
         print(f"minimize: {s}", file=sys.stderr)
@@ -79,10 +82,10 @@ def cmd_minimize(args):
         best = _save_replayable(shrinker, args.output, log) if shrinker.shrunk else None
     except TraceError as exc:
         print(f"mmstress: {exc}", file=sys.stderr)
-        return cli.EXIT_HARNESS
+        return EXIT_HARNESS
     except minimize.Interrupted as exc:
         print("mmstress: minimize interrupted; nothing saved", file=sys.stderr)
-        return 128 + exc.signum
+        return interrupted(exc.signum)
     finally:
         restore()
     shown_v = best.violation if best is not None else shrinker.target
@@ -107,14 +110,11 @@ def cmd_minimize(args):
         print(f"steps up to the first report (step {upto:,}):")
     print(minimize.render(shown, upto=upto, tail=args.show))
     print(f"saved: {args.output}\nreproduce: mmstress replay {args.output}")
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-def register(sub):
-    p = sub.add_parser("minimize", help="shrink a failing run's schedule, keeping its violation",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(p):
     p.add_argument("trace", help="a trace with a violation (mmstress run --trace, or a failing free run)")
     p.add_argument("-o", "--output", required=True, help="where to save the minimal run's trace")
     p.add_argument("--budget", type=int, default=100, help="at most this many runs (default 100)")
     p.add_argument("--show", type=int, default=60, help="steps of the minimal run to print (default 60)")
-    p.set_defaults(func=cmd_minimize)

@@ -15,9 +15,13 @@ the trace cannot be used.
 
 import sys
 
+from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, interrupted
 
-def cmd_replay(args):
-    from harness import cli
+HELP = "redo a recorded run (a .mmtrace) and check it matches"
+EPILOG = None                # the docstring says the exit codes
+
+
+def main(args):
     from harness.outputs import junit, recording, report
     from harness.supervisor import machine
     from harness.scheduler.trace import TraceError
@@ -33,7 +37,7 @@ def cmd_replay(args):
         trace, res = recording.replay(args.trace, announce)
     except TraceError as exc:
         print(f"mmstress: {exc}", file=sys.stderr)
-        return cli.EXIT_HARNESS if args.check else cli.EXIT_USAGE
+        return EXIT_HARNESS if args.check else EXIT_USAGE
     finally:
         restore()
     h = trace.header
@@ -45,30 +49,27 @@ def cmd_replay(args):
     if args.junit:
         junit.write_junit(args.junit, doc)
     if res.interrupted:
-        return 128 + res.interrupted
+        return interrupted(res.interrupted)
     got = (res.sched or {}).get("hash")
     kinds = recording.violation_kinds(res)
     diverged = any(f["kind"] == "not-replayable" for f in res.failures)
     if diverged:
         verdict, code = "NOT REPLAYABLE: " + next(
-            f["message"] for f in res.failures if f["kind"] == "not-replayable"), cli.EXIT_HARNESS
+            f["message"] for f in res.failures if f["kind"] == "not-replayable"), EXIT_HARNESS
     elif recording.reproduced(trace, res):
-        verdict, code = "reproduced: same steps, same violations", cli.EXIT_OK
+        verdict, code = "reproduced: same steps, same violations", EXIT_OK
     else:
         verdict, code = (f"ran through, but the outcome differs: violations {kinds or 'none'} "
-                         f"(recorded {h.get('kinds') or 'none'})"), cli.EXIT_VIOLATIONS
+                         f"(recorded {h.get('kinds') or 'none'})"), EXIT_VIOLATIONS
     print(f"replay: {verdict}; trace hash {got} (recorded {h.get('hash')})")
     if args.check:
         return code
-    return cli.EXIT_HARNESS if diverged else res.exit_code
+    return EXIT_HARNESS if diverged else res.exit_code
 
 
-def register(sub):
-    p = sub.add_parser("replay", help="redo a recorded run (a .mmtrace) and check it matches",
-                       description=__doc__, formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+def arguments(p):
     p.add_argument("trace", help="a trace saved by `mmstress run --trace` or a failing free run")
     p.add_argument("--check", action="store_true", help="exit 0 only if the recording was reproduced")
     p.add_argument("--json", metavar="PATH", help="write the JSON report")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML")
     p.add_argument("--quiet", action="store_true", help="no run summary, only the verdict")
-    p.set_defaults(func=cmd_replay)

@@ -4,7 +4,7 @@ Each scenario x seed is one ``mmstress run`` (the same options, the same
 reports); ``-j`` of them run at once.  A progress bar on a terminal (plain
 lines otherwise), then the failing runs grouped by violation kind and site,
 each with the command that reproduces it.  How the runs are started and
-stopped: ``harness/sweep.py``.
+stopped: ``harness/tools/sweep.py``.
 """
 
 import argparse
@@ -13,14 +13,21 @@ import shlex
 import sys
 import time
 
-from harness.cli import EXIT_HELP, UsageError
+from harness.exits import EXIT_HELP, UsageError
+
+HELP = "run scenarios over many seeds, N runs at a time; summarise failing seeds with reproduce commands"
 
 PLAIN_EVERY = 30.0           # seconds between progress lines when stderr is not a terminal
 
 
-def register(sub):
-    p = sub.add_parser("sweep", help=cmd_sweep.__doc__, description=cmd_sweep.__doc__,
-                       epilog=EXIT_HELP + _EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+EPILOG = EXIT_HELP + """
+examples:
+  mmstress sweep scenarios/larson.toml --seeds 0-999 -j 2 --duration 1s --junit sweep.xml
+  mmstress sweep scenarios/*.toml --seeds 0-9 --budget 10m --json sweep.json
+"""
+
+
+def arguments(p):
     p.add_argument("scenario", nargs="+", help="scenario names (see `mmstress list`) or .toml paths")
     p.add_argument("--seeds", default="0-99", help="seeds to run: 0-999, 1,5,7 or mixes like "
                    "0-9,20 (default: 0-99)")
@@ -29,9 +36,8 @@ def register(sub):
     p.add_argument("--duration", help="how long each run lasts (overrides the scenarios)")
     p.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
     p.add_argument("--cpus", type=int, help="number of CPUs (overrides the scenarios)")
-    p.add_argument("--irq-mask", choices=("lazy", "sigmask"), help="passed to `mmstress run`")
-    p.add_argument("--sched", help="scheduler strategy, passed to `mmstress run --sched` "
-                   "(free, random, pct; needs an mmstress whose run has --sched)")
+    p.add_argument("--irq-mask", choices=("lazy", "sigmask"), help="as `mmstress run --irq-mask`")
+    p.add_argument("--sched", help="scheduler strategy, as `mmstress run --sched` (free, random, pct)")
     p.add_argument("--budget", help="wall-clock budget for the whole sweep (10m, 1h): start no run "
                    "after it; the runs not started are listed as not run, not as failures")
     p.add_argument("--json", metavar="PATH", help="write the sweep's JSON report")
@@ -39,20 +45,12 @@ def register(sub):
     p.add_argument("--show", type=int, default=5, metavar="N", help="reproduce commands printed per "
                    "failing group (default 5; the JSON has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress; the summary only")
-    p.set_defaults(func=cmd_sweep)
 
 
-_EPILOG = """
-examples:
-  mmstress sweep scenarios/larson.toml --seeds 0-999 -j 2 --duration 1s --junit sweep.xml
-  mmstress sweep scenarios/*.toml --seeds 0-9 --budget 10m --json sweep.json
-"""
-
-
-def cmd_sweep(args):
-    """Run scenarios over many seeds, N runs at a time; summarise failing seeds with reproduce commands."""
-    from harness import cli, scenario
-    from harness.tools import sweep
+def main(args):
+    from harness import scenario
+    from harness.commands import run as run_command
+    from harness.tools import run, sweep
     try:
         seeds = sweep.parse_seeds(args.seeds)
     except ValueError as exc:
@@ -62,15 +60,17 @@ def cmd_sweep(args):
                      ("--irq-mask", args.irq_mask), ("--sched", args.sched)):
         if val is not None:
             run_args += [opt, str(val)]
-    # The run options are checked by `mmstress run`'s own parser and validation, here, once.
+    # The run options are checked by `mmstress run`'s own parser and validation, here, once;
+    # every run of the sweep then gets the resolved scenarios and these settings.
+    parser = argparse.ArgumentParser(prog="mmstress run")
+    run_command.arguments(parser)
     try:
-        parsed = cli.build_parser().parse_args(["run", *args.scenario, *run_args])
+        parsed = parser.parse_args([*args.scenario, *run_args])
     except SystemExit:
         raise UsageError("the run options above are not accepted by `mmstress run`") from None
-    try:
-        scenarios, _ = cli._parse_run_args(parsed)
-    except scenario.ScenarioError as exc:
-        raise UsageError(str(exc)) from None
+    scenarios, _ = run_command.scenarios_of(parsed)
+    settings = run.RunSettings(sched=parsed.sched, depth=parsed.depth, irq_mask=parsed.irq_mask,
+                               quiet=True)
     budget = None
     if args.budget is not None:
         try:
@@ -86,7 +86,8 @@ def cmd_sweep(args):
 
     live = sys.stderr.isatty() and not args.quiet
     progress = None if args.quiet else (Bar() if live else Lines())
-    sw = sweep.Sweep(list(zip(args.scenario, scenarios)), seeds, jobs, run_args, budget, progress)
+    sw = sweep.Sweep(list(zip(args.scenario, scenarios)), seeds, jobs, settings, run_args, budget,
+                     progress)
     code = sw.run()
     if sw.usage_error:
         raise UsageError(f"a run refused its options: {sw.usage_error}")

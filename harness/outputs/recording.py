@@ -26,8 +26,6 @@ def _version():
 
 
 def scenario_text(sc):
-    if sc.source == "<embedded smoke>":
-        return scenario_mod.smoke_text()
     try:
         with open(sc.source, encoding="utf-8", errors="replace") as f:
             return f.read()
@@ -39,13 +37,7 @@ def portable_source(sc):
     """How a trace names its scenario: a library name (``larson``, ``bugs/lock_abba``)
     when the file is in scenarios/, so the trace replays on another checkout;
     else the absolute path."""
-    if sc.source == "<embedded smoke>":
-        return sc.source
-    path = os.path.abspath(sc.source)
-    rel = os.path.relpath(path, scenario_mod.SCENARIO_DIR)
-    if not rel.startswith("..") and rel.endswith(".toml"):
-        return rel[:-5].replace(os.sep, "/")
-    return path
+    return scenario_mod.library_name(sc.source) or os.path.abspath(sc.source)
 
 
 def scenario_hash(sc):
@@ -99,7 +91,7 @@ def scenario_of(trace, where):
     h = trace.header
     source = h.get("source")
     try:
-        sc = scenario_mod.resolve("smoke" if source == "<embedded smoke>" else source)
+        sc = scenario_mod.resolve("smoke" if source == "<embedded smoke>" else source)  # old traces
     except scenario_mod.ScenarioError as exc:
         raise TraceError(f"{where}: its scenario cannot be loaded: {exc}") from None
     now = scenario_hash(sc)

@@ -30,7 +30,7 @@ import json
 import os
 
 from harness.runtime import counters as C
-from harness.scenario import format_duration
+from harness.scenario import format_duration, library_name
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
@@ -41,7 +41,7 @@ _IRQ_KEYS = {"raised": "irq_raised", "delivered": "irq_delivered", "in_model_cod
 
 
 def reproduce_command(result):
-    """The one command that redoes this run (see harness/scheduling.py for what each
+    """The one command that redoes this run (see harness/scheduler/options.py for what each
     schedule promises): a recorded trace replays; a serialised schedule reruns from
     its seed; an unscheduled run reruns the same op streams (the interleaving is the OS's)."""
     trace = getattr(result, "trace_path", None)
@@ -49,7 +49,7 @@ def reproduce_command(result):
     if trace and opts is not None and opts.strategy in ("free", "replay"):
         return f"mmstress replay {trace}"
     sc = result.scenario
-    what = sc.source if sc.source != "<embedded smoke>" else "smoke"
+    what = "smoke" if library_name(sc.source) == "smoke" else sc.source
     limit = f"--ops {sc.ops}" if sc.ops else f"--duration {format_duration(sc.duration)}"
     mask = f" --irq-mask {result.irq_mask}" if result.irq_mask != "lazy" else ""
     sched = " " + " ".join(opts.args()) if opts is not None and opts.args() else ""

@@ -62,7 +62,6 @@ NR_STATS = len(STATS)
 CTL_GO, CTL_STOP, CTL_ABORT = 0, 1, 2
 # Phases a CPU passes through (cpu_phase); the machine and the other CPUs wait on them.
 PHASE_FORKED, PHASE_READY, PHASE_RUNNING, PHASE_STOPPED, PHASE_TORNDOWN, PHASE_EXITED = range(6)
-PHASE_NAMES = ("forked", "ready", "running", "stopped", "torn down", "exited")
 
 
 def arena_sections(nr_cpus):

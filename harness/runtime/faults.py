@@ -94,7 +94,7 @@ class FaultAttr:
 
 @dataclass
 class FaultConfig:
-    """A scenario's ``[fault]`` section, validated (harness/scenario.py)."""
+    """A scenario's ``[fault]`` section, validated (harness/scenario/faults.py)."""
 
     failslab: FaultAttr = field(default_factory=lambda: FaultAttr("failslab"))
     fail_page_alloc: FaultAttr = field(default_factory=lambda: FaultAttr("fail_page_alloc"))

@@ -28,8 +28,6 @@ from harness.runtime.counters import STAT
 (HI_SOFTIRQ, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, BLOCK_SOFTIRQ, IRQ_POLL_SOFTIRQ,
  TASKLET_SOFTIRQ, SCHED_SOFTIRQ, HRTIMER_SOFTIRQ, RCU_SOFTIRQ) = range(10)
 NR_SOFTIRQS = 10
-SOFTIRQ_NAMES = ("HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED",
-                 "HRTIMER", "RCU")
 SCENARIO_SOFTIRQ = NET_RX_SOFTIRQ
 MAX_SOFTIRQ_RESTART = 10
 # Module-level aliases: inside a class body Python would mangle ``__local_bh_*``.

@@ -76,22 +76,14 @@ def parse_gfp(value):
     return g
 
 
-def _slab_fn(name):
-    fn = getattr(km, name, None)
-    if fn is None:
-        raise NotImplementedError(f"{name}(): this model has no slab allocator yet "
-                                  "(boot with [allocator] slab = ...)")
-    return fn
-
-
-def _op(name, resolve=_slab_fn):
-    """A counted k method calling the model function ``name``."""
+def _op(name):
+    """A counted k method calling the model function ``name`` (looked up on first use)."""
     code = OP[name]
 
     def method(self, *args):
         fn = self._fns.get(name)
         if fn is None:
-            fn = self._fns[name] = resolve(name)
+            fn = self._fns[name] = getattr(km, name)
         self._doing[self.cpu] = self._dcode | code
         result = fn(*args)
         self._ops[self._obase + code] += 1
@@ -109,7 +101,7 @@ def _counted_alloc(name):
     def method(self, *args):
         fn = self._fns.get(name)
         if fn is None:
-            fn = self._fns[name] = _model_fn(name)
+            fn = self._fns[name] = getattr(km, name)
         args = self._gfp_args(name, args)
         self._doing[self.cpu] = self._dcode | code
         result = fn(*args)
@@ -120,10 +112,6 @@ def _counted_alloc(name):
         return result
     method.__name__ = name
     return method
-
-
-def _model_fn(name):
-    return getattr(km, name, None) or _slab_fn(name)
 
 
 # Position of the gfp argument in each allocator's signature.
@@ -140,7 +128,6 @@ class Kernel:
         self.nr_cpus = rt.nr_cpus
         self.context = CONTEXTS[ctx]
         self.rng = rng
-        self._ctx = ctx
         self._fns = {}
         self._ops = rt.ops
         self._obase = ops_base(self.cpu, ctx)
@@ -175,7 +162,7 @@ class Kernel:
     kmem_cache_create = _op("kmem_cache_create")
     kmem_cache_free = _op("kmem_cache_free")
     kmem_cache_destroy = _op("kmem_cache_destroy")
-    free_pages = _op("free_pages", _model_fn)
+    free_pages = _op("free_pages")
     vmalloc = _op("vmalloc")
     vzalloc = _op("vzalloc")
     vfree = _op("vfree")
@@ -448,4 +435,4 @@ def _vmalloc_data_offset():
 
 # Set outside the class body, where Python would mangle the leading "__".
 setattr(Kernel, "__get_free_pages", _counted_alloc("__get_free_pages"))
-setattr(Kernel, "__free_pages", _op("__free_pages", _model_fn))
+setattr(Kernel, "__free_pages", _op("__free_pages"))

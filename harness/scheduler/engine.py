@@ -35,7 +35,7 @@ import multiprocessing
 import os
 import time
 
-from .base import DONE, KIND_CODE, RUNNABLE, SPINNING, YIELD_KINDS
+from .base import DONE, KIND_CODE, RUNNABLE, SPINNING
 from .replay import Divergence, ReplayScheduler
 from .trace import steps_to_bytes, trace_hash
 
@@ -336,6 +336,3 @@ class SchedEngine:
 
     def truncated(self):
         return bool(self.meta[META_TRUNC])
-
-
-assert YIELD_KINDS[_IRQ] == "irq"

@@ -63,6 +63,3 @@ class RandomScheduler:
             return False
         self.irq_countdown = self._geometric(self.irq_rate)
         return True
-
-
-assert rand_at(1, 2) != rand_at(1, 3)

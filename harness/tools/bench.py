@@ -5,8 +5,7 @@ Two kinds of measurement, all taken in one run:
 * model micro-benchmarks, in this process (no CPUs forked by the harness):
   kmalloc(64)+kfree pairs per second, the SLUB fast path against its slow
   paths, SLUB against the classic SLAB, and boot time and metadata bytes per
-  page.  ``bench/bench_slab.py`` and ``bench/bench_boot.py`` print the same
-  figures (and a few more) from these functions;
+  page (tests/bench/ times finer per-operation costs with pytest-benchmark);
 * harness runs through ``harness.supervisor.machine.run``: the checkers' overhead on the
   ``smoke`` scenario, 1 vs 2 CPUs on a per-CPU-local workload (no mailbox, so
   Hoard's ideal is P-fold), and a serialised schedule against free running.
@@ -26,7 +25,7 @@ import statistics
 import time
 
 import kernel_model as km
-from kernel_model import context, slab_common as sc
+from kernel_model import context
 
 # --- rows --------------------------------------------------------------------------------------
 
@@ -93,7 +92,7 @@ def machine_info():
             "arch": platform.machine(), "system": f"{platform.system()} {platform.release()}"}
 
 
-# --- slab micro-benchmarks (also bench/bench_slab.py) ------------------------------------------
+# --- slab micro-benchmarks ---------------------------------------------------------------------
 
 
 def pairs_per_second(alloc, free, arg, n):
@@ -103,41 +102,11 @@ def pairs_per_second(alloc, free, arg, n):
     return n / (time.perf_counter() - t0)
 
 
-def cache_pairs_per_second(c, n):
-    alloc, free = km.kmem_cache_alloc, km.kmem_cache_free
-    t0 = time.perf_counter()
-    for _ in range(n):
-        free(c, alloc(c, km.GFP_KERNEL))
-    return n / (time.perf_counter() - t0)
-
-
 def kmalloc_rate(kind, n, debug=False):
     """kmalloc(64)+kfree pairs/s on one CPU, caches warmed first."""
     with km.boot(total="64M", page_data=True, slab=kind, slub_debug=debug):
         pairs_per_second(km.kmalloc, km.kfree, 64, 2000)             # warm the caches
         return pairs_per_second(km.kmalloc, km.kfree, 64, n)
-
-
-def cache_rate(flags, n):
-    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
-        c = km.kmem_cache_create("bench", 64, flags=flags)
-        cache_pairs_per_second(c, 2000)
-        r = cache_pairs_per_second(c, n)
-        return r, sc.slab_stats(c)
-
-
-def batch_rate(n, batch=4096):
-    """Alloc ``batch`` objects then free them: refills, new slabs, partial lists."""
-    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
-        c = km.kmem_cache_create("batch", 64)
-        done = 0
-        t0 = time.perf_counter()
-        while done < n:
-            objs = [km.kmem_cache_alloc(c, km.GFP_KERNEL) for _ in range(batch)]
-            for o in objs:
-                km.kmem_cache_free(c, o)
-            done += batch
-        return done / (time.perf_counter() - t0), sc.slab_stats(c)
 
 
 def per_op_costs(n, batch=2048):
@@ -222,7 +191,7 @@ def two_cpu_rate(n):
                 os.waitpid(pid, 0)
 
 
-# --- boot (also bench/bench_boot.py) -----------------------------------------------------------
+# --- boot -------------------------------------------------------------------------------------
 
 
 def time_boot(layout, page_data, runs=5):

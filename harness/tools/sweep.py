@@ -5,16 +5,17 @@ simulated CPU), so a sweep job cannot be a ``multiprocessing`` daemon worker
 (daemons may not have children), and paying a fresh interpreter per run
 (``python -m harness run``: about 0.45 s of imports on a 2-core machine) would
 cost more than a short run itself.  So the sweep imports the harness once and
-*forks one runner per run*: the runner calls ``harness.cli.main(["run", ...])``
--- exactly what ``mmstress run`` does, with the same options, so the
-reproduce command it prints is literally what ran -- writes its JSON report
-to a private file and exits with the run's exit code::
+*forks one runner per run*: the runner calls ``harness.tools.run.run_scenarios``
+with the scenario, the seed and the sweep's run settings -- exactly what
+``mmstress run`` does once its options are checked, so the reproduce command
+it prints is what ran -- writes its JSON report to a private file and exits
+with the run's exit code::
 
     sweep (parent, imports harness once)          runner (fork, own process group)
     for each (seed, scenario), N at a time:
       fork  --------------------------------->    stdout/stderr -> run-<i>.log
-                                                  cli.main(["run", SC, "--seed", S,
-                                                            "--quiet", "--json", run-<i>.json])
+                                                  run_scenarios([SC], S, settings with
+                                                                json=run-<i>.json, quiet)
                                                   machine forks its CPUs, runs, cleans up
       pidfd readable <------------------------    _exit(run's exit code)
       read run-<i>.json, delete it; unlink any /dev/shm/mmstress_<pid>_* left (a killed runner)
@@ -43,6 +44,7 @@ The sweep JSON (``"kind": "sweep"``)::
 Passing runs are kept short so a sweep of a million seeds fits in memory.
 """
 
+import dataclasses
 import json
 import os
 import re
@@ -53,7 +55,10 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+from kernel_model import ModelError
+
+from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, EXIT_VIOLATIONS, UsageError
+
 MAX_SEEDS = 10_000_000
 SHM = "/dev/shm"
 KILL_GRACE = 20.0          # after the last forwarded signal: then SIGKILL the runner's group
@@ -153,14 +158,13 @@ def failure_text(run):
 # --- running ----------------------------------------------------------------------------------
 class Job:
     __slots__ = ("index", "scenario", "arg", "seed", "pid", "pidfd", "json", "log", "started",
-                 "signalled", "last_signal")
+                 "last_signal")
 
     def __init__(self, index, scenario, arg, seed):
         self.index, self.scenario, self.arg, self.seed = index, scenario, arg, seed
         self.pid = self.pidfd = None
         self.json = self.log = None
         self.started = 0.0
-        self.signalled = 0
         self.last_signal = None
 
 
@@ -168,15 +172,18 @@ class Sweep:
     """Runs ``scenarios`` x ``seeds`` with ``jobs`` runners at a time; see the module docstring.
 
     ``scenarios``: [(argument as typed, Scenario with the overrides applied)].
-    ``run_args``: extra ``mmstress run`` options passed through (``--duration 1s``, ``--sched pct``).
+    ``settings``: the ``harness.tools.run.RunSettings`` every run gets (sched, depth, irq_mask).
+    ``run_args``: the ``mmstress run`` options as typed (``--duration 1s``, ``--sched pct``),
+    recorded in the sweep's JSON.
     ``events``: an object with ``started(sweep)``, ``finished(sweep, job, run)``, ``tick(sweep)``
     and ``done(sweep)``; see ``harness.commands.sweep``.
     """
 
-    def __init__(self, scenarios, seeds, jobs, run_args=(), budget=None, events=None):
+    def __init__(self, scenarios, seeds, jobs, settings, run_args=(), budget=None, events=None):
         self.scenarios = list(scenarios)
         self.seeds = list(seeds)
         self.jobs = max(1, int(jobs))
+        self.settings = settings
         self.run_args = list(run_args)
         self.budget = budget
         self.events = events
@@ -235,7 +242,6 @@ class Sweep:
             self._forwarded += 1
             for job in running.values():
                 _kill(job.pid, self.interrupted)
-                job.signalled += 1
                 job.last_signal = now
         for job in running.values():
             if job.last_signal is not None and now - job.last_signal > KILL_GRACE:
@@ -245,7 +251,7 @@ class Sweep:
     def run(self):
         """Run the sweep to the end (or the budget, or Ctrl-C); returns the exit code."""
         # Everything a runner needs is imported before the first fork.
-        from harness import cli  # noqa: F401
+        from harness.tools import run  # noqa: F401
         from harness.supervisor import machine  # noqa: F401
         from harness.outputs import report  # noqa: F401
         self._tmp = tempfile.mkdtemp(prefix="mmstress-sweep-")
@@ -293,7 +299,10 @@ class Sweep:
     def _start(self, job):
         job.json = os.path.join(self._tmp, f"run-{job.index}.json")
         job.log = os.path.join(self._tmp, f"run-{job.index}.log")
-        argv = ["run", job.arg, "--seed", str(job.seed), "--quiet", "--json", job.json] + self.run_args
+        from harness.tools import run
+        settings = dataclasses.replace(
+            self.settings, json=job.json, quiet=True,
+            command=" ".join(["mmstress run", job.arg, "--seed", str(job.seed), *self.run_args]))
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()
@@ -311,10 +320,12 @@ class Sweep:
                 os.dup2(fd, 1)
                 os.dup2(fd, 2)
                 os.close(fd)
-                from harness.cli import main
-                code = main(argv)
-            except SystemExit as exc:                          # argparse: bad option
-                code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
+                code = run.run_scenarios([job.scenario], job.seed, settings)
+            except (UsageError, ModelError) as exc:             # what `mmstress run` exits 2 on
+                print(f"mmstress: {exc}", file=sys.stderr)
+                code = EXIT_USAGE
+            except KeyboardInterrupt:
+                code = EXIT_SIGINT
             except BaseException:                              # noqa: BLE001 - report, exit 3
                 import traceback
                 traceback.print_exc()

@@ -1,0 +1,32 @@
+"""Exit codes of every ``mmstress`` command, their help text, and the usage error.
+
+One place for the numbers a CI script reads: ``mmstress run``, ``sweep``,
+``replay``, ``minimize``, ``bench`` and the pytest plugin's runs all return
+these.  ``UsageError`` is bad command-line input: ``harness.cli.main`` prints
+its message on stderr and exits ``EXIT_USAGE`` -- never a traceback.
+"""
+
+EXIT_OK = 0             # clean: every scenario ran to the end with no violation
+EXIT_VIOLATIONS = 1     # a checker fired, a workload raised, the model's invariants broke
+EXIT_USAGE = 2          # bad usage or a bad scenario
+EXIT_HARNESS = 3        # the harness itself failed: a CPU died, a soft lockup, a timeout
+EXIT_SIGINT = 128 + 2   # interrupted by Ctrl-C; the report is still written
+EXIT_SIGTERM = 128 + 15
+
+
+def interrupted(signum):
+    """The exit code of a run stopped by signal ``signum`` (130 for SIGINT, 143 for SIGTERM)."""
+    return 128 + signum
+
+
+EXIT_HELP = """exit codes:
+  0    clean: every scenario ran to the end with no violation
+  1    violations found (a checker fired, a workload raised, the model's invariants broke)
+  2    bad usage or a bad scenario (the message names the file, line and key)
+  3    the harness itself failed: a CPU died, a soft lockup, a timeout
+  130  interrupted by Ctrl-C (SIGINT), 143 by SIGTERM; the report is still written
+"""
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is all the user sees (exit 2)."""

@@ -1,0 +1,133 @@
+"""Reading a scenario: TOML text -> a validated ``Scenario`` (the top-level schema, key by key).
+
+The format is the package docstring (``harness/scenario/__init__.py``).
+Sections with a job of their own are delegated: ``[fault]`` to faults.py, the
+op mixes to mixes.py, ``workload`` to workload.py.  Unknown keys are errors.
+"""
+
+import os
+import tomllib
+
+from kernel_model import MemoryLayout, ModelError
+from kernel_model import planted as _planted, slab_h
+
+from harness.checkers.kinds import KINDS
+from harness.runtime import hooks, opmix
+from harness.runtime.counters import CONTEXTS
+from harness.scenario.errors import ScenarioError
+from harness.scenario.faults import fault_section
+from harness.scenario.mixes import mix_section
+from harness.scenario.spec import DEFAULT_DURATION, MAX_CPUS, Scenario
+from harness.scenario.validate import Validator
+from harness.scenario.workload import check_workload
+
+
+def load(path):
+    """Read and validate a scenario file."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    name = os.path.splitext(os.path.basename(path))[0]
+    return parse(raw.decode("utf-8", "replace"), path, name)
+
+
+def parse(text, source, default_name):
+    """Validate TOML ``text``; ``source`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    v = Validator(source, text)
+    top = ("name", "description", "cpus", "duration", "ops", "seed", "workload", "memory",
+           "allocator", "interrupts", "watchdog", "checkers", "expect", "model", "fault") + CONTEXTS
+    v.keys(data, (), top)
+    sc = Scenario(name=v.typed(data, (), "name", (str,), "a string", default_name), source=source)
+    sc.description = v.typed(data, (), "description", (str,), "a string", "")
+    sc.cpus = v.number(data, (), "cpus", 1, MAX_CPUS, 2, integer=True)
+    if "duration" in data and "ops" in data:
+        v.fail(("ops",), "give either duration or ops, not both")
+    sc.duration = v.duration(data, (), "duration", DEFAULT_DURATION)
+    if "ops" in data:
+        sc.ops = v.number(data, (), "ops", 1, 10**12, None, integer=True)
+        sc.duration = None
+    sc.seed = v.number(data, (), "seed", 0, 2**63 - 1, None, integer=True)
+
+    mem = v.typed(data, (), "memory", (dict,), "a table", {})
+    v.keys(mem, ("memory",), ("arch", "page_size", "size", "page_data"))
+    sc.arch = v.choice(mem, ("memory",), "arch", ("x86_64", "x86_32"), "x86_64")
+    ps = v.typed(mem, ("memory",), "page_size", (int,), "4096 or 8192", 4096)
+    if ps not in (4096, 8192):
+        v.fail(("memory", "page_size"), f"{ps} is not allowed; allowed: 4096 or 8192")
+    sc.page_size = ps
+    size = v.typed(mem, ("memory",), "size", (str, int), "a size like \"64M\"", "64M")
+    sc.page_data = v.typed(mem, ("memory",), "page_data", (bool,), "true or false", True)
+    try:
+        layout = MemoryLayout(sc.arch, page_size=ps, total=size)
+        sc.memory = str(size)
+        if layout.total < 16 << 20:
+            raise ModelError("at least 16M (the DMA zone alone is 16M)")
+        if layout.total > 4 << 30:
+            raise ModelError("at most 4G")
+    except ModelError as exc:
+        v.fail(("memory", "size"), f"{size!r} is not allowed: {exc}")
+
+    alloc = v.typed(data, (), "allocator", (dict,), "a table", {})
+    v.keys(alloc, ("allocator",), ("slab",))
+    sc.slab = v.choice(alloc, ("allocator",), "slab", tuple(slab_h.ALLOCATORS), None)
+
+    irq = v.typed(data, (), "interrupts", (dict,), "a table", {})
+    v.keys(irq, ("interrupts",), ("rate", "jitter", "mask", "softirq", "tasklet"))
+    sc.irq_rate = float(v.number(irq, ("interrupts",), "rate", 0, 20000, 1000.0))
+    sc.irq_jitter = float(v.number(irq, ("interrupts",), "jitter", 0, 1, 0.5))
+    sc.irq_mask = v.choice(irq, ("interrupts",), "mask", ("lazy", "sigmask"), "lazy")
+    sc.softirq_p = float(v.number(irq, ("interrupts",), "softirq", 0, 1, 1.0))
+    sc.tasklet_p = float(v.number(irq, ("interrupts",), "tasklet", 0, 1, 1.0))
+
+    wd = v.typed(data, (), "watchdog", (dict,), "a table", {})
+    v.keys(wd, ("watchdog",), ("thresh",))
+    sc.watchdog = v.duration(wd, ("watchdog",), "thresh", 5.0)
+
+    checkers = v.typed(data, (), "checkers", (list, str), "a list of checker names or \"all\"", "all")
+    if isinstance(checkers, str):
+        if checkers != "all":
+            v.fail(("checkers",), f"{checkers!r} is not allowed; allowed: \"all\" or a list of "
+                                  f"{', '.join(sorted(hooks.CHECKERS))}")
+        checkers = list(hooks.CHECKERS)
+    for i, c in enumerate(checkers):
+        if not isinstance(c, str) or c not in hooks.CHECKERS:
+            avail = ", ".join(sorted(hooks.CHECKERS)) or "none yet"
+            v.fail(("checkers",), f"{c!r} is not a checker; available: {avail}")
+    sc.fault = fault_section(v, data.get("fault")) if "fault" in data else None
+    sc.checkers = hooks.CheckerNames(checkers, faults=sc.fault)
+
+    expect = v.typed(data, (), "expect", (list,), "a list of violation kinds", [])
+    for c in expect:
+        if not isinstance(c, str) or c not in KINDS:
+            v.fail(("expect",), f"{c!r} is not a violation kind; see `mmstress explain` for the list")
+    sc.expect = list(expect)
+
+    model = v.typed(data, (), "model", (dict,), "a table", {})
+    v.keys(model, ("model",), ("planted",))
+    planted_names = v.typed(model, ("model",), "planted", (list,), "a list of planted-bug names", [])
+    for c in planted_names:
+        if not isinstance(c, str) or c not in _planted.KNOWN:
+            v.fail(("model", "planted"), f"{c!r} is not a planted bug; allowed: "
+                                         f"{', '.join(sorted(_planted.KNOWN))}")
+    sc.planted = list(planted_names)
+
+    sc.workload = v.typed(data, (), "workload", (str,), "a module path like scenarios.workloads.larson")
+    mixes = [c for c in CONTEXTS if c in data]
+    if sc.workload and mixes:
+        v.fail((mixes[0],), "give either workload or op mixes ([process], [hardirq], ...), not both")
+    if sc.workload:
+        check_workload(v, sc.workload)
+    elif not mixes:
+        v.fail(("process",), "nothing to run: give workload = \"module\" or at least a [process] op mix")
+    for ctx in mixes:
+        sc.mixes[ctx] = mix_section(v, sc, data[ctx], ctx)
+    needs_slab = any(s.op in opmix.SLAB_OPS for m in sc.mixes.values() for s in m.specs)
+    if needs_slab and sc.slab is None:
+        sc.slab = "slub"
+    return sc

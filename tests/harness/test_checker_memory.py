@@ -1,0 +1,365 @@
+"""The frees-and-memory checkers (memory, kmemleak) catch each bug in the kernel's
+words, with the object's alloc and free sites, and stay silent on correct code.
+
+In-process: one booted model with slab debug data, CheckerHooks installed as
+a CPU installs them.  ``access`` is what k.read/k.write do (the KASAN hook,
+then the bytes); ``poke`` writes bytes without the hook, as a bug the KASAN
+hook does not see would (found later by SLUB_DEBUG).
+"""
+
+import pytest
+
+import kernel_model as km
+from harness import checkers
+from kernel_model import context as c, debug, gfp as g, planted, slub
+from kernel_model import slab_common as sc
+
+GK = g.GFP_KERNEL
+
+
+@pytest.fixture
+def kit(booted, debug_hooks):
+    node = booted(total="32M", nr_cpus=2, page_data=True, slab="slub",
+                  extra_sections=checkers.arena_sections(("memory", "kmemleak")))
+    return node, debug_hooks(checkers.build(["memory", "kmemleak"], node))
+
+
+def kinds(hooks):
+    return [v.kind for v in hooks.sink.violations]
+
+
+def only(hooks, kind):
+    vs = hooks.sink.violations
+    assert [v.kind for v in vs] == [kind], [v.text for v in vs]
+    return vs[0]
+
+
+def access(node, addr, data=None, n=None):
+    """k.write(addr, data) / k.read(addr, n) without a harness CPU."""
+    size = len(data) if data is not None else n
+    debug.hooks.memory_access(addr, size, data is not None)
+    off = addr - node.page_offset
+    if data is not None:
+        node.data[off:off + size] = data
+    return bytes(node.data[off:off + size])
+
+
+def poke(node, addr, data):
+    off = addr - node.page_offset
+    node.data[off:off + len(data)] = data
+
+
+def on_cpu(cpu, fn):
+    old = c.this_cpu
+    c.set_this_cpu(c.CPU(cpu, pid=1000 + cpu))
+    try:
+        return fn()
+    finally:
+        c.set_this_cpu(old)
+
+
+def assert_sites(v, alloc=True, free=True):
+    text = v.text
+    if alloc:
+        assert "Allocated by task" in text and "on cpu" in text and "process context, op " in text
+        assert "test_checker_memory.py:" in v.sites["alloc"]
+    if free:
+        assert "Freed by task" in text and "test_checker_memory.py:" in v.sites["free"]
+    assert "test_checker_memory.py:" in v.site
+
+
+# --- double free ---------------------------------------------------------------------------
+def test_double_free_same_cpu_after_a_fast_path_free(kit):
+    node, hooks = kit
+    a = km.kmalloc(64, GK)
+    s = sc.find_cache("kmalloc-64", node)
+    before = sc.slab_stats(s)["free_fastpath"]
+    km.kfree(a)
+    assert sc.slab_stats(s)["free_fastpath"] == before + 1     # the first free: per-CPU freelist
+    km.kfree(a)
+    v = only(hooks, "double-free")
+    assert v.title == "BUG: KASAN: double-free in kfree"
+    assert f"Free of addr {a:#x} by task" in v.text
+    assert "which belongs to the cache kmalloc-64 of size 64" in v.text
+    assert "already free" in v.text
+    assert_sites(v)
+    assert km.kmalloc(64, GK) == a and km.kmalloc(64, GK) != a   # the freelist survived
+
+
+def test_double_free_on_two_cpus_names_both(kit):
+    node, hooks = kit
+    a = km.kmalloc(128, GK)
+    on_cpu(1, lambda: km.kfree(a))
+    km.kfree(a)
+    v = only(hooks, "double-free")
+    assert "The first free ran on CPU 1, this one on CPU 0" in v.text
+    assert "Freed by task 1001 on cpu 1" in v.text
+    assert v.sites["free"].startswith("CPU 1 process")
+
+
+def test_kmem_cache_double_free_is_reported_in_kmem_cache_free(kit):
+    node, hooks = kit
+    s = km.kmem_cache_create("mm_test_obj", 100)
+    o = km.kmem_cache_alloc(s, GK)
+    km.kmem_cache_free(s, o)
+    km.kmem_cache_free(s, o)
+    assert only(hooks, "double-free").title == "BUG: KASAN: double-free in kmem_cache_free"
+
+
+def test_per_cpu_freelist_head_check_and_its_planted_removal(kit):
+    """SLAB_FREELIST_HARDENED's set_freepointer check, reached when a double free
+    slips past the debug state (an interrupt freeing the same object in between,
+    emulated by calling do_slab_free directly)."""
+    node, hooks = kit
+    s = sc.find_cache("kmalloc-96", node)
+    a = km.kmalloc(96, GK)
+    km.kfree(a)                                   # a is now the head of c->freelist
+    head = sc.virt_to_slab(node, a)
+    slub.do_slab_free(s, head, a)
+    v = only(hooks, "double-free")
+    assert "set_freepointer" in v.text and "already the head of CPU 0's freelist" in v.text
+    assert km.kmalloc(96, GK) == a and km.kmalloc(96, GK) != a
+    assert len(hooks.sink.violations) == 1
+
+    planted.plant(["slub_skip_double_free"])
+    b = km.kmalloc(96, GK)
+    km.kfree(b)
+    slub.do_slab_free(s, head, b)                 # no check: b -> b, a freelist loop
+    assert len(hooks.sink.violations) == 1
+    assert km.kmalloc(96, GK) == b
+    v = hooks.sink.violations[-1]
+    assert v.kind == "freelist-corrupt" and v.title == "BUG kmalloc-96 (Not tainted): Freechain corrupt"
+    assert "points at the object itself" in v.text
+
+
+def test_object_handed_out_twice_is_freelist_corruption(kit):
+    node, hooks = kit
+    s = sc.find_cache("kmalloc-192", node)
+    a = km.kmalloc(192, GK)
+    slub.do_slab_free(s, sc.virt_to_slab(node, a), a)   # freed behind the debug state's back
+    assert km.kmalloc(192, GK) == a
+    v = only(hooks, "freelist-corrupt")
+    assert "handed out while its debug state says it is allocated" in v.text
+    assert_sites(v, free=False)
+
+
+# --- invalid and wrong-cache frees --------------------------------------------------------
+def test_invalid_frees(kit):
+    node, hooks = kit
+    a = km.kmalloc(64, GK)
+    km.kfree(a + 8)
+    v = only(hooks, "invalid-free")
+    assert v.title == "BUG: KASAN: invalid-free in kfree"
+    assert "located 8 bytes inside of" in v.text and "Invalid object pointer" in v.text
+    assert_sites(v, free=False)
+    page = km.__get_free_pages(GK, 0)
+    km.kfree(page + 16)
+    s = km.kmem_cache_create("mm_test_inv", 64)
+    km.kmem_cache_free(s, page)
+    assert kinds(hooks) == ["invalid-free"] * 3
+    assert "does not belong to any slab object" in hooks.sink.violations[1].text
+    assert "outside of slab" in hooks.sink.violations[2].text
+    km.kfree(a)
+    km.free_pages(page, 0)
+    assert len(hooks.sink.violations) == 3
+
+
+def test_wrong_cache(kit):
+    node, hooks = kit
+    s1, s2 = km.kmem_cache_create("mm_test_a", 64), km.kmem_cache_create("mm_test_b", 64)
+    o = km.kmem_cache_alloc(s2, GK)
+    km.kmem_cache_free(s1, o)
+    v = only(hooks, "wrong-cache")
+    assert v.title == "kmem_cache_free: Wrong slab cache. mm_test_a but object is from mm_test_b"
+    assert_sites(v, free=False)
+
+
+def test_free_pages_with_the_wrong_order_is_a_bad_page(kit):
+    node, hooks = kit
+    addr = km.__get_free_pages(GK, 1)
+    km.free_pages(addr, 0)
+    v = only(hooks, "bad-page")
+    assert v.title.startswith("BUG: Bad page state in process")
+    assert "freed with order 0 but allocated with order 1" in v.text
+    ok = km.__get_free_pages(GK, 2)
+    km.free_pages(ok, 2)
+    assert len(hooks.sink.violations) == 1
+
+
+# --- use after free and out of bounds --------------------------------------------------------
+def test_use_after_free_read_is_reported_at_the_access(kit):
+    node, hooks = kit
+    a = km.kmalloc(64, GK)
+    access(node, a, b"hello")
+    km.kfree(a)
+    assert kinds(hooks) == []
+    access(node, a + 4, n=8)
+    v = only(hooks, "use-after-free")
+    assert v.title == "BUG: KASAN: slab-use-after-free in access"     # the function doing it
+    assert f"Read of size 8 at addr {a + 4:#x}" in v.text
+    assert "located 4 bytes inside of\n freed 64-byte region" in v.text
+    assert_sites(v)
+
+
+def test_use_after_free_write_is_found_again_as_poison_overwritten(kit):
+    node, hooks = kit
+    a = km.kmalloc(64, GK)
+    km.kfree(a)
+    poke(node, a + 10, b"XY")                     # a write the KASAN hook did not see
+    assert km.kmalloc(64, GK) == a                # reallocation runs check_object
+    v = only(hooks, "use-after-free")
+    assert v.title == "BUG kmalloc-64 (Not tainted): Poison overwritten"
+    assert v.text.startswith("=" * 77 + "\nBUG kmalloc-64")
+    assert f"{a + 10:#x}-{a + 11:#x} @offset=10. First byte 0x58 instead of 0x6b" in v.text
+    assert_sites(v)
+    km.kfree(a)                                   # restored: the next cycle is clean
+    assert km.kmalloc(64, GK) == a and len(hooks.sink.violations) == 1
+
+
+def test_out_of_bounds_access_and_redzones_at_free(kit):
+    node, hooks = kit
+    a = km.kmalloc(50, GK)
+    access(node, a, bytes(50))                    # the whole requested size: fine
+    assert kinds(hooks) == []
+    access(node, a + 48, b"1234")
+    v = only(hooks, "out-of-bounds")
+    assert v.title == "BUG: KASAN: slab-out-of-bounds in access"
+    assert f"Write of size 4 at addr {a + 50:#x}" in v.text
+    assert "located 0 bytes to the right of\n allocated 50-byte region" in v.text
+    km.kfree(a)                                   # the write hit the kmalloc redzone
+    assert kinds(hooks) == ["out-of-bounds", "out-of-bounds"]
+    assert hooks.sink.violations[1].title == "BUG kmalloc-64 (Not tainted): kmalloc Redzone overwritten"
+
+    b = km.kmalloc(64, GK)
+    poke(node, b + 64, b"\x00")
+    km.kfree(b)
+    assert hooks.sink.violations[-1].title == "BUG kmalloc-64 (Not tainted): Right Redzone overwritten"
+    poke(node, b - 1, b"\x00")
+    km.kmalloc(64, GK)                            # b again: the free object's left redzone
+    assert hooks.sink.violations[-1].title == "BUG kmalloc-64 (Not tainted): Left Redzone overwritten"
+    assert kinds(hooks) == ["out-of-bounds"] * 4
+
+
+def test_ksize_makes_the_whole_object_usable(kit):
+    node, hooks = kit
+    a = km.kmalloc(40, GK)
+    n = km.ksize(a)
+    access(node, a, b"z" * n)
+    km.kfree(a)
+    assert kinds(hooks) == []
+
+
+# --- vfree, cache destroy ----------------------------------------------------------------------
+def test_bad_vfree(kit):
+    node, hooks = kit
+    a = km.kmalloc(64, GK)
+    km.vfree(a)
+    v = only(hooks, "bad-vfree")
+    assert v.title.startswith("Trying to vfree() bad address")
+    assert "is an object of the slab cache kmalloc-64" in v.text and "kfree()" in v.text
+    v = km.vmalloc(3 * node.page_size)
+    km.vfree(v)
+    km.vfree(v)
+    assert kinds(hooks) == ["bad-vfree"] * 2
+    assert "nonexistent vm area" in hooks.sink.violations[1].title
+    km.kfree(a)
+
+
+def test_cache_destroy_with_live_objects_and_its_twin(kit):
+    node, hooks = kit
+    s = km.kmem_cache_create("mm_test_live", 100)
+    objs = [km.kmem_cache_alloc(s, GK) for _ in range(3)]
+    assert not km.kmem_cache_destroy(s)
+    v = only(hooks, "cache-destroy-live")
+    assert v.title == ("BUG mm_test_live (Not tainted): Objects remaining in mm_test_live on "
+                       "__kmem_cache_shutdown()")
+    assert f"Object {objs[0]:#x}" in v.text and "3 object(s) still allocated" in v.text
+    assert "kmem_cache_destroy mm_test_live: Slab cache still has objects" in v.text
+    assert "test_checker_memory.py:" in v.sites["alloc"]
+    for o in objs:
+        km.kmem_cache_free(s, o)
+    assert km.kmem_cache_destroy(s)
+    assert len(hooks.sink.violations) == 1
+
+
+# --- leaks -------------------------------------------------------------------------------------
+def leak_some(n):
+    out = []
+    for _ in range(n):
+        out.append(km.kmalloc(40, GK))
+    return out
+
+
+def test_leaks_are_listed_by_site_with_sizes(kit):
+    node, hooks = kit
+    objs = leak_some(3)
+    km.kfree(objs.pop())
+    v_addr = km.vmalloc(2 * node.page_size)
+    kept = on_cpu(1, lambda: km.kmalloc(300, GK))     # CPU 1's leak is CPU 1's to report
+    hooks.finish()
+    vs = hooks.sink.violations
+    assert [v.kind for v in vs] == ["leak", "leak"]
+    slab_leak = vs[0]
+    assert slab_leak.title in (f"unreferenced object {objs[0]:#x} (size 40):",
+                               f"unreferenced object {objs[1]:#x} (size 40):")
+    assert "kmemleak: 2 new suspected memory leaks" in slab_leak.text
+    assert "hex dump (first 32 bytes):" in slab_leak.text
+    assert "test_checker_memory.py:" in slab_leak.site and "(leak_some)" in slab_leak.site
+    assert f"{kept:#x}" not in slab_leak.text
+    assert f"unreferenced object {v_addr:#x} (size {2 * node.page_size}):" in vs[1].text
+    on_cpu(1, lambda: hooks.finish())
+    assert [v.kind for v in hooks.sink.violations] == ["leak"] * 3
+    assert "(size 300)" in hooks.sink.violations[2].title
+
+
+# --- silence on correct code ------------------------------------------------------------------
+def test_correct_code_is_silent(kit):
+    node, hooks = kit
+    s = km.kmem_cache_create("mm_test_ok", 72)
+    held = []                                     # (addr, cache or None)
+
+    def free(item):
+        addr, cache = item
+        km.kmem_cache_free(cache, addr) if cache else km.kfree(addr)
+
+    for i in range(400):
+        size = (8, 50, 64, 100, 600, 3000, 9000)[i % 7]
+        a = km.kzalloc(size, GK) if i % 3 else km.kmalloc(size, GK)
+        access(node, a, bytes([i & 0xFF]) * size)
+        assert access(node, a, n=size) == bytes([i & 0xFF]) * size
+        if i % 5 == 0:
+            a = km.krealloc(a, size // 2 + 1, GK)
+        held += [(a, None), (km.kmem_cache_alloc(s, GK), s)]
+        if len(held) > 40:
+            for item in held[:20]:
+                free(item)
+            del held[:20]
+    km.vfree(km.vmalloc(5000))
+    km.free_pages(km.__get_free_pages(GK, 2), 2)
+    on_cpu(1, lambda: [km.kfree(km.kmalloc(64, GK)) for _ in range(10)])
+    for item in held:
+        free(item)
+    assert km.kmem_cache_destroy(s)
+    hooks.finish()
+    on_cpu(1, lambda: hooks.finish())
+    assert hooks.sink.violations == [], [v.text for v in hooks.sink.violations]
+
+
+def test_a_constructor_may_write_its_new_object_but_nobody_else_may(kit):
+    """setup_object(): the kernel runs a ctor on a still-free object with KASAN
+    unpoisoned; the same write from outside the ctor is a use-after-free."""
+    node, hooks = kit
+    seen = []
+
+    def ctor(obj):
+        access(node, obj, b"\x5a" * 16)            # k.write from inside the constructor
+        seen.append(obj)
+
+    s = km.kmem_cache_create("ctor_cache", 64, ctor=ctor)
+    obj = km.kmem_cache_alloc(s, GK)
+    assert seen and not hooks.sink.violations
+    assert access(node, obj, n=16) == b"\x5a" * 16
+    free = next(o for o in seen if o != obj)        # another object of the new slab, still free
+    access(node, free, b"\x00" * 8)
+    only(hooks, "use-after-free")
+    km.kmem_cache_free(s, obj)
