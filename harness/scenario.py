@@ -12,7 +12,7 @@ Format (every key optional unless marked; unknown keys are errors)::
 
     [memory]     arch = "x86_64" | "x86_32", page_size = 4096 | 8192,
                  size = "64M", page_data = true
-    [allocator]  slab = "slub" | "slab"      # needed by kmalloc/kmem_cache/vmalloc ops
+    [allocator]  slab = "slub" | "slab" | "sheaves"  # needed by kmalloc/kmem_cache/vmalloc ops
     [interrupts] rate = 1000                 # hardirqs per second per CPU (0: none)
                  jitter = 0.5                # +- fraction of the period, seeded
                  mask = "lazy" | "sigmask"   # see harness/irq.py
@@ -314,7 +314,7 @@ def parse(text, source, default_name):
 
     alloc = v.typed(data, (), "allocator", (dict,), "a table", {})
     v.keys(alloc, ("allocator",), ("slab",))
-    sc.slab = v.choice(alloc, ("allocator",), "slab", ("slub", "slab"), None)
+    sc.slab = v.choice(alloc, ("allocator",), "slab", ("slub", "slab", "sheaves"), None)
 
     irq = v.typed(data, (), "interrupts", (dict,), "a table", {})
     v.keys(irq, ("interrupts",), ("rate", "jitter", "mask", "softirq", "tasklet"))

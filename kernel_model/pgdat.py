@@ -126,7 +126,7 @@ class pglist_data:
         mod = _slab_module(self.slab_kind)
         st = slab_common.SlabState(self, mod, self.slub_debug)
         self.slab = st
-        st.meta[0] = 1 if self.slab_kind == "slub" else 2
+        st.meta[0] = {"slub": 1, "slab": 2, "sheaves": 3}[self.slab_kind]  # sheaves: registry line
         st.meta[2] = st.rows_per_page
         st.slab_mutex = spinlock.spin_lock_init(self.locks, "slab_mutex")
         st.slab_locks = [spinlock.spin_lock_init(self.locks, f"slab_lock[{i}]")
@@ -208,9 +208,10 @@ def _slab_kind(slab, page_data):
     if slab in (None, False, "none"):
         return None
     kind = "slub" if slab is True else slab
-    if kind not in ("slub", "slab"):
-        raise ConfigError(f"slab={slab!r}: use 'slub' (the default allocator of Linux 6.12) "
-                          "or 'slab' (the classic three-list SLAB)")
+    if kind not in ("slub", "slab", "sheaves"):             # sheaves: registry line
+        raise ConfigError(f"slab={slab!r}: use 'slub' (the default allocator of Linux 6.12), "
+                          "'slab' (the classic three-list SLAB) or 'sheaves' (SLUB with "
+                          "per-CPU sheaves, Linux 7.0)")
     if not page_data:
         raise ConfigError(f"slab={kind!r} needs real page data (objects and their free "
                           "pointers live in the pages): boot(..., page_data=True)")
@@ -220,6 +221,8 @@ def _slab_kind(slab, page_data):
 def _slab_module(kind):
     if kind == "slub":
         from . import slub as mod
+    elif kind == "sheaves":                                 # sheaves: registry line
+        from . import sheaves as mod
     else:
         from . import slab as mod
     return mod

@@ -12,7 +12,7 @@ rebuild a cache's ``kmem_cache`` handle from its row (``cache_by_id``).
 
 Arena sections (C = MAX_CACHES, N = nr_cpus, R = debug rows)::
 
-    slab_meta         q[8]             0 allocator (1 slub, 2 slab), 1 next cache id,
+    slab_meta         q[8]             0 allocator (1 slub, 2 slab, 3 sheaves), 1 next cache id,
                                        2 debug rows per page (0: no debug data)
     kmem_cache_meta   q[C * KC_NF]     one row per cache: the KC_* fields below
     kmem_cache_name   u8[C * 32]       NUL padded
@@ -86,6 +86,7 @@ SITE_LEN = 64
  KC_ORDER, KC_OBJECTS, KC_FLAGS, KC_ALLOCFLAGS, KC_MIN_PARTIAL, KC_CPU_PARTIAL_SLABS,
  KC_LIST_LOCK, KC_COLOUR, KC_COLOUR_OFF, KC_LIMIT, KC_BATCH, KC_REFCOUNT,
  KC_FREELIST_SIZE) = range(20)
+KC_SHEAF_CAPACITY = 20    # kmem_cache_args.sheaf_capacity (asked), then s->sheaf_capacity (sheaves)
 KC_NF = 24
 # kmem_cache_node fields
 (KN_NR_PARTIAL, KN_NR_SLABS, KN_TOTAL_OBJECTS, KN_NR_FULL, KN_COLOUR_NEXT, KN_FREE_OBJECTS,
@@ -307,12 +308,18 @@ def calculate_alignment(flags, align, size):
     return ALIGN(align, 8)
 
 
-def kmem_cache_create(name, size, align=0, flags=0, ctor=None, pgdat=None):
+def kmem_cache_create(name, size, align=0, flags=0, ctor=None, pgdat=None, sheaf_capacity=0):
     """Create a cache; returns the kmem_cache, or None (the kernel's NULL).
 
     ``flags`` may carry SLAB_* bits; boot(slub_debug=True) adds
     SLAB_MODEL_DEBUG to every cache, as ``slub_debug=PZU`` on the command line.
+    ``sheaf_capacity`` is kmem_cache_args.sheaf_capacity (Linux 6.18+): the
+    least number of objects a per-CPU sheaf holds; only the sheaves allocator
+    reads it.
     """
+    if not isinstance(sheaf_capacity, int) or sheaf_capacity < 0:
+        raise ValueError(f"kmem_cache_create({name!r}): sheaf_capacity must be an integer >= 0, "
+                         f"not {sheaf_capacity!r}")
     st = slab_state(pgdat)
     node = st.pgdat
     if not name or size < 1 or size > (node.page_size << 10):
@@ -340,6 +347,7 @@ def kmem_cache_create(name, size, align=0, flags=0, ctor=None, pgdat=None):
         kc[b + KC_ALIGN] = calculate_alignment(flags, align, size)
         kc[b + KC_FLAGS] = flags
         kc[b + KC_REFCOUNT] = 1
+        kc[b + KC_SHEAF_CAPACITY] = sheaf_capacity
         raw = name.encode()[:NAME_LEN].ljust(NAME_LEN, b"\0")
         st.names[cid * NAME_LEN:(cid + 1) * NAME_LEN] = raw
         if not st.allocator.__kmem_cache_create(st, cid, ctor):
@@ -827,6 +835,8 @@ def free_objects_of_slab(s, head):
     start = node.page_offset + (head << node.page_shift)
     end = start + (node.page_size << mm.order[head])
     objects = (mm.slab_counters[head] >> 16) & 0x7FFF
+    if st.allocator.name == "sheaves":                   # sheaves: registry line
+        return st.allocator.free_objects_of_slab(s, head)
     if st.allocator.name == "slub":
         from .slub import KCC_NF, get_freepointer
         chains = [("slab", mm.slab_freelist[head])]

@@ -1,0 +1,1283 @@
+"""SLUB with per-CPU sheaves (mm/slub.c of Linux 7.0): the third slab allocator.
+
+Read against mm/slub.c after the "sheaves for all" series (Vlastimil Babka,
+v2 of January 2026, merged for 7.0): 6.18 had sheaves only for caches that
+asked for them (``kmem_cache_args.sheaf_capacity``); 7.0 gives them to every
+cache but the debug and bootstrap ones and removes the CPU slab
+(``kmem_cache_cpu``, the tid transaction) and the per-CPU partial lists.
+What is left of SLUB underneath is the slab layer: struct slab's (freelist,
+counters) updated by cmpxchg, the node partial list under list_lock, new
+slabs from the page allocator -- taken from ``slub.py`` (new_slab,
+add_partial, remove_partial, slab_update_freelist, discard_slab, the locked
+debug route).
+
+    struct slab_sheaf          {size, capacity, cache, objects[]}: an array
+                               of free object addresses
+    struct slub_percpu_sheaves {local_trylock_t lock; main; spare}: main is
+                               never NULL, spare is empty, full or NULL
+    struct node_barn           {lock, sheaves_full, sheaves_empty, nr_full,
+                               nr_empty}: full and empty sheaves shared by the
+                               CPUs, at most MAX_FULL_SHEAVES / MAX_EMPTY_SHEAVES
+
+    slab_alloc_node     alloc_from_pcs: objects[--main->size]; an empty main
+                        goes to __pcs_replace_empty_main: a non-empty spare
+                        becomes main, else barn_replace_empty_sheaf trades it
+                        for a full one, else (may the caller sleep?) the spare
+                        or a barn empty sheaf is refill_sheaf()ed with the lock
+                        dropped (refill_objects: slabs taken off the node
+                        partial list in bulk, get_partial_node_bulk, then
+                        new slabs).  If all that fails, ___slab_alloc takes one
+                        object from a partial slab or a new slab.
+    do_slab_free        free_to_pcs: objects[main->size++] = obj; a full main
+                        goes to __pcs_replace_full_main: a barn empty sheaf
+                        becomes main (the old one spare), a non-full spare is
+                        swapped in, barn_replace_full_sheaf trades the full
+                        main for an empty one -- or, with MAX_FULL_SHEAVES in
+                        the barn, the full spare is flushed to its slabs
+                        (sheaf_flush_unused) and reused.  Failing that, the
+                        object goes to its slab (__slab_free).
+    flush               pcs_flush_all (this CPU), __pcs_flush_all_cpu (an idle
+                        CPU), barn_shrink: every sheaf's objects back to their
+                        slabs by __kmem_cache_free_bulk.
+
+Caller-owned prefilled sheaves: kmem_cache_prefill_sheaf(s, gfp, size),
+kmem_cache_alloc_from_sheaf(s, gfp, sheaf), kmem_cache_refill_sheaf and
+kmem_cache_return_sheaf, as 7.0 has them (the maple tree's API).
+
+sheaf_capacity (calculate_sheaf_capacity of 7.0): 4 objects when s->size >=
+PAGE_SIZE, 12 from 1024 bytes, 26 from 256, else 60 -- then rounded up so
+that struct slab_sheaf (32 bytes + 8 per object) is exactly a kmalloc size:
+4, 12, 28, 60.  kmem_cache_create(..., sheaf_capacity=N) asks for at least
+N.  kmalloc caches get the same formula (7.0 gives them sheaves too, after
+bootstrap_kmalloc_sheaves).  SLAB_CONSISTENCY_CHECKS caches have none and go
+the kernel's locked debug route (alloc_single_from_*, free_to_partial_list).
+
+Arena sections (C = MAX_CACHES, N = nr_cpus, P = sheaves_per_cache(N))::
+
+    slub_percpu_sheaves u64[C * N * 2]    [(cache * N + cpu) * 2 + PCS_*]:
+                                          0 main, 1 spare (sheaf id + 1, 0 NULL)
+    node_barn           u64[C * 8]        [cache * 8 + BARN_*]: 0 nr_full,
+                                          1 nr_empty, 2 full list head, 3 empty
+                                          list head (sheaf id + 1), 4 head of
+                                          the cache's free sheaf slots, 5 slots
+                                          free, 6 barn lock id
+    slab_sheaf          u64[C * P * 128]  sheaf id g = cache * P + k at g * 128:
+                                          0 size, 1 capacity, 2 next (barn list
+                                          or free-slot link, id + 1), 3 in use
+                                          (1 while allocated), 4.. objects[124]
+    sheaf_stat          u64[C * N * 13]   SHEAF_STAT_NAMES, per CPU
+
+Who writes what: a CPU's ``slub_percpu_sheaves`` row and the sheaves it
+points to are written only by that CPU with interrupts off (the kernel's
+local_trylock; every idle CPU's by flush_all).  Barn rows, the barn lists,
+the free sheaf slots and every sheaf on a barn list only under barn->lock.
+A sheaf taken off the barn or the row (to refill or flush it) belongs to the
+CPU that took it until it puts it back.  The sheaf's ``cache`` is implicit:
+a cache's sheaves are the P slots of its own.
+
+Lock order (mm/slub.c 7.0): slab_mutex -> cpu_sheaves->lock (irqs off) ->
+barn->lock -> node->list_lock -> slab_lock.  refill and flush run with the
+cpu_sheaves lock dropped, as the kernel's do.
+
+Differences from the kernel, all deliberate:
+- local_trylock_t is modelled as interrupts off on its CPU (local_irq_save),
+  as the classic SLAB's array cache: no interrupt runs while a CPU holds its
+  sheaves, so the trylock never fails (the kernel's trylock fails in an
+  interrupt that came in on a held lock, and that allocation goes to the
+  slab).  The per-CPU checker sees each section as "irq".
+- struct slab_sheaf is kzalloc'ed in the kernel; here a cache has P sheaf
+  slots in the arena (4N + MAX_FULL_SHEAVES + MAX_EMPTY_SHEAVES + 8), taken
+  and given back under barn->lock.  None left is alloc_empty_sheaf's NULL,
+  which every caller handles.  Capacity at most SHEAF_MAX_CAPACITY (124),
+  oversize prefilled sheaves included.
+- Debug caches keep their sheaves (the kernel gives SLAB_DEBUG_FLAGS caches
+  none): the debug data is written by the alloc/free hooks on the sheaf
+  paths, as KASAN does, so the checkers see the lock-free per-CPU paths (the
+  same choice as slub.py).  SLAB_CONSISTENCY_CHECKS keeps the locked route.
+- A sheaf whose refill failed half way is flushed before it is freed.  The
+  7.0 text read frees it with free_empty_sheaf alone in
+  __pcs_replace_empty_main and alloc_full_sheaf, which appears to leak the
+  objects refill_objects did get (only when memory runs out).
+- __kmem_cache_free_bulk groups a batch by slab (build_detached_freelist
+  looks ahead three objects); one node, no pfmemalloc, no rcu_free sheaf
+  (kfree_rcu), no kmalloc_nolock.
+
+Planted bug (kernel_model.planted): ``sheaves_no_irq`` pops and pushes the
+main sheaf without the local lock (interrupts stay on; an interrupt between
+the read of main->size and its write hands out or loses an object).
+"""
+
+from . import context, debug, planted, slub, spinlock
+from .context import local_irq_restore, local_irq_save
+from .gfp import __GFP_DIRECT_RECLAIM, __GFP_NOMEMALLOC, __GFP_ZERO
+from .page import NIL
+from . import slab_common as sc
+from .slab_common import (KC_ALLOCFLAGS, KC_ALIGN, KC_CPU_PARTIAL_SLABS, KC_FLAGS, KC_INUSE,
+                          KC_MIN_PARTIAL, KC_NF, KC_OBJECT_SIZE, KC_OBJECTS, KC_OFFSET, KC_ORDER,
+                          KC_RED_LEFT_PAD, KC_SHEAF_CAPACITY, KC_SIZE, KN_NR_PARTIAL,
+                          KN_TOTAL_OBJECTS, LIST_PARTIAL, NR_STAT, SLAB_CACHE_DMA,
+                          SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_RECLAIM_ACCOUNT)
+from .gfp import __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_RECLAIMABLE
+
+name = "sheaves"
+
+MAX_FULL_SHEAVES = 10
+MAX_EMPTY_SHEAVES = 10
+PCS_BATCH_MAX = 32                 # objects a sheaf_flush_main batch moves under the lock
+SHEAF_HEADER = 32                  # sizeof(struct slab_sheaf) without objects[], 64-bit
+SHEAF_NF = 128                     # u64 words a sheaf slot takes
+SH_SIZE, SH_CAPACITY, SH_NEXT, SH_INUSE, SH_OBJECTS = 0, 1, 2, 3, 4
+SHEAF_MAX_CAPACITY = SHEAF_NF - SH_OBJECTS
+NR_CALLER_SHEAVES = 8              # slots for sheaves callers hold (prefill) and for races
+PCS_MAIN, PCS_SPARE = 0, 1
+PCS_NF = 2
+(BARN_NR_FULL, BARN_NR_EMPTY, BARN_FULL, BARN_EMPTY, BARN_POOL, BARN_POOL_FREE,
+ BARN_LOCK) = range(7)
+BARN_NF = 8
+E2BIG, ENOMEM = -7, -12            # barn_replace_full_sheaf's ERR_PTRs
+KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
+
+# enum stat_item of 7.0, the sheaf and barn items (the rest are slab_common's)
+SHEAF_STAT_NAMES = ("sheaf_flush", "sheaf_refill", "sheaf_alloc", "sheaf_free", "barn_get",
+                    "barn_get_fail", "barn_put", "barn_put_fail", "sheaf_prefill_fast",
+                    "sheaf_prefill_slow", "sheaf_prefill_oversize", "sheaf_return_fast",
+                    "sheaf_return_slow")
+(SHEAF_FLUSH, SHEAF_REFILL, SHEAF_ALLOC, SHEAF_FREE, BARN_GET, BARN_GET_FAIL, BARN_PUT,
+ BARN_PUT_FAIL, SHEAF_PREFILL_FAST, SHEAF_PREFILL_SLOW, SHEAF_PREFILL_OVERSIZE,
+ SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW) = range(len(SHEAF_STAT_NAMES))
+NR_SHEAF_STAT = len(SHEAF_STAT_NAMES)
+
+
+def sheaves_per_cache(nr_cpus):
+    """Sheaf slots of one cache: main, spare and one in flight per CPU, one spare
+    more per CPU for races, the barn at its limits, and caller-held sheaves."""
+    return 4 * nr_cpus + MAX_FULL_SHEAVES + MAX_EMPTY_SHEAVES + NR_CALLER_SHEAVES
+
+
+def arena_sections(nr_cpus):
+    c = sc.MAX_CACHES
+    return [("slub_percpu_sheaves", "Q", c * nr_cpus * PCS_NF), ("node_barn", "Q", c * BARN_NF),
+            ("slab_sheaf", "Q", c * sheaves_per_cache(nr_cpus) * SHEAF_NF),
+            ("sheaf_stat", "Q", c * nr_cpus * NR_SHEAF_STAT)]
+
+
+def init(state):
+    """Boot-time setup of this allocator's per-process handles (before fork)."""
+    v = state.pgdat.arena.v
+    state.pcs = v["slub_percpu_sheaves"]
+    state.barn = v["node_barn"]
+    state.sheaf = v["slab_sheaf"]
+    state.sheaf_stat = v["sheaf_stat"]
+
+
+def _lock_by_id(pool, lid):
+    """A spinlock_t handle for lock ``lid`` made by another process (as kmem_cache's list_lock)."""
+    lock = object.__new__(spinlock.spinlock_t)
+    lock.id, lock.name, lock.sem, lock.owner, lock.stat = (
+        lid, pool.name_of(lid), pool.sems[lid], pool.owner, pool.stat)
+    lock.cls = pool.classes[lid]
+    return lock
+
+
+def bind_cache(s):
+    st = s.state
+    n = st.pgdat.nr_cpus
+    s.statv = st.stat
+    s.data_q = st.data_q
+    s.fp_base = s.page_offset - s.offset
+    s.mm = st.pgdat.mem_map
+    s.locked = bool(s.flags & SLAB_CONSISTENCY_CHECKS)
+    s.pcs = st.pcs
+    s.pcs_base = s.id * n * PCS_NF
+    s.sh = st.sheaf
+    s.nr_sheaves = sheaves_per_cache(n)
+    s.sheaf_first = s.id * s.nr_sheaves
+    s.barn = st.barn
+    s.barn_base = s.id * BARN_NF
+    s.shstat = st.sheaf_stat
+    s.shstat_base = s.id * n * NR_SHEAF_STAT
+    s.sheaf_capacity = st.kc[s.id * KC_NF + KC_SHEAF_CAPACITY]
+    s.barn_lock = (_lock_by_id(st.pgdat.locks, s.barn[s.barn_base + BARN_LOCK])
+                   if s.sheaf_capacity else None)
+    s.pcs_what = "cpu_sheaves:" + s.name
+
+
+def slab_base(s, head):
+    return 0
+
+
+# -- sizes ------------------------------------------------------------------------------
+def kmalloc_size_roundup(size):
+    for k in KMALLOC_SIZES:
+        if size <= k:
+            return k
+    return 1 << (size - 1).bit_length()
+
+
+def calculate_sheaf_capacity(size, flags, page_size, asked):
+    """mm/slub.c 7.0 calculate_sheaf_capacity(); 0 means no sheaves."""
+    if flags & SLAB_CONSISTENCY_CHECKS:
+        return 0
+    if size >= page_size:
+        capacity = 4
+    elif size >= 1024:
+        capacity = 12
+    elif size >= 256:
+        capacity = 26
+    else:
+        capacity = 60
+    capacity = (kmalloc_size_roundup(SHEAF_HEADER + 8 * capacity) - SHEAF_HEADER) // 8
+    return max(capacity, asked)
+
+
+def __kmem_cache_create(st, cid, ctor):
+    kc = st.kc
+    b = cid * KC_NF
+    node = st.pgdat
+    r = slub.calculate_sizes(kc[b + KC_OBJECT_SIZE], kc[b + KC_ALIGN], kc[b + KC_FLAGS],
+                             ctor is not None, node.page_shift, node.nr_cpus)
+    if r is None:
+        return False
+    size, offset, inuse, rlp, order, objects, flags = r
+    cap = calculate_sheaf_capacity(size, flags, node.page_size, kc[b + KC_SHEAF_CAPACITY])
+    name = bytes(st.names[cid * sc.NAME_LEN:(cid + 1) * sc.NAME_LEN]).rstrip(b"\0").decode()
+    if cap > SHEAF_MAX_CAPACITY:
+        debug.hooks.report("kmem-cache-create",
+                           f"kmem_cache_create({name}): sheaf_capacity {cap} is more than the "
+                           f"model's sheaf slots hold ({SHEAF_MAX_CAPACITY})")
+        return False
+    kc[b + KC_SIZE], kc[b + KC_OFFSET], kc[b + KC_INUSE] = size, offset, inuse
+    kc[b + KC_RED_LEFT_PAD], kc[b + KC_ORDER], kc[b + KC_OBJECTS] = rlp, order, objects
+    kc[b + KC_FLAGS] = flags
+    allocflags = __GFP_COMP
+    if flags & SLAB_CACHE_DMA:
+        allocflags |= __GFP_DMA
+    if flags & SLAB_CACHE_DMA32:
+        allocflags |= __GFP_DMA32
+    if flags & SLAB_RECLAIM_ACCOUNT:
+        allocflags |= __GFP_RECLAIMABLE
+    kc[b + KC_ALLOCFLAGS] = allocflags
+    kc[b + KC_MIN_PARTIAL] = min(slub.MAX_PARTIAL,
+                                 max(slub.MIN_PARTIAL, (size.bit_length() - 1) // 2))
+    kc[b + KC_CPU_PARTIAL_SLABS] = 0               # 7.0 has no per-CPU partial slabs
+    kc[b + KC_SHEAF_CAPACITY] = cap
+    n = node.nr_cpus
+    for i in range(cid * n * NR_STAT, (cid + 1) * n * NR_STAT):
+        st.stat[i] = 0
+    for i in range(cid * n * NR_SHEAF_STAT, (cid + 1) * n * NR_SHEAF_STAT):
+        st.sheaf_stat[i] = 0
+    bb = cid * BARN_NF
+    for i in range(BARN_NF):
+        st.barn[bb + i] = 0
+    for i in range(cid * n * PCS_NF, (cid + 1) * n * PCS_NF):
+        st.pcs[i] = 0
+    if not cap:
+        return True
+    # barn_init + init_percpu_sheaves: every CPU's main is an empty sheaf
+    st.barn[bb + BARN_LOCK] = spinlock.spin_lock_init(node.locks, f"&barn->lock[{name}]").id
+    nr = sheaves_per_cache(n)
+    first = cid * nr
+    sh = st.sheaf
+    for k in range(nr):
+        g = (first + k) * SHEAF_NF
+        sh[g + SH_SIZE] = 0
+        sh[g + SH_CAPACITY] = cap
+        if k < n:
+            sh[g + SH_INUSE], sh[g + SH_NEXT] = 1, 0
+            st.pcs[(cid * n + k) * PCS_NF + PCS_MAIN] = first + k + 1
+        else:
+            sh[g + SH_INUSE] = 0
+            sh[g + SH_NEXT] = first + k + 2 if k + 1 < nr else 0
+    st.barn[bb + BARN_POOL] = first + n + 1
+    st.barn[bb + BARN_POOL_FREE] = nr - n
+    return True
+
+
+# -- small helpers ----------------------------------------------------------------------
+def _stat(s, item, n=1):
+    s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
+
+
+def _sstat(s, item, n=1):
+    s.shstat[s.shstat_base + context.this_cpu.id * NR_SHEAF_STAT + item] += n
+
+
+def sheaf_stats(s):
+    """{name: count} of the sheaf and barn items, summed over CPUs."""
+    n = s.pgdat.nr_cpus
+    v = s.shstat
+    return {nm: sum(v[s.shstat_base + c * NR_SHEAF_STAT + i] for c in range(n))
+            for i, nm in enumerate(SHEAF_STAT_NAMES)}
+
+
+def cache_has_sheaves(s):
+    return bool(s.sheaf_capacity)
+
+
+def sheaf_size(s, g):
+    return s.sh[g * SHEAF_NF + SH_SIZE]
+
+
+def sheaf_objects(s, g):
+    """The objects a sheaf holds, bottom first."""
+    b = g * SHEAF_NF + SH_OBJECTS
+    return list(s.sh[b:b + s.sh[g * SHEAF_NF + SH_SIZE]])
+
+
+def pcs_sheaves(s, cpu):
+    """(main, spare) sheaf ids of a CPU; spare is None when NULL."""
+    p = s.pcs_base + cpu * PCS_NF
+    spare = s.pcs[p + PCS_SPARE]
+    return s.pcs[p + PCS_MAIN] - 1, (spare - 1 if spare else None)
+
+
+def barn_counts(s):
+    """(nr_full, nr_empty) of the cache's barn."""
+    return s.barn[s.barn_base + BARN_NR_FULL], s.barn[s.barn_base + BARN_NR_EMPTY]
+
+
+def _pcs_lock(s, cid):
+    """local_lock(&s->cpu_sheaves->lock): interrupts off on this CPU."""
+    flags = local_irq_save()
+    debug.hooks.percpu_enter(s.pcs_what, cid, "irq")
+    return flags
+
+
+def _pcs_unlock(s, cid, flags):
+    debug.hooks.percpu_exit(s.pcs_what, cid)
+    local_irq_restore(flags)
+
+
+# -- sheaf slots (the kernel's kzalloc/kfree of struct slab_sheaf) -----------------------------
+def __alloc_empty_sheaf(s, capacity):
+    """A free sheaf slot, or None (kzalloc's NULL)."""
+    b = s.barn_base
+    lock = s.barn_lock
+    flags = spinlock.spin_lock_irqsave(lock)
+    g1 = s.barn[b + BARN_POOL]
+    if g1:
+        s.barn[b + BARN_POOL] = s.sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
+        s.barn[b + BARN_POOL_FREE] -= 1
+    spinlock.spin_unlock_irqrestore(lock, flags)
+    if not g1:
+        return None
+    w = (g1 - 1) * SHEAF_NF
+    s.sh[w + SH_SIZE], s.sh[w + SH_CAPACITY] = 0, capacity
+    s.sh[w + SH_NEXT], s.sh[w + SH_INUSE] = 0, 1
+    _sstat(s, SHEAF_ALLOC)
+    return g1 - 1
+
+
+def alloc_empty_sheaf(s):
+    return __alloc_empty_sheaf(s, s.sheaf_capacity)
+
+
+def free_empty_sheaf(s, g):
+    w = g * SHEAF_NF
+    s.sh[w + SH_INUSE] = 0
+    s.sh[w + SH_SIZE] = 0
+    b = s.barn_base
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    s.sh[w + SH_NEXT] = s.barn[b + BARN_POOL]
+    s.barn[b + BARN_POOL] = g + 1
+    s.barn[b + BARN_POOL_FREE] += 1
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    _sstat(s, SHEAF_FREE)
+
+
+# -- the barn (everything under barn->lock) ----------------------------------------------------
+def _barn_pop(s, head, count):
+    """list_first_entry + list_del on a barn list; barn->lock held."""
+    barn = s.barn
+    g1 = barn[head]
+    barn[head] = s.sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
+    barn[count] -= 1
+    return g1 - 1
+
+
+def _barn_push(s, head, count, g):
+    """list_add on a barn list; barn->lock held."""
+    barn = s.barn
+    s.sh[g * SHEAF_NF + SH_NEXT] = barn[head]
+    barn[head] = g + 1
+    barn[count] += 1
+
+
+def barn_get_empty_sheaf(s):
+    b = s.barn_base
+    if not s.barn[b + BARN_NR_EMPTY]:                    # data_race() check
+        return None
+    g = None
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    if s.barn[b + BARN_NR_EMPTY]:
+        g = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    return g
+
+
+def barn_put_empty_sheaf(s, g):
+    b = s.barn_base
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    _barn_push(s, b + BARN_EMPTY, b + BARN_NR_EMPTY, g)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+
+
+def barn_put_full_sheaf(s, g):
+    b = s.barn_base
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    _barn_push(s, b + BARN_FULL, b + BARN_NR_FULL, g)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+
+
+def barn_get_full_or_empty_sheaf(s):
+    b = s.barn_base
+    if not s.barn[b + BARN_NR_FULL] and not s.barn[b + BARN_NR_EMPTY]:
+        return None
+    g = None
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    if s.barn[b + BARN_NR_FULL]:
+        g = _barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL)
+    elif s.barn[b + BARN_NR_EMPTY]:
+        g = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    return g
+
+
+def barn_replace_empty_sheaf(s, empty):
+    """A full sheaf for the given empty one, or None (the empty one stays the caller's)."""
+    b = s.barn_base
+    if not s.barn[b + BARN_NR_FULL]:
+        return None
+    full = None
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    if s.barn[b + BARN_NR_FULL]:
+        full = _barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL)
+        _barn_push(s, b + BARN_EMPTY, b + BARN_NR_EMPTY, empty)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    return full
+
+
+def barn_replace_full_sheaf(s, full):
+    """An empty sheaf for the given full one; E2BIG with MAX_FULL_SHEAVES full
+    ones in the barn, ENOMEM with no empty one."""
+    b = s.barn_base
+    barn = s.barn
+    if barn[b + BARN_NR_FULL] >= MAX_FULL_SHEAVES:       # not rechecked under the lock
+        return E2BIG
+    if not barn[b + BARN_NR_EMPTY]:
+        return ENOMEM
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    if barn[b + BARN_NR_EMPTY]:
+        empty = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
+        _barn_push(s, b + BARN_FULL, b + BARN_NR_FULL, full)
+    else:
+        empty = ENOMEM
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    return empty
+
+
+def barn_shrink(s):
+    """Every barn sheaf: full ones flushed to their slabs, all given back."""
+    b = s.barn_base
+    barn = s.barn
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    full, empty = [], []
+    while barn[b + BARN_NR_FULL]:
+        full.append(_barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL))
+    while barn[b + BARN_NR_EMPTY]:
+        empty.append(_barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY))
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    for g in full:
+        sheaf_flush_unused(s, g)
+        free_empty_sheaf(s, g)
+    for g in empty:
+        free_empty_sheaf(s, g)
+
+
+# -- the slab layer of 7.0 -----------------------------------------------------------------------
+def __slab_free(s, pfn, head, tail, cnt):
+    """A chain head..tail of ``cnt`` objects back to slab ``pfn`` (7.0 __slab_free).
+
+    Lock-free unless the slab goes full -> partial (add_partial) or becomes
+    empty (discard it when the node has min_partial slabs already).  A slab
+    off every list (being refilled from) is left alone.
+    """
+    mm = s.mm
+    locked = False
+    flags = None
+    while True:
+        if locked:
+            spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+            locked = False
+        prior = mm.slab_freelist[pfn]
+        co = mm.slab_counters[pfn]
+        if tail == prior:                          # set_freepointer's BUG_ON(object == fp)
+            debug.hooks.double_free(s.name, tail, f"kernel BUG at mm/slub.c (set_freepointer): "
+                                    f"naive detection of double free or corruption: {s.name} "
+                                    f"object {tail:#x} is already the head of its slab's freelist")
+            return
+        slub.set_freepointer(s, tail, prior)
+        inuse = (co & 0xFFFF) - cnt
+        was_full = not prior
+        on_node_partial = False
+        if not inuse or was_full:
+            flags = spinlock.spin_lock_irqsave(s.list_lock)
+            locked = True
+            on_node_partial = bool(mm.flags[pfn] & slub.PG_workingset)
+        if slub.slab_update_freelist(s, pfn, prior, co, head, (co & ~0xFFFF) | inuse):
+            break
+    if not locked:
+        return
+    if not was_full and not on_node_partial:
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        return
+    if not inuse and s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
+        if not was_full:
+            slub.remove_partial(s, pfn)
+            _stat(s, sc.FREE_REMOVE_PARTIAL)
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        slub.discard_slab(s, pfn)
+        return
+    if was_full:
+        slub.add_partial(s, pfn, True)
+        _stat(s, sc.FREE_ADD_PARTIAL)
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+
+
+def __kmem_cache_free_bulk(s, objs):
+    """Objects back to their slabs, one __slab_free per slab (a detached freelist)."""
+    by_slab = {}
+    node = s.pgdat
+    for obj in objs:
+        by_slab.setdefault(sc.virt_to_slab(node, obj), []).append(obj)
+    for pfn, chain in by_slab.items():
+        for a, b in zip(chain, chain[1:]):
+            slub.set_freepointer(s, a, b)
+        __slab_free(s, pfn, chain[0], chain[-1], len(chain))
+
+
+def get_freelist_nofreeze(s, pfn):
+    """Take a slab's whole freelist; the slab is off the lists and counts as full."""
+    mm = s.mm
+    while True:
+        fl = mm.slab_freelist[pfn]
+        co = mm.slab_counters[pfn]
+        objects = (co >> 16) & 0x7FFF
+        if slub.slab_update_freelist(s, pfn, fl, co, 0, (co & ~0xFFFF) | objects):
+            return fl
+
+
+def get_partial_node_bulk(s, min_objects, max_objects):
+    """Slabs off the node partial list holding about min..max free objects."""
+    st = s.state
+    if not st.node[s.node_base + KN_NR_PARTIAL]:
+        return []
+    mm = s.mm
+    slabs = []
+    total = 0
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+    while pfn != NIL:
+        nxt = mm.next[pfn]
+        co = mm.slab_counters[pfn]
+        free = ((co >> 16) & 0x7FFF) - (co & 0xFFFF)
+        if total >= min_objects and total + free > max_objects:
+            break
+        slub.remove_partial(s, pfn)
+        slabs.append(pfn)
+        total += free
+        if total >= max_objects:
+            break
+        pfn = nxt
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    return slabs
+
+
+def __refill_objects_node(s, min_objects, max_objects):
+    slabs = get_partial_node_bulk(s, min_objects, max_objects)
+    if not slabs:
+        return []
+    out = []
+    i = 0
+    while i < len(slabs):
+        pfn = slabs[i]
+        i += 1
+        obj = get_freelist_nofreeze(s, pfn)
+        while obj and len(out) < max_objects:
+            out.append(obj)
+            obj = slub.get_freepointer(s, obj)
+        if obj:                                    # more than fits: back as a detached freelist
+            head = tail = obj
+            cnt = 0
+            while obj:
+                tail = obj
+                cnt += 1
+                obj = slub.get_freepointer(s, obj)
+            __slab_free(s, pfn, head, tail, cnt)
+        if len(out) >= max_objects:
+            break
+    rest = slabs[i:]
+    if rest:
+        discard = []
+        flags = spinlock.spin_lock_irqsave(s.list_lock)
+        for pfn in rest:
+            if not s.mm.slab_counters[pfn] & 0xFFFF and \
+                    s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
+                discard.append(pfn)
+                continue
+            slub.add_partial(s, pfn, False)
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        for pfn in discard:
+            slub.discard_slab(s, pfn)
+    return out
+
+
+def alloc_from_new_slab(s, pfn, count):
+    """Up to ``count`` objects of a new slab; the rest of it goes on the partial list."""
+    mm = s.mm
+    objects = (mm.slab_counters[pfn] >> 16) & 0x7FFF
+    out = []
+    obj = mm.slab_freelist[pfn]
+    while obj and len(out) < count:
+        out.append(obj)
+        obj = slub.get_freepointer(s, obj)
+    mm.slab_freelist[pfn] = obj
+    mm.slab_counters[pfn] = objects << 16 | len(out)
+    if objects > count:
+        flags = spinlock.spin_lock_irqsave(s.list_lock)
+        slub.add_partial(s, pfn, False)
+        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    return out
+
+
+def refill_objects(s, gfp, min_objects, max_objects):
+    """Between min and max free objects for a sheaf: partial slabs, then new slabs."""
+    out = __refill_objects_node(s, min_objects, max_objects)
+    while len(out) < min_objects:
+        pfn = slub.new_slab(s, gfp)
+        if pfn is None:
+            break
+        _stat(s, sc.ALLOC_SLAB)
+        out += alloc_from_new_slab(s, pfn, max_objects - len(out))
+    return out
+
+
+def get_from_partial_node(s):
+    """One object of the first partial slab, under list_lock."""
+    st = s.state
+    if not st.node[s.node_base + KN_NR_PARTIAL]:
+        return 0
+    mm = s.mm
+    obj = 0
+    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+    if pfn != NIL and mm.slab_freelist[pfn]:
+        while True:
+            fl = mm.slab_freelist[pfn]
+            co = mm.slab_counters[pfn]
+            nxt = slub.get_freepointer(s, fl)
+            if slub.slab_update_freelist(s, pfn, fl, co, nxt, co + 1):
+                break
+        obj = fl
+        if not nxt:
+            slub.remove_partial(s, pfn)
+        _stat(s, sc.ALLOC_FROM_PARTIAL)
+    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    return obj
+
+
+def ___slab_alloc(s, gfp):
+    """The slow path without sheaves: a partial slab's object, or a new slab's."""
+    _stat(s, sc.ALLOC_SLOWPATH)
+    obj = get_from_partial_node(s)
+    if obj:
+        return obj
+    pfn = slub.new_slab(s, gfp)
+    if pfn is None:
+        return 0
+    _stat(s, sc.ALLOC_SLAB)
+    got = alloc_from_new_slab(s, pfn, 1)
+    return got[0] if got else 0
+
+
+# -- sheaves: refill and flush ---------------------------------------------------------------------
+def _sheaf_push(s, g, objs):
+    w = g * SHEAF_NF
+    size = s.sh[w + SH_SIZE]
+    base = w + SH_OBJECTS + size
+    sh = s.sh
+    for i, obj in enumerate(objs):
+        sh[base + i] = obj
+    sh[w + SH_SIZE] = size + len(objs)
+
+
+def refill_sheaf(s, g, gfp):
+    """Fill a sheaf (not linked to any CPU) to capacity; 0 or ENOMEM."""
+    w = g * SHEAF_NF
+    to_fill = s.sheaf_capacity - s.sh[w + SH_SIZE]
+    if to_fill <= 0:
+        return 0
+    objs = refill_objects(s, gfp, to_fill, to_fill)
+    _sheaf_push(s, g, objs)
+    _sstat(s, SHEAF_REFILL, len(objs))
+    return ENOMEM if len(objs) < to_fill else 0
+
+
+def sheaf_flush_unused(s, g):
+    """All objects of a sheaf no CPU points to back to their slabs."""
+    w = g * SHEAF_NF
+    size = s.sh[w + SH_SIZE]
+    if not size:
+        return
+    _sstat(s, SHEAF_FLUSH, size)
+    objs = list(s.sh[w + SH_OBJECTS:w + SH_OBJECTS + size])
+    s.sh[w + SH_SIZE] = 0
+    __kmem_cache_free_bulk(s, objs)
+
+
+def _free_failed_sheaf(s, g):
+    """A sheaf whose refill failed: flushed (see the docstring) and given back."""
+    sheaf_flush_unused(s, g)
+    free_empty_sheaf(s, g)
+
+
+def alloc_full_sheaf(s, gfp):
+    g = alloc_empty_sheaf(s)
+    if g is None:
+        return None
+    if refill_sheaf(s, g, gfp | __GFP_NOMEMALLOC):
+        _free_failed_sheaf(s, g)
+        return None
+    return g
+
+
+def sheaf_flush_main(s):
+    """This CPU's main sheaf to the slabs, PCS_BATCH_MAX objects per locked step."""
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    ret = False
+    while True:
+        flags = _pcs_lock(s, cid)
+        w = (s.pcs[p + PCS_MAIN] - 1) * SHEAF_NF
+        size = s.sh[w + SH_SIZE]
+        batch = min(PCS_BATCH_MAX, size)
+        remaining = size - batch
+        objs = list(s.sh[w + SH_OBJECTS + remaining:w + SH_OBJECTS + size])
+        s.sh[w + SH_SIZE] = remaining
+        _pcs_unlock(s, cid, flags)
+        __kmem_cache_free_bulk(s, objs)
+        _sstat(s, SHEAF_FLUSH, batch)
+        ret = True
+        if not remaining:
+            return ret
+
+
+def pcs_flush_all(s):
+    """This CPU's sheaves to the slabs (the spare given back, main left empty)."""
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    flags = _pcs_lock(s, cid)
+    spare = s.pcs[p + PCS_SPARE]
+    s.pcs[p + PCS_SPARE] = 0
+    _pcs_unlock(s, cid, flags)
+    if spare:
+        sheaf_flush_unused(s, spare - 1)
+        free_empty_sheaf(s, spare - 1)
+    sheaf_flush_main(s)
+
+
+def __pcs_flush_all_cpu(s, cpu):
+    """An idle CPU's sheaves to the slabs (the CPU is not running: no lock)."""
+    p = s.pcs_base + cpu * PCS_NF
+    debug.hooks.percpu_enter(s.pcs_what, cpu, "remote")
+    main = s.pcs[p + PCS_MAIN] - 1
+    spare = s.pcs[p + PCS_SPARE]
+    s.pcs[p + PCS_SPARE] = 0
+    debug.hooks.percpu_exit(s.pcs_what, cpu)
+    sheaf_flush_unused(s, main)
+    if spare:
+        sheaf_flush_unused(s, spare - 1)
+        free_empty_sheaf(s, spare - 1)
+
+
+# -- sheaves: the per-CPU paths ---------------------------------------------------------------------
+def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
+    """Locked, with main empty: a main with objects (locked, its id) or -1 (unlocked)."""
+    pcs = s.pcs
+    sh = s.sh
+    main = pcs[p + PCS_MAIN] - 1
+    spare = pcs[p + PCS_SPARE]
+    if spare and sh[(spare - 1) * SHEAF_NF + SH_SIZE]:
+        pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
+        return spare - 1
+    full = barn_replace_empty_sheaf(s, main)
+    if full is not None:
+        _sstat(s, BARN_GET)
+        pcs[p + PCS_MAIN] = full + 1
+        return full
+    _sstat(s, BARN_GET_FAIL)
+    can_alloc = bool(gfp & __GFP_DIRECT_RECLAIM)         # gfpflags_allow_blocking
+    empty = None
+    if can_alloc:
+        if spare:
+            empty = spare - 1
+            pcs[p + PCS_SPARE] = 0
+        else:
+            empty = barn_get_empty_sheaf(s)
+    _pcs_unlock(s, cid, irqflags)
+    if not can_alloc:
+        return -1
+    if empty is not None:
+        if not refill_sheaf(s, empty, gfp | __GFP_NOMEMALLOC):
+            full = empty
+        else:
+            _free_failed_sheaf(s, empty)                 # low on memory: not to the barn
+    else:
+        full = alloc_full_sheaf(s, gfp)
+    if full is None:
+        return -1
+    _pcs_lock(s, cid)                                    # same flags: irqs as the caller had them
+    main = pcs[p + PCS_MAIN] - 1
+    spare = pcs[p + PCS_SPARE]
+    if not sh[main * SHEAF_NF + SH_SIZE]:
+        if not spare:
+            pcs[p + PCS_SPARE] = main + 1
+        else:
+            barn_put_empty_sheaf(s, main)
+        pcs[p + PCS_MAIN] = full + 1
+        return full
+    if not spare:
+        pcs[p + PCS_SPARE] = full + 1
+    elif not sh[(spare - 1) * SHEAF_NF + SH_SIZE]:
+        barn_put_empty_sheaf(s, spare - 1)
+        pcs[p + PCS_SPARE] = full + 1
+    else:
+        barn_put_full_sheaf(s, full)
+        _sstat(s, BARN_PUT)
+    return main
+
+
+def alloc_from_pcs(s, gfp):
+    """objects[--main->size] under the local lock; 0 when the sheaves cannot serve."""
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    sh = s.sh
+    hooks = debug.hooks
+    nolock = planted.sheaves_no_irq
+    flags = None if nolock else local_irq_save()
+    hooks.percpu_enter(s.pcs_what, cid, "irq")
+    w = (s.pcs[p] - 1) * SHEAF_NF
+    size = sh[w]
+    if not size:
+        if nolock:
+            flags = local_irq_save()
+        main = __pcs_replace_empty_main(s, p, gfp, cid, flags)
+        if main < 0:
+            return 0
+        w = main * SHEAF_NF
+        size = sh[w]
+    elif nolock:
+        obj = sh[w + SH_OBJECTS + size - 1]
+        hooks.slab_tid_window("alloc_from_pcs", cid)       # an interrupt may come here
+        sh[w] = size - 1
+        hooks.percpu_exit(s.pcs_what, cid)
+        s.statv[s.stat_base + cid * NR_STAT + sc.ALLOC_FASTPATH] += 1
+        return obj
+    obj = sh[w + SH_OBJECTS + size - 1]
+    sh[w] = size - 1
+    hooks.percpu_exit(s.pcs_what, cid)
+    local_irq_restore(flags)
+    s.statv[s.stat_base + cid * NR_STAT + sc.ALLOC_FASTPATH] += 1
+    return obj
+
+
+def __pcs_install_empty_sheaf(s, p, empty):
+    pcs = s.pcs
+    sh = s.sh
+    main = pcs[p + PCS_MAIN] - 1
+    spare = pcs[p + PCS_SPARE]
+    cap = s.sheaf_capacity
+    if not spare:
+        pcs[p + PCS_SPARE] = main + 1
+        pcs[p + PCS_MAIN] = empty + 1
+        return
+    if sh[main * SHEAF_NF + SH_SIZE] < cap:
+        barn_put_empty_sheaf(s, empty)
+        return
+    if sh[(spare - 1) * SHEAF_NF + SH_SIZE] < cap:
+        pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
+        barn_put_empty_sheaf(s, empty)
+        return
+    barn_put_full_sheaf(s, main)
+    _sstat(s, BARN_PUT)
+    pcs[p + PCS_MAIN] = empty + 1
+
+
+def __pcs_replace_full_main(s, p, cid, irqflags):
+    """Locked, with main full: a main with room (locked, its id) or -1 (unlocked)."""
+    pcs = s.pcs
+    sh = s.sh
+    cap = s.sheaf_capacity
+    while True:                                          # restart:
+        main = pcs[p + PCS_MAIN] - 1
+        spare = pcs[p + PCS_SPARE]
+        put_fail = False
+        empty = None
+        if not spare:
+            empty = barn_get_empty_sheaf(s)
+            if empty is not None:
+                pcs[p + PCS_SPARE] = main + 1
+                pcs[p + PCS_MAIN] = empty + 1
+                return empty
+        elif sh[(spare - 1) * SHEAF_NF + SH_SIZE] < cap:
+            pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
+            return spare - 1
+        else:
+            r = barn_replace_full_sheaf(s, main)
+            if r >= 0:
+                _sstat(s, BARN_PUT)
+                pcs[p + PCS_MAIN] = r + 1
+                return r
+            if r == E2BIG:                               # the barn is full: flush the spare
+                _sstat(s, BARN_PUT_FAIL)
+                pcs[p + PCS_SPARE] = 0
+                _pcs_unlock(s, cid, irqflags)
+                sheaf_flush_unused(s, spare - 1)
+                empty = spare - 1
+            else:
+                put_fail = True
+        if empty is None:                                # alloc_empty:
+            _pcs_unlock(s, cid, irqflags)
+            empty = alloc_empty_sheaf(s)
+            if empty is None:
+                if put_fail:
+                    _sstat(s, BARN_PUT_FAIL)
+                if not sheaf_flush_main(s):
+                    return -1
+                _pcs_lock(s, cid)
+                if sh[(pcs[p + PCS_MAIN] - 1) * SHEAF_NF + SH_SIZE] == cap:
+                    continue
+                return pcs[p + PCS_MAIN] - 1
+        _pcs_lock(s, cid)                                # got_empty:
+        __pcs_install_empty_sheaf(s, p, empty)
+        return pcs[p + PCS_MAIN] - 1
+
+
+def free_to_pcs(s, obj):
+    """objects[main->size++] = obj under the local lock; False when it cannot."""
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    sh = s.sh
+    hooks = debug.hooks
+    nolock = planted.sheaves_no_irq
+    flags = None if nolock else local_irq_save()
+    hooks.percpu_enter(s.pcs_what, cid, "irq")
+    w = (s.pcs[p] - 1) * SHEAF_NF
+    size = sh[w]
+    if size == s.sheaf_capacity:
+        if nolock:
+            flags = local_irq_save()
+        main = __pcs_replace_full_main(s, p, cid, flags)
+        if main < 0:
+            return False
+        w = main * SHEAF_NF
+        size = sh[w]
+    elif nolock:
+        hooks.slab_tid_window("free_to_pcs", cid)          # an interrupt may come here
+        sh[w + SH_OBJECTS + size] = obj
+        sh[w] = size + 1
+        hooks.percpu_exit(s.pcs_what, cid)
+        s.statv[s.stat_base + cid * NR_STAT + sc.FREE_FASTPATH] += 1
+        return True
+    sh[w + SH_OBJECTS + size] = obj
+    sh[w] = size + 1
+    hooks.percpu_exit(s.pcs_what, cid)
+    local_irq_restore(flags)
+    s.statv[s.stat_base + cid * NR_STAT + sc.FREE_FASTPATH] += 1
+    return True
+
+
+# -- entry points (the allocator contract) ---------------------------------------------------------
+def slab_alloc_node(s, gfp, orig_size):
+    """Allocate one object; returns its address or 0 (NULL)."""
+    hooks = debug.hooks
+    if gfp & __GFP_DIRECT_RECLAIM:
+        hooks.might_sleep("mm/slub.c:slab_alloc_node", gfp)
+    if hooks.should_failslab(s.name, gfp):
+        return 0
+    if s.locked:
+        obj, pfn = slub.alloc_single(s, gfp)
+    else:
+        obj = alloc_from_pcs(s, gfp) if s.sheaf_capacity else 0
+        if not obj:
+            obj = ___slab_alloc(s, gfp)
+        pfn = None
+    if not obj:
+        return 0
+    return _post_alloc(s, gfp, obj, pfn, orig_size)
+
+
+def _post_alloc(s, gfp, obj, pfn, orig_size):
+    """slab_post_alloc_hook: debug data, __GFP_ZERO, the KASAN-style hook."""
+    if s.debug:
+        if pfn is None:
+            pfn = sc.virt_to_slab(s.pgdat, obj)
+        sc.slab_post_alloc_debug(s, pfn, obj, orig_size)
+        fp = s.data_q[(obj - s.fp_base) >> 3]        # check_object's free pointer check
+        if fp and (fp == obj or (fp - obj) % s.size
+                   or not 0 <= fp - s.page_offset - (pfn << s.page_shift) < s.slab_bytes):
+            sc.check_freepointer(s, pfn, obj, fp)
+    if gfp & __GFP_ZERO:
+        n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
+        off = obj - s.page_offset
+        s.pgdat.data[off:off + n] = bytes(n)
+    debug.hooks.slab_alloc(s.name, obj, orig_size, gfp)
+    return obj
+
+
+def do_slab_free(s, pfn, obj):
+    if s.locked:
+        slub.free_to_partial_list(s, pfn, obj)
+        return
+    if s.sheaf_capacity and free_to_pcs(s, obj):
+        return
+    __slab_free(s, pfn, obj, obj, 1)
+    _stat(s, sc.FREE_SLOWPATH)
+
+
+def flush_all(s):
+    """Every CPU's sheaves to the slabs: this CPU's under its lock, the others'
+    as for a CPU that is not running (correct when they are idle, as
+    kmem_cache_destroy's callers make sure; the kernel sends flush work)."""
+    if not s.sheaf_capacity:
+        return
+    me = context.this_cpu.id
+    for cpu in range(s.pgdat.nr_cpus):
+        if cpu == me:
+            pcs_flush_all(s)
+        else:
+            __pcs_flush_all_cpu(s, cpu)
+
+
+def __kmem_cache_shrink(s):
+    """This CPU's sheaves and the barn to the slabs; empty slabs freed.  Returns pages."""
+    if s.sheaf_capacity:
+        pcs_flush_all(s)
+        barn_shrink(s)
+    return slub._drop_empty_partials(s)
+
+
+def __kmem_cache_shutdown(s):
+    """Flush every CPU and the barn, free empty slabs; returns the objects left."""
+    if s.sheaf_capacity:
+        flush_all(s)
+        barn_shrink(s)
+    slub._drop_empty_partials(s)
+    n = s.state.node
+    return n[s.node_base + KN_TOTAL_OBJECTS] - slub.count_free(s)
+
+
+def slabinfo_counts(s):
+    """(active_objs, num_objs, active_slabs, num_slabs) as 7.0's get_slabinfo:
+    objects in sheaves are in use as far as their slabs know, so they count as
+    active (count_partial_free_approx sees only the partial list)."""
+    n = s.state.node
+    nr_slabs = n[s.node_base + sc.KN_NR_SLABS]
+    total = n[s.node_base + KN_TOTAL_OBJECTS]
+    return total - slub.count_free(s), total, nr_slabs, nr_slabs
+
+
+def cached_objects(s):
+    """{object address: where} for every object held by a sheaf in use (any CPU's
+    main or spare, the barn, a caller's prefilled sheaf), with the problems found."""
+    out = {}
+    problems = []
+    if not s.sheaf_capacity:
+        return out, problems
+    sh = s.sh
+    for g in range(s.sheaf_first, s.sheaf_first + s.nr_sheaves):
+        w = g * SHEAF_NF
+        if not sh[w + SH_INUSE]:
+            continue
+        size = sh[w + SH_SIZE]
+        if size > sh[w + SH_CAPACITY]:
+            problems.append(f"{s.name} sheaf {g}: size {size} over capacity "
+                            f"{sh[w + SH_CAPACITY]}")
+            size = sh[w + SH_CAPACITY]
+        for i in range(size):
+            obj = sh[w + SH_OBJECTS + i]
+            if obj in out:
+                problems.append(f"{s.name}: object {obj:#x} twice in sheaves ({out[obj]} and "
+                                f"sheaf {g})")
+            out[obj] = f"sheaf {g}"
+    return out, problems
+
+
+def free_objects_of_slab(s, head):
+    """Addresses slab ``head`` holds free: its freelist plus its objects sitting in
+    any sheaf (every CPU's main and spare, the barn, prefilled ones).
+    Returns (set, problems)."""
+    node = s.pgdat
+    mm = node.mem_map
+    problems = []
+    free = set()
+    start = node.page_offset + (head << node.page_shift)
+    end = start + (node.page_size << mm.order[head])
+    objects = (mm.slab_counters[head] >> 16) & 0x7FFF
+    inuse = mm.slab_counters[head] & 0xFFFF
+    it = mm.slab_freelist[head]
+    n = 0
+    while it:
+        if not start <= it < end or sc.obj_index(s, head, it) is None:
+            problems.append(f"{s.name} slab {head:#x}: slab freelist points at {it:#x}, "
+                            "not an object of the slab")
+            break
+        if it in free:
+            problems.append(f"{s.name} slab {head:#x}: slab freelist cycle at {it:#x}")
+            break
+        free.add(it)
+        n += 1
+        it = slub.get_freepointer(s, it)
+    if n != objects - inuse:
+        problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
+                        f"counters say objects {objects} inuse {inuse}")
+    cached, probs = cached_objects(s)
+    problems += probs
+    for obj, where in cached.items():
+        if start <= obj < end:
+            if sc.obj_index(s, head, obj) is None:
+                problems.append(f"{s.name} slab {head:#x}: {where} holds {obj:#x}, not an "
+                                "object start")
+            elif obj in free:
+                problems.append(f"{s.name}: object {obj:#x} both on slab {head:#x}'s freelist "
+                                f"and in {where}")
+            free.add(obj)
+    return free, problems
+
+
+# -- caller-owned prefilled sheaves (kmem_cache_prefill_sheaf and friends) ----------------------------
+def _check_sheaf(s, sheaf, what):
+    nr = s.nr_sheaves
+    if not isinstance(sheaf, int) or not s.sheaf_first < sheaf <= s.sheaf_first + nr or \
+            not s.sh[(sheaf - 1) * SHEAF_NF + SH_INUSE]:
+        raise ValueError(f"{what}({s.name}, {sheaf!r}): not a sheaf of this cache "
+                         "(use the value kmem_cache_prefill_sheaf returned)")
+    return sheaf - 1
+
+
+def kmem_cache_prefill_sheaf(s, gfp, size):
+    """A sheaf with at least ``size`` objects for the caller; its handle or None.
+
+    More than the cache's sheaf_capacity makes an oversize sheaf (up to
+    SHEAF_MAX_CAPACITY here), flushed and freed when it is returned.
+    """
+    if not size or not s.sheaf_capacity:
+        return None
+    if size > s.sheaf_capacity:
+        if size > SHEAF_MAX_CAPACITY:
+            return None
+        g = __alloc_empty_sheaf(s, size)
+        if g is None:
+            return None
+        _sstat(s, SHEAF_PREFILL_OVERSIZE)
+        objs = refill_objects(s, gfp, size, size)
+        if len(objs) < size:
+            __kmem_cache_free_bulk(s, objs)
+            free_empty_sheaf(s, g)
+            return None
+        _stat(s, sc.ALLOC_SLOWPATH, size)
+        _sheaf_push(s, g, objs)
+        return g + 1
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    g = None
+    flags = _pcs_lock(s, cid)
+    spare = s.pcs[p + PCS_SPARE]
+    if spare:
+        g = spare - 1
+        s.pcs[p + PCS_SPARE] = 0
+        _sstat(s, SHEAF_PREFILL_FAST)
+    else:
+        _sstat(s, SHEAF_PREFILL_SLOW)
+        g = barn_get_full_or_empty_sheaf(s)
+        _sstat(s, BARN_GET if g is not None and sheaf_size(s, g) else BARN_GET_FAIL)
+    _pcs_unlock(s, cid, flags)
+    if g is None:
+        g = alloc_empty_sheaf(s)
+    if g is None:
+        return None
+    s.sh[g * SHEAF_NF + SH_CAPACITY] = s.sheaf_capacity
+    if sheaf_size(s, g) < size and refill_sheaf(s, g, gfp):
+        sheaf_flush_unused(s, g)
+        free_empty_sheaf(s, g)
+        return None
+    return g + 1
+
+
+def kmem_cache_alloc_from_sheaf(s, gfp, sheaf):
+    """An object of a prefilled sheaf (never fails while it has some); else None."""
+    g = _check_sheaf(s, sheaf, "kmem_cache_alloc_from_sheaf")
+    w = g * SHEAF_NF
+    size = s.sh[w + SH_SIZE]
+    if not size:
+        return None
+    obj = s.sh[w + SH_OBJECTS + size - 1]
+    s.sh[w + SH_SIZE] = size - 1
+    return _post_alloc(s, gfp, obj, None, s.object_size)
+
+
+def kmem_cache_sheaf_size(s, sheaf):
+    return sheaf_size(s, _check_sheaf(s, sheaf, "kmem_cache_sheaf_size"))
+
+
+def kmem_cache_refill_sheaf(s, gfp, sheaf, size):
+    """Refill a prefilled sheaf to at least ``size``; returns (0, sheaf) or
+    (ENOMEM, sheaf) -- a larger oversize sheaf may replace it (the kernel's
+    ``struct slab_sheaf **``)."""
+    g = _check_sheaf(s, sheaf, "kmem_cache_refill_sheaf")
+    w = g * SHEAF_NF
+    if s.sh[w + SH_SIZE] >= size:
+        return 0, sheaf
+    cap = s.sh[w + SH_CAPACITY]
+    if cap >= size:
+        if cap == s.sheaf_capacity:
+            return refill_sheaf(s, g, gfp), sheaf
+        objs = refill_objects(s, gfp, cap - s.sh[w + SH_SIZE], cap - s.sh[w + SH_SIZE])
+        if len(objs) < cap - s.sh[w + SH_SIZE]:
+            __kmem_cache_free_bulk(s, objs)
+            return ENOMEM, sheaf
+        _sheaf_push(s, g, objs)
+        return 0, sheaf
+    new = kmem_cache_prefill_sheaf(s, gfp, size)
+    if new is None:
+        return ENOMEM, sheaf
+    kmem_cache_return_sheaf(s, gfp, sheaf)
+    return 0, new
+
+
+def kmem_cache_return_sheaf(s, gfp, sheaf):
+    """Give a prefilled sheaf back: as this CPU's spare, refilled into the barn,
+    or flushed and freed."""
+    g = _check_sheaf(s, sheaf, "kmem_cache_return_sheaf")
+    w = g * SHEAF_NF
+    if s.sh[w + SH_CAPACITY] != s.sheaf_capacity:
+        sheaf_flush_unused(s, g)
+        free_empty_sheaf(s, g)
+        return
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    flags = _pcs_lock(s, cid)
+    if not s.pcs[p + PCS_SPARE]:
+        s.pcs[p + PCS_SPARE] = g + 1
+        g = None
+        _sstat(s, SHEAF_RETURN_FAST)
+    _pcs_unlock(s, cid, flags)
+    if g is None:
+        return
+    _sstat(s, SHEAF_RETURN_SLOW)
+    if s.barn[s.barn_base + BARN_NR_FULL] >= MAX_FULL_SHEAVES or refill_sheaf(s, g, gfp):
+        sheaf_flush_unused(s, g)
+        free_empty_sheaf(s, g)
+        return
+    barn_put_full_sheaf(s, g)
+    _sstat(s, BARN_PUT)
