@@ -1155,6 +1155,66 @@ def free_objects_of_slab(s, head):
     return free, problems
 
 
+def check_sheaves(s, caller_sheaves=()):
+    """Every sheaf slot of the cache is in exactly one place: a CPU's main or
+    spare, a barn list, the free slots, or ``caller_sheaves`` (prefilled
+    handles the caller holds); counts match the lists; sizes fit.  For tests
+    and quiescent checks (no CPU in the middle of an operation).  Returns problems."""
+    if not s.sheaf_capacity:
+        return []
+    problems = []
+    where = {}
+
+    def place(g, what):
+        if not s.sheaf_first <= g < s.sheaf_first + s.nr_sheaves:
+            problems.append(f"{s.name}: {what} is sheaf {g}, not one of this cache's")
+        elif g in where:
+            problems.append(f"{s.name}: sheaf {g} is both {where[g]} and {what}")
+        else:
+            where[g] = what
+
+    for cpu in range(s.pgdat.nr_cpus):
+        main, spare = pcs_sheaves(s, cpu)
+        place(main, f"CPU {cpu}'s main")
+        if spare is not None:
+            place(spare, f"CPU {cpu}'s spare")
+    b = s.barn_base
+    for head, count, what in ((BARN_FULL, BARN_NR_FULL, "barn full"),
+                              (BARN_EMPTY, BARN_NR_EMPTY, "barn empty"),
+                              (BARN_POOL, BARN_POOL_FREE, "free slot")):
+        g1, n = s.barn[b + head], 0
+        while g1 and n <= s.nr_sheaves:
+            place(g1 - 1, what)
+            n += 1
+            g1 = s.sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
+        if n != s.barn[b + count]:
+            problems.append(f"{s.name}: {what} list has {n} sheaves, the count says "
+                            f"{s.barn[b + count]}")
+    for h in caller_sheaves:
+        place(h - 1, "a caller's prefilled sheaf")
+    for g in range(s.sheaf_first, s.sheaf_first + s.nr_sheaves):
+        w = g * SHEAF_NF
+        what = where.get(g)
+        if what is None:
+            problems.append(f"{s.name}: sheaf {g} is lost (in use {s.sh[w + SH_INUSE]}, "
+                            f"size {s.sh[w + SH_SIZE]})")
+            continue
+        if (what == "free slot") == bool(s.sh[w + SH_INUSE]):
+            problems.append(f"{s.name}: sheaf {g} is {what} but its in-use mark is "
+                            f"{s.sh[w + SH_INUSE]}")
+        size, cap = s.sh[w + SH_SIZE], s.sh[w + SH_CAPACITY]
+        if what == "free slot":
+            continue
+        if size > cap:
+            problems.append(f"{s.name}: sheaf {g} ({what}) holds {size} > capacity {cap}")
+        if what == "barn full" and size != s.sheaf_capacity:
+            problems.append(f"{s.name}: sheaf {g} on the barn's full list holds {size} of "
+                            f"{s.sheaf_capacity}")
+        if what == "barn empty" and size:
+            problems.append(f"{s.name}: sheaf {g} on the barn's empty list holds {size}")
+    return problems
+
+
 # -- caller-owned prefilled sheaves (kmem_cache_prefill_sheaf and friends) ----------------------------
 def _check_sheaf(s, sheaf, what):
     nr = s.nr_sheaves
