@@ -1088,9 +1088,10 @@ def slabinfo_counts(s):
 
 
 def cached_objects(s):
-    """{object address: where} for every object held by a sheaf in use (any CPU's
-    main or spare, the barn, a caller's prefilled sheaf), with the problems found."""
-    out = {}
+    """[(object address, sheaf id)] for every object held by a sheaf in use (any
+    CPU's main or spare, the barn, a caller's prefilled sheaf), and the problems
+    of the sheaves themselves (a size over the capacity)."""
+    out = []
     problems = []
     if not s.sheaf_capacity:
         return out, problems
@@ -1104,12 +1105,7 @@ def cached_objects(s):
             problems.append(f"{s.name} sheaf {g}: size {size} over capacity "
                             f"{sh[w + SH_CAPACITY]}")
             size = sh[w + SH_CAPACITY]
-        for i in range(size):
-            obj = sh[w + SH_OBJECTS + i]
-            if obj in out:
-                problems.append(f"{s.name}: object {obj:#x} twice in sheaves ({out[obj]} and "
-                                f"sheaf {g})")
-            out[obj] = f"sheaf {g}"
+        out += [(obj, g) for obj in sh[w + SH_OBJECTS:w + SH_OBJECTS + size]]
     return out, problems
 
 
@@ -1141,17 +1137,23 @@ def free_objects_of_slab(s, head):
     if n != objects - inuse:
         problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
                         f"counters say objects {objects} inuse {inuse}")
-    cached, probs = cached_objects(s)
-    problems += probs
-    for obj, where in cached.items():
-        if start <= obj < end:
-            if sc.obj_index(s, head, obj) is None:
-                problems.append(f"{s.name} slab {head:#x}: {where} holds {obj:#x}, not an "
-                                "object start")
-            elif obj in free:
-                problems.append(f"{s.name}: object {obj:#x} both on slab {head:#x}'s freelist "
-                                f"and in {where}")
-            free.add(obj)
+    cached, _ = cached_objects(s)                # a sheaf's own problems: check_sheaves
+    seen = {}
+    for obj, g in cached:
+        if not start <= obj < end:
+            continue
+        if sc.obj_index(s, head, obj) is None:
+            problems.append(f"{s.name} slab {head:#x}: sheaf {g} holds {obj:#x}, not an "
+                            "object start")
+        elif obj in seen:
+            problems.append(f"{s.name}: object {obj:#x} twice in sheaves (sheaf {seen[obj]} "
+                            f"and sheaf {g})" if seen[obj] != g else
+                            f"{s.name}: object {obj:#x} twice in sheaf {g}")
+        elif obj in free:
+            problems.append(f"{s.name}: object {obj:#x} both on slab {head:#x}'s freelist "
+                            f"and in sheaf {g}")
+        seen.setdefault(obj, g)
+        free.add(obj)
     return free, problems
 
 

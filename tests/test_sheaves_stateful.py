@@ -110,7 +110,7 @@ class SheavesMachine(SlabMachine):
             assert full <= sv.MAX_FULL_SHEAVES
             cached, problems = sv.cached_objects(s)
             assert problems == []
-            assert not set(cached) & set(self.held), "an allocated object sits in a sheaf"
+            assert not {o for o, _ in cached} & set(self.held), "an allocated object in a sheaf"
 
 
 SheavesMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=50,
