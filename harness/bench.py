@@ -414,7 +414,8 @@ def measurements(sizes):
             (f, nf), (s, ns) = state["sheaf_costs"][kind + "_fast"], \
                 state["sheaf_costs"][kind + "_slow"]
             if not ns:
-                raise BenchError(f"no {kind} found its main sheaf {'empty' if kind == 'alloc' else 'full'}")
+                state_word = "empty" if kind == "alloc" else "full"
+                raise BenchError(f"no {kind} found its main sheaf {state_word}")
             return s / f, f"median fast {f:.2f} us ({nf:,} ops), slow {s:.2f} us ({ns:,} ops)"
         return fn
 

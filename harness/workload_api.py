@@ -135,7 +135,7 @@ def _model_fn(name):
 def _sheaf_fn(name):
     """A prefilled-sheaf call of the sheaves allocator (Linux 6.18+ has them; the
     6.12 SLUB and the classic SLAB do not)."""
-    from kernel_model import sheaves
+    from kernel_model import sheaf_prefill, sheaves
 
     def call(cache, *args):
         if cache.state.allocator is not sheaves:
@@ -144,7 +144,7 @@ def _sheaf_fn(name):
                                       f"{cache.state.allocator.name}")
         if args and isinstance(args[0], str):            # a gfp mask written as text
             args = (parse_gfp(args[0]),) + args[1:]
-        return getattr(sheaves, name)(cache, *args)
+        return getattr(sheaf_prefill, name)(cache, *args)
     call.__name__ = name
     return call
 

@@ -40,9 +40,8 @@ debug route).
                         CPU), barn_shrink: every sheaf's objects back to their
                         slabs by __kmem_cache_free_bulk.
 
-Caller-owned prefilled sheaves: kmem_cache_prefill_sheaf(s, gfp, size),
-kmem_cache_alloc_from_sheaf(s, gfp, sheaf), kmem_cache_refill_sheaf and
-kmem_cache_return_sheaf, as 7.0 has them (the maple tree's API).
+Caller-owned prefilled sheaves (kmem_cache_prefill_sheaf and friends, the
+maple tree's API) are in sheaf_prefill.py.
 
 sheaf_capacity (calculate_sheaf_capacity of 7.0): 4 objects when s->size >=
 PAGE_SIZE, 12 from 1024 bytes, 26 from 256, else 60 -- then rounded up so
@@ -64,7 +63,8 @@ Arena sections (C = MAX_CACHES, N = nr_cpus, P = sheaves_per_cache(N))::
     slab_sheaf          u64[C * P * 128]  sheaf id g = cache * P + k at g * 128:
                                           0 size, 1 capacity, 2 next (barn list
                                           or free-slot link, id + 1), 3 in use
-                                          (1 while allocated), 4.. objects[124]
+                                          (0 free slot, 1 the allocator's, 2 a
+                                          caller's prefilled one), 4.. objects[124]
     sheaf_stat          u64[C * N * 13]   SHEAF_STAT_NAMES, per CPU
 
 Who writes what: a CPU's ``slub_percpu_sheaves`` row and the sheaves it
@@ -107,6 +107,8 @@ main sheaf without the local lock (interrupts stay on; an interrupt between
 the read of main->size and its write hands out or loses an object).
 """
 
+import numpy as np
+
 from . import context, debug, planted, slub, spinlock
 from .context import local_irq_restore, local_irq_save
 from .gfp import __GFP_DIRECT_RECLAIM, __GFP_NOMEMALLOC, __GFP_ZERO
@@ -127,6 +129,7 @@ PCS_BATCH_MAX = 32                 # objects a sheaf_flush_main batch moves unde
 SHEAF_HEADER = 32                  # sizeof(struct slab_sheaf) without objects[], 64-bit
 SHEAF_NF = 128                     # u64 words a sheaf slot takes
 SH_SIZE, SH_CAPACITY, SH_NEXT, SH_INUSE, SH_OBJECTS = 0, 1, 2, 3, 4
+SHEAF_UNUSED, SHEAF_KERNEL, SHEAF_CALLER = 0, 1, 2   # SH_INUSE: free slot, allocator's, caller's
 SHEAF_MAX_CAPACITY = SHEAF_NF - SH_OBJECTS
 NR_CALLER_SHEAVES = 8              # slots for sheaves callers hold (prefill) and for races
 PCS_MAIN, PCS_SPARE = 0, 1
@@ -283,10 +286,10 @@ def __kmem_cache_create(st, cid, ctor):
         sh[g + SH_SIZE] = 0
         sh[g + SH_CAPACITY] = cap
         if k < n:
-            sh[g + SH_INUSE], sh[g + SH_NEXT] = 1, 0
+            sh[g + SH_INUSE], sh[g + SH_NEXT] = SHEAF_KERNEL, 0
             st.pcs[(cid * n + k) * PCS_NF + PCS_MAIN] = first + k + 1
         else:
-            sh[g + SH_INUSE] = 0
+            sh[g + SH_INUSE] = SHEAF_UNUSED
             sh[g + SH_NEXT] = first + k + 2 if k + 1 < nr else 0
     st.barn[bb + BARN_POOL] = first + n + 1
     st.barn[bb + BARN_POOL_FREE] = nr - n
@@ -298,7 +301,7 @@ def _stat(s, item, n=1):
     s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
 
 
-def _sstat(s, item, n=1):
+def sheaf_stat(s, item, n=1):
     s.shstat[s.shstat_base + context.this_cpu.id * NR_SHEAF_STAT + item] += n
 
 
@@ -336,14 +339,14 @@ def barn_counts(s):
     return s.barn[s.barn_base + BARN_NR_FULL], s.barn[s.barn_base + BARN_NR_EMPTY]
 
 
-def _pcs_lock(s, cid):
+def pcs_lock(s, cid):
     """local_lock(&s->cpu_sheaves->lock): interrupts off on this CPU."""
     flags = local_irq_save()
     debug.hooks.percpu_enter(s.pcs_what, cid, "irq")
     return flags
 
 
-def _pcs_unlock(s, cid, flags):
+def pcs_unlock(s, cid, flags):
     debug.hooks.percpu_exit(s.pcs_what, cid)
     local_irq_restore(flags)
 
@@ -363,8 +366,8 @@ def __alloc_empty_sheaf(s, capacity):
         return None
     w = (g1 - 1) * SHEAF_NF
     s.sh[w + SH_SIZE], s.sh[w + SH_CAPACITY] = 0, capacity
-    s.sh[w + SH_NEXT], s.sh[w + SH_INUSE] = 0, 1
-    _sstat(s, SHEAF_ALLOC)
+    s.sh[w + SH_NEXT], s.sh[w + SH_INUSE] = 0, SHEAF_KERNEL
+    sheaf_stat(s, SHEAF_ALLOC)
     return g1 - 1
 
 
@@ -374,7 +377,7 @@ def alloc_empty_sheaf(s):
 
 def free_empty_sheaf(s, g):
     w = g * SHEAF_NF
-    s.sh[w + SH_INUSE] = 0
+    s.sh[w + SH_INUSE] = SHEAF_UNUSED
     s.sh[w + SH_SIZE] = 0
     b = s.barn_base
     flags = spinlock.spin_lock_irqsave(s.barn_lock)
@@ -382,7 +385,7 @@ def free_empty_sheaf(s, g):
     s.barn[b + BARN_POOL] = g + 1
     s.barn[b + BARN_POOL_FREE] += 1
     spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
-    _sstat(s, SHEAF_FREE)
+    sheaf_stat(s, SHEAF_FREE)
 
 
 # -- the barn (everything under barn->lock) ----------------------------------------------------
@@ -701,7 +704,7 @@ def ___slab_alloc(s, gfp):
 
 
 # -- sheaves: refill and flush ---------------------------------------------------------------------
-def _sheaf_push(s, g, objs):
+def sheaf_push(s, g, objs):
     w = g * SHEAF_NF
     size = s.sh[w + SH_SIZE]
     base = w + SH_OBJECTS + size
@@ -718,8 +721,8 @@ def refill_sheaf(s, g, gfp):
     if to_fill <= 0:
         return 0
     objs = refill_objects(s, gfp, to_fill, to_fill)
-    _sheaf_push(s, g, objs)
-    _sstat(s, SHEAF_REFILL, len(objs))
+    sheaf_push(s, g, objs)
+    sheaf_stat(s, SHEAF_REFILL, len(objs))
     return ENOMEM if len(objs) < to_fill else 0
 
 
@@ -729,7 +732,7 @@ def sheaf_flush_unused(s, g):
     size = s.sh[w + SH_SIZE]
     if not size:
         return
-    _sstat(s, SHEAF_FLUSH, size)
+    sheaf_stat(s, SHEAF_FLUSH, size)
     objs = list(s.sh[w + SH_OBJECTS:w + SH_OBJECTS + size])
     s.sh[w + SH_SIZE] = 0
     __kmem_cache_free_bulk(s, objs)
@@ -757,16 +760,16 @@ def sheaf_flush_main(s):
     p = s.pcs_base + cid * PCS_NF
     ret = False
     while True:
-        flags = _pcs_lock(s, cid)
+        flags = pcs_lock(s, cid)
         w = (s.pcs[p + PCS_MAIN] - 1) * SHEAF_NF
         size = s.sh[w + SH_SIZE]
         batch = min(PCS_BATCH_MAX, size)
         remaining = size - batch
         objs = list(s.sh[w + SH_OBJECTS + remaining:w + SH_OBJECTS + size])
         s.sh[w + SH_SIZE] = remaining
-        _pcs_unlock(s, cid, flags)
+        pcs_unlock(s, cid, flags)
         __kmem_cache_free_bulk(s, objs)
-        _sstat(s, SHEAF_FLUSH, batch)
+        sheaf_stat(s, SHEAF_FLUSH, batch)
         ret = True
         if not remaining:
             return ret
@@ -776,10 +779,10 @@ def pcs_flush_all(s):
     """This CPU's sheaves to the slabs (the spare given back, main left empty)."""
     cid = context.this_cpu.id
     p = s.pcs_base + cid * PCS_NF
-    flags = _pcs_lock(s, cid)
+    flags = pcs_lock(s, cid)
     spare = s.pcs[p + PCS_SPARE]
     s.pcs[p + PCS_SPARE] = 0
-    _pcs_unlock(s, cid, flags)
+    pcs_unlock(s, cid, flags)
     if spare:
         sheaf_flush_unused(s, spare - 1)
         free_empty_sheaf(s, spare - 1)
@@ -800,7 +803,7 @@ def __pcs_flush_all_cpu(s, cpu):
         free_empty_sheaf(s, spare - 1)
 
 
-# -- sheaves: the per-CPU paths ---------------------------------------------------------------------
+# -- sheaves: the per-CPU paths -------------------------------------------------------------
 def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
     """Locked, with main empty: a main with objects (locked, its id) or -1 (unlocked)."""
     pcs = s.pcs
@@ -812,10 +815,10 @@ def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
         return spare - 1
     full = barn_replace_empty_sheaf(s, main)
     if full is not None:
-        _sstat(s, BARN_GET)
+        sheaf_stat(s, BARN_GET)
         pcs[p + PCS_MAIN] = full + 1
         return full
-    _sstat(s, BARN_GET_FAIL)
+    sheaf_stat(s, BARN_GET_FAIL)
     can_alloc = bool(gfp & __GFP_DIRECT_RECLAIM)         # gfpflags_allow_blocking
     empty = None
     if can_alloc:
@@ -824,7 +827,7 @@ def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
             pcs[p + PCS_SPARE] = 0
         else:
             empty = barn_get_empty_sheaf(s)
-    _pcs_unlock(s, cid, irqflags)
+    pcs_unlock(s, cid, irqflags)
     if not can_alloc:
         return -1
     if empty is not None:
@@ -836,7 +839,7 @@ def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
         full = alloc_full_sheaf(s, gfp)
     if full is None:
         return -1
-    _pcs_lock(s, cid)                                    # same flags: irqs as the caller had them
+    pcs_lock(s, cid)                                    # same flags: irqs as the caller had them
     main = pcs[p + PCS_MAIN] - 1
     spare = pcs[p + PCS_SPARE]
     if not sh[main * SHEAF_NF + SH_SIZE]:
@@ -853,7 +856,7 @@ def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
         pcs[p + PCS_SPARE] = full + 1
     else:
         barn_put_full_sheaf(s, full)
-        _sstat(s, BARN_PUT)
+        sheaf_stat(s, BARN_PUT)
     return main
 
 
@@ -909,7 +912,7 @@ def __pcs_install_empty_sheaf(s, p, empty):
         barn_put_empty_sheaf(s, empty)
         return
     barn_put_full_sheaf(s, main)
-    _sstat(s, BARN_PUT)
+    sheaf_stat(s, BARN_PUT)
     pcs[p + PCS_MAIN] = empty + 1
 
 
@@ -935,30 +938,30 @@ def __pcs_replace_full_main(s, p, cid, irqflags):
         else:
             r = barn_replace_full_sheaf(s, main)
             if r >= 0:
-                _sstat(s, BARN_PUT)
+                sheaf_stat(s, BARN_PUT)
                 pcs[p + PCS_MAIN] = r + 1
                 return r
             if r == E2BIG:                               # the barn is full: flush the spare
-                _sstat(s, BARN_PUT_FAIL)
+                sheaf_stat(s, BARN_PUT_FAIL)
                 pcs[p + PCS_SPARE] = 0
-                _pcs_unlock(s, cid, irqflags)
+                pcs_unlock(s, cid, irqflags)
                 sheaf_flush_unused(s, spare - 1)
                 empty = spare - 1
             else:
                 put_fail = True
         if empty is None:                                # alloc_empty:
-            _pcs_unlock(s, cid, irqflags)
+            pcs_unlock(s, cid, irqflags)
             empty = alloc_empty_sheaf(s)
             if empty is None:
                 if put_fail:
-                    _sstat(s, BARN_PUT_FAIL)
+                    sheaf_stat(s, BARN_PUT_FAIL)
                 if not sheaf_flush_main(s):
                     return -1
-                _pcs_lock(s, cid)
+                pcs_lock(s, cid)
                 if sh[(pcs[p + PCS_MAIN] - 1) * SHEAF_NF + SH_SIZE] == cap:
                     continue
                 return pcs[p + PCS_MAIN] - 1
-        _pcs_lock(s, cid)                                # got_empty:
+        pcs_lock(s, cid)                                # got_empty:
         __pcs_install_empty_sheaf(s, p, empty)
         return pcs[p + PCS_MAIN] - 1
 
@@ -1014,10 +1017,10 @@ def slab_alloc_node(s, gfp, orig_size):
         pfn = None
     if not obj:
         return 0
-    return _post_alloc(s, gfp, obj, pfn, orig_size)
+    return slab_post_alloc_hook(s, gfp, obj, pfn, orig_size)
 
 
-def _post_alloc(s, gfp, obj, pfn, orig_size):
+def slab_post_alloc_hook(s, gfp, obj, pfn, orig_size):
     """slab_post_alloc_hook: debug data, __GFP_ZERO, the KASAN-style hook."""
     if s.debug:
         if pfn is None:
@@ -1087,26 +1090,26 @@ def slabinfo_counts(s):
     return total - slub.count_free(s), total, nr_slabs, nr_slabs
 
 
-def cached_objects(s):
-    """[(object address, sheaf id)] for every object held by a sheaf in use (any
-    CPU's main or spare, the barn, a caller's prefilled sheaf), and the problems
-    of the sheaves themselves (a size over the capacity)."""
-    out = []
-    problems = []
+def cached_objects(s, start=0, end=1 << 64):
+    """[(object address, sheaf id)] for the objects in [start, end) held by a sheaf
+    in use (any CPU's main or spare, the barn, a caller's prefilled sheaf), and the
+    problems of the sheaves themselves (a size over the capacity).  NumPy over
+    the cache's sheaf slots: check_slabs asks once per slab."""
     if not s.sheaf_capacity:
-        return out, problems
-    sh = s.sh
-    for g in range(s.sheaf_first, s.sheaf_first + s.nr_sheaves):
-        w = g * SHEAF_NF
-        if not sh[w + SH_INUSE]:
-            continue
-        size = sh[w + SH_SIZE]
-        if size > sh[w + SH_CAPACITY]:
-            problems.append(f"{s.name} sheaf {g}: size {size} over capacity "
-                            f"{sh[w + SH_CAPACITY]}")
-            size = sh[w + SH_CAPACITY]
-        out += [(obj, g) for obj in sh[w + SH_OBJECTS:w + SH_OBJECTS + size]]
-    return out, problems
+        return [], []
+    rows = s.pgdat.arena.np("slab_sheaf").reshape(-1, SHEAF_NF)[
+        s.sheaf_first:s.sheaf_first + s.nr_sheaves]
+    inuse = rows[:, SH_INUSE] != 0
+    sizes = rows[:, SH_SIZE].astype(np.int64)
+    caps = rows[:, SH_CAPACITY].astype(np.int64)
+    problems = [f"{s.name} sheaf {s.sheaf_first + int(i)}: size {sizes[i]} over capacity "
+                f"{caps[i]}" for i in np.nonzero(inuse & (sizes > caps))[0]]
+    sizes = np.minimum(sizes, caps) * inuse
+    held = np.arange(SHEAF_MAX_CAPACITY)[None, :] < sizes[:, None]
+    objs = rows[:, SH_OBJECTS:]
+    hit = held & (objs >= start) & (objs < end)
+    gi, oi = np.nonzero(hit)
+    return [(int(objs[g, o]), s.sheaf_first + int(g)) for g, o in zip(gi, oi)], problems
 
 
 def free_objects_of_slab(s, head):
@@ -1137,11 +1140,9 @@ def free_objects_of_slab(s, head):
     if n != objects - inuse:
         problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
                         f"counters say objects {objects} inuse {inuse}")
-    cached, _ = cached_objects(s)                # a sheaf's own problems: check_sheaves
+    cached, _ = cached_objects(s, start, end)    # a sheaf's own problems: check_sheaves
     seen = {}
     for obj, g in cached:
-        if not start <= obj < end:
-            continue
         if sc.obj_index(s, head, obj) is None:
             problems.append(f"{s.name} slab {head:#x}: sheaf {g} holds {obj:#x}, not an "
                             "object start")
@@ -1157,15 +1158,17 @@ def free_objects_of_slab(s, head):
     return free, problems
 
 
-def check_sheaves(s, caller_sheaves=()):
+def check_sheaves(s, caller_sheaves=None):
     """Every sheaf slot of the cache is in exactly one place: a CPU's main or
-    spare, a barn list, the free slots, or ``caller_sheaves`` (prefilled
-    handles the caller holds); counts match the lists; sizes fit.  For tests
-    and quiescent checks (no CPU in the middle of an operation).  Returns problems."""
+    spare, a barn list, the free slots, or a caller's hands (marked so by
+    kmem_cache_prefill_sheaf; ``caller_sheaves``, if given, must be exactly
+    those handles); counts match the lists; sizes fit.  For tests and
+    quiescent checks (no CPU in the middle of an operation).  Returns problems."""
     if not s.sheaf_capacity:
         return []
     problems = []
     where = {}
+    sh = s.sh
 
     def place(g, what):
         if not s.sheaf_first <= g < s.sheaf_first + s.nr_sheaves:
@@ -1188,25 +1191,30 @@ def check_sheaves(s, caller_sheaves=()):
         while g1 and n <= s.nr_sheaves:
             place(g1 - 1, what)
             n += 1
-            g1 = s.sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
+            g1 = sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
         if n != s.barn[b + count]:
             problems.append(f"{s.name}: {what} list has {n} sheaves, the count says "
                             f"{s.barn[b + count]}")
-    for h in caller_sheaves:
-        place(h - 1, "a caller's prefilled sheaf")
+    mine = set(h - 1 for h in caller_sheaves) if caller_sheaves is not None else None
     for g in range(s.sheaf_first, s.sheaf_first + s.nr_sheaves):
         w = g * SHEAF_NF
+        mark = sh[w + SH_INUSE]
+        if mark == SHEAF_CALLER and (mine is None or g in mine):
+            place(g, "a caller's prefilled sheaf")
+        elif mine is not None and g in mine:
+            problems.append(f"{s.name}: sheaf {g} is held by the caller but marked {mark}")
         what = where.get(g)
         if what is None:
-            problems.append(f"{s.name}: sheaf {g} is lost (in use {s.sh[w + SH_INUSE]}, "
-                            f"size {s.sh[w + SH_SIZE]})")
+            problems.append(f"{s.name}: sheaf {g} is lost (mark {mark}, size "
+                            f"{sh[w + SH_SIZE]})")
             continue
-        if (what == "free slot") == bool(s.sh[w + SH_INUSE]):
-            problems.append(f"{s.name}: sheaf {g} is {what} but its in-use mark is "
-                            f"{s.sh[w + SH_INUSE]}")
-        size, cap = s.sh[w + SH_SIZE], s.sh[w + SH_CAPACITY]
+        want = (SHEAF_UNUSED if what == "free slot" else
+                SHEAF_CALLER if what.startswith("a caller") else SHEAF_KERNEL)
+        if mark != want:
+            problems.append(f"{s.name}: sheaf {g} is {what} but marked {mark}")
         if what == "free slot":
             continue
+        size, cap = sh[w + SH_SIZE], sh[w + SH_CAPACITY]
         if size > cap:
             problems.append(f"{s.name}: sheaf {g} ({what}) holds {size} > capacity {cap}")
         if what == "barn full" and size != s.sheaf_capacity:
@@ -1215,131 +1223,3 @@ def check_sheaves(s, caller_sheaves=()):
         if what == "barn empty" and size:
             problems.append(f"{s.name}: sheaf {g} on the barn's empty list holds {size}")
     return problems
-
-
-# -- caller-owned prefilled sheaves (kmem_cache_prefill_sheaf and friends) ----------------------------
-def _check_sheaf(s, sheaf, what):
-    nr = s.nr_sheaves
-    if not isinstance(sheaf, int) or not s.sheaf_first < sheaf <= s.sheaf_first + nr or \
-            not s.sh[(sheaf - 1) * SHEAF_NF + SH_INUSE]:
-        raise ValueError(f"{what}({s.name}, {sheaf!r}): not a sheaf of this cache "
-                         "(use the value kmem_cache_prefill_sheaf returned)")
-    return sheaf - 1
-
-
-def kmem_cache_prefill_sheaf(s, gfp, size):
-    """A sheaf with at least ``size`` objects for the caller; its handle or None.
-
-    More than the cache's sheaf_capacity makes an oversize sheaf (up to
-    SHEAF_MAX_CAPACITY here), flushed and freed when it is returned.
-    """
-    if not size or not s.sheaf_capacity:
-        return None
-    if size > s.sheaf_capacity:
-        if size > SHEAF_MAX_CAPACITY:
-            return None
-        g = __alloc_empty_sheaf(s, size)
-        if g is None:
-            return None
-        _sstat(s, SHEAF_PREFILL_OVERSIZE)
-        objs = refill_objects(s, gfp, size, size)
-        if len(objs) < size:
-            __kmem_cache_free_bulk(s, objs)
-            free_empty_sheaf(s, g)
-            return None
-        _stat(s, sc.ALLOC_SLOWPATH, size)
-        _sheaf_push(s, g, objs)
-        return g + 1
-    cid = context.this_cpu.id
-    p = s.pcs_base + cid * PCS_NF
-    g = None
-    flags = _pcs_lock(s, cid)
-    spare = s.pcs[p + PCS_SPARE]
-    if spare:
-        g = spare - 1
-        s.pcs[p + PCS_SPARE] = 0
-        _sstat(s, SHEAF_PREFILL_FAST)
-    else:
-        _sstat(s, SHEAF_PREFILL_SLOW)
-        g = barn_get_full_or_empty_sheaf(s)
-        _sstat(s, BARN_GET if g is not None and sheaf_size(s, g) else BARN_GET_FAIL)
-    _pcs_unlock(s, cid, flags)
-    if g is None:
-        g = alloc_empty_sheaf(s)
-    if g is None:
-        return None
-    s.sh[g * SHEAF_NF + SH_CAPACITY] = s.sheaf_capacity
-    if sheaf_size(s, g) < size and refill_sheaf(s, g, gfp):
-        sheaf_flush_unused(s, g)
-        free_empty_sheaf(s, g)
-        return None
-    return g + 1
-
-
-def kmem_cache_alloc_from_sheaf(s, gfp, sheaf):
-    """An object of a prefilled sheaf (never fails while it has some); else None."""
-    g = _check_sheaf(s, sheaf, "kmem_cache_alloc_from_sheaf")
-    w = g * SHEAF_NF
-    size = s.sh[w + SH_SIZE]
-    if not size:
-        return None
-    obj = s.sh[w + SH_OBJECTS + size - 1]
-    s.sh[w + SH_SIZE] = size - 1
-    return _post_alloc(s, gfp, obj, None, s.object_size)
-
-
-def kmem_cache_sheaf_size(s, sheaf):
-    return sheaf_size(s, _check_sheaf(s, sheaf, "kmem_cache_sheaf_size"))
-
-
-def kmem_cache_refill_sheaf(s, gfp, sheaf, size):
-    """Refill a prefilled sheaf to at least ``size``; returns (0, sheaf) or
-    (ENOMEM, sheaf) -- a larger oversize sheaf may replace it (the kernel's
-    ``struct slab_sheaf **``)."""
-    g = _check_sheaf(s, sheaf, "kmem_cache_refill_sheaf")
-    w = g * SHEAF_NF
-    if s.sh[w + SH_SIZE] >= size:
-        return 0, sheaf
-    cap = s.sh[w + SH_CAPACITY]
-    if cap >= size:
-        if cap == s.sheaf_capacity:
-            return refill_sheaf(s, g, gfp), sheaf
-        objs = refill_objects(s, gfp, cap - s.sh[w + SH_SIZE], cap - s.sh[w + SH_SIZE])
-        if len(objs) < cap - s.sh[w + SH_SIZE]:
-            __kmem_cache_free_bulk(s, objs)
-            return ENOMEM, sheaf
-        _sheaf_push(s, g, objs)
-        return 0, sheaf
-    new = kmem_cache_prefill_sheaf(s, gfp, size)
-    if new is None:
-        return ENOMEM, sheaf
-    kmem_cache_return_sheaf(s, gfp, sheaf)
-    return 0, new
-
-
-def kmem_cache_return_sheaf(s, gfp, sheaf):
-    """Give a prefilled sheaf back: as this CPU's spare, refilled into the barn,
-    or flushed and freed."""
-    g = _check_sheaf(s, sheaf, "kmem_cache_return_sheaf")
-    w = g * SHEAF_NF
-    if s.sh[w + SH_CAPACITY] != s.sheaf_capacity:
-        sheaf_flush_unused(s, g)
-        free_empty_sheaf(s, g)
-        return
-    cid = context.this_cpu.id
-    p = s.pcs_base + cid * PCS_NF
-    flags = _pcs_lock(s, cid)
-    if not s.pcs[p + PCS_SPARE]:
-        s.pcs[p + PCS_SPARE] = g + 1
-        g = None
-        _sstat(s, SHEAF_RETURN_FAST)
-    _pcs_unlock(s, cid, flags)
-    if g is None:
-        return
-    _sstat(s, SHEAF_RETURN_SLOW)
-    if s.barn[s.barn_base + BARN_NR_FULL] >= MAX_FULL_SHEAVES or refill_sheaf(s, g, gfp):
-        sheaf_flush_unused(s, g)
-        free_empty_sheaf(s, g)
-        return
-    barn_put_full_sheaf(s, g)
-    _sstat(s, BARN_PUT)

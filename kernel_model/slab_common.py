@@ -917,6 +917,9 @@ def check_slabs(pgdat, held=()):
         if len(free) + len(mine) != objects:
             problems.append(f"{s.name} slab {head:#x}: {len(free)} free + {len(mine)} held "
                             f"!= {objects} objects")
+    if st.allocator.name == "sheaves":                   # sheaves: registry line
+        for s in all_caches(pgdat):
+            problems += st.allocator.check_sheaves(s)
     lost = {a for a in held if virt_to_slab(pgdat, a) is not None} - seen_held
     if lost:
         problems.append(f"held objects outside any slab: {[hex(a) for a in sorted(lost)[:3]]}")

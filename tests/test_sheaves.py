@@ -9,7 +9,8 @@ import os
 import pytest
 
 import kernel_model as km
-from kernel_model import context, debug, pcp, planted, slab_common as sc, sheaves as sv
+from kernel_model import context, debug, pcp, planted, slab_common as sc
+from kernel_model import sheaf_prefill as sp, sheaves as sv
 
 from slab_helpers import RecordingHooks, run_cpus
 
@@ -268,25 +269,25 @@ def test_sheaf_sections_run_with_interrupts_off():
 def test_prefilled_sheaf_serves_its_objects_then_goes_back(node):
     c = km.kmem_cache_create("prefill", 64)
     cap = c.sheaf_capacity
-    h = sv.kmem_cache_prefill_sheaf(c, km.GFP_KERNEL, 10)
-    assert h and sv.kmem_cache_sheaf_size(c, h) >= 10
-    got = [sv.kmem_cache_alloc_from_sheaf(c, km.GFP_KERNEL, h) for _ in range(10)]
+    h = sp.kmem_cache_prefill_sheaf(c, km.GFP_KERNEL, 10)
+    assert h and sp.kmem_cache_sheaf_size(c, h) >= 10
+    got = [sp.kmem_cache_alloc_from_sheaf(c, km.GFP_KERNEL, h) for _ in range(10)]
     assert None not in got and len(set(got)) == 10
     consistent(node, got, [c], [h])
-    err, h = sv.kmem_cache_refill_sheaf(c, km.GFP_KERNEL, h, cap)
-    assert err == 0 and sv.kmem_cache_sheaf_size(c, h) == cap
-    sv.kmem_cache_return_sheaf(c, km.GFP_KERNEL, h)
+    err, h = sp.kmem_cache_refill_sheaf(c, km.GFP_KERNEL, h, cap)
+    assert err == 0 and sp.kmem_cache_sheaf_size(c, h) == cap
+    sp.kmem_cache_return_sheaf(c, km.GFP_KERNEL, h)
     consistent(node, got, [c])
-    big = sv.kmem_cache_prefill_sheaf(c, km.GFP_KERNEL, cap + 20)   # oversize
-    assert sv.kmem_cache_sheaf_size(c, big) == cap + 20
+    big = sp.kmem_cache_prefill_sheaf(c, km.GFP_KERNEL, cap + 20)   # oversize
+    assert sp.kmem_cache_sheaf_size(c, big) == cap + 20
     assert sv.sheaf_stats(c)["sheaf_prefill_oversize"] == 1
-    one = sv.kmem_cache_alloc_from_sheaf(c, km.GFP_KERNEL, big)
+    one = sp.kmem_cache_alloc_from_sheaf(c, km.GFP_KERNEL, big)
     consistent(node, got + [one], [c], [big])
-    sv.kmem_cache_return_sheaf(c, km.GFP_KERNEL, big)                # flushed and freed
+    sp.kmem_cache_return_sheaf(c, km.GFP_KERNEL, big)                # flushed and freed
     consistent(node, got + [one], [c])
     with pytest.raises(ValueError, match="not a sheaf"):
-        sv.kmem_cache_alloc_from_sheaf(c, km.GFP_KERNEL, big)
-    assert sv.kmem_cache_prefill_sheaf(c, km.GFP_KERNEL, sv.SHEAF_MAX_CAPACITY + 1) is None
+        sp.kmem_cache_alloc_from_sheaf(c, km.GFP_KERNEL, big)
+    assert sp.kmem_cache_prefill_sheaf(c, km.GFP_KERNEL, sv.SHEAF_MAX_CAPACITY + 1) is None
 
 
 def test_planted_no_irq_lets_an_interrupt_take_the_same_object():

@@ -18,7 +18,7 @@ from hypothesis import settings
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
 import kernel_model as km
-from kernel_model import context, slab_common as sc, sheaves as sv
+from kernel_model import context, slab_common as sc, sheaf_prefill as sp, sheaves as sv
 
 from test_slab_stateful import SlabMachine
 
@@ -47,11 +47,11 @@ class SheavesMachine(SlabMachine):
     def prefill(self, cpu, size, big):
         context.set_this_cpu(context.CPU(cpu))
         cache = self.small if big else self.cache
-        h = sv.kmem_cache_prefill_sheaf(cache, km.GFP_KERNEL, size)
+        h = sp.kmem_cache_prefill_sheaf(cache, km.GFP_KERNEL, size)
         if len(self.sheaves) < sv.NR_CALLER_SHEAVES // 2:
             assert h is not None
         if h is not None:
-            assert sv.kmem_cache_sheaf_size(cache, h) >= size
+            assert sp.kmem_cache_sheaf_size(cache, h) >= size
             assert h not in self.sheaves
             self.sheaves[h] = cache
 
@@ -62,13 +62,13 @@ class SheavesMachine(SlabMachine):
         h = data.draw(st.sampled_from(sorted(self.sheaves)))
         cache = self.sheaves[h]
         for _ in range(n):
-            had = sv.kmem_cache_sheaf_size(cache, h)
-            a = sv.kmem_cache_alloc_from_sheaf(cache, km.GFP_KERNEL, h)
+            had = sp.kmem_cache_sheaf_size(cache, h)
+            a = sp.kmem_cache_alloc_from_sheaf(cache, km.GFP_KERNEL, h)
             if not had:
                 assert a is None                       # an empty sheaf fails, no fallback
                 break
             assert a is not None and a not in self.held
-            assert sv.kmem_cache_sheaf_size(cache, h) == had - 1
+            assert sp.kmem_cache_sheaf_size(cache, h) == had - 1
             self.held[a] = (cache, cache.object_size)
 
     @precondition(lambda self: getattr(self, "sheaves", None))
@@ -77,9 +77,9 @@ class SheavesMachine(SlabMachine):
         context.set_this_cpu(context.CPU(cpu))
         h = data.draw(st.sampled_from(sorted(self.sheaves)))
         cache = self.sheaves.pop(h)
-        err, h2 = sv.kmem_cache_refill_sheaf(cache, km.GFP_KERNEL, h, size)
+        err, h2 = sp.kmem_cache_refill_sheaf(cache, km.GFP_KERNEL, h, size)
         if size <= sv.SHEAF_MAX_CAPACITY:
-            assert err == 0 and sv.kmem_cache_sheaf_size(cache, h2) >= size
+            assert err == 0 and sp.kmem_cache_sheaf_size(cache, h2) >= size
         self.sheaves[h2] = cache
 
     @precondition(lambda self: getattr(self, "sheaves", None))
@@ -87,7 +87,7 @@ class SheavesMachine(SlabMachine):
     def return_sheaf(self, data, cpu):
         context.set_this_cpu(context.CPU(cpu))
         h = data.draw(st.sampled_from(sorted(self.sheaves)))
-        sv.kmem_cache_return_sheaf(self.sheaves.pop(h), km.GFP_KERNEL, h)
+        sp.kmem_cache_return_sheaf(self.sheaves.pop(h), km.GFP_KERNEL, h)
 
     @rule(cpu=st.integers(0, 1), big=st.booleans())
     def flush_all(self, cpu, big):
