@@ -12,8 +12,9 @@ Sections the node owns beyond page.py, zone.py, pcp.py and spinlock.py::
     node_meta  i64[8]   0 nr_cpus, 1 page_size, 2 nr_pages, 3 booted
     page_data  u8[...]  the bytes of every page (only with page_data=True)
 
-``boot(slab="slub")`` (or ``"slab"`` for the classic SLAB) adds the sections of
-slab_common.py, slub.py / slab.py and vmalloc.py, creates the kmalloc caches
+``boot(slab="slub")`` (or ``"slab"`` for the classic SLAB, ``"sheaves"`` for
+SLUB with per-CPU sheaves of 7.0) adds the sections of
+slab_common.py, slub.py / slab.py / sheaves.py and vmalloc.py, creates the kmalloc caches
 and the vmalloc space; it needs page_data=True.  ``slub_debug=True`` (the
 default with a slab) gives every cache red zones, poisoning and the
 per-object debug data (slub_debug=PZU).
@@ -233,7 +234,7 @@ def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
     """Boot a model and make it this process's node.
 
     ``boot(MemoryLayout("x86_32", total="1G"))`` or ``boot(total="64M")``.
-    ``slab="slub"`` / ``"slab"`` (True means "slub") adds the slab allocator,
+    ``slab="slub"`` / ``"slab"`` / ``"sheaves"`` (True means "slub") adds the slab allocator,
     kmalloc and vmalloc; it needs ``page_data=True``.  ``slub_debug=False``
     turns off red zones, poisoning and per-object debug data (benchmarks).
     """

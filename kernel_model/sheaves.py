@@ -98,6 +98,9 @@ Differences from the kernel, all deliberate:
   7.0 text read frees it with free_empty_sheaf alone in
   __pcs_replace_empty_main and alloc_full_sheaf, which appears to leak the
   objects refill_objects did get (only when memory runs out).
+- kmem_cache_shrink flushes the calling CPU's sheaves and the barn; the
+  kernel queues flush work on every CPU.  kmem_cache_destroy flushes every
+  CPU from the caller (correct while the others are idle), as slub.py does.
 - __kmem_cache_free_bulk groups a batch by slab (build_detached_freelist
   looks ahead three objects); one node, no pfmemalloc, no rcu_free sheaf
   (kfree_rcu), no kmalloc_nolock.
