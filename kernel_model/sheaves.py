@@ -1,10 +1,12 @@
 """SLUB with per-CPU sheaves (mm/slub.c of Linux 7.0): the third slab allocator.
 
-Read against mm/slub.c after the "sheaves for all" series (Vlastimil Babka,
-v2 of January 2026, merged for 7.0): 6.18 had sheaves only for caches that
-asked for them (``kmem_cache_args.sheaf_capacity``); 7.0 gives them to every
-cache but the debug and bootstrap ones and removes the CPU slab
-(``kmem_cache_cpu``, the tid transaction) and the per-CPU partial lists.
+Read against mm/slub.c with the "sheaves for all" series in (Vlastimil Babka,
+RFC v2 of 12 January 2026, the 7.0 cycle; the text read carries no version
+tag, but it has no kmem_cache_cpu left): 6.18 had sheaves only for caches
+that asked for them (``kmem_cache_args.sheaf_capacity``, and not for debug
+caches); the series gives them to every cache but the debug and bootstrap
+ones and removes the CPU slab (``kmem_cache_cpu``, the tid transaction) and
+the per-CPU partial lists.
 What is left of SLUB underneath is the slab layer: struct slab's (freelist,
 counters) updated by cmpxchg, the node partial list under list_lock, new
 slabs from the page allocator -- taken from ``slub.py`` (new_slab,
@@ -17,7 +19,9 @@ debug route).
                                never NULL, spare is empty, full or NULL
     struct node_barn           {lock, sheaves_full, sheaves_empty, nr_full,
                                nr_empty}: full and empty sheaves shared by the
-                               CPUs, at most MAX_FULL_SHEAVES / MAX_EMPTY_SHEAVES
+                               CPUs; a full main goes in only while there are
+                               fewer than MAX_FULL_SHEAVES (MAX_EMPTY_SHEAVES
+                               bounds only the kfree_rcu path, not modelled)
 
     slab_alloc_node     alloc_from_pcs: objects[--main->size]; an empty main
                         goes to __pcs_replace_empty_main: a non-empty spare
