@@ -320,10 +320,6 @@ def sheaf_stats(s):
             for i, nm in enumerate(SHEAF_STAT_NAMES)}
 
 
-def cache_has_sheaves(s):
-    return bool(s.sheaf_capacity)
-
-
 def sheaf_size(s, g):
     return s.sh[g * SHEAF_NF + SH_SIZE]
 
@@ -534,7 +530,7 @@ def __slab_free(s, pfn, head, tail, cnt):
             flags = spinlock.spin_lock_irqsave(s.list_lock)
             locked = True
             on_node_partial = bool(mm.flags[pfn] & slub.PG_workingset)
-        if slub.slab_update_freelist(s, pfn, prior, co, head, (co & ~0xFFFF) | inuse):
+        if slub.slab_update_freelist(s, pfn, prior, co, head, (co & ~0xFFFF) | inuse & 0xFFFF):
             break
     if not locked:
         return
