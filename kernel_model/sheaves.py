@@ -7,11 +7,10 @@ that asked for them (``kmem_cache_args.sheaf_capacity``, and not for debug
 caches); the series gives them to every cache but the debug and bootstrap
 ones and removes the CPU slab (``kmem_cache_cpu``, the tid transaction) and
 the per-CPU partial lists.
-What is left of SLUB underneath is the slab layer: struct slab's (freelist,
-counters) updated by cmpxchg, the node partial list under list_lock, new
-slabs from the page allocator -- taken from ``slub.py`` (new_slab,
-add_partial, remove_partial, slab_update_freelist, discard_slab, the locked
-debug route).
+What is left of SLUB underneath is the slab layer, in ``sheaves_slabs.py``
+(refill_objects, __slab_free, ___slab_alloc) over ``slub.py``'s struct slab
+helpers (new_slab, add_partial, slab_update_freelist, discard_slab) and its
+locked debug route.
 
     struct slab_sheaf          {size, capacity, cache, objects[]}: an array
                                of free object addresses
@@ -119,12 +118,13 @@ import numpy as np
 from . import context, debug, planted, slub, spinlock
 from .context import local_irq_restore, local_irq_save
 from .gfp import __GFP_DIRECT_RECLAIM, __GFP_NOMEMALLOC, __GFP_ZERO
-from .page import NIL
+from .sheaves_slabs import (__kmem_cache_free_bulk, __slab_free, ___slab_alloc,  # noqa: F401
+                            refill_objects)
 from . import slab_common as sc
 from .slab_common import (KC_ALLOCFLAGS, KC_ALIGN, KC_CPU_PARTIAL_SLABS, KC_FLAGS, KC_INUSE,
                           KC_MIN_PARTIAL, KC_NF, KC_OBJECT_SIZE, KC_OBJECTS, KC_OFFSET, KC_ORDER,
-                          KC_RED_LEFT_PAD, KC_SHEAF_CAPACITY, KC_SIZE, KN_NR_PARTIAL,
-                          KN_TOTAL_OBJECTS, LIST_PARTIAL, NR_STAT, SLAB_CACHE_DMA,
+                          KC_RED_LEFT_PAD, KC_SHEAF_CAPACITY, KC_SIZE,
+                          KN_TOTAL_OBJECTS, NR_STAT, SLAB_CACHE_DMA,
                           SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_RECLAIM_ACCOUNT)
 from .gfp import __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_RECLAIMABLE
 
@@ -498,212 +498,6 @@ def barn_shrink(s):
         free_empty_sheaf(s, g)
     for g in empty:
         free_empty_sheaf(s, g)
-
-
-# -- the slab layer of 7.0 -----------------------------------------------------------------------
-def __slab_free(s, pfn, head, tail, cnt):
-    """A chain head..tail of ``cnt`` objects back to slab ``pfn`` (7.0 __slab_free).
-
-    Lock-free unless the slab goes full -> partial (add_partial) or becomes
-    empty (discard it when the node has min_partial slabs already).  A slab
-    off every list (being refilled from) is left alone.
-    """
-    mm = s.mm
-    locked = False
-    flags = None
-    while True:
-        if locked:
-            spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-            locked = False
-        prior = mm.slab_freelist[pfn]
-        co = mm.slab_counters[pfn]
-        if tail == prior:                          # set_freepointer's BUG_ON(object == fp)
-            debug.hooks.double_free(s.name, tail, f"kernel BUG at mm/slub.c (set_freepointer): "
-                                    f"naive detection of double free or corruption: {s.name} "
-                                    f"object {tail:#x} is already the head of its slab's freelist")
-            return
-        slub.set_freepointer(s, tail, prior)
-        inuse = (co & 0xFFFF) - cnt
-        was_full = not prior
-        on_node_partial = False
-        if not inuse or was_full:
-            flags = spinlock.spin_lock_irqsave(s.list_lock)
-            locked = True
-            on_node_partial = bool(mm.flags[pfn] & slub.PG_workingset)
-        if slub.slab_update_freelist(s, pfn, prior, co, head, (co & ~0xFFFF) | inuse & 0xFFFF):
-            break
-    if not locked:
-        return
-    if not was_full and not on_node_partial:
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-        return
-    if not inuse and s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
-        if not was_full:
-            slub.remove_partial(s, pfn)
-            _stat(s, sc.FREE_REMOVE_PARTIAL)
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-        slub.discard_slab(s, pfn)
-        return
-    if was_full:
-        slub.add_partial(s, pfn, True)
-        _stat(s, sc.FREE_ADD_PARTIAL)
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-
-
-def __kmem_cache_free_bulk(s, objs):
-    """Objects back to their slabs, one __slab_free per slab (a detached freelist)."""
-    by_slab = {}
-    node = s.pgdat
-    for obj in objs:
-        by_slab.setdefault(sc.virt_to_slab(node, obj), []).append(obj)
-    for pfn, chain in by_slab.items():
-        for a, b in zip(chain, chain[1:]):
-            slub.set_freepointer(s, a, b)
-        __slab_free(s, pfn, chain[0], chain[-1], len(chain))
-
-
-def get_freelist_nofreeze(s, pfn):
-    """Take a slab's whole freelist; the slab is off the lists and counts as full."""
-    mm = s.mm
-    while True:
-        fl = mm.slab_freelist[pfn]
-        co = mm.slab_counters[pfn]
-        objects = (co >> 16) & 0x7FFF
-        if slub.slab_update_freelist(s, pfn, fl, co, 0, (co & ~0xFFFF) | objects):
-            return fl
-
-
-def get_partial_node_bulk(s, min_objects, max_objects):
-    """Slabs off the node partial list holding about min..max free objects."""
-    st = s.state
-    if not st.node[s.node_base + KN_NR_PARTIAL]:
-        return []
-    mm = s.mm
-    slabs = []
-    total = 0
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
-    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
-    while pfn != NIL:
-        nxt = mm.next[pfn]
-        co = mm.slab_counters[pfn]
-        free = ((co >> 16) & 0x7FFF) - (co & 0xFFFF)
-        if total >= min_objects and total + free > max_objects:
-            break
-        slub.remove_partial(s, pfn)
-        slabs.append(pfn)
-        total += free
-        if total >= max_objects:
-            break
-        pfn = nxt
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-    return slabs
-
-
-def __refill_objects_node(s, min_objects, max_objects):
-    slabs = get_partial_node_bulk(s, min_objects, max_objects)
-    if not slabs:
-        return []
-    out = []
-    i = 0
-    while i < len(slabs):
-        pfn = slabs[i]
-        i += 1
-        obj = get_freelist_nofreeze(s, pfn)
-        while obj and len(out) < max_objects:
-            out.append(obj)
-            obj = slub.get_freepointer(s, obj)
-        if obj:                                    # more than fits: back as a detached freelist
-            head = tail = obj
-            cnt = 0
-            while obj:
-                tail = obj
-                cnt += 1
-                obj = slub.get_freepointer(s, obj)
-            __slab_free(s, pfn, head, tail, cnt)
-        if len(out) >= max_objects:
-            break
-    rest = slabs[i:]
-    if rest:
-        discard = []
-        flags = spinlock.spin_lock_irqsave(s.list_lock)
-        for pfn in rest:
-            if not s.mm.slab_counters[pfn] & 0xFFFF and \
-                    s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
-                discard.append(pfn)
-                continue
-            slub.add_partial(s, pfn, False)
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-        for pfn in discard:
-            slub.discard_slab(s, pfn)
-    return out
-
-
-def alloc_from_new_slab(s, pfn, count):
-    """Up to ``count`` objects of a new slab; the rest of it goes on the partial list."""
-    mm = s.mm
-    objects = (mm.slab_counters[pfn] >> 16) & 0x7FFF
-    out = []
-    obj = mm.slab_freelist[pfn]
-    while obj and len(out) < count:
-        out.append(obj)
-        obj = slub.get_freepointer(s, obj)
-    mm.slab_freelist[pfn] = obj
-    mm.slab_counters[pfn] = objects << 16 | len(out)
-    if objects > count:
-        flags = spinlock.spin_lock_irqsave(s.list_lock)
-        slub.add_partial(s, pfn, False)
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-    return out
-
-
-def refill_objects(s, gfp, min_objects, max_objects):
-    """Between min and max free objects for a sheaf: partial slabs, then new slabs."""
-    out = __refill_objects_node(s, min_objects, max_objects)
-    while len(out) < min_objects:
-        pfn = slub.new_slab(s, gfp)
-        if pfn is None:
-            break
-        _stat(s, sc.ALLOC_SLAB)
-        out += alloc_from_new_slab(s, pfn, max_objects - len(out))
-    return out
-
-
-def get_from_partial_node(s):
-    """One object of the first partial slab, under list_lock."""
-    st = s.state
-    if not st.node[s.node_base + KN_NR_PARTIAL]:
-        return 0
-    mm = s.mm
-    obj = 0
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
-    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
-    if pfn != NIL and mm.slab_freelist[pfn]:
-        while True:
-            fl = mm.slab_freelist[pfn]
-            co = mm.slab_counters[pfn]
-            nxt = slub.get_freepointer(s, fl)
-            if slub.slab_update_freelist(s, pfn, fl, co, nxt, co + 1):
-                break
-        obj = fl
-        if not nxt:
-            slub.remove_partial(s, pfn)
-        _stat(s, sc.ALLOC_FROM_PARTIAL)
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-    return obj
-
-
-def ___slab_alloc(s, gfp):
-    """The slow path without sheaves: a partial slab's object, or a new slab's."""
-    _stat(s, sc.ALLOC_SLOWPATH)
-    obj = get_from_partial_node(s)
-    if obj:
-        return obj
-    pfn = slub.new_slab(s, gfp)
-    if pfn is None:
-        return 0
-    _stat(s, sc.ALLOC_SLAB)
-    got = alloc_from_new_slab(s, pfn, 1)
-    return got[0] if got else 0
 
 
 # -- sheaves: refill and flush ---------------------------------------------------------------------
