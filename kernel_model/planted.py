@@ -13,22 +13,29 @@ fork.  Each names the rule it breaks:
                              are no longer one atomic step)
     slub_skip_double_free    do_slab_free does not check that the object is
                              not already the head of the per-CPU freelist
+    sheaves_no_irq           the sheaves allocator pops and pushes the main
+                             sheaf without its local lock (interrupts on), so
+                             an interrupt between reading main->size and
+                             writing it hands an object out twice or loses one
 
 Found by: no_zone_lock_in_free -> invariants (scenarios/bugs/zone_lock_missing);
 slub_fastpath_no_irq and slub_skip_double_free -> the memory checker's
 freelist-corrupt (an object handed out twice, a free pointer to itself;
-scenarios/bugs/slub_*.toml, tests/e2e/test_memory_catalogue.py).
+scenarios/bugs/slub_*.toml, tests/e2e/test_memory_catalogue.py); sheaves_no_irq ->
+the per-CPU checker's percpu-irq-race (scenarios/bugs/sheaves_no_irq.toml).
 """
 
 KNOWN = {
     "no_zone_lock_in_free": "__free_one_page without zone->lock",
     "slub_fastpath_no_irq": "SLUB fast-path cmpxchg with interrupts enabled",
     "slub_skip_double_free": "do_slab_free skips the per-CPU freelist double-free check",
+    "sheaves_no_irq": "sheaves: main sheaf push/pop without the local lock (irqs on)",
 }
 
 no_zone_lock_in_free = False
 slub_fastpath_no_irq = False
 slub_skip_double_free = False
+sheaves_no_irq = False
 
 
 def plant(names):

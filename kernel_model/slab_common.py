@@ -80,6 +80,7 @@ DEBUG_MIN_OBJECT = slab_debug.DEBUG_MIN_OBJECT
  KC_ORDER, KC_OBJECTS, KC_FLAGS, KC_ALLOCFLAGS, KC_MIN_PARTIAL, KC_CPU_PARTIAL_SLABS,
  KC_LIST_LOCK, KC_COLOUR, KC_COLOUR_OFF, KC_LIMIT, KC_BATCH, KC_REFCOUNT,
  KC_FREELIST_SIZE) = range(20)
+KC_SHEAF_CAPACITY = 20    # kmem_cache_args.sheaf_capacity (asked), then s->sheaf_capacity (sheaves)
 KC_NF = 24
 # kmem_cache_node fields
 (KN_NR_PARTIAL, KN_NR_SLABS, KN_TOTAL_OBJECTS, KN_NR_FULL, KN_COLOUR_NEXT, KN_FREE_OBJECTS,
@@ -281,12 +282,18 @@ def calculate_alignment(flags, align, size):
     return ALIGN(align, 8)
 
 
-def kmem_cache_create(name, size, align=0, flags=0, ctor=None, pgdat=None):
+def kmem_cache_create(name, size, align=0, flags=0, ctor=None, pgdat=None, sheaf_capacity=0):
     """Create a cache; returns the kmem_cache, or None (the kernel's NULL).
 
     ``flags`` may carry SLAB_* bits; boot(slub_debug=True) adds
     SLAB_MODEL_DEBUG to every cache, as ``slub_debug=PZU`` on the command line.
+    ``sheaf_capacity`` is kmem_cache_args.sheaf_capacity (Linux 6.18+): the
+    least number of objects a per-CPU sheaf holds; only the sheaves allocator
+    reads it.
     """
+    if not isinstance(sheaf_capacity, int) or sheaf_capacity < 0:
+        raise ValueError(f"kmem_cache_create({name!r}): sheaf_capacity must be an integer >= 0, "
+                         f"not {sheaf_capacity!r}")
     st = slab_state(pgdat)
     node = st.pgdat
     if not name or size < 1 or size > (node.page_size << 10):
@@ -313,6 +320,7 @@ def kmem_cache_create(name, size, align=0, flags=0, ctor=None, pgdat=None):
         kc[b + KC_ALIGN] = calculate_alignment(flags, align, size)
         kc[b + KC_FLAGS] = flags
         kc[b + KC_REFCOUNT] = 1
+        kc[b + KC_SHEAF_CAPACITY] = sheaf_capacity
         raw = name.encode()[:NAME_LEN].ljust(NAME_LEN, b"\0")
         st.names[cid * NAME_LEN:(cid + 1) * NAME_LEN] = raw
         n = node.nr_cpus
@@ -462,6 +470,8 @@ def check_slabs(pgdat, held=()):
         if len(free) + len(mine) != objects:
             problems.append(f"{s.name} slab {head:#x}: {len(free)} free + {len(mine)} held "
                             f"!= {objects} objects")
+    for s in all_caches(pgdat):
+        problems += st.allocator.check_cache(s)
     lost = {a for a in held if virt_to_slab(pgdat, a) is not None} - seen_held
     if lost:
         problems.append(f"held objects outside any slab: {[hex(a) for a in sorted(lost)[:3]]}")

@@ -31,6 +31,7 @@ from .page import PGTY_slab
 ALLOCATORS = {
     "slub": "kernel_model.slub",
     "slab": "kernel_model.slab",
+    "sheaves": "kernel_model.sheaves",
 }
 
 
@@ -220,8 +221,16 @@ class SlabAllocator(Protocol):
         """(limit, batchcount, sharedfactor) of /proc/slabinfo's tunables
         columns: the array cache sizes of the classic SLAB, 0 0 0 for SLUB."""
 
+    def check_cache(self, s):
+        """[problem text] about the allocator's own caches of ``s`` beyond what
+        ``free_objects_of_slab`` walks per slab (sheaves: every sheaf slot in
+        the CPUs and the barn holds an object of ``s`` that no other slot
+        holds).  [] when there is nothing more to check (SLUB, SLAB).  Only
+        meaningful while the CPUs are idle (slab_common.check_slabs)."""
+
 
 # The member names, for tests and for a new allocator's author.
 CONTRACT = ("name", "arena_sections", "init", "bind_cache", "__kmem_cache_create", "slab_base",
             "slab_alloc_node", "do_slab_free", "__kmem_cache_shrink", "__kmem_cache_shutdown",
-            "flush_all", "free_objects_of_slab", "slabinfo_counts", "slabinfo_tunables")
+            "flush_all", "free_objects_of_slab", "slabinfo_counts", "slabinfo_tunables",
+            "check_cache")

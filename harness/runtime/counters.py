@@ -32,7 +32,8 @@ NR_CTX = len(CONTEXTS)
 OPS = ("call", "kmalloc", "kzalloc", "kfree", "krealloc", "ksize",
        "kmem_cache_create", "kmem_cache_alloc", "kmem_cache_free", "kmem_cache_destroy",
        "alloc_pages", "__get_free_pages", "get_zeroed_page", "__free_pages", "free_pages",
-       "vmalloc", "vzalloc", "vfree", "read", "write", "memset", "send", "recv")
+       "vmalloc", "vzalloc", "vfree", "read", "write", "memset", "send", "recv",
+       "kmem_cache_prefill_sheaf", "kmem_cache_alloc_from_sheaf", "kmem_cache_return_sheaf")
 OP = {name: i for i, name in enumerate(OPS)}
 OP_CALL = 0
 NR_OPS = len(OPS)

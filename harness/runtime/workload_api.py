@@ -17,6 +17,11 @@ GFP masks are ints (``from kernel_model.gfp import GFP_KERNEL``) or strings
 Allocation   kmalloc(size, gfp) kzalloc kfree(addr) ksize krealloc(addr, size, gfp)
              kmem_cache_create(name, size, ...) kmem_cache_alloc(cache, gfp)
              kmem_cache_free(cache, addr) kmem_cache_destroy(cache)
+             kmem_cache_create(..., sheaf_capacity=N); prefilled sheaves (the
+             sheaves allocator only): kmem_cache_prefill_sheaf(cache, gfp, n) ->
+             sheaf, kmem_cache_alloc_from_sheaf(cache, gfp, sheaf) (cannot fail
+             while the sheaf has objects), kmem_cache_sheaf_size(cache, sheaf),
+             kmem_cache_return_sheaf(cache, gfp, sheaf)
              alloc_pages(gfp, order) -> page   __free_pages(page, order)
              __get_free_pages(gfp, order) -> addr   get_zeroed_page(gfp)
              free_pages(addr, order)   page_address(page)   virt_to_page(addr)
@@ -58,7 +63,7 @@ import contextlib
 import sys
 
 import kernel_model as km
-from kernel_model import context, debug, gfp as gfp_mod, sched_mm, spinlock
+from kernel_model import context, debug, gfp as gfp_mod, sched_mm, sheaf_prefill, sheaves, spinlock
 from kernel_model.page import Page
 
 from harness.runtime.counters import CONTEXTS, OP, OP_CALL, STAT, ops_base
@@ -76,16 +81,18 @@ def parse_gfp(value):
     return g
 
 
-def _op(name):
-    """A counted k method calling the model function ``name`` (looked up on first use)."""
+def _op(name, resolve=None):
+    """A counted k method calling the model function ``name`` (looked up on first use;
+    ``resolve(name)`` finds it elsewhere)."""
     code = OP[name]
+    resolve = resolve or _model_fn
 
-    def method(self, *args):
+    def method(self, *args, **kw):
         fn = self._fns.get(name)
         if fn is None:
-            fn = self._fns[name] = getattr(km, name)
+            fn = self._fns[name] = resolve(name)
         self._doing[self.cpu] = self._dcode | code
-        result = fn(*args)
+        result = fn(*args, **kw)
         self._ops[self._obase + code] += 1
         self._doing[self.cpu] = self._dcode
         return result
@@ -94,14 +101,15 @@ def _op(name):
     return method
 
 
-def _counted_alloc(name):
+def _counted_alloc(name, resolve=None):
     """Like _op, for allocators taking gfp: parse string masks, count NULL."""
     code = OP[name]
+    resolve = resolve or _model_fn
 
     def method(self, *args):
         fn = self._fns.get(name)
         if fn is None:
-            fn = self._fns[name] = getattr(km, name)
+            fn = self._fns[name] = resolve(name)
         args = self._gfp_args(name, args)
         self._doing[self.cpu] = self._dcode | code
         result = fn(*args)
@@ -114,8 +122,28 @@ def _counted_alloc(name):
     return method
 
 
+def _model_fn(name):
+    return getattr(km, name)
+
+
+def _sheaf_fn(name):
+    """A prefilled-sheaf call of the sheaves allocator (Linux 6.18+ has them; the
+    6.12 SLUB and the classic SLAB do not)."""
+    def call(cache, *args):
+        if cache.state.allocator is not sheaves:
+            raise NotImplementedError(f"{name}(): prefilled sheaves need the sheaves allocator "
+                                      f"([allocator] slab = \"sheaves\"); this run has "
+                                      f"{cache.state.allocator.name}")
+        if args and isinstance(args[0], str):            # a gfp mask written as text
+            args = (parse_gfp(args[0]),) + args[1:]
+        return getattr(sheaf_prefill, name)(cache, *args)
+    call.__name__ = name
+    return call
+
+
 # Position of the gfp argument in each allocator's signature.
 _GFP_ARG = {"kmalloc": 1, "kzalloc": 1, "krealloc": 2, "kmem_cache_alloc": 1,
+            "kmem_cache_prefill_sheaf": 1, "kmem_cache_alloc_from_sheaf": 1,
             "alloc_pages": 0, "__get_free_pages": 0, "get_zeroed_page": 0}
 
 
@@ -162,6 +190,12 @@ class Kernel:
     kmem_cache_create = _op("kmem_cache_create")
     kmem_cache_free = _op("kmem_cache_free")
     kmem_cache_destroy = _op("kmem_cache_destroy")
+    kmem_cache_prefill_sheaf = _counted_alloc("kmem_cache_prefill_sheaf", _sheaf_fn)
+    kmem_cache_alloc_from_sheaf = _counted_alloc("kmem_cache_alloc_from_sheaf", _sheaf_fn)
+    kmem_cache_return_sheaf = _op("kmem_cache_return_sheaf", _sheaf_fn)
+
+    def kmem_cache_sheaf_size(self, cache, sheaf):
+        return _sheaf_fn("kmem_cache_sheaf_size")(cache, sheaf)
     free_pages = _op("free_pages")
     vmalloc = _op("vmalloc")
     vzalloc = _op("vzalloc")

@@ -4,8 +4,9 @@ Two kinds of measurement, all taken in one run:
 
 * model micro-benchmarks, in this process (no CPUs forked by the harness):
   kmalloc(64)+kfree pairs per second, the SLUB fast path against its slow
-  paths, SLUB against the classic SLAB, and boot time and metadata bytes per
-  page (tests/bench/ times finer per-operation costs with pytest-benchmark);
+  paths, SLUB against the classic SLAB and against SLUB with sheaves (7.0,
+  with its own fast/slow split), and boot time and metadata bytes per page
+  (tests/bench/ times finer per-operation costs with pytest-benchmark);
 * harness runs through ``harness.supervisor.machine.run``: the checkers' overhead on the
   ``smoke`` scenario, 1 vs 2 CPUs on a per-CPU-local workload (no mailbox, so
   Hoard's ideal is P-fold), and a serialised schedule against free running.
@@ -157,6 +158,40 @@ def per_op_costs(n, batch=2048):
                 for k, v in times.items()}
 
 
+def sheaf_op_costs(n, batch=2048):
+    """The same batch workload on the sheaves allocator, split by path: an alloc is
+    "slow" when this CPU's main sheaf was empty (__pcs_replace_empty_main: the
+    spare, a barn full sheaf, or refill_sheaf from the slabs), a free when it was
+    full (__pcs_replace_full_main: the spare, the barn, or a flush).  Returns
+    ``{"alloc_fast": (median us, count), ...}``."""
+    from kernel_model import sheaves
+    with km.boot(total="64M", page_data=True, slab="sheaves", slub_debug=False):
+        c = km.kmem_cache_create("perop", 64)
+        cap, sh, pcs, p = c.sheaf_capacity, c.sh, c.pcs, c.pcs_base
+        nf = sheaves.SHEAF_NF
+        alloc, free, clock = km.kmem_cache_alloc, km.kmem_cache_free, time.perf_counter_ns
+        times = {"alloc_fast": [], "alloc_slow": [], "free_fast": [], "free_slow": []}
+        done = 0
+        while done < n:
+            objs = []
+            for _ in range(batch):
+                slow = not sh[(pcs[p] - 1) * nf]                 # main->size == 0
+                t0 = clock()
+                o = alloc(c, km.GFP_KERNEL)
+                t1 = clock()
+                objs.append(o)
+                times["alloc_slow" if slow else "alloc_fast"].append(t1 - t0)
+            for o in objs[::2] + objs[1::2]:
+                slow = sh[(pcs[p] - 1) * nf] == cap              # main->size == capacity
+                t0 = clock()
+                free(c, o)
+                t1 = clock()
+                times["free_slow" if slow else "free_fast"].append(t1 - t0)
+            done += batch
+        return {k: (statistics.median(v) / 1000 if v else float("nan"), len(v))
+                for k, v in times.items()}
+
+
 def two_cpu_rate(n):
     """kmalloc(64)+kfree pairs/s on each of two CPU processes running at once."""
     with km.boot(total="64M", nr_cpus=2, page_data=True, slab="slub", slub_debug=False):
@@ -300,7 +335,8 @@ def schedule_cost(sizes, cache=None):
 # --- the table ---------------------------------------------------------------------------------
 
 ROW_KEYS = ("kmalloc_pairs_per_cpu", "kmalloc_pairs_per_cpu_2cpus", "slow_fast_alloc",
-            "slow_fast_free", "slow_fast_free_cmpxchg", "slub_vs_slab", "checker_overhead",
+            "slow_fast_free", "slow_fast_free_cmpxchg", "slub_vs_slab", "sheaves_vs_slub",
+            "sheaves_slow_fast_alloc", "sheaves_slow_fast_free", "checker_overhead",
             "scaling_2cpu", "deterministic_vs_free", "boot_1g_ms", "bytes_per_page_1g", "boot_4g_ms",
             "bytes_per_page_4g")
 
@@ -332,8 +368,27 @@ def measurements(sizes):
 
     def slab():
         slub_rate = state.get("slub") or kmalloc_rate("slub", sizes.pairs)
-        slab_rate = kmalloc_rate("slab", sizes.pairs)
+        state["slab"] = slab_rate = kmalloc_rate("slab", sizes.pairs)
         return slub_rate / slab_rate, f"SLUB {slub_rate:,.0f} vs SLAB {slab_rate:,.0f} pairs/s"
+
+    def sheaves():
+        slub_rate = state.get("slub") or kmalloc_rate("slub", sizes.pairs)
+        rate = kmalloc_rate("sheaves", sizes.pairs)
+        slab = f", SLAB {state['slab']:,.0f}" if "slab" in state else ""
+        return rate / slub_rate, (f"sheaves {rate:,.0f} vs SLUB {slub_rate:,.0f}{slab} "
+                                  "pairs/s, 1 CPU, debug off")
+
+    def sheaf_costs(kind):
+        def fn():
+            if "sheaf_costs" not in state:
+                state["sheaf_costs"] = sheaf_op_costs(max(sizes.pairs // 2, 4096))
+            (f, nf), (s, ns) = state["sheaf_costs"][kind + "_fast"], \
+                state["sheaf_costs"][kind + "_slow"]
+            if not ns:
+                state_word = "empty" if kind == "alloc" else "full"
+                raise BenchError(f"no {kind} found its main sheaf {state_word}")
+            return s / f, f"median fast {f:.2f} us ({nf:,} ops), slow {s:.2f} us ({ns:,} ops)"
+        return fn
 
     def checkers():
         ratio, on, off, n = checker_overhead(sizes)
@@ -372,6 +427,11 @@ def measurements(sizes):
         ("slow_fast_free_cmpxchg", "  slow (cmpxchg only)/fast, free", "x", ">=", 1.0,
          costs("free", "free_slow")),
         ("slub_vs_slab", "SLUB/SLAB pairs/s", "x", ">=", 1.0, slab),
+        ("sheaves_vs_slub", "sheaves (7.0)/SLUB pairs/s", "x", ">=", 1.0, sheaves),
+        ("sheaves_slow_fast_alloc", "  sheaves: sheaf exchange/fast, alloc", "x", ">=", 3.0,
+         sheaf_costs("alloc")),
+        ("sheaves_slow_fast_free", "  sheaves: sheaf exchange/fast, free", "x", ">=", 3.0,
+         sheaf_costs("free")),
         ("checker_overhead", "checker overhead (on/off time)", "x", "<=", 1.5, checkers),
         ("scaling_2cpu", "2 vs 1 CPU, per-CPU-local", "x", ">=", 1.8, scaling),
         ("deterministic_vs_free", "deterministic/free-running ops/s", "x", ">=", 0.5, sched),

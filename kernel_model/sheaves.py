@@ -1,0 +1,1029 @@
+"""SLUB with per-CPU sheaves (mm/slub.c of Linux 7.0): the third slab allocator.
+
+Read against mm/slub.c with the "sheaves for all" series in (Vlastimil Babka,
+RFC v2 of 12 January 2026, the 7.0 cycle; the text read carries no version
+tag, but it has no kmem_cache_cpu left): 6.18 had sheaves only for caches
+that asked for them (``kmem_cache_args.sheaf_capacity``, and not for debug
+caches); the series gives them to every cache but the debug and bootstrap
+ones and removes the CPU slab (``kmem_cache_cpu``, the tid transaction) and
+the per-CPU partial lists.
+What is left of SLUB underneath is the slab layer, in ``sheaves_slabs.py``
+(refill_objects, __slab_free, ___slab_alloc) over ``slub.py``'s struct slab
+helpers (new_slab, add_partial, slab_update_freelist, discard_slab) and its
+locked debug route.
+
+    struct slab_sheaf          {size, capacity, cache, objects[]}: an array
+                               of free object addresses
+    struct slub_percpu_sheaves {local_trylock_t lock; main; spare}: main is
+                               never NULL, spare is empty, full or NULL
+    struct node_barn           {lock, sheaves_full, sheaves_empty, nr_full,
+                               nr_empty}: full and empty sheaves shared by the
+                               CPUs; a full main goes in only while there are
+                               fewer than MAX_FULL_SHEAVES (MAX_EMPTY_SHEAVES
+                               bounds only the kfree_rcu path, not modelled)
+
+    slab_alloc_node     alloc_from_pcs: objects[--main->size]; an empty main
+                        goes to __pcs_replace_empty_main: a non-empty spare
+                        becomes main, else barn_replace_empty_sheaf trades it
+                        for a full one, else (may the caller sleep?) the spare
+                        or a barn empty sheaf is refill_sheaf()ed with the lock
+                        dropped (refill_objects: slabs taken off the node
+                        partial list in bulk, get_partial_node_bulk, then
+                        new slabs).  If all that fails, ___slab_alloc takes one
+                        object from a partial slab or a new slab.
+    do_slab_free        free_to_pcs: objects[main->size++] = obj; a full main
+                        goes to __pcs_replace_full_main: a barn empty sheaf
+                        becomes main (the old one spare), a non-full spare is
+                        swapped in, barn_replace_full_sheaf trades the full
+                        main for an empty one -- or, with MAX_FULL_SHEAVES in
+                        the barn, the full spare is flushed to its slabs
+                        (sheaf_flush_unused) and reused.  Failing that, the
+                        object goes to its slab (__slab_free).
+    flush               pcs_flush_all (this CPU), __pcs_flush_all_cpu (an idle
+                        CPU), barn_shrink: every sheaf's objects back to their
+                        slabs by __kmem_cache_free_bulk.
+
+Caller-owned prefilled sheaves (kmem_cache_prefill_sheaf and friends, the
+maple tree's API) are in sheaf_prefill.py.
+
+sheaf_capacity (calculate_sheaf_capacity of 7.0): 4 objects when s->size >=
+PAGE_SIZE, 12 from 1024 bytes, 26 from 256, else 60 -- then rounded up so
+that struct slab_sheaf (32 bytes + 8 per object) is exactly a kmalloc size:
+4, 12, 28, 60.  kmem_cache_create(..., sheaf_capacity=N) asks for at least
+N.  kmalloc caches get the same formula (7.0 gives them sheaves too, after
+bootstrap_kmalloc_sheaves).  SLAB_CONSISTENCY_CHECKS caches have none and go
+the kernel's locked debug route (alloc_single_from_*, free_to_partial_list).
+
+Arena sections (C = MAX_CACHES, N = nr_cpus, P = sheaves_per_cache(N))::
+
+    slub_percpu_sheaves u64[C * N * 2]    [(cache * N + cpu) * 2 + PCS_*]:
+                                          0 main, 1 spare (sheaf id + 1, 0 NULL)
+    node_barn           u64[C * 8]        [cache * 8 + BARN_*]: 0 nr_full,
+                                          1 nr_empty, 2 full list head, 3 empty
+                                          list head (sheaf id + 1), 4 head of
+                                          the cache's free sheaf slots, 5 slots
+                                          free, 6 barn lock id
+    slab_sheaf          u64[C * P * 128]  sheaf id g = cache * P + k at g * 128:
+                                          0 size, 1 capacity, 2 next (barn list
+                                          or free-slot link, id + 1), 3 in use
+                                          (0 free slot, 1 the allocator's, 2 a
+                                          caller's prefilled one), 4.. objects[124]
+    sheaf_stat          u64[C * N * 13]   SHEAF_STAT_NAMES, per CPU
+
+Who writes what: a CPU's ``slub_percpu_sheaves`` row and the sheaves it
+points to are written only by that CPU with interrupts off (the kernel's
+local_trylock; every idle CPU's by flush_all).  Barn rows, the barn lists,
+the free sheaf slots and every sheaf on a barn list only under barn->lock.
+A sheaf taken off the barn or the row (to refill or flush it) belongs to the
+CPU that took it until it puts it back.  The sheaf's ``cache`` is implicit:
+a cache's sheaves are the P slots of its own.
+
+Lock order (mm/slub.c 7.0): slab_mutex -> cpu_sheaves->lock (irqs off) ->
+barn->lock -> node->list_lock -> slab_lock.  refill and flush run with the
+cpu_sheaves lock dropped, as the kernel's do.
+
+Differences from the kernel, all deliberate:
+- local_trylock_t is modelled as interrupts off on its CPU (local_irq_save),
+  as the classic SLAB's array cache: no interrupt runs while a CPU holds its
+  sheaves, so the trylock never fails (the kernel's trylock fails in an
+  interrupt that came in on a held lock, and that allocation goes to the
+  slab).  The per-CPU checker sees each section as "irq".
+- struct slab_sheaf is kzalloc'ed in the kernel; here a cache has P sheaf
+  slots in the arena (4N + MAX_FULL_SHEAVES + MAX_EMPTY_SHEAVES + 8), taken
+  and given back under barn->lock.  None left is alloc_empty_sheaf's NULL,
+  which every caller handles.  Capacity at most SHEAF_MAX_CAPACITY (124),
+  oversize prefilled sheaves included.
+- Debug caches keep their sheaves (the kernel gives SLAB_DEBUG_FLAGS caches
+  none): the debug data is written by the alloc/free hooks on the sheaf
+  paths, as KASAN does, so the checkers see the lock-free per-CPU paths (the
+  same choice as slub.py).  SLAB_CONSISTENCY_CHECKS keeps the locked route.
+- A sheaf whose refill failed half way is flushed before it is freed.  The
+  7.0 text read frees it with free_empty_sheaf alone in
+  __pcs_replace_empty_main and alloc_full_sheaf, which appears to leak the
+  objects refill_objects did get (only when memory runs out).
+- kmem_cache_shrink flushes the calling CPU's sheaves and the barn; the
+  kernel queues flush work on every CPU.  kmem_cache_destroy flushes every
+  CPU from the caller (correct while the others are idle), as slub.py does.
+- __kmem_cache_free_bulk groups a batch by slab (build_detached_freelist
+  looks ahead three objects); one node, no pfmemalloc, no rcu_free sheaf
+  (kfree_rcu), no kmalloc_nolock.
+
+Planted bug (kernel_model.planted): ``sheaves_no_irq`` pops and pushes the
+main sheaf without the local lock (interrupts stay on; an interrupt between
+the read of main->size and its write hands out or loses an object).
+"""
+
+import numpy as np
+
+from . import context, debug, planted, slab_debug, slub, spinlock
+from .context import local_irq_restore, local_irq_save
+from .gfp import __GFP_DIRECT_RECLAIM, __GFP_NOMEMALLOC, __GFP_ZERO
+from .sheaves_slabs import (__kmem_cache_free_bulk, __slab_free, ___slab_alloc,  # noqa: F401
+                            refill_objects)
+from . import slab_common as sc
+from .slab_common import (KC_ALLOCFLAGS, KC_ALIGN, KC_CPU_PARTIAL_SLABS, KC_FLAGS, KC_INUSE,
+                          KC_MIN_PARTIAL, KC_NF, KC_OBJECT_SIZE, KC_OBJECTS, KC_OFFSET, KC_ORDER,
+                          KC_RED_LEFT_PAD, KC_SHEAF_CAPACITY, KC_SIZE,
+                          KN_TOTAL_OBJECTS, NR_STAT, SLAB_CACHE_DMA,
+                          SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_RECLAIM_ACCOUNT)
+from .gfp import __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_RECLAIMABLE
+
+name = "sheaves"
+
+MAX_FULL_SHEAVES = 10
+MAX_EMPTY_SHEAVES = 10
+PCS_BATCH_MAX = 32                 # objects a sheaf_flush_main batch moves under the lock
+SHEAF_HEADER = 32                  # sizeof(struct slab_sheaf) without objects[], 64-bit
+SHEAF_NF = 128                     # u64 words a sheaf slot takes
+SH_SIZE, SH_CAPACITY, SH_NEXT, SH_INUSE, SH_OBJECTS = 0, 1, 2, 3, 4
+SHEAF_UNUSED, SHEAF_KERNEL, SHEAF_CALLER = 0, 1, 2   # SH_INUSE: free slot, allocator's, caller's
+SHEAF_MAX_CAPACITY = SHEAF_NF - SH_OBJECTS
+NR_CALLER_SHEAVES = 8              # slots for sheaves callers hold (prefill) and for races
+PCS_MAIN, PCS_SPARE = 0, 1
+PCS_NF = 2
+(BARN_NR_FULL, BARN_NR_EMPTY, BARN_FULL, BARN_EMPTY, BARN_POOL, BARN_POOL_FREE,
+ BARN_LOCK) = range(7)
+BARN_NF = 8
+E2BIG, ENOMEM = -7, -12            # barn_replace_full_sheaf's ERR_PTRs
+KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
+
+# enum stat_item of 7.0, the sheaf and barn items (the rest are slab_common's)
+SHEAF_STAT_NAMES = ("sheaf_flush", "sheaf_refill", "sheaf_alloc", "sheaf_free", "barn_get",
+                    "barn_get_fail", "barn_put", "barn_put_fail", "sheaf_prefill_fast",
+                    "sheaf_prefill_slow", "sheaf_prefill_oversize", "sheaf_return_fast",
+                    "sheaf_return_slow")
+(SHEAF_FLUSH, SHEAF_REFILL, SHEAF_ALLOC, SHEAF_FREE, BARN_GET, BARN_GET_FAIL, BARN_PUT,
+ BARN_PUT_FAIL, SHEAF_PREFILL_FAST, SHEAF_PREFILL_SLOW, SHEAF_PREFILL_OVERSIZE,
+ SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW) = range(len(SHEAF_STAT_NAMES))
+NR_SHEAF_STAT = len(SHEAF_STAT_NAMES)
+
+
+def sheaves_per_cache(nr_cpus):
+    """Sheaf slots of one cache: main, spare and one in flight per CPU, one spare
+    more per CPU for races, the barn at its limits, and caller-held sheaves."""
+    return 4 * nr_cpus + MAX_FULL_SHEAVES + MAX_EMPTY_SHEAVES + NR_CALLER_SHEAVES
+
+
+def arena_sections(nr_cpus):
+    c = sc.MAX_CACHES
+    return [("slub_percpu_sheaves", "Q", c * nr_cpus * PCS_NF), ("node_barn", "Q", c * BARN_NF),
+            ("slab_sheaf", "Q", c * sheaves_per_cache(nr_cpus) * SHEAF_NF),
+            ("sheaf_stat", "Q", c * nr_cpus * NR_SHEAF_STAT)]
+
+
+def init(state):
+    """Boot-time setup of this allocator's per-process handles (before fork)."""
+    v = state.pgdat.arena.v
+    state.pcs = v["slub_percpu_sheaves"]
+    state.barn = v["node_barn"]
+    state.sheaf = v["slab_sheaf"]
+    state.sheaf_stat = v["sheaf_stat"]
+
+
+def _lock_by_id(pool, lid):
+    """A spinlock_t handle for lock ``lid`` made by another process (as kmem_cache's list_lock)."""
+    lock = object.__new__(spinlock.spinlock_t)
+    lock.id, lock.name, lock.sem, lock.owner, lock.stat = (
+        lid, pool.name_of(lid), pool.sems[lid], pool.owner, pool.stat)
+    lock.cls = pool.classes[lid]
+    return lock
+
+
+def bind_cache(s):
+    st = s.state
+    n = st.pgdat.nr_cpus
+    s.statv = st.stat
+    s.data_q = st.data_q
+    s.fp_base = s.page_offset - s.offset
+    s.mm = st.pgdat.mem_map
+    s.locked = bool(s.flags & SLAB_CONSISTENCY_CHECKS)
+    s.pcs = st.pcs
+    s.pcs_base = s.id * n * PCS_NF
+    s.sh = st.sheaf
+    s.nr_sheaves = sheaves_per_cache(n)
+    s.sheaf_first = s.id * s.nr_sheaves
+    s.barn = st.barn
+    s.barn_base = s.id * BARN_NF
+    s.shstat = st.sheaf_stat
+    s.shstat_base = s.id * n * NR_SHEAF_STAT
+    s.sheaf_capacity = st.kc[s.id * KC_NF + KC_SHEAF_CAPACITY]
+    s.barn_lock = (_lock_by_id(st.pgdat.locks, s.barn[s.barn_base + BARN_LOCK])
+                   if s.sheaf_capacity else None)
+    s.pcs_what = "cpu_sheaves:" + s.name
+
+
+def slab_base(s, head):
+    return 0
+
+
+# -- sizes ------------------------------------------------------------------------------
+def kmalloc_size_roundup(size):
+    for k in KMALLOC_SIZES:
+        if size <= k:
+            return k
+    return 1 << (size - 1).bit_length()
+
+
+def calculate_sheaf_capacity(size, flags, page_size, asked):
+    """mm/slub.c 7.0 calculate_sheaf_capacity(); 0 means no sheaves."""
+    if flags & SLAB_CONSISTENCY_CHECKS:
+        return 0
+    if size >= page_size:
+        capacity = 4
+    elif size >= 1024:
+        capacity = 12
+    elif size >= 256:
+        capacity = 26
+    else:
+        capacity = 60
+    capacity = (kmalloc_size_roundup(SHEAF_HEADER + 8 * capacity) - SHEAF_HEADER) // 8
+    return max(capacity, asked)
+
+
+def __kmem_cache_create(st, cid, ctor):
+    kc = st.kc
+    b = cid * KC_NF
+    node = st.pgdat
+    r = slub.calculate_sizes(kc[b + KC_OBJECT_SIZE], kc[b + KC_ALIGN], kc[b + KC_FLAGS],
+                             ctor is not None, node.page_shift, node.nr_cpus)
+    if r is None:
+        return False
+    size, offset, inuse, rlp, order, objects, flags = r
+    cap = calculate_sheaf_capacity(size, flags, node.page_size, kc[b + KC_SHEAF_CAPACITY])
+    name = bytes(st.names[cid * sc.NAME_LEN:(cid + 1) * sc.NAME_LEN]).rstrip(b"\0").decode()
+    if cap > SHEAF_MAX_CAPACITY:
+        debug.hooks.report("kmem-cache-create",
+                           f"kmem_cache_create({name}): sheaf_capacity {cap} is more than the "
+                           f"model's sheaf slots hold ({SHEAF_MAX_CAPACITY})")
+        return False
+    kc[b + KC_SIZE], kc[b + KC_OFFSET], kc[b + KC_INUSE] = size, offset, inuse
+    kc[b + KC_RED_LEFT_PAD], kc[b + KC_ORDER], kc[b + KC_OBJECTS] = rlp, order, objects
+    kc[b + KC_FLAGS] = flags
+    allocflags = __GFP_COMP
+    if flags & SLAB_CACHE_DMA:
+        allocflags |= __GFP_DMA
+    if flags & SLAB_CACHE_DMA32:
+        allocflags |= __GFP_DMA32
+    if flags & SLAB_RECLAIM_ACCOUNT:
+        allocflags |= __GFP_RECLAIMABLE
+    kc[b + KC_ALLOCFLAGS] = allocflags
+    kc[b + KC_MIN_PARTIAL] = min(slub.MAX_PARTIAL,
+                                 max(slub.MIN_PARTIAL, (size.bit_length() - 1) // 2))
+    kc[b + KC_CPU_PARTIAL_SLABS] = 0               # 7.0 has no per-CPU partial slabs
+    kc[b + KC_SHEAF_CAPACITY] = cap
+    n = node.nr_cpus
+    for i in range(cid * n * NR_SHEAF_STAT, (cid + 1) * n * NR_SHEAF_STAT):
+        st.sheaf_stat[i] = 0
+    bb = cid * BARN_NF
+    for i in range(BARN_NF):
+        st.barn[bb + i] = 0
+    for i in range(cid * n * PCS_NF, (cid + 1) * n * PCS_NF):
+        st.pcs[i] = 0
+    if not cap:
+        return True
+    # barn_init + init_percpu_sheaves: every CPU's main is an empty sheaf
+    st.barn[bb + BARN_LOCK] = spinlock.spin_lock_init(node.locks, f"&barn->lock[{name}]").id
+    nr = sheaves_per_cache(n)
+    first = cid * nr
+    sh = st.sheaf
+    for k in range(nr):
+        g = (first + k) * SHEAF_NF
+        sh[g + SH_SIZE] = 0
+        sh[g + SH_CAPACITY] = cap
+        if k < n:
+            sh[g + SH_INUSE], sh[g + SH_NEXT] = SHEAF_KERNEL, 0
+            st.pcs[(cid * n + k) * PCS_NF + PCS_MAIN] = first + k + 1
+        else:
+            sh[g + SH_INUSE] = SHEAF_UNUSED
+            sh[g + SH_NEXT] = first + k + 2 if k + 1 < nr else 0
+    st.barn[bb + BARN_POOL] = first + n + 1
+    st.barn[bb + BARN_POOL_FREE] = nr - n
+    return True
+
+
+# -- small helpers ----------------------------------------------------------------------
+def _stat(s, item, n=1):
+    s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
+
+
+def sheaf_stat(s, item, n=1):
+    s.shstat[s.shstat_base + context.this_cpu.id * NR_SHEAF_STAT + item] += n
+
+
+def sheaf_stats(s):
+    """{name: count} of the sheaf and barn items, summed over CPUs."""
+    n = s.pgdat.nr_cpus
+    v = s.shstat
+    return {nm: sum(v[s.shstat_base + c * NR_SHEAF_STAT + i] for c in range(n))
+            for i, nm in enumerate(SHEAF_STAT_NAMES)}
+
+
+def sheaf_size(s, g):
+    return s.sh[g * SHEAF_NF + SH_SIZE]
+
+
+def sheaf_objects(s, g):
+    """The objects a sheaf holds, bottom first."""
+    b = g * SHEAF_NF + SH_OBJECTS
+    return list(s.sh[b:b + s.sh[g * SHEAF_NF + SH_SIZE]])
+
+
+def pcs_sheaves(s, cpu):
+    """(main, spare) sheaf ids of a CPU; spare is None when NULL."""
+    p = s.pcs_base + cpu * PCS_NF
+    spare = s.pcs[p + PCS_SPARE]
+    return s.pcs[p + PCS_MAIN] - 1, (spare - 1 if spare else None)
+
+
+def barn_counts(s):
+    """(nr_full, nr_empty) of the cache's barn."""
+    return s.barn[s.barn_base + BARN_NR_FULL], s.barn[s.barn_base + BARN_NR_EMPTY]
+
+
+def pcs_lock(s, cid):
+    """local_lock(&s->cpu_sheaves->lock): interrupts off on this CPU."""
+    flags = local_irq_save()
+    debug.hooks.percpu_enter(s.pcs_what, cid, "irq")
+    return flags
+
+
+def pcs_unlock(s, cid, flags):
+    debug.hooks.percpu_exit(s.pcs_what, cid)
+    local_irq_restore(flags)
+
+
+# -- sheaf slots (the kernel's kzalloc/kfree of struct slab_sheaf) -----------------------------
+def __alloc_empty_sheaf(s, capacity):
+    """A free sheaf slot, or None (kzalloc's NULL)."""
+    b = s.barn_base
+    lock = s.barn_lock
+    flags = spinlock.spin_lock_irqsave(lock)
+    g1 = s.barn[b + BARN_POOL]
+    if g1:
+        s.barn[b + BARN_POOL] = s.sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
+        s.barn[b + BARN_POOL_FREE] -= 1
+    spinlock.spin_unlock_irqrestore(lock, flags)
+    if not g1:
+        return None
+    w = (g1 - 1) * SHEAF_NF
+    s.sh[w + SH_SIZE], s.sh[w + SH_CAPACITY] = 0, capacity
+    s.sh[w + SH_NEXT], s.sh[w + SH_INUSE] = 0, SHEAF_KERNEL
+    sheaf_stat(s, SHEAF_ALLOC)
+    return g1 - 1
+
+
+def alloc_empty_sheaf(s):
+    return __alloc_empty_sheaf(s, s.sheaf_capacity)
+
+
+def free_empty_sheaf(s, g):
+    w = g * SHEAF_NF
+    s.sh[w + SH_INUSE] = SHEAF_UNUSED
+    s.sh[w + SH_SIZE] = 0
+    b = s.barn_base
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    s.sh[w + SH_NEXT] = s.barn[b + BARN_POOL]
+    s.barn[b + BARN_POOL] = g + 1
+    s.barn[b + BARN_POOL_FREE] += 1
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    sheaf_stat(s, SHEAF_FREE)
+
+
+# -- the barn (everything under barn->lock) ----------------------------------------------------
+def _barn_pop(s, head, count):
+    """list_first_entry + list_del on a barn list; barn->lock held."""
+    barn = s.barn
+    g1 = barn[head]
+    barn[head] = s.sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
+    barn[count] -= 1
+    return g1 - 1
+
+
+def _barn_push(s, head, count, g):
+    """list_add on a barn list; barn->lock held."""
+    barn = s.barn
+    s.sh[g * SHEAF_NF + SH_NEXT] = barn[head]
+    barn[head] = g + 1
+    barn[count] += 1
+
+
+def barn_get_empty_sheaf(s):
+    b = s.barn_base
+    if not s.barn[b + BARN_NR_EMPTY]:                    # data_race() check
+        return None
+    g = None
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    if s.barn[b + BARN_NR_EMPTY]:
+        g = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    return g
+
+
+def barn_put_empty_sheaf(s, g):
+    b = s.barn_base
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    _barn_push(s, b + BARN_EMPTY, b + BARN_NR_EMPTY, g)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+
+
+def barn_put_full_sheaf(s, g):
+    b = s.barn_base
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    _barn_push(s, b + BARN_FULL, b + BARN_NR_FULL, g)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+
+
+def barn_get_full_or_empty_sheaf(s):
+    b = s.barn_base
+    if not s.barn[b + BARN_NR_FULL] and not s.barn[b + BARN_NR_EMPTY]:
+        return None
+    g = None
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    if s.barn[b + BARN_NR_FULL]:
+        g = _barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL)
+    elif s.barn[b + BARN_NR_EMPTY]:
+        g = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    return g
+
+
+def barn_replace_empty_sheaf(s, empty):
+    """A full sheaf for the given empty one, or None (the empty one stays the caller's)."""
+    b = s.barn_base
+    if not s.barn[b + BARN_NR_FULL]:
+        return None
+    full = None
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    if s.barn[b + BARN_NR_FULL]:
+        full = _barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL)
+        _barn_push(s, b + BARN_EMPTY, b + BARN_NR_EMPTY, empty)
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    return full
+
+
+def barn_replace_full_sheaf(s, full):
+    """An empty sheaf for the given full one; E2BIG with MAX_FULL_SHEAVES full
+    ones in the barn, ENOMEM with no empty one."""
+    b = s.barn_base
+    barn = s.barn
+    if barn[b + BARN_NR_FULL] >= MAX_FULL_SHEAVES:       # not rechecked under the lock
+        return E2BIG
+    if not barn[b + BARN_NR_EMPTY]:
+        return ENOMEM
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    if barn[b + BARN_NR_EMPTY]:
+        empty = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
+        _barn_push(s, b + BARN_FULL, b + BARN_NR_FULL, full)
+    else:
+        empty = ENOMEM
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    return empty
+
+
+def barn_shrink(s):
+    """Every barn sheaf: full ones flushed to their slabs, all given back."""
+    b = s.barn_base
+    barn = s.barn
+    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    full, empty = [], []
+    while barn[b + BARN_NR_FULL]:
+        full.append(_barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL))
+    while barn[b + BARN_NR_EMPTY]:
+        empty.append(_barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY))
+    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    for g in full:
+        sheaf_flush_unused(s, g)
+        free_empty_sheaf(s, g)
+    for g in empty:
+        free_empty_sheaf(s, g)
+
+
+# -- sheaves: refill and flush ---------------------------------------------------------------------
+def sheaf_push(s, g, objs):
+    w = g * SHEAF_NF
+    size = s.sh[w + SH_SIZE]
+    base = w + SH_OBJECTS + size
+    sh = s.sh
+    for i, obj in enumerate(objs):
+        sh[base + i] = obj
+    sh[w + SH_SIZE] = size + len(objs)
+
+
+def refill_sheaf(s, g, gfp):
+    """Fill a sheaf (not linked to any CPU) to capacity; 0 or ENOMEM."""
+    w = g * SHEAF_NF
+    to_fill = s.sheaf_capacity - s.sh[w + SH_SIZE]
+    if to_fill <= 0:
+        return 0
+    objs = refill_objects(s, gfp, to_fill, to_fill)
+    sheaf_push(s, g, objs)
+    sheaf_stat(s, SHEAF_REFILL, len(objs))
+    return ENOMEM if len(objs) < to_fill else 0
+
+
+def sheaf_flush_unused(s, g):
+    """All objects of a sheaf no CPU points to back to their slabs."""
+    w = g * SHEAF_NF
+    size = s.sh[w + SH_SIZE]
+    if not size:
+        return
+    sheaf_stat(s, SHEAF_FLUSH, size)
+    objs = list(s.sh[w + SH_OBJECTS:w + SH_OBJECTS + size])
+    s.sh[w + SH_SIZE] = 0
+    __kmem_cache_free_bulk(s, objs)
+
+
+def _free_failed_sheaf(s, g):
+    """A sheaf whose refill failed: flushed (see the docstring) and given back."""
+    sheaf_flush_unused(s, g)
+    free_empty_sheaf(s, g)
+
+
+def alloc_full_sheaf(s, gfp):
+    g = alloc_empty_sheaf(s)
+    if g is None:
+        return None
+    if refill_sheaf(s, g, gfp | __GFP_NOMEMALLOC):
+        _free_failed_sheaf(s, g)
+        return None
+    return g
+
+
+def sheaf_flush_main(s):
+    """This CPU's main sheaf to the slabs, PCS_BATCH_MAX objects per locked step."""
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    ret = False
+    while True:
+        flags = pcs_lock(s, cid)
+        w = (s.pcs[p + PCS_MAIN] - 1) * SHEAF_NF
+        size = s.sh[w + SH_SIZE]
+        batch = min(PCS_BATCH_MAX, size)
+        remaining = size - batch
+        objs = list(s.sh[w + SH_OBJECTS + remaining:w + SH_OBJECTS + size])
+        s.sh[w + SH_SIZE] = remaining
+        pcs_unlock(s, cid, flags)
+        __kmem_cache_free_bulk(s, objs)
+        sheaf_stat(s, SHEAF_FLUSH, batch)
+        ret = True
+        if not remaining:
+            return ret
+
+
+def pcs_flush_all(s):
+    """This CPU's sheaves to the slabs (the spare given back, main left empty)."""
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    flags = pcs_lock(s, cid)
+    spare = s.pcs[p + PCS_SPARE]
+    s.pcs[p + PCS_SPARE] = 0
+    pcs_unlock(s, cid, flags)
+    if spare:
+        sheaf_flush_unused(s, spare - 1)
+        free_empty_sheaf(s, spare - 1)
+    sheaf_flush_main(s)
+
+
+def __pcs_flush_all_cpu(s, cpu):
+    """An idle CPU's sheaves to the slabs (the CPU is not running: no lock)."""
+    p = s.pcs_base + cpu * PCS_NF
+    debug.hooks.percpu_enter(s.pcs_what, cpu, "remote")
+    main = s.pcs[p + PCS_MAIN] - 1
+    spare = s.pcs[p + PCS_SPARE]
+    s.pcs[p + PCS_SPARE] = 0
+    debug.hooks.percpu_exit(s.pcs_what, cpu)
+    sheaf_flush_unused(s, main)
+    if spare:
+        sheaf_flush_unused(s, spare - 1)
+        free_empty_sheaf(s, spare - 1)
+
+
+# -- sheaves: the per-CPU paths -------------------------------------------------------------
+def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
+    """Locked, with main empty: a main with objects (locked, its id) or -1 (unlocked)."""
+    pcs = s.pcs
+    sh = s.sh
+    main = pcs[p + PCS_MAIN] - 1
+    spare = pcs[p + PCS_SPARE]
+    if spare and sh[(spare - 1) * SHEAF_NF + SH_SIZE]:
+        pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
+        return spare - 1
+    full = barn_replace_empty_sheaf(s, main)
+    if full is not None:
+        sheaf_stat(s, BARN_GET)
+        pcs[p + PCS_MAIN] = full + 1
+        return full
+    sheaf_stat(s, BARN_GET_FAIL)
+    can_alloc = bool(gfp & __GFP_DIRECT_RECLAIM)         # gfpflags_allow_blocking
+    empty = None
+    if can_alloc:
+        if spare:
+            empty = spare - 1
+            pcs[p + PCS_SPARE] = 0
+        else:
+            empty = barn_get_empty_sheaf(s)
+    pcs_unlock(s, cid, irqflags)
+    if not can_alloc:
+        return -1
+    if empty is not None:
+        if not refill_sheaf(s, empty, gfp | __GFP_NOMEMALLOC):
+            full = empty
+        else:
+            _free_failed_sheaf(s, empty)                 # low on memory: not to the barn
+    else:
+        full = alloc_full_sheaf(s, gfp)
+    if full is None:
+        return -1
+    pcs_lock(s, cid)                                    # same flags: irqs as the caller had them
+    main = pcs[p + PCS_MAIN] - 1
+    spare = pcs[p + PCS_SPARE]
+    if not sh[main * SHEAF_NF + SH_SIZE]:
+        if not spare:
+            pcs[p + PCS_SPARE] = main + 1
+        else:
+            barn_put_empty_sheaf(s, main)
+        pcs[p + PCS_MAIN] = full + 1
+        return full
+    if not spare:
+        pcs[p + PCS_SPARE] = full + 1
+    elif not sh[(spare - 1) * SHEAF_NF + SH_SIZE]:
+        barn_put_empty_sheaf(s, spare - 1)
+        pcs[p + PCS_SPARE] = full + 1
+    else:
+        barn_put_full_sheaf(s, full)
+        sheaf_stat(s, BARN_PUT)
+    return main
+
+
+def alloc_from_pcs(s, gfp):
+    """objects[--main->size] under the local lock; 0 when the sheaves cannot serve."""
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    sh = s.sh
+    hooks = debug.hooks
+    nolock = planted.sheaves_no_irq
+    flags = None if nolock else local_irq_save()
+    hooks.percpu_enter(s.pcs_what, cid, "irq")
+    w = (s.pcs[p] - 1) * SHEAF_NF
+    size = sh[w]
+    if not size:
+        if nolock:
+            flags = local_irq_save()
+        main = __pcs_replace_empty_main(s, p, gfp, cid, flags)
+        if main < 0:
+            return 0
+        w = main * SHEAF_NF
+        size = sh[w]
+    elif nolock:
+        obj = sh[w + SH_OBJECTS + size - 1]
+        hooks.slab_tid_window("alloc_from_pcs", cid)       # an interrupt may come here
+        sh[w] = size - 1
+        hooks.percpu_exit(s.pcs_what, cid)
+        s.statv[s.stat_base + cid * NR_STAT + sc.ALLOC_FASTPATH] += 1
+        return obj
+    obj = sh[w + SH_OBJECTS + size - 1]
+    sh[w] = size - 1
+    hooks.percpu_exit(s.pcs_what, cid)
+    local_irq_restore(flags)
+    s.statv[s.stat_base + cid * NR_STAT + sc.ALLOC_FASTPATH] += 1
+    return obj
+
+
+def __pcs_install_empty_sheaf(s, p, empty):
+    pcs = s.pcs
+    sh = s.sh
+    main = pcs[p + PCS_MAIN] - 1
+    spare = pcs[p + PCS_SPARE]
+    cap = s.sheaf_capacity
+    if not spare:
+        pcs[p + PCS_SPARE] = main + 1
+        pcs[p + PCS_MAIN] = empty + 1
+        return
+    if sh[main * SHEAF_NF + SH_SIZE] < cap:
+        barn_put_empty_sheaf(s, empty)
+        return
+    if sh[(spare - 1) * SHEAF_NF + SH_SIZE] < cap:
+        pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
+        barn_put_empty_sheaf(s, empty)
+        return
+    barn_put_full_sheaf(s, main)
+    sheaf_stat(s, BARN_PUT)
+    pcs[p + PCS_MAIN] = empty + 1
+
+
+def __pcs_replace_full_main(s, p, cid, irqflags):
+    """Locked, with main full: a main with room (locked, its id) or -1 (unlocked)."""
+    pcs = s.pcs
+    sh = s.sh
+    cap = s.sheaf_capacity
+    while True:                                          # restart:
+        main = pcs[p + PCS_MAIN] - 1
+        spare = pcs[p + PCS_SPARE]
+        put_fail = False
+        empty = None
+        if not spare:
+            empty = barn_get_empty_sheaf(s)
+            if empty is not None:
+                pcs[p + PCS_SPARE] = main + 1
+                pcs[p + PCS_MAIN] = empty + 1
+                return empty
+        elif sh[(spare - 1) * SHEAF_NF + SH_SIZE] < cap:
+            pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
+            return spare - 1
+        else:
+            r = barn_replace_full_sheaf(s, main)
+            if r >= 0:
+                sheaf_stat(s, BARN_PUT)
+                pcs[p + PCS_MAIN] = r + 1
+                return r
+            if r == E2BIG:                               # the barn is full: flush the spare
+                sheaf_stat(s, BARN_PUT_FAIL)
+                pcs[p + PCS_SPARE] = 0
+                pcs_unlock(s, cid, irqflags)
+                sheaf_flush_unused(s, spare - 1)
+                empty = spare - 1
+            else:
+                put_fail = True
+        if empty is None:                                # alloc_empty:
+            pcs_unlock(s, cid, irqflags)
+            empty = alloc_empty_sheaf(s)
+            if empty is None:
+                if put_fail:
+                    sheaf_stat(s, BARN_PUT_FAIL)
+                if not sheaf_flush_main(s):
+                    return -1
+                pcs_lock(s, cid)
+                if sh[(pcs[p + PCS_MAIN] - 1) * SHEAF_NF + SH_SIZE] == cap:
+                    continue
+                return pcs[p + PCS_MAIN] - 1
+        pcs_lock(s, cid)                                # got_empty:
+        __pcs_install_empty_sheaf(s, p, empty)
+        return pcs[p + PCS_MAIN] - 1
+
+
+def free_to_pcs(s, obj):
+    """objects[main->size++] = obj under the local lock; False when it cannot."""
+    cid = context.this_cpu.id
+    p = s.pcs_base + cid * PCS_NF
+    sh = s.sh
+    hooks = debug.hooks
+    nolock = planted.sheaves_no_irq
+    flags = None if nolock else local_irq_save()
+    hooks.percpu_enter(s.pcs_what, cid, "irq")
+    w = (s.pcs[p] - 1) * SHEAF_NF
+    size = sh[w]
+    if size == s.sheaf_capacity:
+        if nolock:
+            flags = local_irq_save()
+        main = __pcs_replace_full_main(s, p, cid, flags)
+        if main < 0:
+            return False
+        w = main * SHEAF_NF
+        size = sh[w]
+    elif nolock:
+        hooks.slab_tid_window("free_to_pcs", cid)          # an interrupt may come here
+        sh[w + SH_OBJECTS + size] = obj
+        sh[w] = size + 1
+        hooks.percpu_exit(s.pcs_what, cid)
+        s.statv[s.stat_base + cid * NR_STAT + sc.FREE_FASTPATH] += 1
+        return True
+    sh[w + SH_OBJECTS + size] = obj
+    sh[w] = size + 1
+    hooks.percpu_exit(s.pcs_what, cid)
+    local_irq_restore(flags)
+    s.statv[s.stat_base + cid * NR_STAT + sc.FREE_FASTPATH] += 1
+    return True
+
+
+# -- entry points (the allocator contract) ---------------------------------------------------------
+def slab_alloc_node(s, gfp, orig_size):
+    """Allocate one object; returns its address or 0 (NULL)."""
+    hooks = debug.hooks
+    if gfp & __GFP_DIRECT_RECLAIM:
+        hooks.might_sleep("mm/slub.c:slab_alloc_node", gfp)
+    if hooks.should_failslab(s.name, gfp):
+        return 0
+    if s.locked:
+        obj, pfn = slub.alloc_single(s, gfp)
+    else:
+        obj = alloc_from_pcs(s, gfp) if s.sheaf_capacity else 0
+        if not obj:
+            obj = ___slab_alloc(s, gfp)
+        pfn = None
+    if not obj:
+        return 0
+    return slab_post_alloc_hook(s, gfp, obj, pfn, orig_size)
+
+
+def slab_post_alloc_hook(s, gfp, obj, pfn, orig_size):
+    """slab_post_alloc_hook: debug data, __GFP_ZERO, the KASAN-style hook."""
+    if s.debug:
+        if pfn is None:
+            pfn = sc.virt_to_slab(s.pgdat, obj)
+        slab_debug.slab_post_alloc_debug(s, pfn, obj, orig_size)
+        fp = s.data_q[(obj - s.fp_base) >> 3]        # check_object's free pointer check
+        if fp and (fp == obj or (fp - obj) % s.size
+                   or not 0 <= fp - s.page_offset - (pfn << s.page_shift) < s.slab_bytes):
+            slab_debug.check_freepointer(s, pfn, obj, fp)
+    if gfp & __GFP_ZERO:
+        n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
+        off = obj - s.page_offset
+        s.pgdat.data[off:off + n] = bytes(n)
+    debug.hooks.slab_alloc(s.name, obj, orig_size, gfp)
+    return obj
+
+
+def do_slab_free(s, pfn, obj):
+    if s.locked:
+        slub.free_to_partial_list(s, pfn, obj)
+        return
+    if s.sheaf_capacity and free_to_pcs(s, obj):
+        return
+    __slab_free(s, pfn, obj, obj, 1)
+    _stat(s, sc.FREE_SLOWPATH)
+
+
+def flush_all(s):
+    """Every CPU's sheaves to the slabs: this CPU's under its lock, the others'
+    as for a CPU that is not running (correct when they are idle, as
+    kmem_cache_destroy's callers make sure; the kernel sends flush work)."""
+    if not s.sheaf_capacity:
+        return
+    me = context.this_cpu.id
+    for cpu in range(s.pgdat.nr_cpus):
+        if cpu == me:
+            pcs_flush_all(s)
+        else:
+            __pcs_flush_all_cpu(s, cpu)
+
+
+def __kmem_cache_shrink(s):
+    """This CPU's sheaves and the barn to the slabs; empty slabs freed.  Returns pages."""
+    if s.sheaf_capacity:
+        pcs_flush_all(s)
+        barn_shrink(s)
+    return slub._drop_empty_partials(s)
+
+
+def __kmem_cache_shutdown(s):
+    """Flush every CPU and the barn, free empty slabs; returns the objects left."""
+    if s.sheaf_capacity:
+        flush_all(s)
+        barn_shrink(s)
+    slub._drop_empty_partials(s)
+    n = s.state.node
+    return n[s.node_base + KN_TOTAL_OBJECTS] - slub.count_free(s)
+
+
+def slabinfo_counts(s):
+    """(active_objs, num_objs, active_slabs, num_slabs) as 7.0's get_slabinfo:
+    objects in sheaves are in use as far as their slabs know, so they count as
+    active (count_partial_free_approx sees only the partial list)."""
+    n = s.state.node
+    nr_slabs = n[s.node_base + sc.KN_NR_SLABS]
+    total = n[s.node_base + KN_TOTAL_OBJECTS]
+    return total - slub.count_free(s), total, nr_slabs, nr_slabs
+
+
+def cached_objects(s, start=0, end=1 << 64):
+    """[(object address, sheaf id)] for the objects in [start, end) held by a sheaf
+    in use (any CPU's main or spare, the barn, a caller's prefilled sheaf), and the
+    problems of the sheaves themselves (a size over the capacity).  NumPy over
+    the cache's sheaf slots: check_slabs asks once per slab."""
+    if not s.sheaf_capacity:
+        return [], []
+    rows = s.pgdat.arena.np("slab_sheaf").reshape(-1, SHEAF_NF)[
+        s.sheaf_first:s.sheaf_first + s.nr_sheaves]
+    inuse = rows[:, SH_INUSE] != 0
+    sizes = rows[:, SH_SIZE].astype(np.int64)
+    caps = rows[:, SH_CAPACITY].astype(np.int64)
+    problems = [f"{s.name} sheaf {s.sheaf_first + int(i)}: size {sizes[i]} over capacity "
+                f"{caps[i]}" for i in np.nonzero(inuse & (sizes > caps))[0]]
+    sizes = np.minimum(sizes, caps) * inuse
+    held = np.arange(SHEAF_MAX_CAPACITY)[None, :] < sizes[:, None]
+    objs = rows[:, SH_OBJECTS:]
+    hit = held & (objs >= start) & (objs < end)
+    gi, oi = np.nonzero(hit)
+    return [(int(objs[g, o]), s.sheaf_first + int(g)) for g, o in zip(gi, oi)], problems
+
+
+def free_objects_of_slab(s, head):
+    """Addresses slab ``head`` holds free: its freelist plus its objects sitting in
+    any sheaf (every CPU's main and spare, the barn, prefilled ones).
+    Returns (set, problems)."""
+    node = s.pgdat
+    mm = node.mem_map
+    problems = []
+    free = set()
+    start = node.page_offset + (head << node.page_shift)
+    end = start + (node.page_size << mm.order[head])
+    objects = (mm.slab_counters[head] >> 16) & 0x7FFF
+    inuse = mm.slab_counters[head] & 0xFFFF
+    it = mm.slab_freelist[head]
+    n = 0
+    while it:
+        if not start <= it < end or slab_debug.obj_index(s, head, it) is None:
+            problems.append(f"{s.name} slab {head:#x}: slab freelist points at {it:#x}, "
+                            "not an object of the slab")
+            break
+        if it in free:
+            problems.append(f"{s.name} slab {head:#x}: slab freelist cycle at {it:#x}")
+            break
+        free.add(it)
+        n += 1
+        it = slub.get_freepointer(s, it)
+    if n != objects - inuse:
+        problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
+                        f"counters say objects {objects} inuse {inuse}")
+    cached, _ = cached_objects(s, start, end)    # a sheaf's own problems: check_sheaves
+    seen = {}
+    for obj, g in cached:
+        if slab_debug.obj_index(s, head, obj) is None:
+            problems.append(f"{s.name} slab {head:#x}: sheaf {g} holds {obj:#x}, not an "
+                            "object start")
+        elif obj in seen:
+            problems.append(f"{s.name}: object {obj:#x} twice in sheaves (sheaf {seen[obj]} "
+                            f"and sheaf {g})" if seen[obj] != g else
+                            f"{s.name}: object {obj:#x} twice in sheaf {g}")
+        elif obj in free:
+            problems.append(f"{s.name}: object {obj:#x} both on slab {head:#x}'s freelist "
+                            f"and in sheaf {g}")
+        seen.setdefault(obj, g)
+        free.add(obj)
+    return free, problems
+
+
+def check_sheaves(s, caller_sheaves=None):
+    """Every sheaf slot of the cache is in exactly one place: a CPU's main or
+    spare, a barn list, the free slots, or a caller's hands (marked so by
+    kmem_cache_prefill_sheaf; ``caller_sheaves``, if given, must be exactly
+    those handles); counts match the lists; sizes fit.  For tests and
+    quiescent checks (no CPU in the middle of an operation).  Returns problems."""
+    if not s.sheaf_capacity:
+        return []
+    problems = []
+    where = {}
+    sh = s.sh
+
+    def place(g, what):
+        if not s.sheaf_first <= g < s.sheaf_first + s.nr_sheaves:
+            problems.append(f"{s.name}: {what} is sheaf {g}, not one of this cache's")
+        elif g in where:
+            problems.append(f"{s.name}: sheaf {g} is both {where[g]} and {what}")
+        else:
+            where[g] = what
+
+    for cpu in range(s.pgdat.nr_cpus):
+        main, spare = pcs_sheaves(s, cpu)
+        place(main, f"CPU {cpu}'s main")
+        if spare is not None:
+            place(spare, f"CPU {cpu}'s spare")
+    b = s.barn_base
+    for head, count, what in ((BARN_FULL, BARN_NR_FULL, "barn full"),
+                              (BARN_EMPTY, BARN_NR_EMPTY, "barn empty"),
+                              (BARN_POOL, BARN_POOL_FREE, "free slot")):
+        g1, n = s.barn[b + head], 0
+        while g1 and n <= s.nr_sheaves:
+            place(g1 - 1, what)
+            n += 1
+            g1 = sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
+        if n != s.barn[b + count]:
+            problems.append(f"{s.name}: {what} list has {n} sheaves, the count says "
+                            f"{s.barn[b + count]}")
+    mine = set(h - 1 for h in caller_sheaves) if caller_sheaves is not None else None
+    for g in range(s.sheaf_first, s.sheaf_first + s.nr_sheaves):
+        w = g * SHEAF_NF
+        mark = sh[w + SH_INUSE]
+        if mark == SHEAF_CALLER and (mine is None or g in mine):
+            place(g, "a caller's prefilled sheaf")
+        elif mine is not None and g in mine:
+            problems.append(f"{s.name}: sheaf {g} is held by the caller but marked {mark}")
+        what = where.get(g)
+        if what is None:
+            problems.append(f"{s.name}: sheaf {g} is lost (mark {mark}, size "
+                            f"{sh[w + SH_SIZE]})")
+            continue
+        want = (SHEAF_UNUSED if what == "free slot" else
+                SHEAF_CALLER if what.startswith("a caller") else SHEAF_KERNEL)
+        if mark != want:
+            problems.append(f"{s.name}: sheaf {g} is {what} but marked {mark}")
+        if what == "free slot":
+            continue
+        size, cap = sh[w + SH_SIZE], sh[w + SH_CAPACITY]
+        if size > cap:
+            problems.append(f"{s.name}: sheaf {g} ({what}) holds {size} > capacity {cap}")
+        if what == "barn full" and size != s.sheaf_capacity:
+            problems.append(f"{s.name}: sheaf {g} on the barn's full list holds {size} of "
+                            f"{s.sheaf_capacity}")
+        if what == "barn empty" and size:
+            problems.append(f"{s.name}: sheaf {g} on the barn's empty list holds {size}")
+    return problems
+
+
+def slabinfo_tunables(s):
+    """/proc/slabinfo's tunables columns: SLUB with sheaves has no SLAB array
+    caches, so 0 0 0 as SLUB prints (the sheaf capacity is in sysfs, not here)."""
+    return 0, 0, 0
+
+
+check_cache = check_sheaves        # the contract's name (slab_h.SlabAllocator.check_cache)
