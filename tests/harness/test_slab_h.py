@@ -69,7 +69,7 @@ def test_scenario_with_an_unknown_allocator_is_exit_2_naming_file_key_and_choice
     p = _scenario(tmp_path, "nope")
     assert main(["run", str(p), "--seed", "1"]) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert f"{p}:5: allocator.slab: 'nope' is not allowed; allowed: slub, slab" in err, err
+    assert f"{p}:5: allocator.slab: 'nope' is not allowed; allowed: slub, slab, sheaves" in err, err
     assert "Traceback" not in err
 
 
