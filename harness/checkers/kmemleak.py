@@ -234,10 +234,14 @@ class KmemleakChecker(Checker):
         by_site = {}
         for obj, row in zip(objs.tolist(), rows.tolist()):
             by_site.setdefault(st.track_site[2 * row + sc.TRACK_ALLOC], []).append(obj)
+        groups = {}                   # site ids are per process: merge ids of one site text
         for _sid, addrs in sorted(by_site.items()):
+            t = sc.object_info(addrs[0], node).get("alloc")
+            groups.setdefault(t["site"] if t else "?", []).extend(addrs)
+        for site, addrs in groups.items():
+            addrs.sort()
             infos = [sc.object_info(a, node) for a in addrs[:SHOW]]
             t = infos[0].get("alloc")
-            site = t["site"] if t else "?"
             lines = []
             for obj, info in zip(addrs, infos):
                 size = info.get("orig_size") or info.get("object_size")
