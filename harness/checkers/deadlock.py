@@ -23,6 +23,13 @@ reported only when the same cycle is read ``CONFIRM`` times in a row,
 waits a millisecond per try, so that is tens of milliseconds of a cycle that
 did not move; a real deadlock never moves).
 
+One CPU alone can deadlock too: an interrupt that spins on a lock the
+context it interrupted holds.  The model reports that before spinning when
+the owner word already names this CPU (``spin_self_deadlock``); when the
+interrupt arrived between the acquire and the owner word's write, the word
+still reads 0, and this checker finds it from its own record of the locks
+being taken (``lock_acquire`` before, ``lock_acquired`` after).
+
 Who reports.  The lowest-numbered CPU of the cycle, so one deadlock gives
 one record.  Each spinning CPU of the cycle first writes its own part (its
 held locks with their sites, the site where it waits) into its arena slot
@@ -78,6 +85,10 @@ def _workload_frame(frame):
     return frame, frame.f_lineno
 
 
+def _where(f, line):
+    return f"{f.f_code.co_filename}:{line} ({f.f_code.co_name})" if f is not None else "?"
+
+
 class DeadlockStop(BaseException):
     """This CPU is part of (or waits behind) a reported deadlock: unwind and leave.
 
@@ -103,10 +114,24 @@ class DeadlockChecker(Checker):
         self.nr_cpus = pgdat.nr_cpus if pgdat is not None else 1
         self.held = []            # [(lock, frame where it was taken)] in this CPU
         self.spinning = []        # [[preempt level, lock, spins, last cycle, times seen]]
+        self.acquiring = []       # [(context, lock, (frame, line))]: lock_acquire seen, not yet taken
 
     # -- held locks (for the sites) ---------------------------------------------------------
+    def lock_acquire(self, lock, trylock):
+        if trylock:
+            return
+        level = context.this_cpu.context()
+        acq = self.acquiring
+        while acq and acq[-1][0] >= level:      # left over from an acquire an exception unwound
+            acq.pop()
+        acq.append((level, lock, _workload_frame(sys._getframe(1))))
+
     def lock_acquired(self, lock, contended):
-        self.held.append((lock, _workload_frame(sys._getframe(1))))
+        where = _workload_frame(sys._getframe(1))
+        acq = self.acquiring
+        if acq and acq[-1][1] is lock:
+            where = acq.pop()[2]
+        self.held.append((lock, where))
 
     def lock_release(self, lock):
         held = self.held
@@ -140,7 +165,7 @@ class DeadlockChecker(Checker):
         if spins == DESCRIBE_AT:
             self._describe(lock, sys._getframe(2))
         if spins >= CHECK_AT and (spins - CHECK_AT) % CHECK_EVERY == 0:
-            cycle = self.cycle(context.this_cpu.id)
+            cycle = self.cycle(context.this_cpu.id) or self._self_cycle(lock, level)
             if cycle is None or cycle != top[3]:
                 top[3], top[4] = cycle, 1 if cycle else 0
             else:
@@ -177,14 +202,31 @@ class DeadlockChecker(Checker):
             seen.add(cpu)
             cpu = holder
 
+    def _self_cycle(self, lock, level):
+        """AA through an interrupt: an outer context of this CPU took ``lock`` and was
+        interrupted before it wrote the owner word (the model writes it after the
+        acquire), and this inner context now spins on it.  The owner word stays 0
+        while nobody can take the lock: no other holder is ever in that state for
+        long, so a confirmed reading is this CPU's own AA deadlock."""
+        if self.locks.owner[lock.id] != 0:
+            return None
+        if any(lvl < level and held is lock for lvl, held, _w in self.acquiring):
+            me = context.this_cpu.id
+            return [(me, lock.id, me)]
+        return None
+
     def _describe(self, lock, frame):
         """Write this CPU's part of a report: what it holds (and where it took it), where it waits."""
         cpu = context.this_cpu
         lines = [f"CPU{cpu.id} ({cpu.comm}) in {context.CTX_NAMES[cpu.context()]} context",
                  f"  spins on ({lock.name}) at {workload_site(frame=frame)}"]
+        level = cpu.context()
         for held, (f, line) in self.held:
-            where = f"{f.f_code.co_filename}:{line} ({f.f_code.co_name})" if f else "?"
-            lines.append(f"  holds ({held.name}), taken at {where}")
+            lines.append(f"  holds ({held.name}), taken at {_where(f, line)}")
+        for lvl, held, (f, line) in self.acquiring:
+            if lvl < level and held is lock:
+                lines.append(f"  holds ({held.name}) in the interrupted {context.CTX_NAMES[lvl]} "
+                             f"context, taken at {_where(f, line)}")
         raw = "\n".join(lines).encode()[:INFO - 1]
         base = cpu.id * INFO
         self.info[base:base + INFO] = raw.ljust(INFO, b"\0")
@@ -206,8 +248,12 @@ class DeadlockChecker(Checker):
         for c, lid, owner in cycle:
             if lid >= 0 and owner is not None and owner >= 0:
                 holds.setdefault(owner, lid)
-        title = ("BUG: deadlock: " + " and ".join(f"CPU{c}" for c in cpus)
-                 + " spin on each other's locks")
+        if len(cycle) == 1 and cycle[0][2] == cycle[0][0]:
+            title = (f"BUG: deadlock: CPU{cpus[0]} spins on {names(cycle[0][1])}, which an "
+                     "interrupted context of the same CPU holds")
+        else:
+            title = ("BUG: deadlock: " + " and ".join(f"CPU{c}" for c in cpus)
+                     + " spin on each other's locks")
         lines = [title, "", " Deadlock found (not predicted): every CPU below spins on a lock "
                  "another one holds.", ""]
         if note:
@@ -218,6 +264,8 @@ class DeadlockChecker(Checker):
         for col, c in enumerate(cpus):                       # first each takes what it holds
             if c in holds:
                 lines.append("      " + " " * (width * col) + f"lock({names(holds[c])});")
+        if len(cycle) == 1 and cycle[0][2] == cycle[0][0]:
+            lines.append("      <Interrupt>")
         for col, c in enumerate(cpus):                       # then each spins on the next
             lid = waits[c]
             what = f"lock({names(lid)});" if lid >= 0 else "(end-of-run barrier)"

@@ -252,6 +252,7 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
     deadline = None                     # after STOP/ABORT: when stragglers get killed
     last_progress = 0.0
     reaped = set()
+    aborted_for = None                  # why the run was aborted, when the report says it
 
     def finish_by(t):
         nonlocal deadline
@@ -263,8 +264,9 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
             if r in ready:
                 _drain(side, r, bufs)
         now = time.monotonic()
-        if ctl[C.CTL_ABORT] and deadline is None:
-            finish_by(now + grace)           # a CPU aborted the run (a deadlock it found)
+        if ctl[C.CTL_ABORT] and aborted_for is None:
+            aborted_for = "a CPU's report"   # a CPU aborted the run (a deadlock it found)
+            finish_by(now + grace)
         # -- start barrier -----------------------------------------------------------
         if t0 is None:
             if all(phase[c] >= C.PHASE_READY for c in range(n)):
@@ -307,6 +309,7 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
                     "cpu-exited", cpu, f"CPU {cpu} exited (status {p.exitcode}) without being "
                     f"asked while doing {doing}; the run was aborted"), doing=doing))
             if (p.exitcode != 0 or phase[cpu] < C.PHASE_EXITED) and not ctl[C.CTL_ABORT]:
+                aborted_for = f"CPU {cpu}'s end"
                 ctl[C.CTL_ABORT] = 1
                 finish_by(now + grace)
         live = {c for c, p in enumerate(procs) if p.exitcode is None}
@@ -323,10 +326,13 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
                 _soft_lockup(result, node, procs[cpu], cpu, dog.stuck_for(cpu), side,
                              rfds[cpu], bufs)
                 ctl[C.CTL_ABORT] = 1
+                aborted_for = "a soft lockup"
                 finish_by(now + grace)
         # -- stragglers ----------------------------------------------------------------------------
         if deadline is not None and now >= deadline:
-            cause_known = result.harness_failed or result.interrupted
+            # CPUs left spinning on locks of a CPU that locked up, exited or deadlocked
+            # are that report's collateral, not a harness fault
+            cause_known = result.harness_failed or result.interrupted or aborted_for
             for cpu in sorted(live):
                 if not cause_known:
                     result.failures.append(_fail(
