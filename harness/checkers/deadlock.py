@@ -74,12 +74,13 @@ def _workload_frame(frame):
     """(frame, its line now) of the innermost frame outside the model and the harness: the
     line is kept because the frame goes on running after the lock is taken."""
     f = frame
+    inside = _IN_HARNESS
     while f is not None:
         code = f.f_code
-        inside = _IN_HARNESS.get(code)
-        if inside is None:
-            inside = _IN_HARNESS[code] = any(d in code.co_filename for d in _MODEL_DIRS)
-        if not inside:
+        known = inside.get(code)
+        if known is None:
+            known = inside[code] = any(d in code.co_filename for d in _MODEL_DIRS)
+        if not known:
             return f, f.f_lineno
         f = f.f_back
     return frame, frame.f_lineno
@@ -120,18 +121,18 @@ class DeadlockChecker(Checker):
     def lock_acquire(self, lock, trylock):
         if trylock:
             return
-        level = context.this_cpu.context()
         acq = self.acquiring
+        level = context.this_cpu.context()
         while acq and acq[-1][0] >= level:      # left over from an acquire an exception unwound
             acq.pop()
         acq.append((level, lock, _workload_frame(sys._getframe(1))))
 
     def lock_acquired(self, lock, contended):
-        where = _workload_frame(sys._getframe(1))
         acq = self.acquiring
         if acq and acq[-1][1] is lock:
-            where = acq.pop()[2]
-        self.held.append((lock, where))
+            self.held.append((lock, acq.pop()[2]))
+        else:                                    # a trylock: no lock_acquire before it
+            self.held.append((lock, _workload_frame(sys._getframe(1))))
 
     def lock_release(self, lock):
         held = self.held
