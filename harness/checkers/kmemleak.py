@@ -13,8 +13,9 @@ conservative and transitive:
      a ``roots`` message (harness/supervisor/messages.py): the workload
      module's globals, what a workload keeps on ``k`` (``k.state`` or any
      public attribute), the op mixes' held lists -- ints found by walking
-     lists, tuples, sets, dicts and objects' ``__dict__`` (``collect_roots``,
-     bounded in depth and count).
+     lists, tuples, sets, dicts and the ``__dict__`` of the workload's own
+     objects (not modules, classes, functions, nor harness or model objects;
+     ``collect_roots``, bounded in depth and count).
 2. A root value that points anywhere inside a live object (start or interior,
    as kmemleak's object lookup) makes the object referenced.
 3. The memory of every referenced object is scanned for aligned pointer-size
@@ -44,6 +45,7 @@ count (there is no object memory to scan).
 """
 
 import importlib
+import types
 
 import numpy as np
 
@@ -56,6 +58,8 @@ from .kinds import KINDS
 SHOW = 4                 # objects listed per allocation site
 ROOT_DEPTH = 8           # how deep collect_roots walks containers
 ROOT_LIMIT = 1 << 20     # at most this many values looked at per CPU
+_NOT_WORKLOAD = {"harness", "kernel_model", "multiprocess", "multiprocessing", "numpy", "random",
+                 "builtins"}      # objects whose attributes are no workload state (k, the rng)
 
 
 def hex_dump(data, n=32):
@@ -90,8 +94,10 @@ def collect_roots(objs, depth=ROOT_DEPTH, limit=ROOT_LIMIT):
         elif isinstance(o, (list, tuple, set, frozenset)):
             for v in o:
                 walk(v, d - 1)
-        elif hasattr(o, "__dict__") and not callable(o) and not isinstance(o, type):
-            walk(vars(o), d - 1)
+        elif (hasattr(o, "__dict__") and not callable(o) and not isinstance(o, type)
+              and not isinstance(o, types.ModuleType)
+              and type(o).__module__.split(".", 1)[0] not in _NOT_WORKLOAD):
+            walk(vars(o), d - 1)                 # a workload's own object (a device struct)
 
     for o in objs:
         walk(o, depth)

@@ -265,6 +265,8 @@ class CpuRuntime:
                 eng.cpu_done()
         except HARNESS_UNWIND as exc:
             self.irq.stop()
+            if isinstance(exc, DeadlockStop) and eng is not None and not eng.serialised:
+                eng.cpu_done()                       # free mode: let go of the ticket
             self._sched_stopped(exc)
             return                                   # no teardown: the run is over as it stands
         if "kmemleak" in plan.scenario.checkers:
