@@ -122,7 +122,7 @@ def test_a_cpu_that_exits_unasked_is_exit_1_naming_the_cpu(tmp_path, monkeypatch
     exited = [f for f in run["failures"] if f["kind"] == "cpu-exited"]
     assert len(exited) == 1 and exited[0]["cpu"] == 1, run["failures"]
     assert exited[0]["message"].startswith("CPU 1 exited (status 0) without being asked")
-    assert "process" in exited[0]["doing"]
+    assert "process" in exited[0]["doing"] and "of wl_exits" in exited[0]["message"]
 
 
 RAISES = """

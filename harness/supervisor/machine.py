@@ -7,13 +7,20 @@ Data flow::
     pre-fork: mailbox locks, kmem caches of the op mixes
     fork CPUs  -------------------------------->  cpu.cpu_main(): READY
     all READY: run_ctl[GO] = 1  --------------->  setup, timer, main loop
-    read pipes (failures, violations, stacks) <-  messages
+    read pipes: MachineSide.on_<kind>  <-------  messages (supervisor/messages.py)
     watch exits (sentinels), heartbeats (watchdog)
-    duration over / Ctrl-C / SIGTERM: STOP  --->  stop, teardown, exit
-    a CPU died or locked up: ABORT  ----------->  leave at once, no teardown
+    duration over / Ctrl-C / SIGTERM: STOP  --->  stop, teardown, roots, exit
+    a CPU died, exited, locked up: ABORT  ----->  leave at once, no teardown
+                              ABORT  <---------  a CPU that found a deadlock
     grace over: SIGKILL the stragglers
-    final counters, lock stats, /proc views, invariants (clean runs only)
+    final counters, lock stats, /proc views; clean runs only: kmemleak's
+    reachability scan (the CPUs' roots + the arena), invariants
     close the arena (unlinks /dev/shm) -- on every path, in ``finally``
+
+Verdicts: what the workload or the model did is exit 1 (violations, failed
+contexts, cpu-exited, soft lockups, deadlocks); exit 3 (HARNESS_FAILURES) is
+the harness's own fault.  CPUs killed after an abort whose cause is in the
+report are that report's collateral, not a timeout.
 
 Nothing a report needs lives only in a CPU: counters are in the arena,
 messages are sent when they happen, so any CPU may die at any time.  The
@@ -305,9 +312,10 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
                     "the run was aborted"))
             elif p.exitcode >= 0 and phase[cpu] < C.PHASE_EXITED:
                 _drain(side, rfds[cpu], bufs)          # what it said before it went
+                what = f" of {sc.workload}" if sc.workload else ""
                 result.failures.append(dict(_fail(
                     "cpu-exited", cpu, f"CPU {cpu} exited (status {p.exitcode}) without being "
-                    f"asked while doing {doing}; the run was aborted"), doing=doing))
+                    f"asked while doing {doing}{what}; the run was aborted"), doing=doing))
             if (p.exitcode != 0 or phase[cpu] < C.PHASE_EXITED) and not ctl[C.CTL_ABORT]:
                 aborted_for = f"CPU {cpu}'s end"
                 ctl[C.CTL_ABORT] = 1
