@@ -76,10 +76,10 @@ def _workload_frame(frame):
     f = frame
     inside = _IN_HARNESS
     while f is not None:
-        code = f.f_code
-        known = inside.get(code)
+        fname = f.f_code.co_filename           # a str: its hash is cached (a code object's is not)
+        known = inside.get(fname)
         if known is None:
-            known = inside[code] = any(d in code.co_filename for d in _MODEL_DIRS)
+            known = inside[fname] = any(d in fname for d in _MODEL_DIRS)
         if not known:
             return f, f.f_lineno
         f = f.f_back
