@@ -107,6 +107,14 @@ def test_scheduler_cycles_render_as_the_same_record(kit):
     node, a, b = kit
     context.set_this_cpu(context.CPU(0))
     d = dl.DeadlockChecker(None, node)
-    v = d.report([(0, b.id, 1), (1, a.id, 0)], note="(found by the scheduler)")
+    v = d.report_cycle([(0, b.id, 1), (1, a.id, 0)], note="(found by the scheduler)")
     assert v.kind == "deadlock" and "*** DEADLOCK ***" in v.text
     assert "lock(lock_A);" in v.text and "lock(lock_B);" in v.text
+
+
+def test_the_checker_defines_no_hook_it_does_not_mean():
+    """CheckerHooks fans every DebugHooks name out to the checkers that define it."""
+    from harness.checkers.base import HOOK_NAMES
+    meant = {"lock_acquire", "lock_acquired", "lock_release", "yield_point"}
+    assert set(vars(dl.DeadlockChecker)) & set(HOOK_NAMES) == meant
+    assert not set(vars(checkers.kmemleak.KmemleakChecker)) & set(HOOK_NAMES)

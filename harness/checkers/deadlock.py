@@ -42,7 +42,7 @@ without teardown, as under a scheduler's deadlock.
 
 The serialising schedulers find the same deadlocks their own way (every CPU
 left is spinning: harness/scheduler/engine.py ``_deadlock``); the CPU that
-raised ``SchedDeadlock`` turns it into the same record with ``report``.
+raised ``SchedDeadlock`` turns it into the same record with ``report_cycle``.
 
 Arena sections (c = CPU < MAX_CPUS)::
 
@@ -172,7 +172,7 @@ class DeadlockChecker(Checker):
             else:
                 top[4] += 1
                 if top[4] >= CONFIRM and min(c for c, _l, _o in cycle) == context.this_cpu.id:
-                    self.report(cycle)
+                    self.report_cycle(cycle)
                     self.found[0] = 1
                     raise DeadlockStop()
 
@@ -239,7 +239,7 @@ class DeadlockChecker(Checker):
         return raw.decode(errors="replace")
 
     # -- the record ------------------------------------------------------------------------------
-    def report(self, cycle, note=None):
+    def report_cycle(self, cycle, note=None):
         """Emit the ``deadlock`` record of ``cycle`` = [(cpu, lock id waited for, owner cpu)]
         (owner None: not known; lock id < 0: waiting at a barrier, not on a lock)."""
         names = self.locks.name_of if self.locks is not None else (lambda i: f"lock {i}")
