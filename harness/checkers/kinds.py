@@ -120,10 +120,13 @@ _K = [
          "There is no vm area to unmap.",
          "vfree exactly what vmalloc returned; kmalloc memory goes to kfree (or use kvfree)."),
     Kind("leak", "memory", "unreferenced object (kmemleak)",
-         "An object allocated during the run was still allocated when every CPU had finished "
-         "its teardown (kmemleak-style list, reported by the CPU that allocated it).",
+         "An object was still allocated when every CPU had finished its teardown and nothing "
+         "referred to it: no mailbox entry, per-CPU variable or workload state (module globals, "
+         "k attributes, held lists), and no other referenced object's memory (kmemleak's "
+         "conservative scan). One list per allocation site; each object names its CPU.",
          "Memory is lost until reboot.",
-         "Free it on every path, including error paths and teardown."),
+         "Free it on every path, including error paths and teardown, before dropping the last "
+         "reference to it."),
     Kind("cache-destroy-live", "memory", "Objects remaining in cache on __kmem_cache_shutdown()",
          "kmem_cache_destroy() on a cache that still has allocated objects.",
          "The slabs cannot be freed; the objects become dangling.",
