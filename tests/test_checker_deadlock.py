@@ -38,7 +38,7 @@ def test_an_abba_cycle_is_reported_once_by_the_lowest_cpu(kit):
     cpu1 = dl.DeadlockChecker(None, node)
     context.set_this_cpu(context.CPU(1))
     _owner(node, b, 1)
-    cpu1.held.append((b, (None, 0)))
+    cpu1.held.append((b, (None, 0), context.CTX_TASK))
     _spin(cpu1, a, dl.DESCRIBE_AT)                # CPU 1 waits for A (its part is written)
     context.set_this_cpu(context.CPU(0))
     cpu0 = dl.DeadlockChecker(None, node)

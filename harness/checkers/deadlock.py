@@ -113,9 +113,10 @@ class DeadlockChecker(Checker):
         self.found = v.get("deadlock_found")
         self.locks = pgdat.locks if pgdat is not None else None
         self.nr_cpus = pgdat.nr_cpus if pgdat is not None else 1
-        self.held = []            # [(lock, frame where it was taken)] in this CPU
+        self.held = []            # [(lock, (frame, line) where it was taken, context)] in this CPU
         self.spinning = []        # [[preempt level, lock, spins, last cycle, times seen]]
         self.acquiring = []       # [(context, lock, (frame, line))]: lock_acquire seen, not yet taken
+        self.releasing = None     # the last held entry lock_release removed
 
     # -- held locks (for the sites) ---------------------------------------------------------
     def lock_acquire(self, lock, trylock):
@@ -130,15 +131,17 @@ class DeadlockChecker(Checker):
     def lock_acquired(self, lock, contended):
         acq = self.acquiring
         if acq and acq[-1][1] is lock:
-            self.held.append((lock, acq.pop()[2]))
+            level, _lock, where = acq.pop()
+            self.held.append((lock, where, level))
         else:                                    # a trylock: no lock_acquire before it
-            self.held.append((lock, _workload_frame(sys._getframe(1))))
+            self.held.append((lock, _workload_frame(sys._getframe(1)),
+                              context.this_cpu.context()))
 
     def lock_release(self, lock):
         held = self.held
         for i in range(len(held) - 1, -1, -1):
             if held[i][0].id == lock.id:
-                del held[i]
+                self.releasing = held.pop(i)     # until its owner word is cleared
                 return
 
     # -- the spin loop --------------------------------------------------------------------------
@@ -222,12 +225,20 @@ class DeadlockChecker(Checker):
         lines = [f"CPU{cpu.id} ({cpu.comm}) in {context.CTX_NAMES[cpu.context()]} context",
                  f"  spins on ({lock.name}) at {workload_site(frame=frame)}"]
         level = cpu.context()
-        for held, (f, line) in self.held:
-            lines.append(f"  holds ({held.name}), taken at {_where(f, line)}")
-        for lvl, held, (f, line) in self.acquiring:
-            if lvl < level and held is lock:
+        for held, (f, line), lvl in self.held:
+            ctx = (f" in the interrupted {context.CTX_NAMES[lvl]} context" if lvl < level
+                   else "")
+            lines.append(f"  holds ({held.name}){ctx}, taken at {_where(f, line)}")
+        owner = self.locks.owner
+        for lvl, held, (f, line) in self.acquiring:      # interrupted right after taking it
+            if lvl < level and (held is lock or owner[held.id] >> 8 == cpu.id + 1):
                 lines.append(f"  holds ({held.name}) in the interrupted {context.CTX_NAMES[lvl]} "
                              f"context, taken at {_where(f, line)}")
+        rel = self.releasing                             # interrupted while releasing it
+        if rel is not None and owner[rel[0].id] >> 8 == cpu.id + 1 and rel[2] < level:
+            held, (f, line), lvl = rel
+            lines.append(f"  holds ({held.name}) in the interrupted {context.CTX_NAMES[lvl]} "
+                         f"context, which was releasing it; taken at {_where(f, line)}")
         raw = "\n".join(lines).encode()[:INFO - 1]
         base = cpu.id * INFO
         self.info[base:base + INFO] = raw.ljust(INFO, b"\0")
