@@ -118,3 +118,21 @@ def test_the_checker_defines_no_hook_it_does_not_mean():
     meant = {"lock_acquire", "lock_acquired", "lock_release", "yield_point"}
     assert set(vars(dl.DeadlockChecker)) & set(HOOK_NAMES) == meant
     assert not set(vars(checkers.kmemleak.KmemleakChecker)) & set(HOOK_NAMES)
+
+
+def test_cycles_of_three_and_waiters_behind_a_cycle():
+    with km.boot(total="32M", nr_cpus=3,
+                 extra_sections=checkers.arena_sections(("deadlock",))) as node:
+        a, b, c = (spinlock.spin_lock_init(node.locks, f"lock_{x}") for x in "ABC")
+        wait = node.arena.v["deadlock_wait"]
+        d = dl.DeadlockChecker(None, node)
+        for cpu, (waits, holds) in enumerate(((a, c), (b, a), (c, b))):
+            wait[cpu] = waits.id + 1
+            _owner(node, holds, cpu)
+        assert d.cycle(0) == [(0, a.id, 1), (1, b.id, 2), (2, c.id, 0)]
+        _owner(node, a, 1)                      # CPUs 1 and 2 deadlock on A and B ...
+        _owner(node, b, 2)
+        _owner(node, c, 1)
+        wait[0], wait[1], wait[2] = c.id + 1, b.id + 1, a.id + 1   # ... CPU 0 waits behind them
+        assert d.cycle(0) is None
+        assert d.cycle(1) == [(1, b.id, 2), (2, a.id, 1)]
