@@ -157,10 +157,12 @@ class DeadlockChecker(Checker):
         if self.found[0]:
             raise DeadlockStop()
         level = context.this_cpu.context()
-        top = self.spinning[-1] if self.spinning else None
-        if top is None or top[0] != level or top[1] is not lock:
-            if top is not None and top[0] == level:
-                self.spinning.pop()            # left over from a spin an exception unwound
+        spinning = self.spinning
+        while spinning and (spinning[-1][0] > level
+                            or (spinning[-1][0] == level and spinning[-1][1] is not lock)):
+            spinning.pop()                     # left over from a spin an exception unwound
+        top = spinning[-1] if spinning else None
+        if top is None or top[0] != level:
             top = [level, lock, 0, None, 0]
             self.spinning.append(top)
             self.wait[context.this_cpu.id] = lock.id + 1
@@ -180,6 +182,8 @@ class DeadlockChecker(Checker):
                     raise DeadlockStop()
 
     def _done_spinning(self):
+        if self.spinning[-1][0] != context.this_cpu.context():
+            return                             # this context took its lock without spinning
         self.spinning.pop()
         me = context.this_cpu.id
         self.wait[me] = self.spinning[-1][1].id + 1 if self.spinning else 0
