@@ -136,3 +136,15 @@ def test_cycles_of_three_and_waiters_behind_a_cycle():
         wait[0], wait[1], wait[2] = c.id + 1, b.id + 1, a.id + 1   # ... CPU 0 waits behind them
         assert d.cycle(0) is None
         assert d.cycle(1) == [(1, b.id, 2), (2, a.id, 1)]
+
+
+def test_a_part_written_for_a_spin_that_ended_is_not_shown(kit):
+    node, a, _b = kit
+    context.set_this_cpu(context.CPU(1))
+    d = dl.DeadlockChecker(None, node)
+    _owner(node, a, 0)
+    _spin(d, a, dl.DESCRIBE_AT)
+    assert "spins on (lock_A)" in d._part(1)
+    _owner(node, a, 1)
+    d.yield_point("locked", a)
+    assert d._part(1) == "" and node.arena.v["deadlock_wait"][1] == 0

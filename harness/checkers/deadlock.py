@@ -184,8 +184,10 @@ class DeadlockChecker(Checker):
     def _done_spinning(self):
         if self.spinning[-1][0] != context.this_cpu.context():
             return                             # this context took its lock without spinning
-        self.spinning.pop()
+        done = self.spinning.pop()
         me = context.this_cpu.id
+        if done[2] >= DESCRIBE_AT and self.info is not None:
+            self.info[me * INFO] = 0               # that part is stale now: no report shows it
         self.wait[me] = self.spinning[-1][1].id + 1 if self.spinning else 0
 
     # -- the graph --------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ class DeadlockChecker(Checker):
     def _part(self, cpu):
         if self.info is None:
             return ""
-        raw = bytes(self.info[cpu * INFO:(cpu + 1) * INFO]).rstrip(b"\0")
+        raw = bytes(self.info[cpu * INFO:(cpu + 1) * INFO]).split(b"\0", 1)[0]
         return raw.decode(errors="replace")
 
     # -- the record ------------------------------------------------------------------------------
