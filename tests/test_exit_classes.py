@@ -177,3 +177,22 @@ def test_the_watchdog_falls_back_to_cpu_time():
     dog2 = Watchdog(1, thresh=2.0)
     dog2.observe([1], 0.0, {0})
     assert dog2.observe([2], 5.0, {0}) == []                              # the beat moved
+
+
+QUIET = """
+def process(k):
+    pass
+"""
+
+
+def test_the_harness_own_exception_is_still_exit_3(tmp_path, monkeypatch):
+    from harness.runtime import cpu
+
+    def broken(self, kp):
+        raise RuntimeError("a bug in the harness's teardown")
+    monkeypatch.setattr(cpu.CpuRuntime, "teardown", broken)    # inherited by the forked CPUs
+    code, run = _run(_scenario(tmp_path, monkeypatch, "wl_quiet", QUIET), tmp_path)
+    assert code == 3
+    errs = [f for f in run["failures"] if f["kind"] == "harness-error"]
+    assert {f["cpu"] for f in errs} == {0, 1}
+    assert "a bug in the harness's teardown" in errs[0]["traceback"]
