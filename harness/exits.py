@@ -21,9 +21,10 @@ def interrupted(signum):
 
 EXIT_HELP = """exit codes:
   0    clean: every scenario ran to the end with no violation
-  1    violations found (a checker fired, a workload raised, the model's invariants broke)
+  1    violations found: anything the workload or the model did (a checker fired, a
+       deadlock or soft lockup, a workload raised, a CPU exited unasked, invariants broke)
   2    bad usage or a bad scenario (the message names the file, line and key)
-  3    the harness itself failed: a CPU died, a soft lockup, a timeout
+  3    the harness itself failed: its own exception, a CPU killed by a signal, a timeout
   130  interrupted by Ctrl-C (SIGINT), 143 by SIGTERM; the report is still written
 """
 

@@ -439,15 +439,20 @@ def kmem_cache_free(s, obj):
 
 
 # -- whole-allocator consistency (for tests and quiescent checkers) -------------------
-def check_slabs(pgdat, held=()):
-    """Every slab's free objects and the caller's ``held`` objects partition its objects.
+def check_slabs(pgdat, held=None):
+    """Every slab's free objects and the allocated objects partition its objects.
 
-    ``held``: addresses the caller believes are allocated.  Returns problems.
+    ``held``: addresses the caller believes are allocated; None (the end of a
+    run): the objects the debug state says are allocated, so a leaked object
+    counts as allocated -- a leak is kmemleak's to report, never corruption --
+    and slabs of caches without debug data are checked for their freelists
+    alone (who holds their objects is not known).  Returns problems.
     """
     st = slab_state(pgdat)
     mm = pgdat.mem_map
     problems = []
-    held = set(held)
+    from_state = held is None
+    held = set(held or ())
     heads = np.nonzero(np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab)[0]
     seen_held = set()
     for head in heads:
@@ -460,6 +465,14 @@ def check_slabs(pgdat, held=()):
         problems += probs
         start = pgdat.page_offset + (head << pgdat.page_shift)
         end = start + (pgdat.page_size << mm.order[head])
+        if from_state:
+            if not (st.debug and s.debug):
+                continue
+            objects = slab_objects(mm.slab_counters[head])
+            base = start + st.allocator.slab_base(s, head) + s.red_left_pad
+            r0 = head * st.rows_per_page
+            state = np.frombuffer(st.obj_state, dtype=np.uint8)[r0:r0 + objects]   # quarantined: parked, not free
+            held |= {base + int(i) * s.size for i in np.nonzero(state != OBJ_FREE)[0]}
         mine = {a for a in held if start <= a < end}
         seen_held |= mine
         both = mine & free

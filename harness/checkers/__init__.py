@@ -3,11 +3,13 @@
     sleep      might_sleep in atomic context            (CONFIG_DEBUG_ATOMIC_SLEEP)
     gfp        GFP misuse reported by the model           (WARN_ON_ONCE_GFP, kmalloc_fix_flags)
     lockdep    lock order, irq safety, balance            (CONFIG_PROVE_LOCKING)
+    deadlock   a wait-for cycle of CPUs spinning on locks: a deadlock that happened
     percpu     fast paths, foreign slots, irq races       (CONFIG_DEBUG_PREEMPT and more)
     memory     double/invalid/wrong-cache frees, use-after-free, out-of-bounds, freelist
                corruption, bad page, bad vfree, destroy with live objects
                                                        (KASAN, SLUB_DEBUG, DEBUG_VM)
-    kmemleak   objects still allocated after every CPU's teardown   (CONFIG_DEBUG_KMEMLEAK)
+    kmemleak   objects no root or live object refers to after every CPU's teardown
+                                                       (CONFIG_DEBUG_KMEMLEAK)
     invariants whole-model consistency at the end          (CONFIG_DEBUG_VM)
 
 ``build(names, pgdat)`` makes the CheckerHooks to install in a CPU;
@@ -15,6 +17,7 @@
 """
 
 from .base import Checker, CheckerHooks, Violation, ViolationSink
+from .deadlock import DeadlockChecker
 from .gfp import GfpChecker
 from .invariants import InvariantChecker
 from .kmemleak import KmemleakChecker
@@ -23,8 +26,8 @@ from .memory import MemoryChecker
 from .percpu import PercpuChecker
 from .sleep import SleepChecker
 
-REGISTRY = {c.name: c for c in (SleepChecker, GfpChecker, LockdepChecker, PercpuChecker,
-                                MemoryChecker, KmemleakChecker, InvariantChecker)}
+REGISTRY = {c.name: c for c in (SleepChecker, GfpChecker, LockdepChecker, DeadlockChecker,
+                                PercpuChecker, MemoryChecker, KmemleakChecker, InvariantChecker)}
 DEFAULT = tuple(REGISTRY)
 
 

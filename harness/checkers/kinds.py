@@ -120,10 +120,13 @@ _K = [
          "There is no vm area to unmap.",
          "vfree exactly what vmalloc returned; kmalloc memory goes to kfree (or use kvfree)."),
     Kind("leak", "memory", "unreferenced object (kmemleak)",
-         "An object allocated during the run was still allocated when every CPU had finished "
-         "its teardown (kmemleak-style list, reported by the CPU that allocated it).",
+         "An object was still allocated when every CPU had finished its teardown and nothing "
+         "referred to it: no mailbox entry, per-CPU variable or workload state (module globals, "
+         "k attributes, held lists), and no other referenced object's memory (kmemleak's "
+         "conservative scan). One list per allocation site; each object names its CPU.",
          "Memory is lost until reboot.",
-         "Free it on every path, including error paths and teardown."),
+         "Free it on every path, including error paths and teardown, before dropping the last "
+         "reference to it."),
     Kind("cache-destroy-live", "memory", "Objects remaining in cache on __kmem_cache_shutdown()",
          "kmem_cache_destroy() on a cache that still has allocated objects.",
          "The slabs cannot be freed; the objects become dangling.",
@@ -165,9 +168,11 @@ _K = [
          "Memory containing a held lock was freed.",
          "The lock's owner still uses it; the memory may be reused.",
          "Release the lock before freeing the object that contains it."),
-    Kind("deadlock", "locks", "BUG: deadlock: every CPU is spinning on a lock",
-         "Under a serialising scheduler every CPU that has not finished is spinning on a lock "
-         "held by another spinning CPU (the cycle is shown).",
+    Kind("deadlock", "locks", "BUG: deadlock: CPUs spin on each other's locks",
+         "CPUs are spinning on locks in a cycle: each waits for a lock another one of them "
+         "holds (found from the lock owner words in every mode, or by a serialising scheduler "
+         "when every CPU left spins). The report shows each CPU's held lock, where it took it "
+         "and where it waits, ending in *** DEADLOCK ***.",
          "Spinlocks never time out: the machine hangs (the soft-lockup watchdog would fire).",
          "Break the cycle: one lock order everywhere (see lock-circular), or irqsave where an "
          "interrupt takes the lock."),
@@ -205,9 +210,17 @@ _K = [
          "Kernel code that oopses kills the context it runs in.",
          "Fix the workload; the traceback shows where."),
     Kind("soft-lockup", "harness", "watchdog: BUG: soft lockup",
-         "A CPU made no progress for longer than the watchdog threshold.",
+         "A CPU made no progress (no loop iteration, no cond_resched) for longer than the "
+         "watchdog threshold while it had the host to itself (time starved by other processes "
+         "does not count).",
          "A spinning or deadlocked CPU stops the whole machine.",
-         "Look at what the CPU was doing (shown); usually a deadlock or an endless loop."),
+         "Look at what the CPU was doing and the frame it was stuck in (shown); usually an "
+         "endless loop or a lock nobody releases."),
+    Kind("cpu-exited", "harness", "CPU exited without being asked",
+         "A CPU process exited (any status: os._exit(), a C extension calling exit()) before "
+         "the machine stopped the run.",
+         "Kernel code never leaves its CPU; whatever it was doing is cut off half-way.",
+         "Find the exit in the workload (what the CPU was doing is shown); raise instead."),
 ]
 
 KINDS = {k.name: k for k in _K}

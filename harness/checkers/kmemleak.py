@@ -1,19 +1,28 @@
-"""Leaks at the end of a run, the way kmemleak lists them (mm/kmemleak.c).
+"""Leaks at the end of a run, the way kmemleak finds them (mm/kmemleak.c): unreferenced objects.
 
-A leak here is an object still allocated when every CPU has finished its
-teardown: a correct workload frees what it kept (op mixes drain what they
-hold and their mailbox; workload modules free in ``teardown``).  There is no
-reference scan -- the model cannot see the workload's Python variables -- so
-"unreferenced" means "never freed".
+An object is a leak only if nothing refers to it when the run ends -- an
+object a correct driver handed to another CPU and that still sits in a
+mailbox is referenced, not leaked.  As kmemleak does, the scan is
+conservative and transitive:
 
-Who reports what.  Each CPU's ``finish`` runs right after its own teardown,
-while other CPUs may still be freeing (a teardown frees objects that another
-CPU allocated and handed over).  So ``finish`` first marks this CPU done in
-the arena and waits until every CPU is done (bounded; an aborted run or a CPU
-that died skips the scan rather than report false leaks), then reports only
-the objects *this CPU allocated* (the alloc track's CPU): every leaked object
-is reported exactly once, by the CPU that allocated it.  One report per
-allocation site, listing the first few objects::
+1. Roots (kmemleak scans the data sections and stacks; here, every place the
+   harness can see a workload keep an address):
+   - the mailboxes' queued entries (arena ``mbox_ring`` between head and tail),
+   - every per-CPU variable's slots (``percpu_val``),
+   - each CPU process's workload state, sent by the CPU after its teardown as
+     a ``roots`` message (harness/supervisor/messages.py): the workload
+     module's globals, what a workload keeps on ``k`` (``k.state`` or any
+     public attribute), the op mixes' held lists -- ints found by walking
+     lists, tuples, sets, dicts and the ``__dict__`` of the workload's own
+     objects (not modules, classes, functions, nor harness or model objects;
+     ``collect_roots``, bounded in depth and count).
+2. A root value that points anywhere inside a live object (start or interior,
+   as kmemleak's object lookup) makes the object referenced.
+3. The memory of every referenced object is scanned for aligned pointer-size
+   words (8 bytes on x86_64, 4 on x86_32) that point into other live
+   objects, transitively: a list head kept in a global keeps its whole chain.
+4. What is left is leaked: one report per allocation site listing the first
+   few objects::
 
     unreferenced object 0xffff888000123400 (size 64):
       comm "mmstress/0", pid 1234, cpu 0, process context, op 57
@@ -23,29 +32,34 @@ allocation site, listing the first few objects::
         scenarios/workloads/bugs/leak.py:20 (process)
     kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
 
-vmalloc areas still mapped at the end are reported by the CPU that made
-them (the vmap_area row records it; no site).  Large kmalloc (page
-allocator) memory is not tracked.
-
-Arena section: ``kmemleak_done`` u64[MAX_CPUS], slot c = 1 once CPU c has
-torn down (written only by CPU c).
+Where the scan runs.  Reachability needs the global view (CPU 0's leak may be
+referenced from CPU 1's module state), so the scan runs once, in the machine,
+after every CPU has finished its teardown and exited, over the quiescent arena
+(``scan_run``) -- never inside a CPU, and only when the run ended cleanly
+(an aborted run or a dead CPU leaves objects mid-flight: no leak report).
+Objects are known from the slab debug state (caches without debug data are
+not tracked); vmalloc areas still mapped are objects too (referenced by a
+pointer into them; their own contents are not scanned).  Large kmalloc
+(page allocator) memory is not tracked.  Without page data only the roots
+count (there is no object memory to scan).
 """
 
 import importlib
-import time
+import types
 
 import numpy as np
 
-from kernel_model import context
-from kernel_model import slab_common as sc, slab_debug
+from kernel_model import slab_common as sc
 from kernel_model.page import PGTY_slab
 
-from harness.runtime import counters as C
-from .base import Checker
+from .base import Checker, Violation
+from .kinds import KINDS
 
-MAX_CPUS = 64
-WAIT_LIMIT = 20.0        # seconds to wait for the other CPUs' teardown
 SHOW = 4                 # objects listed per allocation site
+ROOT_DEPTH = 8           # how deep collect_roots walks containers
+ROOT_LIMIT = 1 << 20     # at most this many values looked at per CPU
+_NOT_WORKLOAD = {"harness", "kernel_model", "multiprocess", "multiprocessing", "numpy", "random",
+                 "builtins"}      # objects whose attributes are no workload state (k, the rng)
 
 
 def hex_dump(data, n=32):
@@ -54,56 +68,56 @@ def hex_dump(data, n=32):
     return [f"    {' '.join(f'{x:02x}' for x in r)}" for r in rows]
 
 
+def collect_roots(objs, depth=ROOT_DEPTH, limit=ROOT_LIMIT):
+    """Sorted distinct ints found in ``objs`` (ints, containers of them, objects' __dict__)."""
+    out, seen, budget = set(), set(), [limit]
+
+    def walk(o, d):
+        if budget[0] <= 0:
+            return
+        budget[0] -= 1
+        if isinstance(o, bool):
+            return
+        if isinstance(o, int):
+            if o > 0:
+                out.add(o)
+            return
+        if d <= 0 or isinstance(o, (str, bytes, bytearray, float, complex)) or o is None:
+            return
+        if id(o) in seen:
+            return
+        seen.add(id(o))
+        if isinstance(o, dict):
+            for k, v in o.items():
+                walk(k, d - 1)
+                walk(v, d - 1)
+        elif isinstance(o, (list, tuple, set, frozenset)):
+            for v in o:
+                walk(v, d - 1)
+        elif (hasattr(o, "__dict__") and not callable(o) and not isinstance(o, type)
+              and not isinstance(o, types.ModuleType)
+              and type(o).__module__.split(".", 1)[0] not in _NOT_WORKLOAD):
+            walk(vars(o), d - 1)                 # a workload's own object (a device struct)
+
+    for o in objs:
+        walk(o, depth)
+    return sorted(out)
+
+
 class KmemleakChecker(Checker):
     name = "kmemleak"
 
-    @staticmethod
-    def arena_sections(max_locks=None):
-        return [("kmemleak_done", "Q", MAX_CPUS)]
-
-    def finish(self):
-        node = self.pgdat
-        if node is None or getattr(node, "slab", None) is None:
-            return
-        if not self._wait_for_teardown():
-            return
-        me = context.this_cpu.id
-        self.report_leaks(self.scan_slabs(me), self.scan_vmalloc(me))
-
-    # -- the barrier -------------------------------------------------------------------
-    def _wait_for_teardown(self):
-        v = self.pgdat.arena.v
-        done = v.get("kmemleak_done")
-        if done is None or v.get("run_ctl") is None:
-            return True                           # the model alone (tests): nothing to wait for
-        me, n = context.this_cpu.id, self.pgdat.nr_cpus
-        done[me] = 1
-        ctl, phase, beat = v.get("run_ctl"), v.get("cpu_phase"), v.get("cpu_beat")
-        deadline = time.monotonic() + WAIT_LIMIT
-        while not all(done[c] for c in range(n)):
-            if ctl is not None and ctl[C.CTL_ABORT]:
-                return False
-            if phase is not None and any(phase[c] >= C.PHASE_EXITED and not done[c]
-                                         for c in range(n)):
-                return False                      # a CPU died before its teardown ended
-            if time.monotonic() > deadline:
-                return False
-            if beat is not None:
-                beat[me] += 1                     # not a soft lockup: waiting on purpose
-            time.sleep(0.001)
-        return True
-
-    # -- the scans ------------------------------------------------------------------------
-    def scan_slabs(self, cpu):
-        """{alloc site id: [(addr, size, track)]} of allocated objects that ``cpu`` allocated."""
+    # -- the objects ----------------------------------------------------------------------
+    def live_objects(self):
+        """(starts, sizes, rows) of every allocated object of caches with debug data,
+        sorted by address (numpy int64/uint64 arrays; rows index the debug state)."""
         node = self.pgdat
         st = node.slab
-        if not st.debug:
-            return {}
+        starts, sizes, rows = [], [], []
+        if st is None or not st.debug:
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)
         mm = node.mem_map
         state = np.frombuffer(st.obj_state, dtype=np.uint8)
-        where = np.frombuffer(st.track_where, dtype=np.uint16)
-        out = {}
         for head in np.nonzero(np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab)[0]:
             head = int(head)
             s = sc.cache_by_id(st, mm.slab_cache[head] - 1)
@@ -114,20 +128,19 @@ class KmemleakChecker(Checker):
             live = np.nonzero(state[r0:r0 + objects] == sc.OBJ_ALLOCATED)[0]
             if not len(live):
                 continue
-            rows = r0 + live
-            mine = rows[slab_debug.track_cpu(where[2 * rows + sc.TRACK_ALLOC]) == cpu]
             base = (node.page_offset + (head << node.page_shift)
                     + st.allocator.slab_base(s, head) + s.red_left_pad)
-            for row in mine:
-                row = int(row)
-                obj = base + (row - r0) * s.size
-                info = sc.object_info(obj, node)
-                out.setdefault(st.track_site[2 * row + sc.TRACK_ALLOC], []).append(
-                    (obj, info.get("orig_size") or s.object_size, info.get("alloc")))
-        return out
+            starts.append(np.uint64(base) + live.astype(np.uint64) * np.uint64(s.size))
+            sizes.append(np.full(len(live), s.object_size, np.int64))
+            rows.append(r0 + live.astype(np.int64))
+        if not starts:
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        starts, sizes, rows = np.concatenate(starts), np.concatenate(sizes), np.concatenate(rows)
+        order = np.argsort(starts, kind="stable")
+        return starts[order], sizes[order], rows[order]
 
-    def scan_vmalloc(self, cpu):
-        """[(addr, size)] of vmalloc areas ``cpu`` made that are still mapped."""
+    def vmalloc_areas(self):
+        """[(addr, size, cpu that made it)] of vmalloc areas still mapped."""
         vmalloc = importlib.import_module("kernel_model.vmalloc")   # km.vmalloc is the function
         try:
             vm = vmalloc._space()
@@ -136,40 +149,138 @@ class KmemleakChecker(Checker):
         out = []
         for row in range(vmalloc.MAX_VM_AREAS):
             start = vm.area[row * 4]
-            if start and vm.area[row * 4 + 3] == cpu + 1:
+            if start:
                 out.append((vm.start + ((start - 1) << self.pgdat.page_shift),
-                            vm.area[row * 4 + 2] << self.pgdat.page_shift))
+                            vm.area[row * 4 + 2] << self.pgdat.page_shift,
+                            vm.area[row * 4 + 3] - 1))
         return out
 
-    # -- the report --------------------------------------------------------------------------
-    def report_leaks(self, by_site, vmalloc_areas):
+    # -- the arena's roots ---------------------------------------------------------------------
+    def arena_roots(self):
+        """Addresses queued in the mailboxes and held in per-CPU variables."""
+        v = self.pgdat.arena.v
+        out = []
+        ring, ctl = v.get("mbox_ring"), v.get("mbox_ctl")
+        if ring is not None and ctl is not None:
+            ncpu = len(ctl) // 2
+            slots = len(ring) // (2 * ncpu) if ncpu else 0
+            for c in range(ncpu):
+                for i in range(ctl[2 * c], ctl[2 * c + 1]):
+                    out.append(ring[(c * slots + i % slots) * 2])
+        val, nr = v.get("percpu_val"), v.get("percpu_nr")
+        if val is not None and nr is not None:
+            used = nr[0] * self.pgdat.nr_cpus
+            out += [x & 0xFFFFFFFFFFFFFFFF for x in val[:used] if x]
+        return out
+
+    # -- the scan --------------------------------------------------------------------------------
+    def scan(self, roots=(), ptr_size=8):
+        """Report unreferenced objects; ``roots``: addresses the CPUs' processes hold."""
         node = self.pgdat
-        cpu = context.this_cpu
+        if node is None or getattr(node, "slab", None) is None:
+            return []
+        starts, sizes, rows = self.live_objects()
+        areas = self.vmalloc_areas()
+        n = len(starts)
+        seen = np.zeros(n, bool)
+        area_seen = [False] * len(areas)
         data = node.data
-        for sid, objs in sorted(by_site.items()):
+        top = np.uint64(node.page_offset)
+
+        def mark(values):
+            """Objects ``values`` point into, not yet seen; marks them."""
+            vals = np.asarray(values, dtype=np.uint64)
+            if not len(vals):
+                return np.zeros(0, np.int64)
+            for i, (a, size, _cpu) in enumerate(areas):
+                if not area_seen[i] and np.any((vals >= a) & (vals < a + size)):
+                    area_seen[i] = True
+            if not n:
+                return np.zeros(0, np.int64)
+            idx = np.searchsorted(starts, vals, side="right").astype(np.int64) - 1
+            ok = idx >= 0
+            idx, vals = idx[ok], vals[ok]
+            inside = (vals - starts[idx]) < sizes[idx].astype(np.uint64)
+            new = np.unique(idx[inside])
+            new = new[~seen[new]]
+            seen[new] = True
+            return new
+
+        frontier = mark(list(roots) + self.arena_roots())
+        dtype = np.dtype("<u8") if ptr_size == 8 else np.dtype("<u4")
+        while len(frontier) and data is not None:
+            words = []
+            for i in frontier:
+                start, size = int(starts[i]), int(sizes[i])
+                off = start - node.page_offset
+                a = (off + ptr_size - 1) // ptr_size * ptr_size
+                count = (off + size - a) // ptr_size
+                if count > 0:
+                    words.append(np.frombuffer(data, dtype=dtype, count=count, offset=a))
+            if not words:
+                break
+            w = np.concatenate(words).astype(np.uint64)
+            frontier = mark(w[w >= top])
+        self._report(starts[~seen], rows[~seen])
+        self._report_vmalloc([a for a, s in zip(areas, area_seen) if not s])
+        return self.sink.violations
+
+    # -- the report ---------------------------------------------------------------------------
+    def _record(self, text, cpu, ctx, seq, site, sites=None):
+        kinfo = KINDS["leak"]
+        v = Violation(kind="leak", title=text.splitlines()[0],
+                      text=f"{text}\n\nWhat to do: {kinfo.fix}\n(mmstress explain leak)",
+                      cpu=cpu, context=ctx, seq=seq, site=site, sites=sites or {})
+        return self.sink.add(v)
+
+    def _report(self, objs, rows):
+        node = self.pgdat
+        st = node.slab
+        data = node.data
+        by_site = {}
+        for obj, row in zip(objs.tolist(), rows.tolist()):
+            by_site.setdefault(st.track_site[2 * row + sc.TRACK_ALLOC], []).append(obj)
+        groups = {}                   # site ids are per process: merge ids of one site text
+        for _sid, addrs in sorted(by_site.items()):
+            t = sc.object_info(addrs[0], node).get("alloc")
+            groups.setdefault(t["site"] if t else "?", []).extend(addrs)
+        for site, addrs in groups.items():
+            addrs.sort()
+            infos = [sc.object_info(a, node) for a in addrs[:SHOW]]
+            t = infos[0].get("alloc")
             lines = []
-            site = objs[0][2]["site"] if objs[0][2] else "?"
-            for obj, size, t in objs[:SHOW]:
+            for obj, info in zip(addrs, infos):
+                size = info.get("orig_size") or info.get("object_size")
+                tr = info.get("alloc")
                 off = obj - node.page_offset
                 lines += [f"unreferenced object {obj:#x} (size {size}):",
-                          (f"  comm \"{cpu.comm}\", pid {t['pid']}, cpu {t['cpu']}, "
-                           f"{t['context']} context, op {t['seq']}") if t else "  comm \"?\"",
+                          (f"  comm \"mmstress/{tr['cpu']}\", pid {tr['pid']}, cpu {tr['cpu']}, "
+                           f"{tr['context']} context, op {tr['seq']}") if tr else "  comm \"?\"",
                           f"  hex dump (first {min(32, size)} bytes):"]
-                lines += hex_dump(data[off:off + min(32, size)])
+                if data is not None:
+                    lines += hex_dump(data[off:off + min(32, size)])
                 lines += ["  backtrace:", f"    {site}"]
-            if len(objs) > SHOW:
-                lines.append(f"... and {len(objs) - SHOW} more from the same site")
-            lines.append(f"kmemleak: {len(objs)} new suspected memory leaks (see "
+            if len(addrs) > SHOW:
+                lines.append(f"... and {len(addrs) - SHOW} more from the same site")
+            lines.append(f"kmemleak: {len(addrs)} new suspected memory leaks (see "
                          "/sys/kernel/debug/kmemleak)")
-            t = objs[0][2]
-            self.emit("leak", "\n".join(lines), site=site,
-                      sites={"alloc": f"CPU {t['cpu']} {t['context']} op {t['seq']} {site}"
-                             if t else site})
-        if vmalloc_areas:
-            lines = []
-            for addr, size in vmalloc_areas[:SHOW]:
-                lines += [f"unreferenced object {addr:#x} (size {size}):",
-                          f"  comm \"{cpu.comm}\", cpu {cpu.id}", "  backtrace:", "    vmalloc"]
-            lines.append(f"kmemleak: {len(vmalloc_areas)} new suspected memory leaks (see "
-                         "/sys/kernel/debug/kmemleak)")
-            self.emit("leak", "\n".join(lines), site="vmalloc")
+            self._record("\n".join(lines), t["cpu"] if t else None, t["context"] if t else None,
+                         t["seq"] if t else 0, site,
+                         {"alloc": f"CPU {t['cpu']} {t['context']} op {t['seq']} {site}"
+                          if t else site})
+
+    def _report_vmalloc(self, areas):
+        if not areas:
+            return
+        lines = []
+        for addr, size, cpu in areas[:SHOW]:
+            lines += [f"unreferenced object {addr:#x} (size {size}):",
+                      f"  comm \"mmstress/{cpu}\", cpu {cpu}", "  backtrace:", "    vmalloc"]
+        lines.append(f"kmemleak: {len(areas)} new suspected memory leaks (see "
+                     "/sys/kernel/debug/kmemleak)")
+        self._record("\n".join(lines), areas[0][2], None, 0, "vmalloc")
+
+
+def scan_run(node, roots=(), ptr_size=8):
+    """In the machine after a clean run: the leak records, as report dicts."""
+    return [v.to_dict() for v in KmemleakChecker(None, node).scan(roots, ptr_size)]

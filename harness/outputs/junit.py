@@ -1,7 +1,8 @@
 """JUnit XML for CI: one <testcase> per scenario run.
 
-A run with violations or workload failures is a <failure>; a run where the
-harness itself failed (a CPU died, a soft lockup, a timeout) is an <error>;
+A run with violations or workload failures (a soft lockup, a deadlock, a CPU
+that exited unasked included) is a <failure>; a run where the harness itself
+failed (a CPU killed by a signal, its own exception, a timeout) is an <error>;
 an interrupted run is <skipped>.  <system-out> carries the summary and the
 command that reproduces the run.
 """

@@ -22,8 +22,9 @@ JSON shape (``schema_version`` 1; one entry in ``runs`` per scenario)::
              sched: null | {strategy, steps, hash, truncated, diverged_at, stopped, trace},
              reproduce: "mmstress run ..." | "mmstress replay TRACE"}]}
 
-``failures`` kinds: workload-error (a workload raised: exit 1), cpu-died,
-soft-lockup, timeout, start-timeout, harness-error, not-replayable (exit 3).
+``failures`` kinds: workload-error (a workload raised anything), cpu-exited (a CPU
+exited unasked), soft-lockup (exit 1); cpu-died (killed by a signal), timeout,
+start-timeout, harness-error, not-replayable (exit 3: the harness's own).
 """
 
 import json

@@ -15,15 +15,25 @@ interrupt flag are put back, spinlocks the failed context still held are
 released, and that context does no more work on this CPU (as an oops kills
 the task).  It never propagates into interrupted code.
 
-Messages to the machine go through this CPU's pipe: 4-byte little-endian
-length, then a JSON object with ``t`` = failure | violation | stack | done.
+What is the workload's and what is the harness's.  Anything a workload
+function raises -- ``BaseException`` included (KeyboardInterrupt, SystemExit,
+GeneratorExit), and an exception whose ``__str__`` itself raises -- is a
+failure of that workload context, named by the workload frame it came from
+(exit 1).  The harness unwinds with its own BaseExceptions (``SchedStop``,
+``SchedDeadlock``, ``Divergence``, ``DeadlockStop``): those pass through
+``call`` untouched.  Only an exception of the harness itself reaches
+``cpu_main``'s last handler (harness-error, exit 3).
+
+Messages to the machine go through this CPU's pipe in the protocol of
+harness/runtime/messages.py (failure | violation | harness-error | stack |
+roots | done).  After its teardown the CPU sends kmemleak the addresses its
+process state still holds (``roots``): the machine scans for leaks once
+every CPU is done (harness/checkers/kmemleak.py).
 """
 
 import ctypes
-import json
 import os
 import signal
-import struct
 import sys
 import time
 import traceback
@@ -33,7 +43,10 @@ from kernel_model import context, debug, planted, spinlock
 from harness.runtime import counters as C
 from harness.scheduler import options as scheduling
 from harness.runtime.hooks import make_hooks, repeat_counts
-from harness.checkers.base import Checker
+from harness.checkers import kmemleak
+from harness.checkers.base import workload_site
+from harness.checkers.deadlock import DeadlockChecker, DeadlockStop
+from harness.runtime import messages
 from harness.runtime.irq import CHIPS, Irq
 from harness.scheduler.engine import SchedDeadlock, SchedStop
 from harness.scheduler.replay import Divergence
@@ -44,6 +57,28 @@ from harness.runtime.workload_api import Kernel
 _MODEL_CTX = {C.X_PROCESS: context.CTX_TASK, C.X_HARDIRQ: context.CTX_HARDIRQ,
               C.X_SOFTIRQ: context.CTX_SOFTIRQ, C.X_TASKLET: context.CTX_SOFTIRQ}
 PR_SET_PDEATHSIG = 1
+HARNESS_UNWIND = (SchedStop, SchedDeadlock, Divergence, DeadlockStop)
+_HARNESS_DIRS = ("/kernel_model/", "/harness/")
+
+
+def safe_str(exc):
+    """``Type: message`` of an exception, even when its ``__str__`` raises."""
+    try:
+        text = str(exc)
+    except BaseException as inner:  # noqa: BLE001 - the workload's __str__ is the workload's
+        text = f"<str() raised {type(inner).__name__}>"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def workload_frame(tb):
+    """``file:line (function)`` of the innermost workload frame of a traceback."""
+    site = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not any(d in code.co_filename for d in _HARNESS_DIRS):
+            site = f"{code.co_filename}:{tb.tb_lineno} ({code.co_name})"
+        tb = tb.tb_next
+    return site
 
 
 class CpuRuntime:
@@ -76,9 +111,8 @@ class CpuRuntime:
             self.softirqs.open_softirq(SCENARIO_SOFTIRQ, lambda: self.call(C.X_SOFTIRQ, fn))
 
     # -- messages -----------------------------------------------------------------
-    def send(self, msg):
-        data = json.dumps(msg, default=str).encode()
-        buf = struct.pack("<I", len(data)) + data
+    def send(self, t, **fields):
+        buf = messages.encode(t, **fields)
         flags = context.local_irq_save()          # no hardirq message in the middle of this one
         try:
             while buf:
@@ -98,7 +132,9 @@ class CpuRuntime:
         self.doing[self.cpu_id] = x << 16
         try:
             fn(self.k[x])
-        except Exception as exc:  # noqa: BLE001 - a workload's bug is a report, not a crash
+        except HARNESS_UNWIND:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a workload's bug is a report, not a crash
             self._failed(x, exc, pc, irqs)
         self.ops[C.ops_base(self.cpu_id, x) + C.OP_CALL] += 1
         exit_hook = getattr(debug.hooks, "context_exit", None)
@@ -116,12 +152,19 @@ class CpuRuntime:
         self.nfail += 1
         if self.nfail > 20:
             return
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        except BaseException:  # noqa: BLE001 - a workload exception that cannot be formatted
+            tb = "".join(traceback.format_tb(exc.__traceback__)) + safe_str(exc) + "\n"
         kind = getattr(exc, "kind", None)
-        self.send({"t": "failure", "kind": "workload-error", "cpu": self.cpu_id,
-                   "context": C.CONTEXTS[x], "error": f"{type(exc).__name__}: {exc}",
-                   "kernel_bug": kind, "doing": doing, "traceback": tb[-6000:],
-                   "released_locks": released})
+        site = workload_frame(exc.__traceback__)
+        error = safe_str(exc)
+        self.send("failure", kind="workload-error", cpu=self.cpu_id, context=C.CONTEXTS[x],
+                  error=error, site=site,
+                  message=f"CPU {self.cpu_id} {C.CONTEXTS[x]}: {error}"
+                          + (f" at {site}" if site else ""),
+                  kernel_bug=kind if isinstance(kind, str) else None, doing=doing,
+                  traceback=tb[-6000:], released_locks=released)
 
     def _release_locks(self, model_ctx):
         """Release spinlocks this CPU still holds in the failed context; their names."""
@@ -220,10 +263,14 @@ class CpuRuntime:
             self.stat[self.sbase + C.STAT["mbox_leftover"]] = self.mailboxes.count(me)
             if eng is not None:
                 eng.cpu_done()
-        except (SchedDeadlock, Divergence, SchedStop) as exc:
+        except HARNESS_UNWIND as exc:
             self.irq.stop()
+            if isinstance(exc, DeadlockStop) and eng is not None and not eng.serialised:
+                eng.cpu_done()                       # free mode: let go of the ticket
             self._sched_stopped(exc)
             return                                   # no teardown: the run is over as it stands
+        if "kmemleak" in plan.scenario.checkers:
+            self.send("roots", cpu=me, addrs=self.roots())
         self.hooks.finish()
         self.set_phase(C.PHASE_TORNDOWN)
 
@@ -253,12 +300,29 @@ class CpuRuntime:
 
     def _sched_stopped(self, exc):
         """The schedule ended the run: a deadlock (a violation), a divergence (not replayable)."""
-        if isinstance(exc, SchedDeadlock):
-            Checker(self.hooks.sink, self.node).emit("deadlock", str(exc), site="scheduler")
+        if isinstance(exc, DeadlockStop):
+            self.ctl[C.CTL_ABORT] = 1                # the deadlock is reported: end the run
+        elif isinstance(exc, SchedDeadlock):
+            checker = next((c for c in self.hooks.checkers if isinstance(c, DeadlockChecker)),
+                           None) or DeadlockChecker(self.hooks.sink, self.node)
+            checker.report_cycle(exc.cycle, note=" (found by the scheduler: every CPU left spins)")
         elif isinstance(exc, Divergence):
-            self.send({"t": "failure", "kind": "not-replayable", "cpu": self.cpu_id,
-                       "context": "process", "error": str(exc), "doing": None,
-                       "traceback": None})
+            self.send("failure", kind="not-replayable", cpu=self.cpu_id, context="process",
+                      error=str(exc), doing=None, traceback=None)
+
+    def roots(self):
+        """Addresses this process's workload state still holds: module globals, what
+        workloads keep on ``k``, the op mixes' held lists (kmemleak's roots)."""
+        plan = self.plan
+        objs = [k.__dict__.get("state") for k in self.k]
+        objs += [{n: v for n, v in vars(k).items() if not n.startswith("_")
+                  and n not in ("cpu", "nr_cpus", "context", "rng")} for k in self.k]
+        if plan.mix_mode:
+            objs += [m.held for m in plan.mixes_of(self.cpu_id).values()]
+        elif plan.module is not None:
+            objs.append({n: v for n, v in vars(plan.module).items()
+                         if not n.startswith("__") and not callable(v)})
+        return kmemleak.collect_roots(objs)
 
     def teardown(self, kp):
         plan = self.plan
@@ -275,10 +339,10 @@ class CpuRuntime:
 
 def _dump_stack(rt):
     def handler(signum, frame):
-        rt.send({"t": "stack", "cpu": rt.cpu_id, "doing": C.doing_text(rt.doing[rt.cpu_id]),
-                 "preempt_count": context.this_cpu.preempt_count,
-                 "irqs_off": context.this_cpu.irqs_off,
-                 "stack": "".join(traceback.format_stack(frame))[-6000:]})
+        rt.send("stack", cpu=rt.cpu_id, doing=C.doing_text(rt.doing[rt.cpu_id]),
+                preempt_count=context.this_cpu.preempt_count,
+                irqs_off=context.this_cpu.irqs_off, site=workload_site(frame=frame),
+                stack="".join(traceback.format_stack(frame))[-6000:])
     return handler
 
 
@@ -308,7 +372,7 @@ def cpu_main(plan, cpu_id, wfd):
         def report(v):
             if plan.engine is not None:
                 v = dict(v, step=plan.engine.note_violation())   # orders reports across CPUs
-            rt.send({"t": "violation", "cpu": cpu_id, **v})
+            rt.send("violation", **dict(v, cpu=cpu_id))
         rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node, report,
                                        faults=getattr(plan.scenario, "fault", None), seed=plan.seed)
         if plan.engine is not None:
@@ -316,13 +380,12 @@ def cpu_main(plan, cpu_id, wfd):
         debug.install(rt.hooks)
         signal.signal(signal.SIGUSR2, _dump_stack(rt))
         rt.main()
-        rt.send({"t": "done", "cpu": cpu_id, "repeats": repeat_counts(rt.sink)})
+        rt.send("done", cpu=cpu_id, repeats=repeat_counts(rt.sink))
     except BaseException:  # noqa: BLE001 - the harness's own bug: tell the machine, exit 3
         code = 3
         try:
-            msg = {"t": "harness-error", "cpu": cpu_id, "traceback": traceback.format_exc()[-6000:]}
-            data = json.dumps(msg).encode()
-            os.write(wfd, struct.pack("<I", len(data)) + data)
+            os.write(wfd, messages.encode("harness-error", cpu=cpu_id,
+                                          traceback=traceback.format_exc()[-6000:]))
         except Exception:  # noqa: BLE001
             pass
     finally:

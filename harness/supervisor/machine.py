@@ -7,13 +7,20 @@ Data flow::
     pre-fork: mailbox locks, kmem caches of the op mixes
     fork CPUs  -------------------------------->  cpu.cpu_main(): READY
     all READY: run_ctl[GO] = 1  --------------->  setup, timer, main loop
-    read pipes (failures, violations, stacks) <-  messages
+    read pipes: MachineSide.on_<kind>  <-------  messages (runtime/messages.py)
     watch exits (sentinels), heartbeats (watchdog)
-    duration over / Ctrl-C / SIGTERM: STOP  --->  stop, teardown, exit
-    a CPU died or locked up: ABORT  ----------->  leave at once, no teardown
+    duration over / Ctrl-C / SIGTERM: STOP  --->  stop, teardown, roots, exit
+    a CPU died, exited, locked up: ABORT  ----->  leave at once, no teardown
+                              ABORT  <---------  a CPU that found a deadlock
     grace over: SIGKILL the stragglers
-    final counters, lock stats, /proc views, invariants (clean runs only)
+    final counters, lock stats, /proc views; clean runs only: kmemleak's
+    reachability scan (the CPUs' roots + the arena), invariants
     close the arena (unlinks /dev/shm) -- on every path, in ``finally``
+
+Verdicts: what the workload or the model did is exit 1 (violations, failed
+contexts, cpu-exited, soft lockups, deadlocks); exit 3 (HARNESS_FAILURES) is
+the harness's own fault.  CPUs killed after an abort whose cause is in the
+report are that report's collateral, not a timeout.
 
 Nothing a report needs lives only in a CPU: counters are in the arena,
 messages are sent when they happen, so any CPU may die at any time.  The
@@ -24,11 +31,9 @@ machine never leaves a child behind: every CPU is killed and reaped in
 
 import dataclasses
 import inspect
-import json
 import os
 import select
 import signal
-import struct
 import time
 from dataclasses import dataclass, field
 
@@ -45,11 +50,18 @@ from harness.runtime.cpu import cpu_main
 from harness.runtime.locks import NamedLocks, all_lock_stats
 from harness.runtime.opmix import OpMix
 from harness.scenario import import_workload
-from harness.supervisor.watchdog import Watchdog
+from harness.checkers import kinds, kmemleak
+from harness.runtime import messages as wire
+from harness.supervisor import messages
+from harness.supervisor.watchdog import Watchdog, clock_of
 
 START_TIMEOUT = 20.0
-HARNESS_FAILURES = ("cpu-died", "soft-lockup", "harness-error", "timeout", "start-timeout",
-                    "not-replayable")
+# Exit 3 is the harness's own fault only: a CPU killed by a signal nobody in
+# the run sent (the OOM killer, a harness crash), the harness's exception, a
+# CPU that would not stop, a non-replayable schedule.  What the workload or
+# the model did -- a failed context, a CPU that exited unasked (cpu-exited),
+# a soft lockup, a deadlock -- is exit 1.
+HARNESS_FAILURES = ("cpu-died", "harness-error", "timeout", "start-timeout", "not-replayable")
 
 _stop = {"signum": None, "count": 0}
 
@@ -199,6 +211,8 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
     result = RunResult(sc, seed, irq_mask or sc.irq_mask, sched_options=sched)
     node = _boot(sc, sched)
     procs, rfds, engine = [], [], None
+    side = messages.MachineSide(result)
+    bufs = {}
     try:
         engine = scheduling.make_engine(sched, node, seed, sc.cpus) if sched else None
         plan = Plan(sc, seed, node, result.irq_mask, _pin_cores(sc.cpus), engine)
@@ -212,7 +226,7 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
             os.set_blocking(r, False)
             procs.append(p)
             rfds.append(r)
-        _monitor(result, plan, procs, rfds, progress, grace)
+        _monitor(result, plan, procs, rfds, progress, grace, side, bufs)
     finally:
         for p in procs:
             if p.exitcode is None:
@@ -222,10 +236,10 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
                     pass
             p.join(5)
         for r in rfds:
-            _drain(result, r, {}, final=True)
+            _drain(side, r, bufs)
             os.close(r)
         try:
-            _collect(result, node, proc_views)
+            _collect(result, node, proc_views, side.roots)
             if engine is not None:             # the steps live in the arena: read them before it closes
                 result.steps = engine.steps()
                 kinds = {v["kind"] for v in result.violations}
@@ -236,18 +250,17 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
     return result
 
 
-def _monitor(result, plan, procs, rfds, progress, grace):
+def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
     sc, node = result.scenario, plan.node
     ctl, phase, beat = node.arena.v["run_ctl"], node.arena.v["cpu_phase"], node.arena.v["cpu_beat"]
     n = sc.cpus
-    bufs = {r: b"" for r in rfds}
-    stacks = {}
     dog = Watchdog(n, sc.watchdog)
     t_start = time.monotonic()
     t0 = None
     deadline = None                     # after STOP/ABORT: when stragglers get killed
     last_progress = 0.0
     reaped = set()
+    aborted_for = None                  # why the run was aborted, when the report says it
 
     def finish_by(t):
         nonlocal deadline
@@ -257,10 +270,11 @@ def _monitor(result, plan, procs, rfds, progress, grace):
         ready, _, _ = select.select(rfds + [p.sentinel for p in procs], [], [], 0.05)
         for r in rfds:
             if r in ready:
-                for msg in _drain(result, r, bufs):
-                    if msg.get("t") == "stack":
-                        stacks[msg["cpu"]] = msg
+                _drain(side, r, bufs)
         now = time.monotonic()
+        if ctl[C.CTL_ABORT] and aborted_for is None:
+            aborted_for = "a CPU's report"   # a CPU aborted the run (a deadlock it found)
+            finish_by(now + grace)
         # -- start barrier -----------------------------------------------------------
         if t0 is None:
             if all(phase[c] >= C.PHASE_READY for c in range(n)):
@@ -291,12 +305,20 @@ def _monitor(result, plan, procs, rfds, progress, grace):
             if cpu in reaped or p.exitcode is None:
                 continue
             reaped.add(cpu)
+            doing = C.doing_text(node.arena.v['cpu_doing'][cpu])
             if p.exitcode < 0 and cpu not in dog.fired and not ctl[C.CTL_ABORT]:
                 sig = signal.Signals(-p.exitcode).name
                 result.failures.append(_fail(
-                    "cpu-died", cpu, f"CPU {cpu} died ({sig}) while doing "
-                    f"{C.doing_text(node.arena.v['cpu_doing'][cpu])}; the run was aborted"))
-            if p.exitcode != 0 and not ctl[C.CTL_ABORT]:
+                    "cpu-died", cpu, f"CPU {cpu} died ({sig}) while doing {doing}; "
+                    "the run was aborted"))
+            elif p.exitcode >= 0 and phase[cpu] < C.PHASE_EXITED:
+                _drain(side, rfds[cpu], bufs)          # what it said before it went
+                what = f" of {sc.workload}" if sc.workload else ""
+                result.failures.append(dict(_fail(
+                    "cpu-exited", cpu, f"CPU {cpu} exited (status {p.exitcode}) without being "
+                    f"asked while doing {doing}{what}; the run was aborted"), doing=doing))
+            if (p.exitcode != 0 or phase[cpu] < C.PHASE_EXITED) and not ctl[C.CTL_ABORT]:
+                aborted_for = f"CPU {cpu}'s end"
                 ctl[C.CTL_ABORT] = 1
                 finish_by(now + grace)
         live = {c for c, p in enumerate(procs) if p.exitcode is None}
@@ -308,14 +330,18 @@ def _monitor(result, plan, procs, rfds, progress, grace):
             if plan.engine is not None and plan.engine.serialised:
                 step = plan.engine.meta[sched_engine.META_STEP]   # one CPU runs at a time:
                 beats = [b + step for b in beats]                  # any step is progress
-            for cpu in dog.observe(beats, now, live):
-                _soft_lockup(result, node, procs[cpu], cpu, dog.stuck_for(cpu, now), stacks,
+            clocks = [clock_of(p.pid) if c in live else None for c, p in enumerate(procs)]
+            for cpu in dog.observe(beats, now, live, clocks):
+                _soft_lockup(result, node, procs[cpu], cpu, dog.stuck_for(cpu), side,
                              rfds[cpu], bufs)
                 ctl[C.CTL_ABORT] = 1
+                aborted_for = "a soft lockup"
                 finish_by(now + grace)
         # -- stragglers ----------------------------------------------------------------------------
         if deadline is not None and now >= deadline:
-            cause_known = result.harness_failed or result.interrupted
+            # CPUs left spinning on locks of a CPU that locked up, exited or deadlocked
+            # are that report's collateral, not a harness fault
+            cause_known = result.harness_failed or result.interrupted or aborted_for
             for cpu in sorted(live):
                 if not cause_known:
                     result.failures.append(_fail(
@@ -331,27 +357,31 @@ def _monitor(result, plan, procs, rfds, progress, grace):
     result.elapsed = time.monotonic() - (t0 if t0 is not None else t_start)
 
 
-def _soft_lockup(result, node, proc, cpu, secs, stacks, rfd, bufs):
+def _soft_lockup(result, node, proc, cpu, secs, side, rfd, bufs):
+    """The kernel's soft-lockup report: a violation (exit 1) with the CPU's own stack."""
     doing = C.doing_text(node.arena.v["cpu_doing"][cpu])
     try:
         os.kill(proc.pid, signal.SIGUSR2)
     except ProcessLookupError:
         pass
+    stacks = side.stacks
     end = time.monotonic() + 1.0
     while cpu not in stacks and time.monotonic() < end:
         select.select([rfd], [], [], 0.05)
-        for msg in _drain(result, rfd, bufs):
-            if msg.get("t") == "stack":
-                stacks[msg["cpu"]] = msg
+        _drain(side, rfd, bufs)
     stack = stacks.get(cpu, {}).get("stack", "(the CPU did not answer with its stack)\n")
+    site = stacks.get(cpu, {}).get("site") or "?"
     text = (f"watchdog: BUG: soft lockup - CPU#{cpu} stuck for {secs:.0f}s! "
             f"[mmstress/{cpu}:{proc.pid}]\n"
-            f"CPU {cpu} was doing: {doing}\nCall Trace (Python):\n{stack}")
+            f"CPU {cpu} was doing: {doing}\nstuck at: {site}\nCall Trace (Python):\n{stack}")
+    kinfo = kinds.KINDS["soft-lockup"]
     result.failures.append({"kind": "soft-lockup", "cpu": cpu, "context": doing.split(" ")[-2]
                             if " in " in doing else None, "message": text.splitlines()[0],
-                            "doing": doing, "traceback": stack})
-    result.violations.append({"kind": "soft-lockup", "title": text.splitlines()[0], "text": text,
-                              "cpu": cpu, "context": None, "count": 1})
+                            "doing": doing, "site": site, "traceback": stack})
+    result.violations.append({"kind": "soft-lockup", "title": text.splitlines()[0],
+                              "text": f"{text.rstrip()}\n\nWhat to do: {kinfo.fix}\n"
+                                      "(mmstress explain soft-lockup)",
+                              "cpu": cpu, "context": None, "site": site, "count": 1})
     try:
         os.kill(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -362,49 +392,11 @@ def _fail(kind, cpu, message):
     return {"kind": kind, "cpu": cpu, "context": None, "message": message}
 
 
-def _drain(result, r, bufs, final=False):
-    """Read what CPU pipe ``r`` has; record failures and violations; return the messages."""
-    buf = bufs.get(r, b"")
-    while True:
-        try:
-            chunk = os.read(r, 65536)
-        except BlockingIOError:
-            break
-        except OSError:
-            break
-        if not chunk:
-            break
-        buf += chunk
-    msgs = []
-    while len(buf) >= 4:
-        (size,) = struct.unpack_from("<I", buf)
-        if len(buf) < 4 + size:
-            break
-        try:
-            msgs.append(json.loads(buf[4:4 + size]))
-        except ValueError:
-            pass
-        buf = buf[4 + size:]
-    bufs[r] = buf
+def _drain(side, r, bufs):
+    """Read what CPU pipe ``r`` has and hand each whole message to its handler."""
+    msgs, bufs[r] = wire.read_available(r, bufs.get(r, b""))
     for m in msgs:
-        t = m.get("t")
-        if t == "failure":
-            result.failures.append({"kind": m["kind"], "cpu": m["cpu"], "context": m["context"],
-                                    "message": f"CPU {m['cpu']} {m['context']}: {m['error']}",
-                                    "doing": m.get("doing"), "traceback": m.get("traceback"),
-                                    "released_locks": m.get("released_locks", [])})
-        elif t == "violation":
-            result.violations.append({k: v for k, v in m.items() if k != "t"})
-        elif t == "harness-error":
-            result.failures.append({"kind": "harness-error", "cpu": m["cpu"], "context": None,
-                                    "message": f"CPU {m['cpu']}: internal harness error",
-                                    "traceback": m.get("traceback")})
-        elif t == "done":
-            for (kind, site, title), count in m.get("repeats", []):
-                for v in result.violations:
-                    if (v.get("kind"), v.get("site"), v.get("title")) == (kind, site, title):
-                        v["count"] = count
-    return msgs
+        side.handle(m)
 
 
 def _progress_line(node, n, elapsed):
@@ -415,8 +407,9 @@ def _progress_line(node, n, elapsed):
     return f"[{elapsed:5.1f}s] {rate} | interrupts {irqs:,}"
 
 
-def _collect(result, node, proc_views):
-    """Final counters and model views; model checks only after a clean finish."""
+def _collect(result, node, proc_views, roots=None):
+    """Final counters and model views; model checks (kmemleak's scan, the invariants)
+    only after a clean finish.  ``roots``: {cpu: [addresses]} the CPUs sent for kmemleak."""
     sc = result.scenario
     if any("step" in v for v in result.violations):     # scheduled: in the order they happened
         result.violations.sort(key=lambda v: (v.get("step", 1 << 62), v.get("cpu") or 0))
@@ -429,6 +422,10 @@ def _collect(result, node, proc_views):
     result.percpu = percpu_vars.sums()
     clean = all(p >= C.PHASE_TORNDOWN for p in result.counters["phase"]) and not result.harness_failed
     result.slab = _slab_summary(node) if sc.slab else None
+    if clean and sc.slab and "kmemleak" in sc.checkers:
+        result.violations += kmemleak.scan_run(
+            node, [a for addrs in (roots or {}).values() for a in addrs],
+            ptr_size=4 if sc.arch == "x86_32" else 8)
     if clean:
         pcp.drain_all_pages(node)
         result.invariants = invariants.check_page_allocator(node)

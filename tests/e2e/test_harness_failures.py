@@ -82,12 +82,14 @@ def process(k):
 def test_workload_that_spins_forever_is_a_soft_lockup(tmp_path, monkeypatch):
     path = _scenario(tmp_path, monkeypatch, "wl_spins", SPINS, '[watchdog]\nthresh = "500ms"\n')
     code, run = _run(path, tmp_path)
-    assert code == EXIT_HARNESS
+    assert code == EXIT_VIOLATIONS                       # the workload's lockup, not the harness's
     lock = [f for f in run["failures"] if f["kind"] == "soft-lockup"]
     assert len(lock) == 1 and lock[0]["cpu"] == 1
     assert lock[0]["message"].startswith("watchdog: BUG: soft lockup - CPU#1 stuck for")
     assert "process work" in lock[0]["doing"] and "wl_spins.py" in lock[0]["traceback"]
     assert run["violations"][0]["kind"] == "soft-lockup"
+    site = run["violations"][0]["site"]                  # the workload frame it was stuck in
+    assert "wl_spins.py:3 (process)" in site or "wl_spins.py:4 (process)" in site
 
 
 KILLED = """

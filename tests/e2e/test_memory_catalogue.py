@@ -76,15 +76,20 @@ def test_correct_twin_is_clean(name):
     assert result.exit_code == 0
 
 
-def test_leaks_are_reported_once_by_the_allocating_cpu():
+def test_leaks_are_reported_once_per_site_naming_each_allocating_cpu():
+    """kmemleak's list is global: one record per allocation site over every CPU,
+    each object with the CPU that allocated it (its alloc track)."""
     result = machine.run(load("leak"), SEED)
     leaks = [v for v in result.violations if v["kind"] == "leak"]
-    assert {v["cpu"] for v in leaks} == {0, 1}
+    assert len({v["site"] for v in leaks}) == len(leaks) >= 1
     addrs = [ln.split()[2] for v in leaks for ln in v["text"].splitlines()
              if ln.startswith("unreferenced object")]
-    assert len(addrs) == len(set(addrs))
+    assert addrs and len(addrs) == len(set(addrs))
     for v in leaks:
-        assert f"comm \"mmstress/{v['cpu']}\"" in v["text"] and ", cpu " in v["text"]
+        for ln in v["text"].splitlines():
+            if ln.startswith("  comm "):
+                cpu = ln.split("mmstress/")[1].split('"')[0]
+                assert f", cpu {cpu}," in ln, ln
 
 
 @pytest.mark.parametrize("name", PLANTED)
