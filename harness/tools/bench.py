@@ -26,7 +26,7 @@ import statistics
 import time
 
 import kernel_model as km
-from kernel_model import context
+from kernel_model import context, slab_common as sc
 
 # --- rows --------------------------------------------------------------------------------------
 
