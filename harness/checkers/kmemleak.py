@@ -42,16 +42,11 @@ from kernel_model.page import PGTY_slab
 
 from harness.runtime import counters as C
 from .base import Checker
+from .record import rel
 
 MAX_CPUS = 64
 WAIT_LIMIT = 20.0        # seconds to wait for the other CPUs' teardown
 SHOW = 4                 # objects listed per allocation site
-
-
-def hex_dump(data, n=32):
-    b = bytes(data[:n])
-    rows = [b[i:i + 16] for i in range(0, len(b), 16)]
-    return [f"    {' '.join(f'{x:02x}' for x in r)}" for r in rows]
 
 
 class KmemleakChecker(Checker):
@@ -145,32 +140,22 @@ class KmemleakChecker(Checker):
     # -- the report --------------------------------------------------------------------------
     def report_leaks(self, by_site, vmalloc_areas):
         node = self.pgdat
-        cpu = context.this_cpu
         data = node.data
+        where = {sid: key for key, sid in node.slab.site_ids.items()}   # this CPU's sites
         for sid, objs in sorted(by_site.items()):
-            lines = []
-            site = objs[0][2]["site"] if objs[0][2] else "?"
-            for obj, size, t in objs[:SHOW]:
-                off = obj - node.page_offset
-                lines += [f"unreferenced object {obj:#x} (size {size}):",
-                          (f"  comm \"{cpu.comm}\", pid {t['pid']}, cpu {t['cpu']}, "
-                           f"{t['context']} context, op {t['seq']}") if t else "  comm \"?\"",
-                          f"  hex dump (first {min(32, size)} bytes):"]
-                lines += hex_dump(data[off:off + min(32, size)])
-                lines += ["  backtrace:", f"    {site}"]
-            if len(objs) > SHOW:
-                lines.append(f"... and {len(objs) - SHOW} more from the same site")
-            lines.append(f"kmemleak: {len(objs)} new suspected memory leaks (see "
-                         "/sys/kernel/debug/kmemleak)")
             t = objs[0][2]
-            self.emit("leak", "\n".join(lines), site=site,
-                      sites={"alloc": f"CPU {t['cpu']} {t['context']} op {t['seq']} {site}"
-                             if t else site})
+            site = t["site"] if t else "?"
+            if sid in where:                 # the whole path (the track keeps a basename)
+                code, line = where[sid]
+                site = f"{rel(code.co_filename)}:{line} ({code.co_name})"
+            records = []
+            for obj, size, track in objs:
+                off = obj - node.page_offset
+                records.append({"address": obj, "size": size, "alloc": track,
+                                "hex": bytes(data[off:off + min(32, size)]).hex()
+                                if len(records) < SHOW else ""})
+            self.violation("leak", site=site, frames=[site], function="kmalloc", objects=records,
+                           tracks={"alloc": t} if t else {})
         if vmalloc_areas:
-            lines = []
-            for addr, size in vmalloc_areas[:SHOW]:
-                lines += [f"unreferenced object {addr:#x} (size {size}):",
-                          f"  comm \"{cpu.comm}\", cpu {cpu.id}", "  backtrace:", "    vmalloc"]
-            lines.append(f"kmemleak: {len(vmalloc_areas)} new suspected memory leaks (see "
-                         "/sys/kernel/debug/kmemleak)")
-            self.emit("leak", "\n".join(lines), site="vmalloc")
+            self.violation("leak", site="vmalloc", frames=[], function="vmalloc",
+                           objects=[{"address": a, "size": n} for a, n in vmalloc_areas])

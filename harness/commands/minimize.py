@@ -47,7 +47,7 @@ def cmd_minimize(args):
     print(minimize.render(res.steps, upto=upto, tail=args.show))
     v = res.violations[0] if res.violations else None
     if v:
-        print(f"\n{v['text'].splitlines()[0]}\n  at {v.get('site')} (CPU {v['cpu']} {v['context']})")
+        print(f"\n{v['title']}\n  at {v.get('site')} (CPU {v['cpu']} {v['context']})")
     print(f"saved: {args.output}\nreproduce: mmstress replay {args.output}")
     return cli.EXIT_OK
 

@@ -33,7 +33,8 @@ from kernel_model import context, debug, planted
 from harness.runtime import counters as C
 from harness.scheduler import options as scheduling
 from harness.runtime.hooks import make_hooks, repeat_counts
-from harness.checkers.base import Checker
+from harness.checkers import record
+from harness.checkers import lockdep
 from harness.runtime.irq import CHIPS, Irq
 from harness.scheduler.engine import SchedDeadlock, SchedStop
 from harness.scheduler.replay import Divergence
@@ -121,6 +122,7 @@ class CpuRuntime:
         self.send({"t": "failure", "kind": "workload-error", "cpu": self.cpu_id,
                    "context": C.CONTEXTS[x], "error": f"{type(exc).__name__}: {exc}",
                    "kernel_bug": kind, "doing": doing, "traceback": tb[-6000:],
+                   "site": record.tb_site(exc.__traceback__),
                    "released_locks": released})
 
     def _release_locks(self, model_ctx):
@@ -254,7 +256,7 @@ class CpuRuntime:
     def _sched_stopped(self, exc):
         """The schedule ended the run: a deadlock (a violation), a divergence (not replayable)."""
         if isinstance(exc, SchedDeadlock):
-            Checker(self.hooks.sink, self.node).emit("deadlock", str(exc), site="scheduler")
+            lockdep.report_deadlock(self.hooks.sink, self.node, exc)
         elif isinstance(exc, Divergence):
             self.send({"t": "failure", "kind": "not-replayable", "cpu": self.cpu_id,
                        "context": "process", "error": str(exc), "doing": None,

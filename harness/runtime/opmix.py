@@ -56,8 +56,10 @@ class Dist:
 class OpSpec:
     """One validated entry of a mix."""
 
-    def __init__(self, op, dist, gfp, weight, cache=None):
+    def __init__(self, op, dist, gfp, weight, cache=None, site="", free_site=""):
         self.op, self.dist, self.gfp, self.weight, self.cache = op, dist, gfp, weight, cache
+        self.site = site              # the entry's TOML line: the site of its reports
+        self.free_site = free_site    # the mix's table line: the site of its frees
         self.kind = OPS[op][0]
 
 
@@ -72,6 +74,7 @@ class OpMix:
         self.receive = receive
         self.caches = list(caches)      # cache index (spec.cache) -> kmem_cache
         self.held = []                  # [(addr or pfn, meta)]
+        self.free_site = specs[0].free_site if specs else ""   # reports of frees point here
         total = sum(s.weight for s in specs)
         acc, self.cum = 0.0, []
         for s in specs:

@@ -37,6 +37,7 @@ import multiprocess
 import kernel_model as km
 from kernel_model import invariants, pcp, spinlock
 
+from harness.outputs import merge
 from harness.runtime import counters as C
 from harness.runtime import hooks, mailbox, percpu, rng
 from harness.scheduler import options as scheduling
@@ -392,18 +393,16 @@ def _drain(result, r, bufs, final=False):
             result.failures.append({"kind": m["kind"], "cpu": m["cpu"], "context": m["context"],
                                     "message": f"CPU {m['cpu']} {m['context']}: {m['error']}",
                                     "doing": m.get("doing"), "traceback": m.get("traceback"),
+                                    "site": m.get("site"),
                                     "released_locks": m.get("released_locks", [])})
         elif t == "violation":
-            result.violations.append({k: v for k, v in m.items() if k != "t"})
+            merge.add(result.violations, m)
         elif t == "harness-error":
             result.failures.append({"kind": "harness-error", "cpu": m["cpu"], "context": None,
                                     "message": f"CPU {m['cpu']}: internal harness error",
                                     "traceback": m.get("traceback")})
         elif t == "done":
-            for (kind, site, title), count in m.get("repeats", []):
-                for v in result.violations:
-                    if (v.get("kind"), v.get("site"), v.get("title")) == (kind, site, title):
-                        v["count"] = count
+            merge.add_repeats(result.violations, m.get("cpu"), m.get("repeats"))
     return msgs
 
 
