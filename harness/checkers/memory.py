@@ -175,34 +175,24 @@ class MemoryChecker(Checker):
         kind = "use-after-free" if "Poison" in what else "out-of-bounds"
         if self._kasan_objects and _life(addr, self._info(addr)) in self._kasan_objects:
             return                  # KASAN reported this object at the bad access already
-        when = ("allocated again: the write came after the object was freed"
-                if kind == "use-after-free" or expected == sc.SLUB_RED_INACTIVE
-                else "freed: the write went past the object while it was allocated")
+        when = ("allocated-again" if kind == "use-after-free" or expected == sc.SLUB_RED_INACTIVE
+                else "freed")
         self._slub_report(kind, cache, addr, {
-            "what": f"{what} overwritten",
-            "lines": [f"{fault:#x}-{end - 1:#x} @offset={fault - addr}. First byte {found:#x} "
-                      f"instead of {expected:#x}",
-                      f"(found by SLUB_DEBUG's check_object when the object was {when})", ""]})
+            "what": f"{what} overwritten", "fault": fault, "end": end, "found": found,
+            "expected": expected, "found_when": when})
         # restore_bytes() already put the pattern back, as the kernel does:
         # FIX <cache>: Restoring <what> <range>=<value>
 
     def _ev_alloc_allocated(self, cache, addr):
-        self._slub_report("freelist-corrupt", cache, addr, {
-            "what": "Freechain corrupt",
-            "lines": [f"Object {addr:#x} was handed out while its debug state says it is allocated:",
-                      "it was on a freelist twice -- a double free that raced past the free checks "
-                      "(two CPUs, or an interrupt on this CPU), or a per-CPU freelist update lost to "
-                      "an interrupt between its compare and its swap.", ""]},
-            key_site=f"freelist of {cache}")
+        self._slub_report("freelist-corrupt", cache, addr,
+                          {"what": "Freechain corrupt", "cause": "handed-out-allocated"},
+                          key_site=f"freelist of {cache}")
 
     def _ev_freelist_corrupt(self, cache, addr, fp, what):
-        self._slub_report("freelist-corrupt", cache, addr, {
-            "what": what,
-            "lines": [f"Object {addr:#x} fp={fp:#x}: "
-                      + ("the free pointer points at the object itself (a freelist loop: the object "
-                         "was freed twice in a row)" if fp == addr else
-                         "the free pointer is not an object of this slab"), ""]},
-            key_site=f"freelist of {cache}")
+        self._slub_report("freelist-corrupt", cache, addr,
+                          {"what": what, "fp": fp,
+                           "cause": "freelist-loop" if fp == addr else "fp-outside-slab"},
+                          key_site=f"freelist of {cache}")
 
     def _ev_wrong_cache(self, cache, addr, real):
         info = self._info(addr)

@@ -335,10 +335,39 @@ def _kasan(rec):
     return KASAN_LINE + "\n" + head, body, after + [KASAN_LINE]
 
 
+_FOUND_WHEN = {
+    "allocated-again": "allocated again: the write came after the object was freed",
+    "freed": "freed: the write went past the object while it was allocated",
+}
+
+
+def _slub_facts(rec):
+    """SLUB_DEBUG's explanation lines of a record's ``details``."""
+    d, o = _d(rec), _obj(rec)
+    obj = o.get("object", o.get("address"))
+    cause = d.get("cause")
+    if "fault" in d:
+        return [f"{d['fault']:#x}-{d['end'] - 1:#x} @offset={d['fault'] - obj}. First byte "
+                f"{d['found']:#x} instead of {d['expected']:#x}",
+                f"(found by SLUB_DEBUG's check_object when the object was "
+                f"{_FOUND_WHEN.get(d.get('found_when'), d.get('found_when'))})", ""]
+    if cause == "handed-out-allocated":
+        return [f"Object {_hex(obj)} was handed out while its debug state says it is allocated:",
+                "it was on a freelist twice -- a double free that raced past the free checks "
+                "(two CPUs, or an interrupt on this CPU), or a per-CPU freelist update lost to "
+                "an interrupt between its compare and its swap.", ""]
+    if cause in ("freelist-loop", "fp-outside-slab"):
+        return [f"Object {_hex(obj)} fp={_hex(d.get('fp'))}: "
+                + ("the free pointer points at the object itself (a freelist loop: the object "
+                   "was freed twice in a row)" if cause == "freelist-loop" else
+                   "the free pointer is not an object of this slab"), ""]
+    return []
+
+
 def _slub(rec):
     d, o = _d(rec), _obj(rec)
     head = f"BUG {o.get('cache')} (Not tainted): {d.get('what')}"
-    body = [SLUB_DASH, ""] + list(d.get("lines") or [])
+    body = [SLUB_DASH, ""] + _slub_facts(rec)
     after = history_lines(rec)
     if d.get("slab"):
         s = d["slab"]
