@@ -41,11 +41,12 @@ prefixes (no nesting annotations); safe -> unsafe is checked on direct
 edges, not transitively.
 """
 
+import os
 import re
 import sys
 
 from . import record
-from .record import RUNTIME_DIR, capture
+from .record import HARNESS_DIR, MODEL_DIR, RUNTIME_DIR, capture
 
 import numpy as np
 
@@ -65,6 +66,7 @@ SITES = 128              # edge sites per CPU (later edges keep no site)
 SITE_LEN = 96
 _MODEL_DIR = "/kernel_model/"
 _API_FILE = RUNTIME_DIR + "workload_api.py"
+_INNER = (MODEL_DIR, HARNESS_DIR + "checkers" + os.sep, HARNESS_DIR + "scheduler" + os.sep)
 _CONFLICT = {USED_IN_HARDIRQ: ENABLED_HARDIRQ, ENABLED_HARDIRQ: USED_IN_HARDIRQ,
              USED_IN_SOFTIRQ: ENABLED_SOFTIRQ, ENABLED_SOFTIRQ: USED_IN_SOFTIRQ}
 
@@ -74,14 +76,14 @@ def _workload_lock(frame):
     once; a lock the model takes inside an allocation keeps only its frame.)  Looks a few
     frames out, past the model's spinlock functions, for the k API's lock calls."""
     f = frame
-    for _ in range(4):
+    for _ in range(6):
         if f is None:
             return False
         code = f.f_code
         if code.co_filename == _API_FILE:
             return "lock" in code.co_name
-        if _MODEL_DIR not in code.co_filename:
-            return False
+        if not code.co_filename.startswith(_INNER):     # hook fan-out and scheduler wrappers
+            return False                                # are inner frames too
         f = f.f_back
     return False
 
