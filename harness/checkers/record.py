@@ -133,7 +133,14 @@ def key_text(key):
 
 
 def rel(path):
-    return path[len(ROOT):] if path.startswith(ROOT) else path
+    """A path as reports print it: relative to the repository, else to the current directory."""
+    if path.startswith(ROOT):
+        return path[len(ROOT):]
+    try:
+        cwd = os.getcwd() + os.sep
+    except OSError:
+        return path
+    return path[len(cwd):] if path.startswith(cwd) else path
 
 
 def frame_text(f):
