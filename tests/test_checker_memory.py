@@ -203,6 +203,8 @@ def test_use_after_free_read_is_reported_at_the_access(kit):
     v = only(hooks, "use-after-free")
     assert v.title == "BUG: KASAN: slab-use-after-free in access"     # the function doing it
     assert f"Read of size 8 at addr {a + 4:#x}" in v.splat
+    row = next(ln for ln in v.splat.splitlines() if ln.startswith(">"))
+    assert "fb fb" in row                         # KASAN_SLAB_FREE: the freed object
     assert "located 4 bytes inside of\n freed 64-byte region" in v.splat
     assert_sites(v)
 

@@ -49,6 +49,7 @@ from kernel_model.page import PGTY_slab
 
 from harness.runtime import workload_api
 from .base import Checker
+from .record import rel
 
 # The k API is a wrapper: alloc/free tracks record the workload line calling it.
 sc.WRAPPER_FILES.add(workload_api.__file__)
@@ -95,12 +96,29 @@ class MemoryChecker(Checker):
         super().__init__(sink, pgdat)
         self._mm = pgdat.mem_map if pgdat is not None else None
         self._kasan_objects = set()
+        self._sites, self._sites_seen = {}, -1
 
     def _info(self, addr):
         try:
-            return sc.object_info(addr, self.pgdat)
+            info = sc.object_info(addr, self.pgdat)
         except Exception:  # noqa: BLE001 - no slab layer: page-level reports only
             return None
+        if info:
+            for which in ("alloc", "free"):
+                t = info.get(which)
+                if t and t.get("cpu") == context.this_cpu.id:
+                    t["site"] = self._full_site(t["site"])
+        return info
+
+    def _full_site(self, site):
+        """A track's site with its whole path: the model keeps ``file.py:12 (f)``; this
+        CPU's own sites are in the slab layer's per-process table (code, line) -> id."""
+        ids = self.pgdat.slab.site_ids
+        if len(ids) != self._sites_seen:
+            self._sites_seen = len(ids)
+            self._sites = {f"{c.co_filename.rsplit('/', 1)[-1]}:{line} ({c.co_name})":
+                           f"{rel(c.co_filename)}:{line} ({c.co_name})" for c, line in ids}
+        return self._sites.get(site, site)
 
     def _object(self, addr, info):
         """The record's object: the address and, in a slab, the object's geometry and state."""

@@ -105,7 +105,7 @@ def _shadow(x, o):
     if x < start:
         return SLAB_REDZONE
     if start == o["object"]:
-        if o.get("state") == "freed":
+        if o.get("state") in ("free", "quarantined"):     # slab_common.OBJ_STATE_NAMES
             return SLAB_FREE if x < start + o["object_size"] else SLAB_REDZONE
         end = start + o.get("size", o["object_size"])
     else:
