@@ -101,6 +101,10 @@ def test_inconsistent_irq_usage_and_its_correct_twin(kit):
     assert kinds(hooks) == ["lock-inconsistent"]
     assert "inconsistent {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} usage." in hooks.sink.violations[0].splat
     assert "bad_lock" in hooks.sink.violations[0].splat
+    v = hooks.sink.violations[0]
+    assert v.details["first_site"].startswith("tests/test_checkers_core.py:")   # the hardirq's
+    assert v.details["first_site"] != v.site                                   # line, not this one
+    assert "{IN-HARDIRQ-W} state was registered at:\n  tests/test_checkers_core.py:" in v.splat
 
 
 def test_abba_across_two_cpus(kit):

@@ -12,6 +12,9 @@ N = MAX_LOCKS + 1: the last class is the ``fs_reclaim`` pseudo-lock)::
     lockdep_site   u8[MAX_CPUS * SITES * SITE_LEN]  site texts, row cpu * SITES + n,
                                 written only by that CPU (before it publishes the id)
     lockdep_nsite  u32[MAX_CPUS]  sites each CPU has written
+    lockdep_usage_site  u32[N * 4]  per class and usage bit (bit_length - 1): the
+                                site id where that usage was first seen ("{STATE}
+                                state was registered at:")
 
 Each edge keeps the workload line that made it, so a circular report lists
 the existing dependency chain with the acquisition site of each edge, also
@@ -96,7 +99,7 @@ class LockdepChecker(Checker):
         n = max_locks + 1
         return [("lockdep_order", "B", n * n), ("lockdep_usage", "B", n),
                 ("lockdep_edge", "I", n * n), ("lockdep_site", "B", MAX_CPUS * SITES * SITE_LEN),
-                ("lockdep_nsite", "I", MAX_CPUS)]
+                ("lockdep_nsite", "I", MAX_CPUS), ("lockdep_usage_site", "I", n * 4)]
 
     def __init__(self, sink=None, pgdat=None):
         super().__init__(sink, pgdat)
@@ -109,6 +112,7 @@ class LockdepChecker(Checker):
         v = pgdat.arena.v
         self.edge_site = v.get("lockdep_edge")
         self.site_text, self.nsite = v.get("lockdep_site"), v.get("lockdep_nsite")
+        self.usage_site = v.get("lockdep_usage_site")
         self._site_ids = {}            # site text -> id (this CPU's)
         self.held = []                 # [(lock, level, frame, site or None)]
         self._reported_aa = set()
@@ -149,14 +153,16 @@ class LockdepChecker(Checker):
         sid = self._site_ids[site] = cpu * SITES + n + 1
         return sid
 
+    def _site_text(self, sid):
+        if not sid:
+            return "?"
+        off = (sid - 1) * SITE_LEN
+        return bytes(self.site_text[off:off + SITE_LEN]).rstrip(b"\0").decode(errors="replace")
+
     def _edge(self, a, b):
         """{lock, after, site, cpu} of the recorded edge a -> b."""
         sid = self.edge_site[a * self.n + b] if self.edge_site is not None else 0
-        site, cpu = "?", None
-        if sid:
-            off = (sid - 1) * SITE_LEN
-            site = bytes(self.site_text[off:off + SITE_LEN]).rstrip(b"\0").decode(errors="replace")
-            cpu = (sid - 1) // SITES
+        site, cpu = self._site_text(sid), (sid - 1) // SITES if sid else None
         return {"lock": self._cname(b), "after": self._cname(a), "site": site, "cpu": cpu}
 
     # -- hooks ---------------------------------------------------------------------
@@ -279,8 +285,14 @@ class LockdepChecker(Checker):
         if not added:
             return
         self.usage[cls] = old | added
+        if self.usage_site is not None:
+            sid = self._intern(capture()[0])
+            for bit in (USED_IN_HARDIRQ, ENABLED_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_SOFTIRQ):
+                if added & bit:
+                    self.usage_site[cls * 4 + bit.bit_length() - 1] = sid
         for bit in (USED_IN_HARDIRQ, ENABLED_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_SOFTIRQ):
             if added & bit and old & _CONFLICT[bit]:
+                other = _CONFLICT[bit]
                 self.violation("lock-inconsistent", function="spin_lock",
                                key_site=f"inconsistent usage of ({self._cname(cls)})",
                                details={"from_state": _STATE_NAME[_CONFLICT[bit]],
@@ -289,7 +301,10 @@ class LockdepChecker(Checker):
                                         "hc": int(bool(pc & context.HARDIRQ_MASK)),
                                         "sc": int(bool(pc & context.SOFTIRQ_OFFSET)),
                                         "he": int(not cpu.irqs_off),
-                                        "se": int(not pc & context.SOFTIRQ_MASK)})
+                                        "se": int(not pc & context.SOFTIRQ_MASK),
+                                        "first_site": self._site_text(
+                                            self.usage_site[cls * 4 + other.bit_length() - 1]
+                                            if self.usage_site is not None else 0)})
                 break
         if added & ENABLED_HARDIRQ:
             for h in np.nonzero(self.order_np[:, cls])[0]:

@@ -233,6 +233,7 @@ def _inconsistent(rec):
             f"{_task(rec)} [HC{d.get('hc', 0)}[{d.get('hc', 0)}]:SC{d.get('sc', 0)}[{d.get('sc', 0)}]:"
             f"HE{d.get('he', 0)}:SE{d.get('se', 0)}] takes:",
             f" {_lock_name(d.get('lock'))}, at: {rec.get('site')}",
+            f"{{{d.get('from_state')}}} state was registered at:", f"  {d.get('first_site') or '?'}",
             "", "other info that might help us debug this:", " Possible unsafe locking scenario:", "",
             "       CPU0", "       ----", f"  lock({cls});", "  <Interrupt>", f"    lock({cls});", "",
             " *** DEADLOCK ***", ""]
