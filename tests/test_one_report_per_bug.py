@@ -22,15 +22,14 @@ import sys
 
 import pytest
 
+import catalogue_runs
 from harness import scenario
 from harness.outputs import report
-from harness.supervisor import machine
 from harness.tools.sweep import problems
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUGS = sorted(p for p in glob.glob(os.path.join(scenario.SCENARIO_DIR, "bugs", "*.toml"))
               if not p.endswith("_ok.toml"))
-SEED = 1234
 
 
 def _id(path):
@@ -55,8 +54,7 @@ def test_the_catalogue_is_all_here():
 @pytest.mark.parametrize("path", BUGS, ids=_id)
 def test_one_report_group_at_the_bugs_own_line(path):
     sc = scenario.resolve(path)
-    result = machine.run(sc, SEED)
-    run = report.run_dict(result)
+    run = report.run_dict(catalogue_runs.run(path))
     (kind,) = sc.expect
     groups = groups_of(run, kind)
     assert len(groups) == 1, f"{kind}: {[k for k, _ in groups]}\nall: {[k for k, _ in problems(run)]}"

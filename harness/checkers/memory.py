@@ -151,7 +151,9 @@ class MemoryChecker(Checker):
         alloc = tracks.get("alloc")
         # Which of two frees comes second is the interleaving's choice: a double free
         # is one bug per allocation site.
-        key_site = f"object allocated at {alloc['site']}" if kind == "double-free" and alloc else ""
+        # (The track's file name alone: this CPU's tracks carry the whole path, others' not.)
+        key_site = (f"object allocated at {alloc['site'].rsplit('/', 1)[-1]}"
+                    if kind == "double-free" and alloc else "")
         self.violation(kind, function=api or "kfree", objects=[self._object(addr, info)],
                        tracks=tracks, details=details, key_site=key_site)
 
