@@ -94,8 +94,16 @@ def test_a_new_style_record_renders_its_fields_as_the_kernel_words_them():
     assert "1 lock held by swapper/0:" in out and " #0: (dev_lock), at: w.py:2 (f)" in out
     i = out.index("Call Trace:")
     assert out[i - 1].startswith(f"CPU: {context.this_cpu.id} PID: ")
-    assert out[i + 1:i + 3] == [" w.py:3 (f)", " w.py:9 (g)"]
+    assert out[i + 1:i + 5] == [" <TASK>", " w.py:3 (f)", " w.py:9 (g)", " </TASK>"]
     assert out[-1] == "(mmstress explain sleep-in-atomic)"
+
+
+def test_a_record_its_words_cannot_render_still_prints_its_fields():
+    v = rec(kind="out-of-bounds", details={"size": 4, "write": True},
+            objects=[{"address": 1, "object": "not an address", "size": 3}])
+    out = text.render(v.to_dict())
+    assert out.startswith("BUG: out-of-bounds at w.py:3 (f)") and "'not an address'" in out
+    assert "Call Trace:" in out and "(mmstress explain out-of-bounds)" in out
 
 
 # --- sites in op-mix scenarios ---------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_failure_text_and_problems_of_a_run():
            "reproduce": "mmstress run s.toml --seed 4 --cpus 2 --duration 300ms"}
     text = failure_text(run)
     assert "BUG: KASAN: double-free in kfree" in text and "seen 2 times" in text
-    assert "Call Trace:\n w.py:3 (f)" in text
+    assert "Call Trace:\n <TASK>\n w.py:3 (f)\n </TASK>" in text
     assert "BUG: allocator state corrupt: zone DMA32" in text
     assert text.endswith("reproduce: mmstress run s.toml --seed 4 --cpus 2 --duration 300ms")
     assert [key for key, _ in problems(run)] == ["double-free @ w.py:3 (f)",

@@ -10,7 +10,9 @@ list.  Every splat has the same frame::
     <the kind's facts>                         Free of addr ... by task mmstress/0/1234
     CPU: N PID: P Comm: mmstress/N             (+ context and op count)
     Call Trace:
+     <IRQ> or <TASK>                           (the interrupt's frames end at its entry)
      <workload frames, innermost first>
+     </IRQ> or </TASK>
     <the kind's trailer>                       Allocated by / Freed by / memory state
     <repeat count, per CPU and context>
     What to do: ... / (mmstress explain KIND)
@@ -487,7 +489,16 @@ for _k in KINDS.values():
 
 
 def _body(rec):
-    """(header, facts, trailer) of a record."""
+    """(header, facts, trailer) of a record; a record its kind's words cannot render (a
+    field missing or of another type) still prints, with its fields as they are."""
+    try:
+        return _kind_body(rec)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return (f"BUG: {rec.get('kind')} at {rec.get('site')}",
+                [f"{k}: {rec.get(k)!r}" for k in ("function", "objects", "details") if rec.get(k)], [])
+
+
+def _kind_body(rec):
     d = _d(rec)
     if rec.get("text"):                                 # the old emit() API: the checker's text
         return rec["text"].rstrip(), [], []
@@ -519,8 +530,8 @@ def render(rec):
                    f"({rec.get('context') or '?'} context, op {rec.get('seq', 0)})")
     frames = rec.get("frames") or ([rec["site"]] if rec.get("site") not in (None, "", "?") else [])
     if frames:
-        out.append("Call Trace:")
-        out += [f" {f}" for f in frames]
+        mark = "IRQ" if rec.get("context") in ("hardirq", "softirq", "tasklet", "nmi") else "TASK"
+        out += ["Call Trace:", f" <{mark}>"] + [f" {f}" for f in frames] + [f" </{mark}>"]
     out += [ln for ln in after if ln is not None]
     count = rec.get("count", 1)
     if count > 1:
