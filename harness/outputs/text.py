@@ -245,10 +245,12 @@ def _inconsistent(rec):
 def _safe_unsafe(rec):
     d = _d(rec)
     head = "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected"
-    body = [f"{_task(rec)} is trying to acquire:", f" ({d.get('unsafe')}), at: {rec.get('site')}", "",
-            f"and this task is already holding:", f" ({d.get('safe')})",
-            "which would create a new lock dependency: the HARDIRQ-safe lock "
-            f"({d.get('safe')}) is held while taking the HARDIRQ-unsafe lock ({d.get('unsafe')})", ""]
+    body = [f"the HARDIRQ-safe lock ({d.get('safe')}) is held while taking the HARDIRQ-unsafe lock "
+            f"({d.get('unsafe')}): an interrupt taking ({d.get('safe')}) can wait on a CPU that waits "
+            "for it", f"found by {_task(rec)} in {rec.get('context')} context at {rec.get('site')}", ""]
+    for edge in rec.get("lock_chain") or []:
+        body += [f"the dependency ({edge.get('after')}) -> ({edge.get('lock')}) was recorded on CPU "
+                 f"{edge.get('cpu', '?')} at:", f"  {edge.get('site') or '?'}", ""]
     return head, body + held_lines(rec), []
 
 
