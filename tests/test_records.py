@@ -177,3 +177,13 @@ def test_a_deadlock_the_scheduler_finds_is_a_lockdep_record_at_the_spinning_line
     sites = {h["name"]: h["site"] for h in v["locks_held"]}
     assert len(set(sites.values())) == 2                 # each lock at the line that took it
     assert text.render(v).startswith("BUG: deadlock: every CPU is spinning on a lock\n  CPU ")
+
+
+def test_a_checker_that_builds_the_old_dataclass_itself_still_works():
+    sink = ViolationSink()
+    v = Violation(kind="double-free", title="BUG: KASAN: double-free in my_free", text="BUG: KASAN: "
+                  "double-free in my_free\nmy words", cpu=0, context="process", seq=3,
+                  site="w.py:3 (f)", sites={"alloc": "CPU 0 process op 1 w.py:1 (g)"})
+    assert sink.add(v) is v and v.title == "BUG: KASAN: double-free in my_free"
+    assert v.tracks == {"alloc": {"site": "CPU 0 process op 1 w.py:1 (g)"}}
+    assert "sites" not in v.to_dict() and text.render(v.to_dict()).startswith(v.text)

@@ -19,7 +19,10 @@ optional; ``details`` carries the kind's own facts and the text renderer
 (``harness/outputs/text.py``) words them as the kernel does.  The old form
 ``self.emit(kind, text, site=..., sites=...)`` still works for checkers
 written against it: it makes a record whose ``text`` is the given text (the
-renderer prints it as it is) and whose ``tracks`` come from ``sites``.
+renderer prints it as it is) and whose ``tracks`` come from ``sites``; so
+does building ``Violation(kind=, title=, text=, cpu=, context=, seq=, site=,
+sites=)`` directly, as the old dataclass was built.  ``title`` is computed
+once, by the text renderer, when the sink first keeps a key.
 
 The sink (``CheckerHooks.sink``) keeps one record per key (kind + normalised
 site) and counts repeats; ``sink.repeats()`` is what a CPU sends at its end.
@@ -61,6 +64,7 @@ class ViolationSink:
             return old
         if len(self.violations) >= self.limit:
             return None
+        v.compute_title()
         self._index[key] = v
         self.violations.append(v)
         for listener in self.listeners:

@@ -82,6 +82,14 @@ class Violation:
     count: int = 1
     key_site: str = ""
     text: str = ""        # only records of the old emit(kind, text) API: the checker's text
+    title: str = ""       # the splat's first line, computed once when the sink first keeps it
+    sites: dict = field(default_factory=dict, repr=False)   # the old API's {alloc|free: text}
+
+    def __post_init__(self):
+        if self.sites:                    # a checker written against the old dataclass
+            for which, text in self.sites.items():
+                self.tracks.setdefault(which, {"site": text})
+            self.sites = {}
 
     def key(self):
         return (self.kind, normalise(self.key_site or self.site))
@@ -91,11 +99,12 @@ class Violation:
         self.count += other.count
         add_objects(self, other.objects, other.objects_dropped)
 
-    @property
-    def title(self):
-        """The splat's first line, as the text renderer words it (for tests and tools)."""
-        from harness.outputs.text import title
-        return title(self.to_dict())
+    def compute_title(self):
+        """Fill ``title`` from the text renderer (once: the sink calls it for a new key)."""
+        if not self.title:
+            from harness.outputs.text import title
+            self.title = title(self.to_dict())
+        return self.title
 
     @property
     def splat(self):
@@ -105,6 +114,7 @@ class Violation:
 
     def to_dict(self):
         d = asdict(self)
+        del d["sites"]
         d["key"] = key_text(self.key())
         return d
 

@@ -39,7 +39,7 @@ def add(violations, rec):
     old = _find(violations, rec["key"])
     if old is None:
         rec["seen"] = [seen]
-        rec["title"] = render.title(rec)
+        rec["title"] = rec.get("title") or render.title(rec)
         violations.append(rec)
         return rec
     old["count"] = old.get("count", 1) + rec["count"]
