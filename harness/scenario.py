@@ -63,7 +63,6 @@ from kernel_model import planted as _planted
 
 from harness.runtime import faults as _faults
 from harness.runtime import hooks, opmix
-from .checkers import record
 from .checkers.kinds import KINDS
 from harness.runtime.counters import CONTEXTS
 
@@ -494,8 +493,8 @@ def _mix(v, sc, table, ctx):
                 v.fail(p + ("size",), "a cache has one object size: give an integer")
             cache = _cache_index(sc, f"mmstress-{lo}", lo)
         specs.append(opmix.OpSpec(op, opmix.Dist(lo, hi, dist), gfp, weight, cache,
-                                  site=_op_site(v, p, f"[{ctx}] {op}"),
-                                  free_site=_op_site(v, path, f"[{ctx}] free")))
+                                  where=_op_where(v, p, f"[{ctx}] {op}"),
+                                  free_where=_op_where(v, path, f"[{ctx}] free")))
     return MixConfig(specs,
                      v.number(table, path, "max_held", 0, 100000, 64 if ctx == "process" else 8,
                               integer=True),
@@ -503,10 +502,11 @@ def _mix(v, sc, table, ctx):
                      float(v.number(table, path, "remote_free", 0, 1, 0.0)))
 
 
-def _op_site(v, path, what):
-    """``scenarios/bugs/x.toml:15 ([hardirq] kmalloc)``: an op-mix report's workload site."""
+def _op_where(v, path, what):
+    """(TOML path, line, "[hardirq] kmalloc"): where an op entry's calls appear to run
+    (``opmix.at_line``), so its reports name that line."""
     src = os.path.abspath(v.source) if os.path.exists(v.source) else v.source
-    return f"{record.rel(src)}:{line_of(v.text, path) if v.text else 0} ({what})"
+    return src, line_of(v.text, path) if v.text else 1, what
 
 
 def _cache_index(sc, name, size):

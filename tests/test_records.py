@@ -107,15 +107,21 @@ def test_a_record_its_words_cannot_render_still_prints_its_fields():
 
 
 # --- sites in op-mix scenarios ---------------------------------------------------------------
-def test_an_op_entry_knows_its_toml_line():
-    sc = scenario.resolve(os.path.join(BUGS, "sleep_hardirq_kmalloc.toml"))
-    lines = open(os.path.join(BUGS, "sleep_hardirq_kmalloc.toml")).read().splitlines()
+def test_an_op_entry_runs_at_its_toml_line():
+    toml = os.path.join(BUGS, "sleep_hardirq_kmalloc.toml")
+    sc = scenario.resolve(toml)
+    lines = open(toml).read().splitlines()
     spec = sc.mixes["hardirq"].specs[0]
-    path, line = spec.site.split(" ")[0].rsplit(":", 1)
-    assert path == "scenarios/bugs/sleep_hardirq_kmalloc.toml"
-    assert "GFP_KERNEL" in lines[int(line) - 1] and lines[int(line) - 2].strip() == "[hardirq]"
-    assert spec.site.endswith("([hardirq] kmalloc)")
-    assert lines[int(spec.free_site.split(" ")[0].rsplit(":", 1)[1]) - 1].strip() == "[hardirq]"
+    code = spec.call.__code__
+    assert code.co_filename == toml and code.co_name == "[hardirq] kmalloc"
+    assert "GFP_KERNEL" in lines[code.co_firstlineno - 1]
+    assert lines[code.co_firstlineno - 2].strip() == "[hardirq]"
+    assert spec.site == f"scenarios/bugs/sleep_hardirq_kmalloc.toml:{code.co_firstlineno} ([hardirq] kmalloc)"
+    assert spec.call(lambda a, b: a + b, 2, 3) == 5
+    free = spec.free_call.__code__
+    assert lines[free.co_firstlineno - 1].strip() == "[hardirq]" and free.co_name == "[hardirq] free"
+    frame_site = spec.call(record.capture)
+    assert frame_site[0] == spec.site                       # what a checker sees below the call
 
 
 # --- whole runs: JSON (schema 2), text, JUnit ------------------------------------------------

@@ -47,12 +47,14 @@ from kernel_model import context
 from kernel_model import slab_common as sc
 from kernel_model.page import PGTY_slab
 
-from harness.runtime import workload_api
+from harness.runtime import opmix, workload_api
 from .base import Checker
 from .record import rel
 
-# The k API is a wrapper: alloc/free tracks record the workload line calling it.
+# The k API is a wrapper: alloc/free tracks record the workload line calling it.  So are
+# the op mixes' helpers: their tracks record the op entry's TOML line (opmix.at_line).
 sc.WRAPPER_FILES.add(workload_api.__file__)
+sc.WRAPPER_FILES.add(opmix.__file__)
 
 _SKIP = ("/kernel_model/", "/harness/checkers/", "/harness/runtime/workload_api.py")
 _API = ("kfree", "kmem_cache_free", "krealloc", "kvfree", "vfree", "free_pages", "__free_pages",

@@ -24,9 +24,10 @@ harness, the standard library and site-packages, and it never goes past the
 frame that entered the current context (``harness/runtime/cpu.py``'s guarded
 call, the interrupt and softirq entry code): a hardirq handler runs inside a
 signal handler, and the frame it interrupted belongs to another context.  In
-an op-mix scenario there is no workload module: the site is the op entry in
-the scenario's TOML (``OpSpec.site``, ``file:line ([ctx] op N: kmalloc)``)
-for an allocation, the mix's table line for a free.  A report with no
+an op-mix scenario there is no workload module: its ops run through a
+function compiled at the op entry's TOML line (``opmix.at_line``), so the
+site is ``scenarios/x.toml:15 ([hardirq] kmalloc)`` for an allocation, the
+mix's table line for a free -- and the model's alloc/free tracks say the same.  A report with no
 workload frame at all (end-of-run checks) names what it checked instead.
 """
 
@@ -47,7 +48,6 @@ RUNTIME_DIR = HARNESS_DIR + "runtime" + os.sep
 # The frames that enter a context: a site walk stops there (what lies beyond is the
 # interrupted context or the CPU's main loop).
 ENTRY_FILES = tuple(RUNTIME_DIR + f for f in ("cpu.py", "irq.py", "softirq.py"))
-OPMIX_FILE = RUNTIME_DIR + "opmix.py"
 _LIB_DIRS = tuple(sorted({os.path.realpath(p) + os.sep for p in
                           (sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib",
                                                                     "purelib", "platlib"))
@@ -161,16 +161,6 @@ def _library(fname):
     return fname.startswith("<") or fname.startswith(_LIB_DIRS)
 
 
-def _opmix_site(f):
-    """The TOML site of an op-mix frame, or None."""
-    loc = f.f_locals
-    spec = loc.get("s") if f.f_code.co_name == "_alloc" else None
-    if spec is not None and getattr(spec, "site", None):
-        return spec.site
-    mix = loc.get("self")
-    return getattr(mix, "free_site", None) or None
-
-
 def capture(frame=None, depth=1):
     """(site, frames) of the workload code on this context's stack; see the module docstring.
 
@@ -183,12 +173,7 @@ def capture(frame=None, depth=1):
             if fallback is None:
                 fallback = frame_text(f)
             break
-        if fname == OPMIX_FILE:
-            site = _opmix_site(f)
-            if site:
-                frames.append(site)
-                break
-        elif not fname.startswith((MODEL_DIR, HARNESS_DIR)) and not _library(fname):
+        if not fname.startswith((MODEL_DIR, HARNESS_DIR)) and not _library(fname):
             frames.append(frame_text(f))
             if len(frames) >= MAX_FRAMES:
                 break
