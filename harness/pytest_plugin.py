@@ -22,6 +22,12 @@ Seeds come from ``--mmstress-seeds`` (``0-99``, ``1,5,7`` or mixes; default
 workers, local (``-n auto``) or on other machines (``--tx ssh=...``), collect
 identical items and the controller can hand any item to any worker.
 
+Failing items are also grouped at the end of the session by the violation
+records' keys (kind + workload site, as ``mmstress sweep`` groups): one
+line per bug with the items that found it, however many seeds failed.  Each
+item carries its keys in ``user_properties`` (``mmstress_key``), so the
+groups are the same under pytest-xdist.
+
 Options: ``--mmstress``, ``--mmstress-seeds SPEC``, ``--mmstress-duration D``
 (override every scenario's duration: ``300ms``, ``2s``).  Markers:
 ``mmstress`` on every item, ``mmstress_planted`` on the items of planted-bug
@@ -76,6 +82,35 @@ def pytest_configure(config):
         except ValueError as exc:
             raise pytest.UsageError(f"--mmstress-duration {duration_text!r}: allowed: {exc}") from None
     config.stash[_CONF] = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration}
+    config.pluginmanager.register(BugGroups(), "mmstress-bug-groups")
+
+
+class BugGroups:
+    """Failing scenario items grouped by record key, listed in the terminal summary."""
+
+    def __init__(self):
+        self.groups = {}               # key -> (title, [nodeid])
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call" or not report.failed:
+            return
+        for name, value in report.user_properties:
+            if name == "mmstress_key":
+                key, title = value
+                self.groups.setdefault(key, (title, []))[1].append(report.nodeid)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.groups:
+            return
+        tr = terminalreporter
+        tr.section("mmstress: failing runs by bug (kind @ workload site)")
+        for key, (title, ids) in sorted(self.groups.items(), key=lambda kv: (-len(kv[1][1]), kv[0])):
+            tr.write_line(f"{key}  ({len(ids)} run{'s' if len(ids) != 1 else ''})")
+            tr.write_line(f"    {title}")
+            for nodeid in ids[:5]:
+                tr.write_line(f"    {nodeid}")
+            if len(ids) > 5:
+                tr.write_line(f"    ... and {len(ids) - 5} more")
 
 
 def pytest_report_header(config):
@@ -186,6 +221,9 @@ class ScenarioItem(pytest.Item):
         run = report.run_dict(result)
         self.user_properties.append(("reproduce", run["reproduce"]))
         if result.exit_code != 0:
+            from harness.tools.sweep import problems
+            for key, what in problems(run):
+                self.user_properties.append(("mmstress_key", [key, what["title"]]))
             raise ScenarioFailed(run)
 
     def repr_failure(self, excinfo, style=None):

@@ -18,6 +18,7 @@ import pytest
 import kernel_model as km
 from kernel_model import context, planted
 from kernel_model.arena import PREFIX
+import harness.outputs.text  # noqa: E402,F401  (records render through it: v.title, v.splat)
 
 SHM = "/dev/shm"
 

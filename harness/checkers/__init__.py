@@ -12,6 +12,10 @@
                                                        (CONFIG_DEBUG_KMEMLEAK)
     invariants whole-model consistency at the end          (CONFIG_DEBUG_VM)
 
+Every report is a record (``record.Violation``: kind, workload site, objects,
+tracks, locks, details), made with ``Checker.violation(kind, ...)``; one bug is
+one key (kind + normalised site); the words are ``harness/outputs/text.py``'s.
+
 ``build(names, pgdat)`` makes the CheckerHooks to install in a CPU;
 ``arena_sections(names, max_locks)`` lists the shared state they need at boot.
 """

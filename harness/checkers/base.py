@@ -4,9 +4,28 @@ A checker is a class with a ``name`` (the scenario's ``[checkers]`` key) and
 any of the hook methods of ``kernel_model.debug.DebugHooks``.  ``CheckerHooks``
 is the DebugHooks the harness installs in each CPU: for every hook it calls,
 in order, the checkers that define it -- and only those, so a hook no checker
-wants costs one no-op call.  Checkers report through ``self.emit(kind, text,
-**facts)``; the sink (``CheckerHooks.sink``) collects ``Violation`` records,
-counting repeats of one bug at one site instead of repeating them.
+wants costs one no-op call.
+
+Reporting: a checker makes a record, never text (``record.Violation``)::
+
+    self.violation(kind, function="kfree", objects=[{"address": a, "cache": c}],
+                tracks={"alloc": t, "free": t2}, details={...}, key_site="...")
+
+fills the CPU, context, pid, comm and op count, the workload ``site`` and
+``frames`` (``record.capture``: the innermost workload frame of this context,
+or pass ``site=``/``frame=``), the locks this CPU holds (from lockdep, when
+it runs) and hands the record to the sink.  Every argument but ``kind`` is
+optional; ``details`` carries the kind's own facts and the text renderer
+(``harness/outputs/text.py``) words them as the kernel does.  The old form
+``self.emit(kind, text, site=..., sites=...)`` still works for checkers
+written against it: it makes a record whose ``text`` is the given text (the
+renderer prints it as it is) and whose ``tracks`` come from ``sites``; so
+does building ``Violation(kind=, title=, text=, cpu=, context=, seq=, site=,
+sites=)`` directly, as the old dataclass was built.  ``title`` is computed
+once, by the text renderer, when the sink first keeps a key.
+
+The sink (``CheckerHooks.sink``) keeps one record per key (kind + normalised
+site) and counts repeats; ``sink.repeats()`` is what a CPU sends at its end.
 
 Checkers run in the CPU's own process, inside the model call that triggered
 them (possibly inside a signal handler): they must be quick, must not
@@ -14,87 +33,49 @@ allocate through the model, and must never raise except where the kernel
 would stop (a self-deadlock).
 """
 
-import os
-import sys
-from dataclasses import asdict, dataclass, field
-
 from kernel_model import context, debug
 
 from .kinds import KINDS
-
-# The model's and the harness's own folders (not any path that merely contains "harness/":
-# a workload or a test in tests/harness/ is the user's code, and its line is the site).
-_MODEL_DIRS = (os.path.dirname(os.path.abspath(context.__file__)) + os.sep,                # kernel_model/
-               os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep)      # harness/
-_INTERNAL = {}                  # co_filename -> inside _MODEL_DIRS
-
-
-def _internal(fname):
-    hit = _INTERNAL.get(fname)
-    if hit is None:
-        hit = _INTERNAL[fname] = os.path.abspath(fname).startswith(_MODEL_DIRS)
-    return hit
-
-
-@dataclass
-class Violation:
-    kind: str
-    title: str
-    text: str
-    cpu: int
-    context: str
-    seq: int
-    site: str = ""
-    sites: dict = field(default_factory=dict)
-    count: int = 1
-
-    def key(self):
-        return (self.kind, self.site, self.title)
-
-    def to_dict(self):
-        return asdict(self)
+from .record import Violation, add_objects, capture
 
 
 def workload_site(skip_model=True, frame=None):
-    """``file:line (function)`` of the innermost frame outside the model and harness.
+    """``file:line (function)`` of the innermost workload frame (``record.capture``).
 
-    ``frame``: start from this (saved) frame instead of the caller's.
-    """
-    frame = frame if frame is not None else sys._getframe(1)
-    fallback = None
-    while frame is not None:
-        fname = frame.f_code.co_filename
-        here = f"{fname}:{frame.f_lineno} ({frame.f_code.co_name})"
-        if fallback is None:
-            fallback = here
-        if not skip_model or not _internal(fname):
-            return here
-        frame = frame.f_back
-    return fallback or "?"
+    ``frame``: start from this (saved) frame instead of the caller's."""
+    return capture(frame, depth=2)[0]
 
 
 class ViolationSink:
-    """Collects violations in this process, merging repeats of one bug at one site."""
+    """Collects violations in this process, merging repeats of one bug (one key)."""
 
     def __init__(self, limit=1000):
         self.violations = []
         self._index = {}
         self.limit = limit
         self.listeners = []
+        self.held_locks = None         # () -> [{name, site}]: set by CheckerHooks from lockdep
 
     def add(self, v):
         key = v.key()
         old = self._index.get(key)
         if old is not None:
-            old.count += 1
+            old.merge(v)
             return old
         if len(self.violations) >= self.limit:
             return None
+        v.compute_title()
         self._index[key] = v
         self.violations.append(v)
         for listener in self.listeners:
             listener(v)
         return v
+
+    def repeats(self):
+        """What the first sends did not carry: per key, the count and the objects kept."""
+        return [{"key": list(v.key()), "count": v.count, "objects": v.objects,
+                 "objects_dropped": v.objects_dropped}
+                for v in self.violations if v.count > 1]
 
 
 class Checker:
@@ -106,16 +87,30 @@ class Checker:
         self.sink = sink if sink is not None else ViolationSink()
         self.pgdat = pgdat
 
-    def emit(self, kind, text, site=None, sites=None):
+    def violation(self, kind, *, site=None, frames=None, frame=None, function="", objects=(),
+               tracks=None, locks_held=None, lock_chain=(), details=None, key_site="", text=""):
+        """Record a violation of ``kind`` on this CPU; see the module docstring."""
         assert kind in KINDS, kind
         cpu = context.this_cpu
-        title = text.splitlines()[0]
-        kinfo = KINDS[kind]
-        full = f"{text}\n\nWhat to do: {kinfo.fix}\n(mmstress explain {kind})"
-        v = Violation(kind=kind, title=title, text=full, cpu=cpu.id,
-                      context=context.CTX_NAMES[cpu.context()], seq=cpu.seq,
-                      site=site if site is not None else workload_site(), sites=sites or {})
+        if site is None:
+            site, captured = capture(frame, depth=2)
+            frames = captured if frames is None else frames
+        if locks_held is None:
+            locks_held = self.sink.held_locks() if self.sink.held_locks is not None else []
+        v = Violation(kind=kind, cpu=cpu.id, context=context.CTX_NAMES[cpu.context()],
+                      pid=cpu.pid, comm=cpu.comm, seq=cpu.seq, site=site,
+                      frames=list(frames or ([site] if site and site != "?" else [])),
+                      function=function, tracks=dict(tracks or {}), locks_held=list(locks_held),
+                      lock_chain=list(lock_chain), details=dict(details or {}),
+                      key_site=key_site, text=text)
+        if objects:
+            add_objects(v, list(objects))
         return self.sink.add(v)
+
+    def emit(self, kind, text, site=None, sites=None):
+        """The old API: ``text`` as the checker wrote it (first line = title)."""
+        tracks = {k: {"site": s} for k, s in (sites or {}).items() if s}
+        return self.violation(kind, site=site, tracks=tracks, text=text)
 
     def finish(self):
         """End of run on this CPU (leaks, held locks, counters); may emit."""
@@ -131,6 +126,9 @@ class CheckerHooks(debug.DebugHooks):
     def __init__(self, checkers, sink):
         self.checkers = list(checkers)
         self.sink = sink
+        for c in self.checkers:
+            if sink.held_locks is None and callable(getattr(c, "held_locks", None)):
+                sink.held_locks = c.held_locks
         for hook in HOOK_NAMES:
             impls = [getattr(c, hook) for c in self.checkers
                      if getattr(type(c), hook, None) is not None

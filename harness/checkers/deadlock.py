@@ -57,7 +57,8 @@ import sys
 
 from kernel_model import context
 
-from .base import _MODEL_DIRS, Checker, workload_site
+from .base import Checker, workload_site
+from .record import HARNESS_DIR, MODEL_DIR
 
 MAX_CPUS = 64
 INFO = 1024
@@ -79,7 +80,7 @@ def _workload_frame(frame):
         fname = f.f_code.co_filename           # a str: its hash is cached (a code object's is not)
         known = inside.get(fname)
         if known is None:
-            known = inside[fname] = any(d in fname for d in _MODEL_DIRS)
+            known = inside[fname] = fname.startswith((MODEL_DIR, HARNESS_DIR))
         if not known:
             return f, f.f_lineno
         f = f.f_back

@@ -20,7 +20,6 @@ misuse is found on the first call and a slow-path repeat is counted, not
 repeated.
 """
 
-from kernel_model import context
 from kernel_model import gfp as g
 from kernel_model.gfp import GFP_ZONEMASK, format_gfp
 from kernel_model.layout import MiB
@@ -44,28 +43,24 @@ class GfpChecker(Checker):
     def report(self, kind, text):
         mapped = MODEL_KINDS.get(kind, kind if kind in KINDS else None)
         if mapped is not None and KINDS[mapped].family == "gfp":
-            self.emit(mapped, text)
+            self.violation(mapped, details={"message": text, "from_model": True})
 
     def gfp_zone_bad(self, gfp):
-        cpu = context.this_cpu
-        self.emit("gfp-zone-bad",
-                  "kernel BUG at include/linux/gfp.h: VM_BUG_ON((GFP_ZONE_BAD >> bit) & 1) in gfp_zone()\n"
-                  f"gfp_mask: {gfp:#x}({format_gfp(gfp)}): zone modifiers "
-                  f"{format_gfp(gfp & GFP_ZONEMASK)} name no zone; CPU {cpu.id} "
-                  f"{context.CTX_NAMES[cpu.context()]} context\n"
-                  "(mmstress failed the allocation, returning NULL, instead of stopping)")
+        self.violation("gfp-zone-bad", function="gfp_zone",
+                       details={"gfp": gfp, "gfp_text": format_gfp(gfp),
+                                "zone_text": format_gfp(gfp & GFP_ZONEMASK)})
         return True
 
     def page_alloc(self, pfn, order, gfp):
         if gfp & NOFAIL:
             if not gfp & DIRECT_RECLAIM:
-                self.emit("gfp-nofail-atomic",
-                          "WARNING: __GFP_NOFAIL without __GFP_DIRECT_RECLAIM "
-                          f"({format_gfp(gfp)}): the allocator cannot guarantee it")
+                self.violation("gfp-nofail-atomic", function="__alloc_pages",
+                               details={"gfp": gfp, "gfp_text": format_gfp(gfp)})
             if order > PAGE_ALLOC_COSTLY_ORDER:
-                self.emit("gfp-nofail-costly", f"WARNING: __GFP_NOFAIL at costly order {order}")
+                self.violation("gfp-nofail-costly", function="__alloc_pages",
+                               details={"gfp": gfp, "gfp_text": format_gfp(gfp), "order": order})
         if gfp & 0x01 and self.pgdat is not None:
             end = (pfn + (1 << order)) << self.pgdat.page_shift
             if end > 16 * MiB:
-                self.emit("gfp-dma-zone", f"GFP_DMA allocation at pfn {pfn:#x} order {order} on "
-                          f"CPU {context.this_cpu.id} is above 16 MiB")
+                self.violation("gfp-dma-zone", function="__alloc_pages",
+                               details={"pfn": pfn, "order": order})

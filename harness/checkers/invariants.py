@@ -19,6 +19,7 @@ class InvariantChecker(Checker):
         slab_check = getattr(invariants, "check_slab", None)
         if slab_check is not None:
             problems += slab_check(self.pgdat)
-        for p in problems:
-            self.emit("invariant", f"BUG: allocator state corrupt: {p}", site="(end of run)")
+        if problems:
+            self.violation("invariant", site="(end of run)", frames=[],
+                           details={"problems": list(problems)})
         return problems

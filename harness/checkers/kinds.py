@@ -5,7 +5,9 @@ it, and how to fix it -- in the words of the source notes where they have
 them ("what to use when": GFP_ATOMIC in interrupt handlers, softirqs and
 tasklets; GFP_KERNEL in process context that may sleep; allocate before
 taking the lock).  JSON reports and tests use the kind names; they never
-change meaning.
+change meaning.  A kind with a workload site is one bug per site: the record
+key is kind + normalised site (``record.py``); the report's words, built
+from the record's fields, are ``harness/outputs/text.py``'s.
 """
 
 from dataclasses import dataclass

@@ -52,20 +52,14 @@ import numpy as np
 from kernel_model import slab_common as sc
 from kernel_model.page import PGTY_slab
 
-from .base import Checker, Violation
-from .kinds import KINDS
+from .base import Checker
+from .record import Violation, add_objects
 
 SHOW = 4                 # objects listed per allocation site
 ROOT_DEPTH = 8           # how deep collect_roots walks containers
 ROOT_LIMIT = 1 << 20     # at most this many values looked at per CPU
 _NOT_WORKLOAD = {"harness", "kernel_model", "multiprocess", "multiprocessing", "numpy", "random",
                  "builtins"}      # objects whose attributes are no workload state (k, the rng)
-
-
-def hex_dump(data, n=32):
-    b = bytes(data[:n])
-    rows = [b[i:i + 16] for i in range(0, len(b), 16)]
-    return [f"    {' '.join(f'{x:02x}' for x in r)}" for r in rows]
 
 
 def collect_roots(objs, depth=ROOT_DEPTH, limit=ROOT_LIMIT):
@@ -226,11 +220,16 @@ class KmemleakChecker(Checker):
         return self.sink.violations
 
     # -- the report ---------------------------------------------------------------------------
-    def _record(self, text, cpu, ctx, seq, site, sites=None):
-        kinfo = KINDS["leak"]
-        v = Violation(kind="leak", title=text.splitlines()[0],
-                      text=f"{text}\n\nWhat to do: {kinfo.fix}\n(mmstress explain leak)",
-                      cpu=cpu, context=ctx, seq=seq, site=site, sites=sites or {})
+    def _record(self, site, function, objects, track):
+        """One leak record per allocation site, on the CPU that allocated its first object
+        (the scan runs in the machine, which has no CPU of its own)."""
+        t = track or {}
+        v = Violation(kind="leak", cpu=t.get("cpu"), context=t.get("context") or "process",
+                      pid=t.get("pid") or 0, comm=f"mmstress/{t.get('cpu')}" if t else "",
+                      seq=t.get("seq") or 0, site=site, frames=[site] if site != "vmalloc" else [],
+                      function=function, tracks={"alloc": t} if t else {})
+        add_objects(v, objects[:SHOW], dropped=max(0, len(objects) - SHOW))
+        v.details = {"leaks": len(objects)}
         return self.sink.add(v)
 
     def _report(self, objs, rows):
@@ -246,39 +245,23 @@ class KmemleakChecker(Checker):
             groups.setdefault(t["site"] if t else "?", []).extend(addrs)
         for site, addrs in groups.items():
             addrs.sort()
-            infos = [sc.object_info(a, node) for a in addrs[:SHOW]]
-            t = infos[0].get("alloc")
-            lines = []
-            for obj, info in zip(addrs, infos):
+            objects = []
+            for obj in addrs[:SHOW]:
+                info = sc.object_info(obj, node)
                 size = info.get("orig_size") or info.get("object_size")
-                tr = info.get("alloc")
                 off = obj - node.page_offset
-                lines += [f"unreferenced object {obj:#x} (size {size}):",
-                          (f"  comm \"mmstress/{tr['cpu']}\", pid {tr['pid']}, cpu {tr['cpu']}, "
-                           f"{tr['context']} context, op {tr['seq']}") if tr else "  comm \"?\"",
-                          f"  hex dump (first {min(32, size)} bytes):"]
-                if data is not None:
-                    lines += hex_dump(data[off:off + min(32, size)])
-                lines += ["  backtrace:", f"    {site}"]
-            if len(addrs) > SHOW:
-                lines.append(f"... and {len(addrs) - SHOW} more from the same site")
-            lines.append(f"kmemleak: {len(addrs)} new suspected memory leaks (see "
-                         "/sys/kernel/debug/kmemleak)")
-            self._record("\n".join(lines), t["cpu"] if t else None, t["context"] if t else None,
-                         t["seq"] if t else 0, site,
-                         {"alloc": f"CPU {t['cpu']} {t['context']} op {t['seq']} {site}"
-                          if t else site})
+                objects.append({"address": obj, "size": size, "cache": info.get("cache"),
+                                "alloc": info.get("alloc"),
+                                "hex": bytes(data[off:off + min(32, size)]).hex()
+                                if data is not None else ""})
+            objects += [{"address": a} for a in addrs[SHOW:]]
+            self._record(site, "kmalloc", objects, sc.object_info(addrs[0], node).get("alloc"))
 
     def _report_vmalloc(self, areas):
         if not areas:
             return
-        lines = []
-        for addr, size, cpu in areas[:SHOW]:
-            lines += [f"unreferenced object {addr:#x} (size {size}):",
-                      f"  comm \"mmstress/{cpu}\", cpu {cpu}", "  backtrace:", "    vmalloc"]
-        lines.append(f"kmemleak: {len(areas)} new suspected memory leaks (see "
-                     "/sys/kernel/debug/kmemleak)")
-        self._record("\n".join(lines), areas[0][2], None, 0, "vmalloc")
+        objects = [{"address": addr, "size": size, "alloc": {"cpu": cpu}} for addr, size, cpu in areas]
+        self._record("vmalloc", "vmalloc", objects, {"cpu": areas[0][2], "context": "process"})
 
 
 def scan_run(node, roots=(), ptr_size=8):

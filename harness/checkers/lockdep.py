@@ -7,6 +7,21 @@ N = MAX_LOCKS + 1: the last class is the ``fs_reclaim`` pseudo-lock)::
                                 while holding class a in the same irq context
     lockdep_usage  u8[N]        per class: USED_IN_HARDIRQ 1, USED_IN_SOFTIRQ 2,
                                 ENABLED_HARDIRQ 4, ENABLED_SOFTIRQ 8
+    lockdep_edge   u32[N * N]   edge[a * N + b] = id of the site where the edge
+                                was recorded (0: none): cpu * SITES + n + 1
+    lockdep_site   u8[MAX_CPUS * SITES * SITE_LEN]  site texts, row cpu * SITES + n,
+                                written only by that CPU (before it publishes the id)
+    lockdep_nsite  u32[MAX_CPUS]  sites each CPU has written
+    lockdep_usage_site  u32[N * 4]  per class and usage bit (bit_length - 1): the
+                                site id where that usage was first seen ("{STATE}
+                                state was registered at:")
+
+Each edge keeps the workload line that made it, so a circular report lists
+the existing dependency chain with the acquisition site of each edge, also
+of edges another CPU recorded (the kernel keeps a stack trace per
+dependency).  A held lock keeps the workload line that took it when the
+caller is not the model itself (a lock the model takes internally keeps its
+frame, resolved only if a report needs it: that is the hot path).
 
 Per CPU (process-local): the stack of held locks, each tagged with the irq
 context it was taken in (process, softirq, hardirq), as lockdep's
@@ -29,15 +44,19 @@ prefixes (no nesting annotations); safe -> unsafe is checked on direct
 edges, not transitively.
 """
 
+import os
 import re
 import sys
+
+from . import record
+from .record import HARNESS_DIR, MODEL_DIR, RUNTIME_DIR, capture
 
 import numpy as np
 
 from kernel_model import context, debug, sched_mm, spinlock
 from kernel_model.spinlock import MAX_LOCKS
 
-from .base import Checker, workload_site
+from .base import Checker
 
 USED_IN_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_HARDIRQ, ENABLED_SOFTIRQ = 1, 2, 4, 8
 _CTX_LEVEL = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_OFFSET
@@ -45,8 +64,31 @@ _USAGE_BITS = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_MASK
 _STATE_NAME = {USED_IN_HARDIRQ: "IN-HARDIRQ-W", USED_IN_SOFTIRQ: "IN-SOFTIRQ-W",
                ENABLED_HARDIRQ: "HARDIRQ-ON-W", ENABLED_SOFTIRQ: "SOFTIRQ-ON-W"}
 _EMBEDDED = re.compile(r"\[(0x[0-9a-f]+)\]$")
+MAX_CPUS = 64
+SITES = 128              # edge sites per CPU (later edges keep no site)
+SITE_LEN = 96
+_MODEL_DIR = "/kernel_model/"
+_API_FILE = RUNTIME_DIR + "workload_api.py"
+_INNER = (MODEL_DIR, HARNESS_DIR + "checkers" + os.sep, HARNESS_DIR + "scheduler" + os.sep)
 _CONFLICT = {USED_IN_HARDIRQ: ENABLED_HARDIRQ, ENABLED_HARDIRQ: USED_IN_HARDIRQ,
              USED_IN_SOFTIRQ: ENABLED_SOFTIRQ, ENABLED_SOFTIRQ: USED_IN_SOFTIRQ}
+
+
+def _workload_lock(frame):
+    """Was this acquisition a workload's ``k.spin_lock*()``?  (Then its site is captured at
+    once; a lock the model takes inside an allocation keeps only its frame.)  Looks a few
+    frames out, past the model's spinlock functions, for the k API's lock calls."""
+    f = frame
+    for _ in range(6):
+        if f is None:
+            return False
+        code = f.f_code
+        if code.co_filename == _API_FILE:
+            return "lock" in code.co_name
+        if not code.co_filename.startswith(_INNER):     # hook fan-out and scheduler wrappers
+            return False                                # are inner frames too
+        f = f.f_back
+    return False
 
 
 class LockdepChecker(Checker):
@@ -55,7 +97,9 @@ class LockdepChecker(Checker):
     @staticmethod
     def arena_sections(max_locks=MAX_LOCKS):
         n = max_locks + 1
-        return [("lockdep_order", "B", n * n), ("lockdep_usage", "B", n)]
+        return [("lockdep_order", "B", n * n), ("lockdep_usage", "B", n),
+                ("lockdep_edge", "I", n * n), ("lockdep_site", "B", MAX_CPUS * SITES * SITE_LEN),
+                ("lockdep_nsite", "I", MAX_CPUS), ("lockdep_usage_site", "I", n * 4)]
 
     def __init__(self, sink=None, pgdat=None):
         super().__init__(sink, pgdat)
@@ -65,7 +109,12 @@ class LockdepChecker(Checker):
         self.order_np = pgdat.arena.np("lockdep_order").reshape(self.n, self.n)
         self.usage = pgdat.arena.v["lockdep_usage"]
         self.names = pgdat.locks
-        self.held = []                 # [(lock, level, site)]
+        v = pgdat.arena.v
+        self.edge_site = v.get("lockdep_edge")
+        self.site_text, self.nsite = v.get("lockdep_site"), v.get("lockdep_nsite")
+        self.usage_site = v.get("lockdep_usage_site")
+        self._site_ids = {}            # site text -> id (this CPU's)
+        self.held = []                 # [(lock, level, frame, site or None)]
         self._reported_aa = set()
         self._fs_seen = set()          # (context bits, irqs off) whose fs_reclaim usage is marked
         self._embedded = {}            # lock id -> address of the object holding it
@@ -79,29 +128,56 @@ class LockdepChecker(Checker):
             return "fs_reclaim"
         return self.names.name_of(cls).split("[", 1)[0]
 
-    def _held_text(self):
-        if not self.held:
-            return "no locks held"
-        lines = [f"{len(self.held)} lock(s) held by {context.this_cpu.comm}/CPU {context.this_cpu.id}:"]
-        for i, (lock, level, site) in enumerate(self.held):
-            lines.append(f" #{i}: ({lock.name}), taken at {workload_site(frame=site)}")
-        return "\n".join(lines)
+    @staticmethod
+    def _site_of(entry):
+        """The acquisition site of a held-lock entry."""
+        return entry[3] or capture(entry[2])[0]
+
+    def held_locks(self):
+        """[{name, site}] of the locks this CPU holds, outermost first (for every report)."""
+        return [{"name": h[0].name, "site": self._site_of(h)} for h in self.held]
+
+    def _intern(self, site):
+        """The id of a site text in the shared table (0 if the table is full)."""
+        sid = self._site_ids.get(site)
+        if sid is not None or self.site_text is None:
+            return sid or 0
+        cpu = context.this_cpu.id
+        if cpu >= MAX_CPUS or self.nsite[cpu] >= SITES:
+            return 0
+        n = self.nsite[cpu]
+        raw = site.encode()[:SITE_LEN].ljust(SITE_LEN, b"\0")
+        off = (cpu * SITES + n) * SITE_LEN
+        self.site_text[off:off + SITE_LEN] = raw
+        self.nsite[cpu] = n + 1
+        sid = self._site_ids[site] = cpu * SITES + n + 1
+        return sid
+
+    def _site_text(self, sid):
+        if not sid:
+            return "?"
+        off = (sid - 1) * SITE_LEN
+        return bytes(self.site_text[off:off + SITE_LEN]).rstrip(b"\0").decode(errors="replace")
+
+    def _edge(self, a, b):
+        """{lock, after, site, cpu} of the recorded edge a -> b."""
+        sid = self.edge_site[a * self.n + b] if self.edge_site is not None else 0
+        site, cpu = self._site_text(sid), (sid - 1) // SITES if sid else None
+        return {"lock": self._cname(b), "after": self._cname(a), "site": site, "cpu": cpu}
 
     # -- hooks ---------------------------------------------------------------------
     def lock_acquire(self, lock, trylock):
         cpu = context.this_cpu
         level = cpu.preempt_count & _CTX_LEVEL
         if not trylock:
-            for held, _lvl, site in self.held:
-                if held.id == lock.id:
+            for h in self.held:
+                if h[0].id == lock.id:
                     self._reported_aa.add(lock.id)
-                    self.emit("lock-recursive" if lock.cls is not None else "gfp-fs-recursion",
-                              "WARNING: possible recursive locking detected\n"
-                              f"{cpu.comm}/CPU {cpu.id} is trying to acquire lock:\n"
-                              f" ({lock.name}) in {context.CTX_NAMES[cpu.context()]} context\n"
-                              f"but task is already holding lock:\n ({held.name}), "
-                              f"taken at {workload_site(frame=site)}\n"
-                              f"{self._held_text()}")
+                    self.violation("lock-recursive" if lock.cls is not None else "gfp-fs-recursion",
+                                   function="spin_lock",
+                                   details={"lock": lock.name, "held": h[0].name,
+                                            "held_site": self._site_of(h),
+                                            "class": self._cname(self._cls(lock))})
                     break
         if lock.cls is not None:
             self._mark_usage(lock, trylock, cpu)
@@ -109,10 +185,11 @@ class LockdepChecker(Checker):
                 m = _EMBEDDED.search(lock.name)
                 if m:
                     self._embedded[lock.id] = int(m.group(1), 16)
-        for held, lvl, _site in self.held:
-            if lvl == level and held.cls != lock.cls:
-                self._add_edge(held, lock)
-        self.held.append((lock, level, sys._getframe(1)))
+        for h in self.held:
+            if h[1] == level and h[0].cls != lock.cls:
+                self._add_edge(h[0], lock)
+        frame = sys._getframe(1)
+        self.held.append((lock, level, frame, capture(frame)[0] if _workload_lock(frame) else None))
 
     def might_sleep(self, where, gfp=None):
         """might_alloc(): the fs_reclaim annotation of an allocation that may reclaim.
@@ -149,25 +226,19 @@ class LockdepChecker(Checker):
             if lock.cls is None:
                 return
             if owner and spinlock.owner_cpu(owner) != cpu.id:
-                self.emit("lock-wrong-cpu",
-                          f"BUG: spinlock wrong CPU on CPU#{cpu.id}, {cpu.comm}\n"
-                          f" lock: {lock.name}, .owner_cpu: {spinlock.owner_cpu(owner)}")
+                self.violation("lock-wrong-cpu", function="spin_unlock",
+                               details={"lock": lock.name, "owner_cpu": spinlock.owner_cpu(owner)})
             else:
-                self.emit("lock-bad-unlock",
-                          "WARNING: bad unlock balance detected!\n"
-                          f"{cpu.comm}/CPU {cpu.id} is trying to release lock ({lock.name}) at:\n"
-                          f"{workload_site()}\nbut there are no more locks to release!\n"
-                          f"{self._held_text()}")
+                self.violation("lock-bad-unlock", function="spin_unlock",
+                               details={"lock": lock.name})
 
     def context_exit(self):
         level = context.this_cpu.preempt_count & _CTX_LEVEL
         left = [h for h in self.held if h[1] == level]
         if left:
-            cpu = context.this_cpu
-            names = ", ".join(h[0].name for h in left)
-            self.emit("lock-held-at-exit",
-                      f"WARNING: lock held when returning from {context.CTX_NAMES[cpu.context()]} "
-                      f"context: {names}\n{self._held_text()}", site=workload_site(frame=left[0][2]))
+            site = self._site_of(left[0])
+            self.violation("lock-held-at-exit", site=site, frames=[site],
+                           details={"locks": [h[0].name for h in left]})
             self.held = [h for h in self.held if h[1] != level]
 
     def finish(self):
@@ -186,16 +257,13 @@ class LockdepChecker(Checker):
                 self._check_freed(start, start + (self.pgdat.page_size << order))
 
     def _check_freed(self, lo, hi):
-        for lock, _lvl, site in self.held:
-            a = self._embedded.get(lock.id)
+        for h in self.held:
+            a = self._embedded.get(h[0].id)
             if a is not None and lo <= a < hi:
-                cpu = context.this_cpu
-                self.emit("lock-held-freed",
-                          "WARNING: held lock freed!\n"
-                          f"{cpu.comm}/{cpu.pid} is freeing memory {lo:#x}-{hi - 1:#x}, with a "
-                          "lock still held there!\n"
-                          f" ({lock.name}), taken at {workload_site(frame=site)}\n"
-                          f"{self._held_text()}")
+                self.violation("lock-held-freed", function="kfree",
+                               objects=[{"address": lo, "size": hi - lo}],
+                               details={"lock": h[0].name, "lo": lo, "hi": hi - 1,
+                                        "held_site": self._site_of(h)})
                 return
 
     # -- usage states -----------------------------------------------------------------
@@ -217,19 +285,26 @@ class LockdepChecker(Checker):
         if not added:
             return
         self.usage[cls] = old | added
+        if self.usage_site is not None:
+            sid = self._intern(capture()[0])
+            for bit in (USED_IN_HARDIRQ, ENABLED_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_SOFTIRQ):
+                if added & bit:
+                    self.usage_site[cls * 4 + bit.bit_length() - 1] = sid
         for bit in (USED_IN_HARDIRQ, ENABLED_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_SOFTIRQ):
             if added & bit and old & _CONFLICT[bit]:
-                self.emit("lock-inconsistent",
-                          "WARNING: inconsistent lock state\n"
-                          f"inconsistent {{{_STATE_NAME[_CONFLICT[bit]]}}} -> {{{_STATE_NAME[bit]}}} usage.\n"
-                          f"{cpu.comm}/CPU {cpu.id} [HC{int(bool(pc & context.HARDIRQ_MASK))}"
-                          f"[{(pc & context.HARDIRQ_MASK) >> 16}]:SC{int(bool(pc & context.SOFTIRQ_OFFSET))}"
-                          f"[{int(bool(pc & context.SOFTIRQ_OFFSET))}]:HE{int(not cpu.irqs_off)}"
-                          f":SE{int(not pc & context.SOFTIRQ_MASK)}] takes:\n ({lock.name})\n"
-                          "Possible unsafe locking scenario:\n"
-                          "       CPU0\n       ----\n"
-                          f"  lock({self._cname(cls)});\n  <Interrupt>\n    lock({self._cname(cls)});\n"
-                          " *** DEADLOCK ***")
+                other = _CONFLICT[bit]
+                self.violation("lock-inconsistent", function="spin_lock",
+                               key_site=f"inconsistent usage of ({self._cname(cls)})",
+                               details={"from_state": _STATE_NAME[_CONFLICT[bit]],
+                                        "to_state": _STATE_NAME[bit], "lock": lock.name,
+                                        "class": self._cname(cls),
+                                        "hc": int(bool(pc & context.HARDIRQ_MASK)),
+                                        "sc": int(bool(pc & context.SOFTIRQ_OFFSET)),
+                                        "he": int(not cpu.irqs_off),
+                                        "se": int(not pc & context.SOFTIRQ_MASK),
+                                        "first_site": self._site_text(
+                                            self.usage_site[cls * 4 + other.bit_length() - 1]
+                                            if self.usage_site is not None else 0)})
                 break
         if added & ENABLED_HARDIRQ:
             for h in np.nonzero(self.order_np[:, cls])[0]:
@@ -241,10 +316,10 @@ class LockdepChecker(Checker):
                     self._safe_unsafe(cls, int(u))
 
     def _safe_unsafe(self, safe, unsafe):
-        self.emit("lock-safe-unsafe",
-                  "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected\n"
-                  f"the HARDIRQ-safe lock ({self._cname(safe)}) is held while taking "
-                  f"the HARDIRQ-unsafe lock ({self._cname(unsafe)})\n{self._held_text()}")
+        self.violation("lock-safe-unsafe", function="spin_lock",
+                       key_site=f"({self._cname(safe)}) -> ({self._cname(unsafe)})",
+                       lock_chain=[self._edge(safe, unsafe)],
+                       details={"safe": self._cname(safe), "unsafe": self._cname(unsafe)})
 
     # -- the dependency graph ------------------------------------------------------------
     def _add_edge(self, held, lock):
@@ -257,27 +332,22 @@ class LockdepChecker(Checker):
         # does), where check-then-add would let both miss it -- the kernel's
         # lockdep holds graph_lock across both for the same reason.
         self.order[idx] = 1
+        if self.edge_site is not None:
+            self.edge_site[idx] = self._intern(capture()[0])
         path = self._path(b, a)
         if (self.usage[a] & USED_IN_HARDIRQ) and (self.usage[b] & ENABLED_HARDIRQ):
             self._safe_unsafe(a, b)
         if path is not None:
-            cpu = context.this_cpu
-            chain = " -> ".join(f"({self._cname(c)})" for c in path)
             kind = "gfp-fs-recursion" if self.fs_cls in path else "lock-circular"
-            self.emit(kind,
-                      "WARNING: possible circular locking dependency detected\n"
-                      f"{cpu.comm}/CPU {cpu.id} is trying to acquire lock:\n ({lock.name})\n"
-                      f"but task is already holding lock:\n ({held.name})\n"
-                      f"which lock already depends on the new lock.\n"
-                      f"the existing dependency chain is: {chain}\n"
-                      "Possible unsafe locking scenario:\n"
-                      "       CPU0                    CPU1\n"
-                      "       ----                    ----\n"
-                      f"  lock({self._cname(a)});\n"
-                      f"                               lock({self._cname(b)});\n"
-                      f"                               lock({self._cname(a)});\n"
-                      f"  lock({self._cname(b)});\n"
-                      " *** DEADLOCK ***\n" + self._held_text())
+            cycle = sorted({self._cname(c) for c in path})
+            self.violation(kind, function="spin_lock",
+                           key_site="cycle " + " ".join(f"({c})" for c in cycle),
+                           lock_chain=[self._edge(path[i], path[i + 1])
+                                       for i in range(len(path) - 1)],
+                           details={"lock": lock.name, "held": held.name,
+                                    "held_site": self._site_of(next(
+                                        h for h in self.held if h[0].id == held.id)),
+                                    "lock_class": self._cname(b), "held_class": self._cname(a)})
 
     def _path(self, src, dst):
         """A path src ->* dst in the order graph, or None (breadth first)."""
@@ -302,3 +372,21 @@ class LockdepChecker(Checker):
             frontier = nxt
         return None
 
+
+
+def report_deadlock(sink, node, exc):
+    """A deadlock the scheduler engine found (``SchedDeadlock``), as a record lockdep owns.
+
+    The site is the workload line this CPU was spinning at (from the exception's
+    traceback: the spin is inside its ``k.spin_lock``); the key is the set of locks
+    in the cycle, whichever CPU noticed it."""
+    names = getattr(node, "locks", None)
+    cycle = []
+    for cpu, lid, owner in getattr(exc, "cycle", []):
+        name = names.name_of(lid) if names is not None and lid is not None and lid >= 0 else None
+        cycle.append({"cpu": cpu, "lock": name, "owner": owner})
+    site = record.tb_site(exc.__traceback__) or "?"
+    locks = sorted({c["lock"] for c in cycle if c["lock"]})
+    return Checker(sink, node).violation(
+        "deadlock", site=site, frames=[site] if site != "?" else [], function="spin_lock",
+        key_site="deadlock on " + " ".join(f"({n})" for n in locks), details={"cycle": cycle})

@@ -24,9 +24,14 @@ object's history from the slab debug data -- ``slab_common.object_info``):
        page was allocated with is
        in struct page)
 
-Every slab report ends with the object's sites: ``Allocated by task PID on
-cpu N (CONTEXT context, op SEQ):`` and ``Freed by ...`` with the workload
-function's file:line, and the violation's ``sites`` carry the same.
+The checker makes records (``record.Violation``): the object (address, cache,
+geometry and state, for KASAN's ``Memory state around the buggy address``),
+its alloc/free tracks, the model function the workload called; the words are
+``harness/outputs/text.py``'s.  One bug, one report: a double free keys on the
+object's allocation site (which free comes second is the interleaving's
+choice); a freelist corruption on its cache; a SLUB_DEBUG redzone or poison
+check that finds an object KASAN already reported at the bad access adds
+nothing.
 
 Cost: none of these hooks runs on a correct allocation or free (the model
 checks its debug state itself); ``page_free`` runs on every page free (one
@@ -42,23 +47,23 @@ from kernel_model import context
 from kernel_model import slab_common as sc, slab_debug
 from kernel_model.page import PGTY_slab
 
-from harness.runtime import workload_api
-from .base import Checker, Violation
-from .kinds import KINDS
+from harness.runtime import opmix, workload_api
+from .base import Checker
+from .record import rel
 
-# The k API is a wrapper: alloc/free tracks record the workload line calling it.
+# The k API is a wrapper: alloc/free tracks record the workload line calling it.  So are
+# the op mixes' helpers: their tracks record the op entry's TOML line (opmix.at_line).
 sc.WRAPPER_FILES.add(workload_api.__file__)
+sc.WRAPPER_FILES.add(opmix.__file__)
 
-KASAN_LINE = "=" * 66
-SLUB_LINE = "=" * 77
-SLUB_DASH = "-" * 77
 _SKIP = ("/kernel_model/", "/harness/checkers/", "/harness/runtime/workload_api.py")
 _API = ("kfree", "kmem_cache_free", "krealloc", "kvfree", "vfree", "free_pages", "__free_pages",
         "kmalloc", "kzalloc", "kmem_cache_alloc", "kmem_cache_destroy", "ksize")
 
 
 def where():
-    """(model API the workload called, workload site "file:line (func)", func name)."""
+    """(model API the workload called, workload function name): the API is the outermost
+    model function of _API on the stack (``kfree``), the function the workload's."""
     f = sys._getframe(1)
     api = None
     while f is not None:
@@ -67,129 +72,105 @@ def where():
             if f.f_code.co_name in _API:
                 api = f.f_code.co_name
         elif not any(d in fname for d in _SKIP):
-            return api, f"{fname}:{f.f_lineno} ({f.f_code.co_name})", f.f_code.co_name
+            return api, f.f_code.co_name
         f = f.f_back
-    return api, "?", "?"
+    return api, "?"
 
 
-def track_lines(label, t):
-    """``Allocated by task 1234 on cpu 0 (process context, op 57):`` + the site line."""
-    if not t:
-        return [f"{label}: no record (the object was never {label.lower()})"]
-    return [f"{label} by task {t['pid']} on cpu {t['cpu']} ({t['context']} context, op {t['seq']}):",
-            f" {t['site']}"]
+def tracks_of(info):
+    """The record's ``tracks`` from slab_common.object_info (alloc/free, when debug data exists)."""
+    if not info or info.get("object") is None or "alloc" not in info:
+        return {}
+    return {k: info[k] for k in ("alloc", "free") if info.get(k)}
 
 
-def track_site(t):
-    if not t:
-        return ""
-    return f"CPU {t['cpu']} {t['context']} op {t['seq']} {t['site']}"
-
-
-def history(info):
-    """(lines, sites) of an object's alloc and free tracks."""
-    if not info or info.get("object") is None:
-        return [], {}
-    lines, sites = [], {}
-    if "alloc" in info:
-        lines += track_lines("Allocated", info["alloc"]) + [""]
-        if info["alloc"]:
-            sites["alloc"] = track_site(info["alloc"])
-        if info.get("free"):
-            lines += track_lines("Freed", info["free"]) + [""]
-            sites["free"] = track_site(info["free"])
-    return lines, sites
-
-
-def describe_object(addr, info, region_state=""):
-    """KASAN's describe_object_addr(): where the address is relative to the object."""
-    obj = info["object"]
-    size = info.get("orig_size") or info["object_size"]
-    if addr < obj:
-        rel, how = obj - addr, "to the left"
-    elif addr >= obj + size:
-        rel, how = addr - (obj + size), "to the right"
-    else:
-        rel, how = addr - obj, "inside"
-    return [f"The buggy address belongs to the object at {obj:#x}",
-            f" which belongs to the cache {info['cache']} of size {info['object_size']}",
-            f"The buggy address is located {rel} bytes {how} of",
-            f" {region_state}{size}-byte region [{obj:#x}, {obj + size:#x})"]
+def _life(obj, info):
+    """One life of an object: its address and the allocation that made it."""
+    t = (info or {}).get("alloc") or {}
+    return obj, t.get("cpu"), t.get("seq")
 
 
 class MemoryChecker(Checker):
     name = "memory"
+    KASAN_SEEN = 4096            # objects KASAN reported, whose SLUB_DEBUG echo is dropped
 
     def __init__(self, sink=None, pgdat=None):
         super().__init__(sink, pgdat)
         self._mm = pgdat.mem_map if pgdat is not None else None
-
-    # -- reporting --------------------------------------------------------------------
-    def emit(self, kind, text, site=None, sites=None):
-        """As Checker.emit, with the title taken from the first line that is not a
-        ruler (the kernel frames KASAN and SLUB reports in ===== lines)."""
-        assert kind in KINDS, kind
-        cpu = context.this_cpu
-        lines = text.splitlines()
-        title = next((ln for ln in lines if ln.strip(" =-")), lines[0])
-        full = f"{text}\n\nWhat to do: {KINDS[kind].fix}\n(mmstress explain {kind})"
-        v = Violation(kind=kind, title=title, text=full, cpu=cpu.id,
-                      context=context.CTX_NAMES[cpu.context()], seq=cpu.seq,
-                      site=site if site is not None else where()[1], sites=sites or {})
-        return self.sink.add(v)
-
-    def _task(self):
-        cpu = context.this_cpu
-        return f"{cpu.comm}/{cpu.pid}"
+        self._kasan_objects = set()
+        self._sites, self._sites_seen = {}, -1
 
     def _info(self, addr):
         try:
-            return sc.object_info(addr, self.pgdat)
+            info = sc.object_info(addr, self.pgdat)
         except Exception:  # noqa: BLE001 - no slab layer: page-level reports only
             return None
+        if info:
+            for which in ("alloc", "free"):
+                t = info.get(which)
+                if t and t.get("cpu") == context.this_cpu.id:
+                    t["site"] = self._full_site(t["site"])
+        return info
 
-    def _kasan_free_report(self, bug, addr, model_text):
-        api, site, _ = where()
+    def _full_site(self, site):
+        """A track's site with its whole path: the model keeps ``file.py:12 (f)``; this
+        CPU's own sites are in the slab layer's per-process table (code, line) -> id."""
+        ids = self.pgdat.slab.site_ids
+        if len(ids) != self._sites_seen:
+            self._sites_seen = len(ids)
+            self._sites = {f"{c.co_filename.rsplit('/', 1)[-1]}:{line} ({c.co_name})":
+                           f"{rel(c.co_filename)}:{line} ({c.co_name})" for c, line in ids}
+        return self._sites.get(site, site)
+
+    def _object(self, addr, info):
+        """The record's object: the address and, in a slab, the object's geometry and state."""
+        o = {"address": addr}
+        if not info:
+            return o
+        o["cache"] = info.get("cache")
+        if info.get("object") is None:
+            return o
+        o.update(object=info["object"], object_size=info["object_size"],
+                 size=info.get("orig_size") or info["object_size"], state=info.get("state"))
+        try:
+            s = sc.find_cache(info["cache"], self.pgdat)
+            node, head = self.pgdat, info["slab_pfn"]
+            o.update(slot_size=s.size, red_left_pad=s.red_left_pad,
+                     slab_start=node.page_offset + (head << node.page_shift)
+                     + node.slab.allocator.slab_base(s, head))
+        except Exception:  # noqa: BLE001 - geometry is for the memory-state rows only
+            pass
+        return o
+
+    def _kasan_free_report(self, kind, addr, model_text):
+        api, _ = where()
         info = self._info(addr)
-        lines = [KASAN_LINE, f"BUG: KASAN: {bug} in {api or 'kfree'}",
-                 f"Free of addr {addr:#x} by task {self._task()} on cpu {context.this_cpu.id} "
-                 f"({context.CTX_NAMES[context.this_cpu.context()]} context)", ""]
-        hist, sites = history(info)
-        lines += hist
-        if info and info.get("object") is not None:
-            lines += describe_object(addr, info)
-            free = info.get("free")
-            if bug == "double-free" and free and free["cpu"] != context.this_cpu.id:
-                lines += ["", f"The first free ran on CPU {free['cpu']}, this one on CPU "
-                              f"{context.this_cpu.id}: two CPUs freed the object (check the "
-                              "ownership hand-off)."]
-        elif info:
-            lines += [f"The buggy address is in a slab of {info['cache']} but not in any object"]
-        else:
-            lines += [f"The buggy address {addr:#x} does not belong to any slab object"]
-        lines += [KASAN_LINE, model_text]
-        return "\n".join(lines), site, sites
+        details = {"message": model_text}
+        tracks = tracks_of(info)
+        free = tracks.get("free")
+        if kind == "double-free" and free and free["cpu"] != context.this_cpu.id:
+            details["cross_cpu_free"] = free["cpu"]
+        alloc = tracks.get("alloc")
+        # Which of two frees comes second is the interleaving's choice: a double free
+        # is one bug per allocation site.
+        # (The track's file name alone: this CPU's tracks carry the whole path, others' not.)
+        key_site = (f"object allocated at {alloc['site'].rsplit('/', 1)[-1]}"
+                    if kind == "double-free" and alloc else "")
+        self.violation(kind, function=api or "kfree", objects=[self._object(addr, info)],
+                       tracks=tracks, details=details, key_site=key_site)
 
     # -- frees --------------------------------------------------------------------------
     def double_free(self, cache_name, addr, text):
-        report, site, sites = self._kasan_free_report("double-free", addr, text)
-        self.emit("double-free", report, site, sites)
+        self._kasan_free_report("double-free", addr, text)
 
     def invalid_free(self, cache_name, addr, text):
-        report, site, sites = self._kasan_free_report("invalid-free", addr, text)
-        self.emit("invalid-free", report, site, sites)
+        self._kasan_free_report("invalid-free", addr, text)
 
     def vfree_bad(self, addr, text):
-        api, site, _ = where()
-        cpu = context.this_cpu
-        lines = [text, f"WARNING: CPU: {cpu.id} PID: {cpu.pid} at mm/vmalloc.c:vfree",
-                 f"Call trace: vfree <- {site}"]
         info = self._info(addr)
-        hist, sites = history(info)
-        if info and info.get("object") is not None:
-            lines += ["", f"{addr:#x} is an object of the slab cache {info['cache']}: free it "
-                          "with kfree() (kvfree() frees both kinds)", ""] + hist
-        self.emit("bad-vfree", "\n".join(lines), site, sites)
+        obj = self._object(addr, info)
+        self.violation("bad-vfree", function="vfree", objects=[obj],
+                       tracks=tracks_of(info), details={"message": text})
 
     # -- slab events ----------------------------------------------------------------------
     def slab_event(self, event, **info):
@@ -197,71 +178,57 @@ class MemoryChecker(Checker):
         if handler is not None:
             handler(**info)
 
-    def _slub_report(self, kind, cache, what, addr, body):
+    def _slub_report(self, kind, cache, addr, details, key_site=""):
         info = self._info(addr)
-        hist, sites = history(info)
-        lines = [SLUB_LINE, f"BUG {cache} (Not tainted): {what}", SLUB_DASH, ""] + body + hist
+        obj = self._object(addr, info)
+        obj.setdefault("cache", cache)
         if info and info.get("slab_pfn") is not None:
             node = self.pgdat
             mm = node.mem_map
             head = info["slab_pfn"]
             co = mm.slab_counters[head]
-            slab_addr = node.page_offset + (head << node.page_shift)
-            lines += [f"Slab {slab_addr:#x} objects={sc.slab_objects(co)} used={sc.slab_inuse(co)} "
-                      f"fp={mm.slab_freelist[head]:#x}",
-                      f"Object {info['object']:#x} @offset={info['object'] - slab_addr}"]
-        self.emit(kind, "\n".join(lines), where()[1], sites)
+            details["slab"] = {"address": node.page_offset + (head << node.page_shift),
+                               "objects": sc.slab_objects(co), "used": sc.slab_inuse(co),
+                               "fp": mm.slab_freelist[head]}
+        self.violation(kind, function=where()[0] or "", objects=[obj], tracks=tracks_of(info),
+                       details=details, key_site=key_site)
 
     def _ev_object_corrupt(self, cache, addr, what, fault, end, found, expected):
         kind = "use-after-free" if "Poison" in what else "out-of-bounds"
-        when = ("allocated again: the write came after the object was freed"
-                if kind == "use-after-free" or expected == sc.SLUB_RED_INACTIVE
-                else "freed: the write went past the object while it was allocated")
-        body = [f"{fault:#x}-{end - 1:#x} @offset={fault - addr}. First byte {found:#x} instead of "
-                f"{expected:#x}",
-                f"(found by SLUB_DEBUG's check_object when the object was {when})", ""]
-        self._slub_report(kind, cache, f"{what} overwritten", addr, body)
+        if self._kasan_objects and _life(addr, self._info(addr)) in self._kasan_objects:
+            return                  # KASAN reported this object at the bad access already
+        when = ("allocated-again" if kind == "use-after-free" or expected == sc.SLUB_RED_INACTIVE
+                else "freed")
+        self._slub_report(kind, cache, addr, {
+            "what": f"{what} overwritten", "fault": fault, "end": end, "found": found,
+            "expected": expected, "found_when": when})
         # restore_bytes() already put the pattern back, as the kernel does:
         # FIX <cache>: Restoring <what> <range>=<value>
 
     def _ev_alloc_allocated(self, cache, addr):
-        body = [f"Object {addr:#x} was handed out while its debug state says it is allocated:",
-                "it was on a freelist twice -- a double free that raced past the free checks "
-                "(two CPUs, or an interrupt on this CPU), or a per-CPU freelist update lost to "
-                "an interrupt between its compare and its swap.", ""]
-        self._slub_report("freelist-corrupt", cache, "Freechain corrupt", addr, body)
+        self._slub_report("freelist-corrupt", cache, addr,
+                          {"what": "Freechain corrupt", "cause": "handed-out-allocated"},
+                          key_site=f"freelist of {cache}")
 
     def _ev_freelist_corrupt(self, cache, addr, fp, what):
-        body = [f"Object {addr:#x} fp={fp:#x}: "
-                + ("the free pointer points at the object itself (a freelist loop: the object "
-                   "was freed twice in a row)" if fp == addr else
-                   "the free pointer is not an object of this slab"), ""]
-        self._slub_report("freelist-corrupt", cache, what, addr, body)
+        self._slub_report("freelist-corrupt", cache, addr,
+                          {"what": what, "fp": fp,
+                           "cause": "freelist-loop" if fp == addr else "fp-outside-slab"},
+                          key_site=f"freelist of {cache}")
 
     def _ev_wrong_cache(self, cache, addr, real):
-        api, site, _ = where()
-        cpu = context.this_cpu
         info = self._info(addr)
-        hist, sites = history(info)
-        lines = [f"kmem_cache_free: Wrong slab cache. {cache} but object is from {real}",
-                 f"WARNING: CPU: {cpu.id} PID: {cpu.pid} at mm/slab.h:cache_from_obj",
-                 f"Call trace: kmem_cache_free <- {site}", ""] + hist
-        self.emit("wrong-cache", "\n".join(lines), site, sites)
+        self.violation("wrong-cache", function="kmem_cache_free",
+                       objects=[self._object(addr, info)], tracks=tracks_of(info),
+                       details={"cache": cache, "real": real})
 
     def _ev_cache_destroy_busy(self, cache, remaining):
-        api, site, _ = where()
-        lines = [SLUB_LINE, f"BUG {cache} (Not tainted): Objects remaining in {cache} on "
-                 "__kmem_cache_shutdown()", SLUB_DASH, ""]
-        sites = {}
-        for obj, info in self._live_objects(cache, 8):
-            lines.append(f"Object {obj:#x} @offset={obj - (obj & ~(self.pgdat.page_size - 1))}")
-            hist, s = history(info)
-            lines += hist
-            sites.setdefault("alloc", s.get("alloc", ""))
-        lines += [f"{remaining} object(s) still allocated",
-                  f"kmem_cache_destroy {cache}: Slab cache still has objects when called from "
-                  f"{site}"]
-        self.emit("cache-destroy-live", "\n".join(lines), site, sites)
+        objs = [{"address": obj, "alloc": (info or {}).get("alloc")}
+                for obj, info in self._live_objects(cache, 8)]
+        first = next((o["alloc"] for o in objs if o["alloc"]), None)
+        self.violation("cache-destroy-live", function="kmem_cache_destroy", objects=objs,
+                       tracks={"alloc": first} if first else {},
+                       details={"cache": cache, "remaining": remaining})
 
     def _live_objects(self, cache_name, limit):
         """[(addr, object_info)] of allocated objects of a cache (at most ``limit``)."""
@@ -326,27 +293,14 @@ class MemoryChecker(Checker):
             self._bad_access("slab-out-of-bounds", addr, size, write)
 
     def _bad_access(self, bug, addr, size, write):
-        api, site, func = where()
+        _api, func = where()
         info = self._info(addr)
-        first = addr
-        if bug == "slab-out-of-bounds" and info and info.get("object") is not None:
-            end = info["object"] + (info.get("orig_size") or info["object_size"])
-            first = addr if addr < info["object"] else max(addr, end)
-        lines = [KASAN_LINE, f"BUG: KASAN: {bug} in {func}",
-                 f"{'Write' if write else 'Read'} of size {size} at addr {first:#x} by task "
-                 f"{self._task()} on cpu {context.this_cpu.id} "
-                 f"({context.CTX_NAMES[context.this_cpu.context()]} context)", "",
-                 f"Call trace: {'k.write' if write else 'k.read'} <- {site}", ""]
-        hist, sites = history(info)
-        lines += hist
-        if info and info.get("object") is not None:
-            state = "freed " if bug == "slab-use-after-free" else "allocated "
-            lines += describe_object(first, info, state)
-        elif info:
-            lines += [f"The buggy address is in a slab of {info['cache']} outside every object"]
-        lines.append(KASAN_LINE)
         kind = "use-after-free" if bug == "slab-use-after-free" else "out-of-bounds"
-        self.emit(kind, "\n".join(lines), site, sites)
+        obj = self._object(addr, info)          # the access's start address, as KASAN prints it
+        if obj.get("object") is not None and len(self._kasan_objects) < self.KASAN_SEEN:
+            self._kasan_objects.add(_life(obj["object"], info))
+        self.violation(kind, function=func, objects=[obj], tracks=tracks_of(info),
+                       details={"bug": bug, "size": size, "write": bool(write)})
 
     # -- pages ---------------------------------------------------------------------------------
     def page_free(self, pfn, order):
@@ -361,15 +315,12 @@ class MemoryChecker(Checker):
         self._bad_page(pfn, reason, kind)
 
     def _bad_page(self, pfn, reason, kind):
-        cpu = context.this_cpu
         node = self.pgdat
-        extra = ""
+        page = {"pfn": pfn}
         if node is not None and 0 <= pfn < node.nr_pages:
             mm = node.mem_map
-            extra = (f"\npage: refcount:{mm.ref[pfn]} mapcount:0 mapping:{mm.mapping[pfn]:016x} "
-                     f"index:0x0 pfn:{pfn:#x}\nflags: {mm.flags[pfn]:#x}")
-        api, site, _ = where()
-        head = ("BUG: KASAN: double-free in __free_pages" if kind == "double-free"
-                else f"BUG: Bad page state in process {cpu.comm}  pfn:{max(pfn, 0):05x}")
-        self.emit(kind, f"{head}{extra}\npage dumped because: {reason}\nCall trace: "
-                        f"{api or '__free_pages'} <- {site}", site)
+            page.update(refcount=int(mm.ref[pfn]), mapping=int(mm.mapping[pfn]),
+                        flags=int(mm.flags[pfn]))
+        api, _ = where()
+        self.violation(kind, function=api or "__free_pages", objects=[page],
+                       details={"reason": reason, "page": True})

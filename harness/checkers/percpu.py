@@ -35,6 +35,7 @@ reconciled (that write is already a foreign access).
 from kernel_model import context
 
 from .base import Checker
+from .record import capture
 
 _LEVEL = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_OFFSET
 UNSAFE_AGAINST_IRQ = ("preempt", "none")
@@ -56,21 +57,16 @@ class PercpuChecker(Checker):
         me = context.this_cpu
         level = me.preempt_count & _LEVEL
         if protection == "irq" and not me.irqs_off:
-            self.emit("percpu-irq-race",
-                      f"BUG: per-CPU section {what} on CPU {me.id} claims interrupts off but they "
-                      "are on: an interrupt can interleave with its read-modify-write")
+            self.violation("percpu-irq-race", details={"what": what, "slot_cpu": cpu,
+                                                       "claimed_irq_off": True})
             protection = "none"
         if cpu != me.id and protection != "remote":
-            self.emit("percpu-foreign-access",
-                      f"BUG: CPU {me.id} ({context.CTX_NAMES[me.context()]}) accesses CPU {cpu}'s "
-                      f"per-CPU data {what} outside a remote-access path")
+            self.violation("percpu-foreign-access", details={"what": what, "slot_cpu": cpu})
         if level:
             for s_what, s_cpu, s_prot, s_level in self.sections:
                 if s_what == what and s_cpu == cpu and s_level < level and s_prot in UNSAFE_AGAINST_IRQ:
-                    self.emit("percpu-irq-race",
-                              f"BUG: per-CPU data {what} of CPU {cpu} modified by an interrupt "
-                              f"({context.CTX_NAMES[me.context()]}) inside an unprotected section "
-                              f"(protection: {s_prot}) of the interrupted context")
+                    self.violation("percpu-irq-race", details={"what": what, "slot_cpu": cpu,
+                                                               "protection": s_prot})
                     break
         self.sections.append((what, cpu, protection, level))
 
@@ -86,19 +82,19 @@ class PercpuChecker(Checker):
             return
         c = self.counters.get(what)
         if c is None:
-            self.counters[what] = [delta, value]
+            self.counters[what] = [delta, value, capture()[0]]   # the first update's site
         else:
             c[0] += delta
             c[1] = value
 
     def finish(self):
         me = context.this_cpu.id
-        for what, (total, value) in self.counters.items():
+        for what, (total, value, site) in self.counters.items():
             if total != value:
-                self.emit("percpu-counter-mismatch",
-                          f"BUG: per-CPU counter {what} of CPU {me} does not add up: the slot "
-                          f"holds {value} but the updates made to it sum to {total} "
-                          f"({total - value:+d} lost)", site=f"(end of run) {what}")
+                self.violation("percpu-counter-mismatch", site=site, frames=[site],
+                               key_site=f"counter {what}",
+                               details={"what": what, "slot_cpu": me, "value": value,
+                                        "total": total})
 
     def lock_acquire(self, lock, trylock):
         if not self.sections or lock.cls is None or lock.name in HARNESS_LOCKS:
@@ -106,9 +102,8 @@ class PercpuChecker(Checker):
         level = context.this_cpu.preempt_count & _LEVEL
         for what, _cpu, prot, s_level in reversed(self.sections):
             if s_level == level and prot == "tid":
-                self.emit("percpu-lock-in-fastpath",
-                          f"BUG: lock {lock.name} taken inside the lock-free fast path {what} "
-                          f"on CPU {context.this_cpu.id}")
+                self.violation("percpu-lock-in-fastpath", function="spin_lock",
+                               details={"what": what, "lock": lock.name})
                 return
 
     def context_exit(self):

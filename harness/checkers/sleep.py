@@ -5,7 +5,8 @@ an allocation whose mask has __GFP_DIRECT_RECLAIM (might_alloc), vmalloc,
 a __GFP_NOFAIL retry.  In atomic context -- preempt_count != 0 (hardirq,
 softirq, tasklet, spinlock held, preempt/bh disabled) or interrupts off --
 that is ``BUG: sleeping function called from invalid context``, printed as
-kernel/sched/core.c's __might_resched() prints it.
+kernel/sched/core.c's __might_resched() prints it (at the workload's line, with
+the locks held: ``harness/outputs/text.py``).
 """
 
 from kernel_model import context, gfp as g
@@ -37,11 +38,13 @@ class SleepChecker(Checker):
         else:
             advice = ("a spinlock is held or preemption is disabled: allocate before taking the "
                       "lock, or use GFP_ATOMIC")
-        mask = f" with {g.format_gfp(gfp)}" if gfp is not None else ""
-        self.emit("sleep-in-atomic",
-                  f"BUG: sleeping function called from invalid context at {where}\n"
-                  f"in_atomic(): {int(pc != 0)}, irqs_disabled(): {int(cpu.irqs_off)}, "
-                  f"non_block: 0, pid: {cpu.pid}, name: {cpu.comm}\n"
-                  f"preempt_count: {pc:x}, expected: 0\n"
-                  f"context: {context.CTX_NAMES[ctx]} on CPU {cpu.id}; allocation{mask}\n"
-                  f"Hint: {advice}.")
+        self.violation("sleep-in-atomic", function=_function(where),
+                       details={"where": where, "preempt_count": pc,
+                                "irqs_disabled": bool(cpu.irqs_off),
+                                "gfp": g.format_gfp(gfp) if gfp is not None else None,
+                                "advice": advice})
+
+
+def _function(where):
+    """``mm/slub.c:slab_alloc_node`` -> ``slab_alloc_node``: the model function that may sleep."""
+    return where.rsplit(":", 1)[-1] if isinstance(where, str) else ""

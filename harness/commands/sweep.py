@@ -139,7 +139,8 @@ def _eta(sw, now):
 def _fail_line(run):
     from harness.tools.sweep import problems
     probs = problems(run)
-    what = "; ".join(f"{k}: {t}" for (k, t), _ in probs[:2]) or run["status"]
+    what = "; ".join(f"{w['kind']}: {w['title']}" + (f" at {w['site']}" if w["site"] else "")
+                     for _key, w in probs[:2]) or run["status"]
     return f"FAIL {run['scenario']} seed {run['seed']} ({run['status']}): {what}\n" \
            f"     reproduce: {run['reproduce']}"
 

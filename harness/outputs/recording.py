@@ -50,9 +50,11 @@ def violation_kinds(result):
 
 
 def violation_key(result):
-    """The first violation's (kind, site, title): what minimize and replay --check compare."""
+    """The first violation's (kind, site, title, record key): what minimize and replay --check
+    compare."""
     for v in result.violations:
-        return {"kind": v.get("kind"), "site": v.get("site"), "title": v.get("title")}
+        return {"kind": v.get("kind"), "site": v.get("site"), "title": v.get("title"),
+                "key": v.get("key")}
     for f in result.failures:
         return {"kind": f.get("kind"), "site": None, "title": f.get("message")}
     return None

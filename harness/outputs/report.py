@@ -1,6 +1,6 @@
 """Reports of a run: the JSON document (schema in ``report.schema.json``) and the text summary.
 
-JSON shape (``schema_version`` 1; one entry in ``runs`` per scenario)::
+JSON shape (``schema_version`` 2; one entry in ``runs`` per scenario)::
 
     {schema_version, tool, version, command, seed, exit_code, interrupted,
      runs: [{scenario, source, description, seed, cpus, allocator, irq_mask, pinned,
@@ -15,12 +15,20 @@ JSON shape (``schema_version`` 1; one entry in ``runs`` per scenario)::
              slab: null | {stats: {...}, alloc_fastpath_ratio, free_fastpath_ratio},
              memory: {arch, page_size, size, nr_pages, free_pages_at_end, checked},
              percpu: {name: [value per CPU]},
-             violations: [{kind, title, text, cpu, context, count, ...}],
+             violations: [record: {kind, key, title, cpu, context, pid, comm, seq, site,
+                           frames, function, objects, objects_dropped, tracks, locks_held,
+                           lock_chain, details, count, seen: [{cpu, context, count}]}],
              failures: [{kind, cpu, context, message, doing?, traceback?}],
              invariants: [problem text],
              proc: {view: text},
              sched: null | {strategy, steps, hash, truncated, diverged_at, stopped, trace},
              reproduce: "mmstress run ..." | "mmstress replay TRACE"}]}
+
+Version 2: a violation is the checker's record (``harness/checkers/record.py``),
+merged over CPUs by ``key`` (kind + normalised workload site; ``merge.py``):
+no ``text`` -- the text is ``harness/outputs/text.py``'s rendering of the
+record (``title`` is its first line).  Failures carry the workload ``site``
+of the exception when there is one.
 
 ``failures`` kinds: workload-error (a workload raised anything), cpu-exited (a CPU
 exited unasked), soft-lockup (exit 1); cpu-died (killed by a signal), timeout,
@@ -30,10 +38,12 @@ start-timeout, harness-error, not-replayable (exit 3: the harness's own).
 import json
 import os
 
+from harness.outputs import merge
+from harness.outputs import text as render
 from harness.runtime import counters as C
 from harness.scenario import format_duration, library_name
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
 _IRQ_KEYS = {"raised": "irq_raised", "delivered": "irq_delivered", "in_model_code": "irq_in_model",
              "deferred": "irq_deferred", "coalesced": "irq_coalesced",
@@ -91,7 +101,8 @@ def run_dict(result):
         "mailbox": {"sent": tot("mbox_sent"), "full": tot("mbox_full"),
                     "received": tot("mbox_recv"), "leftover": tot("mbox_leftover")},
         "locks": result.locks, "slab": result.slab, "memory": result.memory,
-        "percpu": result.percpu, "violations": result.violations, "failures": result.failures,
+        "percpu": result.percpu, "violations": [merge.as_record(v) for v in result.violations],
+        "failures": result.failures,
         "invariants": result.invariants, "proc": result.proc,
         "sched": dict(result.sched, trace=getattr(result, "trace_path", None)) if result.sched else None,
         "reproduce": reproduce_command(result),
@@ -151,8 +162,7 @@ def summary(run):
     for view, text in run["proc"].items():
         out.append(f"$ cat /proc/{view}\n{text.rstrip()}")
     for v in run["violations"]:
-        out.append("\n" + (v.get("text") or v.get("title", "")).rstrip()
-                   + (f"\n(seen {v['count']} times)" if v.get("count", 1) > 1 else ""))
+        out.append("\n" + render.render(v))
     for f in run["failures"]:
         if f["kind"] == "soft-lockup":
             continue                     # already printed as a violation

@@ -45,8 +45,10 @@ from harness.scheduler import options as scheduling
 from harness.runtime.hooks import make_hooks, repeat_counts
 from harness.checkers import kmemleak
 from harness.checkers.base import workload_site
-from harness.checkers.deadlock import DeadlockChecker, DeadlockStop
+from harness.checkers import lockdep
+from harness.checkers.deadlock import DeadlockStop
 from harness.runtime import messages
+from harness.checkers import record
 from harness.runtime.irq import CHIPS, Irq
 from harness.scheduler.engine import SchedDeadlock, SchedStop
 from harness.scheduler.replay import Divergence
@@ -58,7 +60,6 @@ _MODEL_CTX = {C.X_PROCESS: context.CTX_TASK, C.X_HARDIRQ: context.CTX_HARDIRQ,
               C.X_SOFTIRQ: context.CTX_SOFTIRQ, C.X_TASKLET: context.CTX_SOFTIRQ}
 PR_SET_PDEATHSIG = 1
 HARNESS_UNWIND = (SchedStop, SchedDeadlock, Divergence, DeadlockStop)
-_HARNESS_DIRS = ("/kernel_model/", "/harness/")
 
 
 def safe_str(exc):
@@ -68,17 +69,6 @@ def safe_str(exc):
     except BaseException as inner:  # noqa: BLE001 - the workload's __str__ is the workload's
         text = f"<str() raised {type(inner).__name__}>"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def workload_frame(tb):
-    """``file:line (function)`` of the innermost workload frame of a traceback."""
-    site = None
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if not any(d in code.co_filename for d in _HARNESS_DIRS):
-            site = f"{code.co_filename}:{tb.tb_lineno} ({code.co_name})"
-        tb = tb.tb_next
-    return site
 
 
 class CpuRuntime:
@@ -157,7 +147,7 @@ class CpuRuntime:
         except BaseException:  # noqa: BLE001 - a workload exception that cannot be formatted
             tb = "".join(traceback.format_tb(exc.__traceback__)) + safe_str(exc) + "\n"
         kind = getattr(exc, "kind", None)
-        site = workload_frame(exc.__traceback__)
+        site = record.tb_site(exc.__traceback__)
         error = safe_str(exc)
         self.send("failure", kind="workload-error", cpu=self.cpu_id, context=C.CONTEXTS[x],
                   error=error, site=site,
@@ -302,10 +292,8 @@ class CpuRuntime:
         """The schedule ended the run: a deadlock (a violation), a divergence (not replayable)."""
         if isinstance(exc, DeadlockStop):
             self.ctl[C.CTL_ABORT] = 1                # the deadlock is reported: end the run
-        elif isinstance(exc, SchedDeadlock):
-            checker = next((c for c in self.hooks.checkers if isinstance(c, DeadlockChecker)),
-                           None) or DeadlockChecker(self.hooks.sink, self.node)
-            checker.report_cycle(exc.cycle, note=" (found by the scheduler: every CPU left spins)")
+        elif isinstance(exc, SchedDeadlock):          # a structured lockdep record of the cycle
+            lockdep.report_deadlock(self.hooks.sink, self.node, exc)
         elif isinstance(exc, Divergence):
             self.send("failure", kind="not-replayable", cpu=self.cpu_id, context="process",
                       error=str(exc), doing=None, traceback=None)

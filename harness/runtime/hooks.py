@@ -64,5 +64,5 @@ def make_hooks(names, node, send, faults=None, seed=None):
 
 
 def repeat_counts(sink):
-    """[[kind, site, title], count] of violations seen more than once in this CPU."""
-    return [[list(v.key()), v.count] for v in sink.violations if v.count > 1]
+    """[{key, count, objects, objects_dropped}] of violations seen more than once in this CPU."""
+    return sink.repeats()

@@ -8,12 +8,20 @@ allocates with an op drawn by weight.  A freed object goes, with probability
 in process context, one per step) -- cross-CPU frees.  Everything a mix still
 holds at the end is freed by ``drain`` in the CPU's teardown.
 
+Sites.  An op entry's calls run through a one-line function compiled at the
+entry's TOML line (``at_line``): the frame that calls the ``k`` API is then
+``scenarios/bugs/x.toml:15 ([hardirq] kmalloc)``, so reports, allocation
+tracks and tracebacks name the TOML line that asked for the op (frees: the
+mix's table line), as they name a workload module's line.
+
 Mailbox ``meta`` word of a handed-off object: ``kind | order << 8 | cache << 16``
 with kind KIND_* below; the address field is the object's address (a pfn for
 ``alloc_pages``, whose pages may have no address on x86_32 HighMem).
 """
 
 import math
+
+from harness.runtime.paths import rel
 
 KIND_KMALLOC, KIND_CACHE, KIND_PAGES, KIND_GFP_PAGES, KIND_VMALLOC = range(1, 6)
 
@@ -53,12 +61,30 @@ class Dist:
         return str(self.lo) if self.kind == "fixed" else f"{self.lo}..{self.hi} ({self.kind})"
 
 
-class OpSpec:
-    """One validated entry of a mix."""
+def at_line(path, line, name):
+    """``f(fn, *args) -> fn(*args)`` whose frame is at ``path:line`` and is called ``name``."""
+    ns = {}
+    exec(compile("\n" * (max(line, 1) - 1) + "def _op(fn, *args): return fn(*args)\n",
+                 path, "exec"), ns)
+    fn = ns["_op"]
+    fn.__code__ = fn.__code__.replace(co_name=name)
+    return fn
 
-    def __init__(self, op, dist, gfp, weight, cache=None):
+
+def _direct(fn, *args):
+    return fn(*args)
+
+
+class OpSpec:
+    """One validated entry of a mix; ``where``/``free_where``: (TOML path, line, name) of
+    the entry and of its mix's table (see Sites above)."""
+
+    def __init__(self, op, dist, gfp, weight, cache=None, where=None, free_where=None):
         self.op, self.dist, self.gfp, self.weight, self.cache = op, dist, gfp, weight, cache
         self.kind = OPS[op][0]
+        self.call = at_line(*where) if where else _direct
+        self.free_call = at_line(*free_where) if free_where else _direct
+        self.site = f"{rel(where[0])}:{where[1]} ({where[2]})" if where else ""
 
 
 class OpMix:
@@ -72,6 +98,7 @@ class OpMix:
         self.receive = receive
         self.caches = list(caches)      # cache index (spec.cache) -> kmem_cache
         self.held = []                  # [(addr or pfn, meta)]
+        self.free_call = specs[0].free_call if specs else _direct   # frees: the table's line
         total = sum(s.weight for s in specs)
         acc, self.cum = 0.0, []
         for s in specs:
@@ -82,7 +109,7 @@ class OpMix:
         if self.receive:
             item = k.recv_meta()
             if item is not None:
-                free_item(k, item[0], item[1], self.caches)
+                self.free_call(free_item, k, item[0], item[1], self.caches)
         held, rng = self.held, k.rng
         if held and (len(held) >= self.max_held or rng.random() < self.p_free):
             i = rng.randrange(len(held))
@@ -93,7 +120,7 @@ class OpMix:
                 target += target >= k.cpu
                 if k.send(target, handle, meta):
                     return
-            free_item(k, handle, meta, self.caches)
+            self.free_call(free_item, k, handle, meta, self.caches)
         elif self.max_held:
             u = rng.random()
             spec = self.specs[-1]
@@ -107,34 +134,34 @@ class OpMix:
 
     def _alloc(self, k, s):
         n = s.dist.draw(k.rng)
-        op = s.op
+        op, call = s.op, s.call
         if op == "kmalloc":
-            addr = k.kmalloc(n, s.gfp)
+            addr = call(k.kmalloc, n, s.gfp)
         elif op == "kzalloc":
-            addr = k.kzalloc(n, s.gfp)
+            addr = call(k.kzalloc, n, s.gfp)
         elif op == "kmem_cache_alloc":
-            addr = k.kmem_cache_alloc(self.caches[s.cache], s.gfp)
+            addr = call(k.kmem_cache_alloc, self.caches[s.cache], s.gfp)
             return None if not addr else (addr, KIND_CACHE | s.cache << 16)
         elif op == "alloc_pages":
-            page = k.alloc_pages(s.gfp, n)
+            page = call(k.alloc_pages, s.gfp, n)
             return None if page is None else (page.pfn, KIND_PAGES | n << 8)
         elif op == "__get_free_pages":
-            addr = getattr(k, "__get_free_pages")(s.gfp, n)
+            addr = call(getattr(k, "__get_free_pages"), s.gfp, n)
             return None if not addr else (addr, KIND_GFP_PAGES | n << 8)
         elif op == "get_zeroed_page":
-            addr = k.get_zeroed_page(s.gfp)
+            addr = call(k.get_zeroed_page, s.gfp)
             return None if not addr else (addr, KIND_GFP_PAGES)
         elif op == "vmalloc":
-            addr = k.vmalloc(n)
+            addr = call(k.vmalloc, n)
         else:
-            addr = k.vzalloc(n)
+            addr = call(k.vzalloc, n)
         return None if not addr else (addr, s.kind)
 
     def drain(self, k):
         """Free everything held (teardown, process context of the same CPU)."""
         held, self.held = self.held, []
         for handle, meta in held:
-            free_item(k, handle, meta, self.caches)
+            self.free_call(free_item, k, handle, meta, self.caches)
 
 
 def free_item(k, handle, meta, caches):

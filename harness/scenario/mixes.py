@@ -6,11 +6,14 @@ order range and its distribution, GFP mask, weight, cache); a
 before the CPUs start (``Scenario.caches``).
 """
 
+import os
+
 import kernel_model as km
 from kernel_model import ModelError
 
 from harness.runtime import opmix
 from harness.scenario.spec import MixConfig
+from harness.scenario.lines import line_of
 from harness.scenario.units import parse_range
 
 
@@ -69,12 +72,21 @@ def mix_section(v, sc, table, ctx):
             if lo != hi:
                 v.fail(p + ("size",), "a cache has one object size: give an integer")
             cache = _cache_index(sc, f"mmstress-{lo}", lo)
-        specs.append(opmix.OpSpec(op, opmix.Dist(lo, hi, dist), gfp, weight, cache))
+        specs.append(opmix.OpSpec(op, opmix.Dist(lo, hi, dist), gfp, weight, cache,
+                                  where=_op_where(v, p, f"[{ctx}] {op}"),
+                                  free_where=_op_where(v, path, f"[{ctx}] free")))
     return MixConfig(specs,
                      v.number(table, path, "max_held", 0, 100000, 64 if ctx == "process" else 8,
                               integer=True),
                      float(v.number(table, path, "free", 0, 1, 0.5)),
                      float(v.number(table, path, "remote_free", 0, 1, 0.0)))
+
+
+def _op_where(v, path, what):
+    """(TOML path, line, "[hardirq] kmalloc"): where an op entry's calls appear to run
+    (``opmix.at_line``), so its reports name that line."""
+    src = os.path.abspath(v.source) if os.path.exists(v.source) else v.source
+    return src, line_of(v.text, path) if v.text else 1, what
 
 
 def _cache_index(sc, name, size):

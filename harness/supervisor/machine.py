@@ -51,6 +51,7 @@ from harness.runtime.locks import NamedLocks, all_lock_stats
 from harness.runtime.opmix import OpMix
 from harness.scenario import import_workload
 from harness.checkers import kinds, kmemleak
+from harness.outputs import merge
 from harness.runtime import messages as wire
 from harness.supervisor import messages
 from harness.supervisor.watchdog import Watchdog, clock_of
@@ -378,7 +379,7 @@ def _soft_lockup(result, node, proc, cpu, secs, side, rfd, bufs):
     result.failures.append({"kind": "soft-lockup", "cpu": cpu, "context": doing.split(" ")[-2]
                             if " in " in doing else None, "message": text.splitlines()[0],
                             "doing": doing, "site": site, "traceback": stack})
-    result.violations.append({"kind": "soft-lockup", "title": text.splitlines()[0],
+    merge.add(result.violations, {"kind": "soft-lockup", "title": text.splitlines()[0],
                               "text": f"{text.rstrip()}\n\nWhat to do: {kinfo.fix}\n"
                                       "(mmstress explain soft-lockup)",
                               "cpu": cpu, "context": None, "site": site, "count": 1})
@@ -423,9 +424,9 @@ def _collect(result, node, proc_views, roots=None):
     clean = all(p >= C.PHASE_TORNDOWN for p in result.counters["phase"]) and not result.harness_failed
     result.slab = _slab_summary(node) if sc.slab else None
     if clean and sc.slab and "kmemleak" in sc.checkers:
-        result.violations += kmemleak.scan_run(
-            node, [a for addrs in (roots or {}).values() for a in addrs],
-            ptr_size=4 if sc.arch == "x86_32" else 8)
+        for rec in kmemleak.scan_run(node, [a for addrs in (roots or {}).values() for a in addrs],
+                                     ptr_size=4 if sc.arch == "x86_32" else 8):
+            merge.add(result.violations, rec)
     if clean:
         pcp.drain_all_pages(node)
         result.invariants = invariants.check_page_allocator(node)

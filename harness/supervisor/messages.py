@@ -5,6 +5,7 @@ sends); ``MachineSide.on_<kind>`` is what the machine does with each, as
 pytest-xdist's ``worker_<event>``.
 """
 
+from harness.outputs import merge
 from harness.runtime.messages import KINDS
 
 
@@ -30,7 +31,7 @@ class MachineSide:
             "released_locks": m.get("released_locks", [])})
 
     def on_violation(self, m):
-        self.result.violations.append({k: v for k, v in m.items() if k != "t"})
+        merge.add(self.result.violations, m)          # one record per key, over all CPUs
 
     def on_harness_error(self, m):
         self.result.failures.append({"kind": "harness-error", "cpu": m["cpu"], "context": None,
@@ -44,7 +45,4 @@ class MachineSide:
         self.roots.setdefault(m["cpu"], []).extend(m.get("addrs", []))
 
     def on_done(self, m):
-        for (kind, site, title), count in m.get("repeats", []):
-            for v in self.result.violations:
-                if (v.get("kind"), v.get("site"), v.get("title")) == (kind, site, title):
-                    v["count"] = count
+        merge.add_repeats(self.result.violations, m.get("cpu"), m.get("repeats"))

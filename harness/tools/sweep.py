@@ -37,7 +37,8 @@ The sweep JSON (``"kind": "sweep"``)::
      scenarios: [source], seeds: "0-99", jobs, run_args: [...], budget,
      counts: {planned, run, passed, violations, failed, interrupted, not_run},
      elapsed, runs_per_second,
-     groups: [{kind, title, count, sites: {site: runs}, runs: [{scenario, seed, site, reproduce}]}],
+     groups: [{key, kind, title, site, count, sites: {site: runs},
+               runs: [{scenario, seed, site, reproduce}]}]     (one group per record key),
      runs: [passing: {scenario, source, seed, status, exit_code, elapsed, reproduce}
             otherwise: the full run object of harness/outputs/report.schema.json]}
 
@@ -103,26 +104,32 @@ def parse_seeds(spec):
 
 # --- what went wrong in a run ------------------------------------------------------------------
 def _norm(text):
-    """Numbers and addresses out, so one bug on different seeds groups together."""
+    """Numbers and addresses out of a failure message (failures are not records)."""
     return re.sub(r"\b0x[0-9a-fA-F]+\b|\b\d+\b", "N", text.strip().splitlines()[0] if text.strip() else "")
 
 
 def problems(run):
-    """[((kind, title), site)] of a run dict: its violations, invariant breaks and failures.
+    """[(key, {kind, title, site})] of a run dict, one per group it belongs to.
 
-    Runs group by kind and normalised title (the title names the kernel-side
-    site, ``... at mm/slub.c:slab_alloc_node``); the workload-side ``site`` is
-    kept beside it -- for an interrupt it is wherever the interrupt landed, so
-    it varies from seed to seed.
+    Violations group by their record's ``key`` (kind + normalised workload
+    site, ``harness/checkers/record.py``): one bug is one group whatever the
+    seed, the CPU or the addresses.  The end-of-run invariant problems of a
+    run are one group; a failure groups by its kind and workload site (the
+    frame that raised), or by its normalised message when it has no site.
     """
+    from harness.outputs import merge
     out = []
     for v in run.get("violations", []):
-        out.append(((v.get("kind", "violation"), _norm(v.get("title", ""))), v.get("site", "") or ""))
-    for p in run.get("invariants", []):
-        out.append((("invariant", _norm(p)), ""))
+        out.append((merge.key_of(v), {"kind": v.get("kind", "violation"),
+                                      "title": v.get("title", ""), "site": v.get("site") or ""}))
+    if run.get("invariants"):
+        out.append(("invariant @ (end of run)", {"kind": "invariant", "title": run["invariants"][0],
+                                                 "site": "(end of run)"}))
     for f in run.get("failures", []):
         if f.get("kind") != "soft-lockup":          # reported as a violation too
-            out.append(((f.get("kind", "failure"), _norm(f.get("message", ""))), ""))
+            kind = f.get("kind", "failure")
+            key = f"{kind} @ {f['site']}" if f.get("site") else f"{kind}: {_norm(f.get('message', ''))}"
+            out.append((key, {"kind": kind, "title": f.get("message", ""), "site": f.get("site") or ""}))
     seen = set()
     return [p for p in out if not (p[0] in seen or seen.add(p[0]))]
 
@@ -130,20 +137,21 @@ def problems(run):
 def failure_text(run):
     """The splat(s), failures and broken invariants of a run dict, then its reproduce command.
 
-    The text a CI log shows for one failing run (pytest item, sweep line); the
-    full summary with per-CPU counts is ``report.summary``.
+    The text a CI log shows for one failing run (pytest item, sweep line): one
+    splat per record (``harness/outputs/text.py``); the full summary with
+    per-CPU counts is ``report.summary``.
     """
+    from harness.outputs import text as render
     out = [f"{run['scenario']} (seed {run['seed']}): {run['status']}"
            + (f" after {run['elapsed']:.2f}s" if run.get("elapsed") else "")]
     for v in run.get("violations", []):
         out.append("")
-        out.append((v.get("text") or v.get("title", "")).rstrip()
-                   + (f"\n(seen {v['count']} times)" if v.get("count", 1) > 1 else ""))
+        out.append(render.render(v))
     for f in run.get("failures", []):
         if f.get("kind") == "soft-lockup":
             continue
         out.append("")
-        out.append(f"FAILURE ({f['kind']}): {f['message']}")
+        out.append(f"FAILURE ({f['kind']}): {f['message']}" + (f" at {f['site']}" if f.get("site") else ""))
         if f.get("traceback"):
             out.append(f["traceback"].rstrip())
     if run.get("invariants"):
@@ -190,7 +198,7 @@ class Sweep:
         self.planned = len(self.seeds) * len(self.scenarios)
         self.results = []                 # run dicts (slim when passed), in completion order
         self.counts = {"passed": 0, "violations": 0, "failed": 0, "interrupted": 0}
-        self.groups = {}                  # (kind, title) -> [{scenario, seed, reproduce, site}]
+        self.groups = {}                  # key -> [{scenario, seed, reproduce, site, kind, title}]
         self.usage_error = None
         self.interrupted = None           # signal number
         self.budget_hit = False
@@ -399,9 +407,9 @@ class Sweep:
             run = {k: run.get(k) for k in ("scenario", "source", "seed", "status", "exit_code",
                                            "elapsed", "reproduce")}
         elif key != "interrupted":
-            for key, site in problems(run):
+            for key, what in problems(run):
                 self.groups.setdefault(key, []).append(
-                    {"scenario": run["scenario"], "seed": run["seed"], "site": site,
+                    {"scenario": run["scenario"], "seed": run["seed"], **what,
                      "reproduce": run["reproduce"]})
         self.results.append(run)
         if self.events:
@@ -419,8 +427,11 @@ class Sweep:
             "counts": {"planned": self.planned, "run": self.done, **self.counts,
                        "not_run": self.planned - self.done},
             "elapsed": round(self.elapsed, 3), "runs_per_second": round(self.rate(self.t0 + self.elapsed), 3),
-            "groups": [{"kind": k, "title": t, "count": len(runs), "sites": _sites(runs), "runs": runs}
-                       for (k, t), runs in self.sorted_groups()],
+            "groups": [{"key": key, "kind": runs[0]["kind"], "title": runs[0]["title"],
+                        "site": runs[0]["site"], "count": len(runs), "sites": _sites(runs),
+                        "runs": [{k: r[k] for k in ("scenario", "seed", "site", "reproduce")}
+                                 for r in runs]}
+                       for key, runs in self.sorted_groups()],
             "runs": sorted(self.results, key=lambda r: (r["seed"], r["source"])),
         })
         return doc
@@ -447,7 +458,8 @@ class Sweep:
                f"{self.jobs}: " + ", ".join(parts)]
         if self.groups:
             out.append("failing runs by kind and site:")
-        for (kind, title), runs in self.sorted_groups():
+        for _key, runs in self.sorted_groups():
+            kind, title = runs[0]["kind"], runs[0]["title"]
             sites = _sites(runs)
             where = (f"\n      at {next(iter(sites))}" if len(sites) == 1
                      else f"\n      at {len(sites)} different sites (in the JSON report)" if sites else "")

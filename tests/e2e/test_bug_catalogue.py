@@ -17,12 +17,12 @@ import os
 
 import pytest
 
-from harness.supervisor import machine
+import catalogue_runs
 from harness import scenario
 from harness.checkers.kinds import KINDS
 
 BUGS = os.path.join(scenario.SCENARIO_DIR, "bugs")
-SEED = 1234
+SEED = catalogue_runs.SEED
 PATHS = sorted(glob.glob(os.path.join(BUGS, "*.toml")))
 
 
@@ -57,7 +57,7 @@ def test_catalogue_scenario(path):
     sc = scenario.resolve(path)
     assert all(k in KINDS for k in sc.expect)
     assert sc.duration is None or sc.duration <= 2, "catalogue scenarios run 1-2 s (or use ops)"
-    result = machine.run(sc, SEED)
+    result = catalogue_runs.run(path)
     found = kinds_found(result)
     if _id(path).endswith("_ok"):
         assert sc.expect == [], "a correct twin expects nothing"

@@ -73,6 +73,9 @@ def test_planted_bug_fails_with_the_splat_and_the_reproduce_command(lib):
         assert f"reproduce: mmstress run bugs/bug.toml --seed {seed} --cpus 2 --duration 300ms" in r.stdout
         assert f"FAILED bugs/bug.toml::bug[seed={seed}]" in r.stdout
     assert "Traceback" not in r.stdout and "def runtest" not in r.stdout
+    groups = r.stdout.split("mmstress: failing runs by bug (kind @ workload site)")[1]
+    assert "sleep-in-atomic @ bugs/bug.toml:" in groups and "(2 runs)" in groups   # one bug, one group
+    assert groups.count(" @ ") == 1
 
 
 def test_planted_marker_and_junit_reproduce_property(lib):

@@ -20,7 +20,8 @@ ALLOWED = {
     "checkers": {"kernel_model", "runtime"},
     "runtime": {"kernel_model", "checkers", "scheduler"},
     "scenario": {"kernel_model", "checkers", "runtime"},
-    "supervisor": {"kernel_model", "checkers", "runtime", "scenario", "scheduler", "exits"},
+    "supervisor": {"kernel_model", "checkers", "runtime", "scenario", "scheduler", "exits",
+                   "outputs"},               # the machine merges records by key (outputs.merge)
     "outputs": {"kernel_model", "checkers", "scenario", "scheduler", "exits"},
     "tools": {"kernel_model", "checkers", "runtime", "scenario", "scheduler", "supervisor",
               "outputs", "exits"},

@@ -32,7 +32,7 @@ def kinds(hooks):
 
 def only(hooks, kind):
     vs = hooks.sink.violations
-    assert [v.kind for v in vs] == [kind], [v.text for v in vs]
+    assert [v.kind for v in vs] == [kind], [v.splat for v in vs]
     return vs[0]
 
 
@@ -61,12 +61,12 @@ def on_cpu(cpu, fn):
 
 
 def assert_sites(v, alloc=True, free=True):
-    text = v.text
+    text = v.splat
     if alloc:
         assert "Allocated by task" in text and "on cpu" in text and "process context, op " in text
-        assert "test_checker_memory.py:" in v.sites["alloc"]
+        assert "test_checker_memory.py:" in v.tracks["alloc"]["site"]
     if free:
-        assert "Freed by task" in text and "test_checker_memory.py:" in v.sites["free"]
+        assert "Freed by task" in text and "test_checker_memory.py:" in v.tracks["free"]["site"]
     assert "test_checker_memory.py:" in v.site
 
 
@@ -81,9 +81,9 @@ def test_double_free_same_cpu_after_a_fast_path_free(kit):
     km.kfree(a)
     v = only(hooks, "double-free")
     assert v.title == "BUG: KASAN: double-free in kfree"
-    assert f"Free of addr {a:#x} by task" in v.text
-    assert "which belongs to the cache kmalloc-64 of size 64" in v.text
-    assert "already free" in v.text
+    assert f"Free of addr {a:#x} by task" in v.splat
+    assert "which belongs to the cache kmalloc-64 of size 64" in v.splat
+    assert "already free" in v.splat
     assert_sites(v)
     assert km.kmalloc(64, GK) == a and km.kmalloc(64, GK) != a   # the freelist survived
 
@@ -94,9 +94,9 @@ def test_double_free_on_two_cpus_names_both(kit):
     on_cpu(1, lambda: km.kfree(a))
     km.kfree(a)
     v = only(hooks, "double-free")
-    assert "The first free ran on CPU 1, this one on CPU 0" in v.text
-    assert "Freed by task 1001 on cpu 1" in v.text
-    assert v.sites["free"].startswith("CPU 1 process")
+    assert "The first free ran on CPU 1, this one on CPU 0" in v.splat
+    assert "Freed by task 1001 on cpu 1" in v.splat
+    assert v.tracks["free"]["cpu"] == 1 and v.tracks["free"]["context"] == "process"
 
 
 def test_kmem_cache_double_free_is_reported_in_kmem_cache_free(kit):
@@ -119,7 +119,7 @@ def test_per_cpu_freelist_head_check_and_its_planted_removal(kit):
     head = sc.virt_to_slab(node, a)
     slub.do_slab_free(s, head, a)
     v = only(hooks, "double-free")
-    assert "set_freepointer" in v.text and "already the head of CPU 0's freelist" in v.text
+    assert "set_freepointer" in v.splat and "already the head of CPU 0's freelist" in v.splat
     assert km.kmalloc(96, GK) == a and km.kmalloc(96, GK) != a
     assert len(hooks.sink.violations) == 1
 
@@ -131,7 +131,7 @@ def test_per_cpu_freelist_head_check_and_its_planted_removal(kit):
     assert km.kmalloc(96, GK) == b
     v = hooks.sink.violations[-1]
     assert v.kind == "freelist-corrupt" and v.title == "BUG kmalloc-96 (Not tainted): Freechain corrupt"
-    assert "points at the object itself" in v.text
+    assert "points at the object itself" in v.splat
 
 
 def test_object_handed_out_twice_is_freelist_corruption(kit):
@@ -141,7 +141,7 @@ def test_object_handed_out_twice_is_freelist_corruption(kit):
     slub.do_slab_free(s, sc.virt_to_slab(node, a), a)   # freed behind the debug state's back
     assert km.kmalloc(192, GK) == a
     v = only(hooks, "freelist-corrupt")
-    assert "handed out while its debug state says it is allocated" in v.text
+    assert "handed out while its debug state says it is allocated" in v.splat
     assert_sites(v, free=False)
 
 
@@ -152,15 +152,15 @@ def test_invalid_frees(kit):
     km.kfree(a + 8)
     v = only(hooks, "invalid-free")
     assert v.title == "BUG: KASAN: invalid-free in kfree"
-    assert "located 8 bytes inside of" in v.text and "Invalid object pointer" in v.text
+    assert "located 8 bytes inside of" in v.splat and "Invalid object pointer" in v.splat
     assert_sites(v, free=False)
     page = km.__get_free_pages(GK, 0)
     km.kfree(page + 16)
     s = km.kmem_cache_create("mm_test_inv", 64)
     km.kmem_cache_free(s, page)
     assert kinds(hooks) == ["invalid-free"] * 3
-    assert "does not belong to any slab object" in hooks.sink.violations[1].text
-    assert "outside of slab" in hooks.sink.violations[2].text
+    assert "does not belong to any slab object" in hooks.sink.violations[1].splat
+    assert "outside of slab" in hooks.sink.violations[2].splat
     km.kfree(a)
     km.free_pages(page, 0)
     assert len(hooks.sink.violations) == 3
@@ -182,7 +182,7 @@ def test_free_pages_with_the_wrong_order_is_a_bad_page(kit):
     km.free_pages(addr, 0)
     v = only(hooks, "bad-page")
     assert v.title.startswith("BUG: Bad page state in process")
-    assert "freed with order 0 but allocated with order 1" in v.text
+    assert "freed with order 0 but allocated with order 1" in v.splat
     ok = km.__get_free_pages(GK, 2)
     km.free_pages(ok, 2)
     assert len(hooks.sink.violations) == 1
@@ -198,8 +198,10 @@ def test_use_after_free_read_is_reported_at_the_access(kit):
     access(node, a + 4, n=8)
     v = only(hooks, "use-after-free")
     assert v.title == "BUG: KASAN: slab-use-after-free in access"     # the function doing it
-    assert f"Read of size 8 at addr {a + 4:#x}" in v.text
-    assert "located 4 bytes inside of\n freed 64-byte region" in v.text
+    assert f"Read of size 8 at addr {a + 4:#x}" in v.splat
+    row = next(ln for ln in v.splat.splitlines() if ln.startswith(">"))
+    assert "fb fb" in row                         # KASAN_SLAB_FREE: the freed object
+    assert "located 4 bytes inside of\n freed 64-byte region" in v.splat
     assert_sites(v)
 
 
@@ -211,8 +213,8 @@ def test_use_after_free_write_is_found_again_as_poison_overwritten(kit):
     assert km.kmalloc(64, GK) == a                # reallocation runs check_object
     v = only(hooks, "use-after-free")
     assert v.title == "BUG kmalloc-64 (Not tainted): Poison overwritten"
-    assert v.text.startswith("=" * 77 + "\nBUG kmalloc-64")
-    assert f"{a + 10:#x}-{a + 11:#x} @offset=10. First byte 0x58 instead of 0x6b" in v.text
+    assert v.splat.startswith("=" * 77 + "\nBUG kmalloc-64")
+    assert f"{a + 10:#x}-{a + 11:#x} @offset=10. First byte 0x58 instead of 0x6b" in v.splat
     assert_sites(v)
     km.kfree(a)                                   # restored: the next cycle is clean
     assert km.kmalloc(64, GK) == a and len(hooks.sink.violations) == 1
@@ -226,11 +228,13 @@ def test_out_of_bounds_access_and_redzones_at_free(kit):
     access(node, a + 48, b"1234")
     v = only(hooks, "out-of-bounds")
     assert v.title == "BUG: KASAN: slab-out-of-bounds in access"
-    assert f"Write of size 4 at addr {a + 50:#x}" in v.text
-    assert "located 0 bytes to the right of\n allocated 50-byte region" in v.text
-    km.kfree(a)                                   # the write hit the kmalloc redzone
-    assert kinds(hooks) == ["out-of-bounds", "out-of-bounds"]
-    assert hooks.sink.violations[1].title == "BUG kmalloc-64 (Not tainted): kmalloc Redzone overwritten"
+    assert f"Write of size 4 at addr {a + 48:#x}" in v.splat      # the access, not its first bad byte
+    assert "located 48 bytes inside of\n allocated 50-byte region" in v.splat
+    assert "Memory state around the buggy address:" in v.splat
+    row = next(ln for ln in v.splat.splitlines() if ln.startswith(">"))
+    assert " 00 00 00 00 00 00 02 fc" in row         # 48 good bytes, 2 of the next granule, redzone
+    km.kfree(a)                                   # the write hit the kmalloc redzone: SLUB_DEBUG
+    assert kinds(hooks) == ["out-of-bounds"]      # sees it too, but KASAN reported the object already
 
     b = km.kmalloc(64, GK)
     poke(node, b + 64, b"\x00")
@@ -239,7 +243,7 @@ def test_out_of_bounds_access_and_redzones_at_free(kit):
     poke(node, b - 1, b"\x00")
     km.kmalloc(64, GK)                            # b again: the free object's left redzone
     assert hooks.sink.violations[-1].title == "BUG kmalloc-64 (Not tainted): Left Redzone overwritten"
-    assert kinds(hooks) == ["out-of-bounds"] * 4
+    assert kinds(hooks) == ["out-of-bounds"] * 3
 
 
 def test_ksize_makes_the_whole_object_usable(kit):
@@ -258,7 +262,7 @@ def test_bad_vfree(kit):
     km.vfree(a)
     v = only(hooks, "bad-vfree")
     assert v.title.startswith("Trying to vfree() bad address")
-    assert "is an object of the slab cache kmalloc-64" in v.text and "kfree()" in v.text
+    assert "is an object of the slab cache kmalloc-64" in v.splat and "kfree()" in v.splat
     v = km.vmalloc(3 * node.page_size)
     km.vfree(v)
     km.vfree(v)
@@ -275,9 +279,9 @@ def test_cache_destroy_with_live_objects_and_its_twin(kit):
     v = only(hooks, "cache-destroy-live")
     assert v.title == ("BUG mm_test_live (Not tainted): Objects remaining in mm_test_live on "
                        "__kmem_cache_shutdown()")
-    assert f"Object {objs[0]:#x}" in v.text and "3 object(s) still allocated" in v.text
-    assert "kmem_cache_destroy mm_test_live: Slab cache still has objects" in v.text
-    assert "test_checker_memory.py:" in v.sites["alloc"]
+    assert f"Object {objs[0]:#x}" in v.splat and "3 object(s) still allocated" in v.splat
+    assert "kmem_cache_destroy mm_test_live: Slab cache still has objects" in v.splat
+    assert "test_checker_memory.py:" in v.tracks["alloc"]["site"]
     for o in objs:
         km.kmem_cache_free(s, o)
     assert km.kmem_cache_destroy(s)
@@ -305,13 +309,13 @@ def test_leaks_are_listed_by_site_with_sizes(kit):
     slab_leak = next(v for v in vs if "(size 40)" in v.title)
     assert slab_leak.title in (f"unreferenced object {objs[0]:#x} (size 40):",
                                f"unreferenced object {objs[1]:#x} (size 40):")
-    assert "kmemleak: 2 new suspected memory leaks" in slab_leak.text
-    assert "hex dump (first 32 bytes):" in slab_leak.text
+    assert "kmemleak: 2 new suspected memory leaks" in slab_leak.splat
+    assert "hex dump (first 32 bytes):" in slab_leak.splat
     assert "test_checker_memory.py:" in slab_leak.site and "(leak_some)" in slab_leak.site
-    assert f"{kept:#x}" not in slab_leak.text and slab_leak.cpu == 0
+    assert f"{kept:#x}" not in slab_leak.splat and slab_leak.cpu == 0
     cpu1 = next(v for v in vs if "(size 300)" in v.title)
     assert cpu1.cpu == 1 and f"{kept:#x}" in cpu1.title
-    assert any(f"unreferenced object {v_addr:#x} (size {2 * node.page_size}):" in v.text for v in vs)
+    assert any(f"unreferenced object {v_addr:#x} (size {2 * node.page_size}):" in v.splat for v in vs)
 
 
 def test_an_object_a_root_refers_to_is_not_a_leak(kit):
@@ -319,8 +323,8 @@ def test_an_object_a_root_refers_to_is_not_a_leak(kit):
     objs = leak_some(3)
     inner = objs[1] + 8                                # a pointer into the object counts too
     vs = kmemleak.KmemleakChecker(None, node).scan(roots=[objs[0], inner])
-    assert len(vs) == 1 and "kmemleak: 1 new suspected memory leaks" in vs[0].text
-    assert f"{objs[2]:#x}" in vs[0].text
+    assert len(vs) == 1 and "kmemleak: 1 new suspected memory leak " in vs[0].splat
+    assert f"{objs[2]:#x}" in vs[0].splat
 
 
 # --- silence on correct code ------------------------------------------------------------------
@@ -353,7 +357,7 @@ def test_correct_code_is_silent(kit):
     assert km.kmem_cache_destroy(s)
     hooks.finish()
     on_cpu(1, lambda: hooks.finish())
-    assert hooks.sink.violations == [], [v.text for v in hooks.sink.violations]
+    assert hooks.sink.violations == [], [v.splat for v in hooks.sink.violations]
 
 
 def test_a_constructor_may_write_its_new_object_but_nobody_else_may(kit):

@@ -42,9 +42,11 @@ def test_gfp_kernel_in_hardirq_is_reported(kit):
     hardirq(lambda: FREE(node, ALLOC(node, g.GFP_KERNEL, 0), 0))
     assert kinds(hooks) == ["sleep-in-atomic"]
     v = hooks.sink.violations[0]
-    assert v.text.startswith("BUG: sleeping function called from invalid context at mm/page_alloc.c")
-    assert "in_atomic(): 1, irqs_disabled(): 1" in v.text and "preempt_count: 10000" in v.text
-    assert "GFP_ATOMIC" in v.text and v.context == "hardirq"
+    assert v.splat.startswith("BUG: sleeping function called from invalid context at "
+                              "tests/harness/test_checkers_core.py:")          # the workload's line
+    assert "(mm/page_alloc.c:" in v.splat                               # the model's, below
+    assert "in_atomic(): 1, irqs_disabled(): 1" in v.splat and "preempt_count: 10000" in v.splat
+    assert "GFP_ATOMIC" in v.splat and v.context == "hardirq"
     assert "test_checkers_core.py" in v.site
 
 
@@ -64,7 +66,7 @@ def test_gfp_kernel_under_spinlock_or_irqs_off_is_reported(kit):
     flags = c.local_irq_save()
     FREE(node, ALLOC(node, g.GFP_NOFS, 0), 0)
     c.local_irq_restore(flags)
-    texts = [v.text for v in hooks.sink.violations]
+    texts = [v.splat for v in hooks.sink.violations]
     assert kinds(hooks) == ["sleep-in-atomic", "sleep-in-atomic"]
     assert "spinlock is held" in texts[0] and "irqs_disabled(): 1" in texts[1]
 
@@ -92,8 +94,12 @@ def test_inconsistent_irq_usage_and_its_correct_twin(kit):
     flags = sl.spin_lock_irqsave(good)      # the kernel's way
     sl.spin_unlock_irqrestore(good, flags)
     assert kinds(hooks) == ["lock-inconsistent"]
-    assert "inconsistent {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} usage." in hooks.sink.violations[0].text
-    assert "bad_lock" in hooks.sink.violations[0].text
+    assert "inconsistent {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} usage." in hooks.sink.violations[0].splat
+    assert "bad_lock" in hooks.sink.violations[0].splat
+    v = hooks.sink.violations[0]
+    assert v.details["first_site"].startswith("tests/harness/test_checkers_core.py:")   # the hardirq's
+    assert v.details["first_site"] != v.site                                   # line, not this one
+    assert "{IN-HARDIRQ-W} state was registered at:\n  tests/harness/test_checkers_core.py:" in v.splat
 
 
 def test_abba_across_two_cpus(kit):
@@ -108,7 +114,7 @@ def test_abba_across_two_cpus(kit):
     os.waitpid(pid, 0)
     sl.spin_lock(b); sl.spin_lock(a); sl.spin_unlock(a); sl.spin_unlock(b)
     assert kinds(hooks) == ["lock-circular"]
-    text = hooks.sink.violations[0].text
+    text = hooks.sink.violations[0].splat
     assert "possible circular locking dependency detected" in text and "(lock_A)" in text
 
 
@@ -191,8 +197,8 @@ def test_page_double_free_and_bad_page(kit):
     node.mem_map.mapping[pfn2] = 0xdead
     FREE(node, pfn2, 0)
     assert kinds(hooks) == ["double-free", "bad-page"]
-    assert "BUG: Bad page state in process" in hooks.sink.violations[1].text
-    assert "non-NULL mapping" in hooks.sink.violations[1].text
+    assert "BUG: Bad page state in process" in hooks.sink.violations[1].splat
+    assert "non-NULL mapping" in hooks.sink.violations[1].splat
 
 
 def test_gfp_misuse_reports(kit):

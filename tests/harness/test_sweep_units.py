@@ -29,15 +29,24 @@ def test_parse_seeds_rejects(spec, words):
 
 
 def test_failure_text_and_problems_of_a_run():
+    record = {"kind": "double-free", "key": "double-free @ w.py:3 (f)", "site": "w.py:3 (f)",
+              "frames": ["w.py:3 (f)"], "cpu": 1, "context": "process", "pid": 7, "comm": "mmstress/1",
+              "function": "kfree", "objects": [{"address": 0xffff8880001000}], "count": 2,
+              "seen": [{"cpu": 0, "context": "process", "count": 1},
+                       {"cpu": 1, "context": "process", "count": 1}]}
     run = {"scenario": "s", "seed": 4, "status": "violations", "elapsed": 0.3,
-           "violations": [{"kind": "double-free", "title": "BUG: double free at 0xffff8880001000",
-                           "text": "BUG: double free at 0xffff8880001000\nstack", "site": "w.py:3 (f)",
-                           "count": 2}],
-           "failures": [], "invariants": ["zone DMA32 NR_FREE_PAGES is 3 but 4"],
+           "violations": [dict(record, title="BUG: KASAN: double-free in kfree")],
+           "failures": [{"kind": "workload-error", "cpu": 0, "context": "process", "site": "w.py:9 (g)",
+                         "message": "CPU 0 process: ValueError: no"}],
+           "invariants": ["zone DMA32 NR_FREE_PAGES is 3 but 4"],
            "reproduce": "mmstress run s.toml --seed 4 --cpus 2 --duration 300ms"}
     text = failure_text(run)
-    assert "BUG: double free" in text and "(seen 2 times)" in text
+    assert "BUG: KASAN: double-free in kfree" in text and "seen 2 times" in text
+    assert "Call Trace:\n <TASK>\n w.py:3 (f)\n </TASK>" in text
     assert "BUG: allocator state corrupt: zone DMA32" in text
     assert text.endswith("reproduce: mmstress run s.toml --seed 4 --cpus 2 --duration 300ms")
-    assert problems(run) == [(("double-free", "BUG: double free at N"), "w.py:3 (f)"),
-                             (("invariant", "zone DMA32 NR_FREE_PAGES is N but N"), "")]
+    assert [key for key, _ in problems(run)] == ["double-free @ w.py:3 (f)",
+                                                 "invariant @ (end of run)",
+                                                 "workload-error @ w.py:9 (g)"]
+    assert problems(run)[0][1] == {"kind": "double-free", "title": "BUG: KASAN: double-free in kfree",
+                                   "site": "w.py:3 (f)"}
