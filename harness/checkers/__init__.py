@@ -8,15 +8,21 @@
                corruption, bad page, bad vfree, destroy with live objects
                                                        (KASAN, SLUB_DEBUG, DEBUG_VM)
     kmemleak   objects still allocated after every CPU's teardown   (CONFIG_DEBUG_KMEMLEAK)
+    kasan_pages  use-after-free and out-of-bounds in page allocator, large kmalloc and
+               vmalloc memory; page faults; large kmalloc leaks  (generic KASAN, KASAN_VMALLOC)
     invariants whole-model consistency at the end          (CONFIG_DEBUG_VM)
 
 ``build(names, pgdat)`` makes the CheckerHooks to install in a CPU;
-``arena_sections(names, max_locks)`` lists the shared state they need at boot.
+``arena_sections(names, max_locks, nr_pages)`` lists the shared state they need at
+boot (a checker whose ``arena_sections`` takes ``nr_pages`` gets the model's size).
 """
+
+import inspect
 
 from .base import Checker, CheckerHooks, Violation, ViolationSink
 from .gfp import GfpChecker
 from .invariants import InvariantChecker
+from .kasan_pages import KasanPagesChecker
 from .kmemleak import KmemleakChecker
 from .lockdep import LockdepChecker
 from .memory import MemoryChecker
@@ -24,16 +30,19 @@ from .percpu import PercpuChecker
 from .sleep import SleepChecker
 
 REGISTRY = {c.name: c for c in (SleepChecker, GfpChecker, LockdepChecker, PercpuChecker,
-                                MemoryChecker, KmemleakChecker, InvariantChecker)}
+                                MemoryChecker, KmemleakChecker, KasanPagesChecker,
+                                InvariantChecker)}
 DEFAULT = tuple(REGISTRY)
 
 
-def arena_sections(names=DEFAULT, max_locks=None):
+def arena_sections(names=DEFAULT, max_locks=None, nr_pages=None):
     out = []
     for name in names:
         cls = REGISTRY[name]
         if hasattr(cls, "arena_sections"):
-            out += cls.arena_sections(max_locks) if max_locks else cls.arena_sections()
+            kw = {"nr_pages": nr_pages} if nr_pages and "nr_pages" in \
+                inspect.signature(cls.arena_sections).parameters else {}
+            out += cls.arena_sections(max_locks, **kw) if max_locks else cls.arena_sections(**kw)
     return out
 
 

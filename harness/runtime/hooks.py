@@ -36,9 +36,10 @@ class CheckerNames(list):
         self.faults = faults
 
 
-def arena_sections(names, max_locks):
-    """Shared state the named checkers need in the arena (lockdep's order graph ...)."""
-    return _checkers.arena_sections(list(names), max_locks) if names else []
+def arena_sections(names, max_locks, nr_pages=None):
+    """Shared state the named checkers need in the arena (lockdep's order graph, KASAN's
+    page shadow: sized by ``nr_pages``)."""
+    return _checkers.arena_sections(list(names), max_locks, nr_pages) if names else []
 
 
 def make_hooks(names, node, send, faults=None, seed=None):

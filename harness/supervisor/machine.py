@@ -164,7 +164,7 @@ def _boot(sc, sched_opts=None):
         kw["slab"] = sc.slab
     sections = (C.arena_sections(sc.cpus) + mailbox.arena_sections(sc.cpus)
                 + percpu.arena_sections(sc.cpus)
-                + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS)
+                + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS, sc.layout().nr_pages)
                 + (scheduling.arena_sections(sched_opts, sc.cpus) if sched_opts else []))
     return km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
                    extra_sections=sections, **kw)
