@@ -24,6 +24,8 @@ Format (every key optional unless marked; unknown keys are errors)::
     expect = ["double-free"]                 # planted-bug scenarios: the kinds they must report
                                              # (kinds of harness.checkers.kinds; [] = clean)
     [model]      planted = ["no_zone_lock_in_free"]   # kernel_model.planted switches
+    [debug]      slub_debug = "FZPU" | "-", kasan = true, kasan_fault = "report" | "panic",
+                 kasan_multi_shot = true, quarantine = 0   # boot switches (harness/runtime/bootargs.py)
     [fault]      fail-nth = 0                # arm /proc/self/fail-nth before each process iteration
     [fault.failslab]          probability = 10, interval = 1, times = -1, space = 0,
                               verbose = 0, ignore-gfp-wait = false, cache-filter = false,
@@ -62,7 +64,7 @@ import kernel_model as km
 from kernel_model import MemoryLayout, ModelError
 from kernel_model import planted as _planted, slab_h
 
-from harness.runtime import faults as _faults
+from harness.runtime import bootargs as _bootargs, faults as _faults
 from harness.runtime import hooks, opmix
 from .checkers.kinds import KINDS
 from harness.runtime.counters import CONTEXTS
@@ -120,6 +122,7 @@ class Scenario:
     planted: list = field(default_factory=list)     # kernel_model.planted switches
     fault: object = None                            # harness.runtime.faults.FaultConfig or None
     fault: _faults.FaultConfig | None = None          # the [fault] section
+    debug: object = None                            # harness.runtime.bootargs.BootArgs ([debug])
 
     def layout(self):
         return MemoryLayout(self.arch, page_size=self.page_size, total=self.memory)
@@ -281,7 +284,8 @@ def parse(text, source, default_name):
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     v = _V(source, text)
     top = ("name", "description", "cpus", "duration", "ops", "seed", "workload", "memory",
-           "allocator", "interrupts", "watchdog", "checkers", "expect", "model", "fault") + CONTEXTS
+           "allocator", "interrupts", "watchdog", "checkers", "expect", "model", "fault",
+           "debug") + CONTEXTS
     v.keys(data, (), top)
     sc = Scenario(name=v.typed(data, (), "name", (str,), "a string", default_name), source=source)
     sc.description = v.typed(data, (), "description", (str,), "a string", "")
@@ -340,7 +344,8 @@ def parse(text, source, default_name):
             avail = ", ".join(sorted(hooks.CHECKERS)) or "none yet"
             v.fail(("checkers",), f"{c!r} is not a checker; available: {avail}")
     sc.fault = _fault(v, data.get("fault")) if "fault" in data else None
-    sc.checkers = hooks.CheckerNames(checkers, faults=sc.fault)
+    sc.debug = _bootargs.parse(v, data["debug"]) if "debug" in data else None
+    sc.checkers = hooks.CheckerNames(checkers, faults=sc.fault, debug=sc.debug)
 
     expect = v.typed(data, (), "expect", (list,), "a list of violation kinds", [])
     for c in expect:

@@ -226,3 +226,36 @@ def test_a_fault_in_a_run_is_a_kernel_report_not_a_workload_error(name):
     assert result.failures == []
     assert {v["kind"] for v in result.violations} == set(sc.expect)
     assert all("BUG: KASAN: vmalloc-out-of-bounds" in v["title"] for v in result.violations)
+
+
+# --- every mode, many seeds ------------------------------------------------------------------
+KASAN_BUGS = ["page_use_after_free", "vmalloc_out_of_bounds", "vmalloc_guard_page",
+              "vmalloc_use_after_free", "kmalloc_large_out_of_bounds",
+              "kmalloc_large_use_after_free", "kmalloc_large_leak"]
+
+
+def _run(name, seed, sched):
+    from harness.scheduler.options import SchedOptions
+    sc = scenario.resolve(f"{scenario.SCENARIO_DIR}/bugs/{name}.toml")
+    opts = SchedOptions(strategy=sched)
+    return sc, machine.run(machine.for_schedule(sc, opts), seed, sched=opts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sched", ["none", "free", "random", "pct"])
+@pytest.mark.parametrize("name", KASAN_BUGS)
+def test_kasan_bug_is_found_and_its_twin_is_clean_in_every_mode(name, sched):
+    sc, result = _run(name, 11, sched)
+    assert result.exit_code == 1
+    assert set(sc.expect) <= {v["kind"] for v in result.violations}
+    sc, result = _run(name + "_ok", 11, sched)
+    assert result.exit_code == 0, [v["title"] for v in result.violations]
+
+
+@pytest.mark.nightly
+@pytest.mark.parametrize("name", KASAN_BUGS)
+def test_kasan_twins_are_clean_over_200_seeds(name):
+    sc = scenario.resolve(f"{scenario.SCENARIO_DIR}/bugs/{name}_ok.toml")
+    for seed in range(200):
+        result = machine.run(sc, seed)
+        assert result.exit_code == 0, (seed, [v["title"] for v in result.violations])
