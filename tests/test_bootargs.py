@@ -162,3 +162,46 @@ def test_kasan_fault_panic_stops_the_run():
     assert [v["count"] for v in report.violations] == [50]        # one per iteration
     [v] = panic.violations
     assert v["count"] < 50 and "Kernel panic - not syncing" in v["text"]
+
+
+def test_init_on_alloc_and_init_on_free_zero_pages():
+    sc = parse("init_on_alloc = true\ninit_on_free = true")
+    with machine._boot(sc) as node:
+        p = km.__get_free_pages(GK, 0)
+        off = p - node.page_offset
+        assert bytes(node.data[off:off + node.page_size]) == bytes(node.page_size)
+        node.data[off:off + 4] = b"abcd"
+        km.free_pages(p, 0)
+        assert bytes(node.data[off:off + 4]) == bytes(4)
+
+
+def test_page_poison_finds_a_write_after_free_without_kasan():
+    names = ("memory", "kasan_pages")
+    sc = parse("page_poison = true\nkasan = false")
+    layout = sc.layout()
+    sc.checkers = names
+    with km.boot(layout, nr_cpus=1, page_data=True, slab="slub",
+                 extra_sections=checkers.arena_sections(names, nr_pages=layout.nr_pages)) as node:
+        bootargs.apply_boot(node, sc.debug)
+        hooks = checkers.build(list(names), node)
+        bootargs.apply_hooks(hooks, hooks.sink, sc.debug)
+        old = debug.install(hooks)
+        try:
+            p = km.__get_free_pages(GK, 0)
+            km.free_pages(p, 0)
+            off = p - node.page_offset
+            assert bytes(node.data[off:off + 8]) == b"\xaa" * 8
+            debug.hooks.memory_access(p + 100, 2, True)          # kasan = false: silent
+            node.data[off + 100:off + 102] = b"\x00\x01"
+            assert hooks.sink.violations == []
+            q = km.__get_free_pages(GK, 0)
+            assert q == p
+            [v] = hooks.sink.violations
+            assert v.kind == "use-after-free" and v.title == "pagealloc: memory corruption"
+            assert f"{p + 100:#x}: 00 01" in v.text
+            assert "page dumped because: pagealloc: corrupted page details" in v.text
+            assert "page last free pid" in v.text
+            km.free_pages(q, 0)
+            assert km.__get_free_pages(GK, 0) == p and len(hooks.sink.violations) == 1
+        finally:
+            debug.install(old)

@@ -33,6 +33,12 @@ state the checker never saw (allocated before it was installed) are not
 checked.  Large kmalloc leaks are listed at the end in kmemleak's format when
 kmemleak is on (its barrier tells when every CPU has torn down).
 
+With ``pgdat.page_poisoning`` (``[debug] page_poison = true``) the checker
+also does CONFIG_PAGE_POISONING's work: freed pages are filled with
+PAGE_POISON (0xaa) and checked when allocated again; a changed byte is
+``pagealloc: memory corruption`` (kind use-after-free) with the page's sites,
+found even for writes KASAN did not see.
+
 Arena sections (N = nr_pages, S = vmalloc slots = N + 2 * MAX_VM_AREAS,
 T = N + S track rows: a page's row is its pfn, a vm area's is N + its first
 slot; sized from ``nr_pages``: without it the checker has no state and
@@ -72,6 +78,7 @@ from .base import Checker
 from .memory import KASAN_LINE, MemoryChecker, where
 
 PG_UNKNOWN, PG_ALLOCATED, PG_FREED = 0, 1, 2
+PAGE_POISON = 0xAA            # include/linux/poison.h
 VM_UNKNOWN, VM_LIVE, VM_FREED = 0, 1, 2
 ALLOC, FREE = 0, 1
 MAX_CPUS = 64
@@ -104,6 +111,9 @@ class KasanPagesChecker(Checker):
         super().__init__(sink, pgdat)
         v = pgdat.arena.v if pgdat is not None else {}
         self.on = "kasan_pg_state" in v
+        self.page_poisoning = self.on and bool(getattr(pgdat, "page_poisoning", False)) \
+            and pgdat.data is not None
+        self._poison_page = bytes((PAGE_POISON,)) * pgdat.page_size if self.page_poisoning else b""
         self._site_ids = {}
         self._vm = getattr(pgdat, "vmalloc", None) if self.on else None
         if not self.on:
@@ -181,6 +191,8 @@ class KasanPagesChecker(Checker):
     def page_alloc(self, pfn, order, gfp):
         if not self.on:
             return
+        if self.page_poisoning and self.pg_state[pfn] == PG_FREED:
+            self._check_poison(pfn, order)
         if order:
             n = 1 << order
             self._np_state[pfn:pfn + n] = PG_ALLOCATED
@@ -204,6 +216,39 @@ class KasanPagesChecker(Checker):
             self.pg_state[pfn] = PG_FREED
             self.pg_head[pfn] = pfn + 1
         self._set_track(pfn, FREE)
+        if self.page_poisoning:                      # kernel_poison_pages
+            node = self.pgdat
+            start, size = pfn << self._shift, node.page_size << order
+            node.data[start:start + size] = bytes((PAGE_POISON,)) * size
+
+    def _check_poison(self, pfn, order):
+        """check_poison_mem(): the freed block must still hold PAGE_POISON."""
+        node = self.pgdat
+        n = 1 << order
+        for p in range(pfn, pfn + n):
+            if self.pg_state[p] != PG_FREED:
+                continue                             # never poisoned (allocated at boot)
+            start = p << self._shift
+            data = bytes(node.data[start:start + node.page_size])
+            if data == self._poison_page:
+                continue
+            off = next(i for i, b in enumerate(data) if b != PAGE_POISON)
+            end = len(data) - next(i for i, b in enumerate(reversed(data)) if b != PAGE_POISON)
+            single = end - off == 1 and bin(data[off] ^ PAGE_POISON).count("1") == 1
+            head = self.pg_head[p] - 1
+            lines = ["pagealloc: single bit error" if single else "pagealloc: memory corruption",
+                     f"{node.pfn_to_virt(p) + off:#x}: " + " ".join(
+                         f"{b:02x}" for b in data[off:min(end, off + 16)]),
+                     f"(bytes {off}..{end - 1} of pfn {p:#x} changed after the page was freed: "
+                     "a write after free_pages, found by page poisoning when the page was "
+                     "allocated again)"]
+            page_lines, sites = self._page_lines(head)
+            lines += page_lines
+            lines[lines.index("page dumped because: kasan: bad access detected")] = \
+                "page dumped because: pagealloc: corrupted page details"
+            api, site, func = where()
+            self.emit("use-after-free", "\n".join(lines), site, sites)
+            node.data[start:start + node.page_size] = self._poison_page
 
     def slab_alloc(self, cache_name, addr, size, gfp):
         """A large kmalloc (cache None): bytes past ``size`` become its redzone."""

@@ -11,6 +11,13 @@
     kasan_multi_shot = true # false: only the first KASAN report of each CPU is kept
                             # (the kernel keeps the first of the machine)
     quarantine = 0          # objects each CPU's KASAN quarantine holds back from reuse
+    page_poison = false     # freed pages are filled with 0xaa and checked when allocated
+                            # again ("pagealloc: memory corruption"; needs the kasan_pages
+                            # checker, which keeps the per-page state the kernel keeps in
+                            # page_ext); it takes precedence over init_on_free, as in 6.12
+    init_on_alloc = false   # pages are zeroed when allocated (as __GFP_ZERO)
+    init_on_free = false    # pages are zeroed when freed
+                            # (page allocator only: the slab is another branch's)
 
 Defaults: every switch as the harness had it before the section existed
 (slub_debug on with the model's PZU layout, KASAN reports everything, no
@@ -43,6 +50,9 @@ class BootArgs:
     kasan_fault: str = "report"
     kasan_multi_shot: bool = True
     quarantine: int = 0
+    page_poison: bool = False
+    init_on_alloc: bool = False
+    init_on_free: bool = False
 
     @property
     def slub_debug_on(self):
@@ -61,7 +71,8 @@ def parse(v, table):
     if "kasan.fault" in table:
         table = {k: x for k, x in table.items() if k != "kasan.fault"} | \
             {"kasan_fault": table["kasan.fault"]}
-    v.keys(table, path, ("slub_debug", "kasan", "kasan_fault", "kasan_multi_shot", "quarantine"))
+    v.keys(table, path, ("slub_debug", "kasan", "kasan_fault", "kasan_multi_shot", "quarantine",
+                         "page_poison", "init_on_alloc", "init_on_free"))
     args = BootArgs()
     sd = v.typed(table, path, "slub_debug", (str,), 'a subset of "FZPU" or "-"', args.slub_debug)
     if sd != "-" and (not sd or any(c not in SLUB_DEBUG_LETTERS for c in sd)):
@@ -72,13 +83,20 @@ def parse(v, table):
     args.kasan_fault = v.choice(table, path, "kasan_fault", ("report", "panic"), "report")
     args.kasan_multi_shot = v.typed(table, path, "kasan_multi_shot", (bool,), "true or false", True)
     args.quarantine = v.number(table, path, "quarantine", 0, 1 << 20, 0, integer=True)
+    for key in ("page_poison", "init_on_alloc", "init_on_free"):
+        setattr(args, key, v.typed(table, path, key, (bool,), "true or false", False))
     return args
 
 
 def apply_boot(node, args):
     """After boot, before the CPUs fork: the switches that live in the model."""
-    if args is not None and getattr(node, "slab", None) is not None:
+    if args is None:
+        return
+    if getattr(node, "slab", None) is not None:
         node.slab.quarantine_max = args.quarantine
+    node.page_poisoning = args.page_poison
+    node.init_on_alloc = args.init_on_alloc
+    node.init_on_free = args.init_on_free and not args.page_poison
 
 
 def _no_access_check(addr, size, write):
