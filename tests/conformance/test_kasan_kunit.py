@@ -7,7 +7,7 @@ outside an expectation) becomes ``no_report``.  KASAN_GRANULE_SIZE is 8.
 Cases the model cannot run are listed, with the reason, in README.md here.
 """
 
-from conftest import kasan_fail, no_report, reports
+from kunit_helpers import kasan_fail, no_report, reports
 
 import kernel_model as km
 from kernel_model.gfp import GFP_KERNEL, __GFP_ZERO

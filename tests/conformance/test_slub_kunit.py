@@ -10,7 +10,7 @@ report and its "FIX ...: Restoring" line) are one report here, of the kind
 and with the words of the kernel's report.
 """
 
-from conftest import kasan_fail, no_report
+from kunit_helpers import kasan_fail, no_report
 
 import kernel_model as km
 from kernel_model import slab_common as sc
