@@ -44,7 +44,8 @@ T = N + S track rows: a page's row is its pfn, a vm area's is N + its first
 slot; sized from ``nr_pages``: without it the checker has no state and
 checks nothing)::
 
-    kasan_pg_state   u8[N]    PG_UNKNOWN / PG_ALLOCATED / PG_FREED (the shadow)
+    kasan_pg_state   u8[N]    PG_UNKNOWN / PG_ALLOCATED / PG_FREED / PG_LARGE (the
+                              shadow; PG_LARGE: allocated, a large kmalloc)
     kasan_pg_head    u32[N]   head pfn + 1 of the block that covers the page
     kasan_pg_order   u8[N]    at a head: order of the block
     kasan_pg_gfp     u32[N]   at a head: gfp of the allocation
@@ -77,7 +78,7 @@ from kernel_model.vmalloc import MAX_VM_AREAS, vmalloc_to_pfn
 from .base import Checker
 from .memory import KASAN_LINE, MemoryChecker, where
 
-PG_UNKNOWN, PG_ALLOCATED, PG_FREED = 0, 1, 2
+PG_UNKNOWN, PG_ALLOCATED, PG_FREED, PG_LARGE = 0, 1, 2, 3    # PG_LARGE: a large kmalloc
 PAGE_POISON = 0xAA            # include/linux/poison.h
 VM_UNKNOWN, VM_LIVE, VM_FREED = 0, 1, 2
 ALLOC, FREE = 0, 1
@@ -115,8 +116,10 @@ class KasanPagesChecker(Checker):
             and pgdat.data is not None
         self._poison_page = bytes((PAGE_POISON,)) * pgdat.page_size if self.page_poisoning else b""
         self._site_ids = {}
+        self._skip_files = {}
         self._vm = getattr(pgdat, "vmalloc", None) if self.on else None
         if not self.on:
+            self.memory_access = self._off         # no shadow: nothing to check
             return
         self._mm = pgdat.mem_map
         self._shift = pgdat.page_shift
@@ -133,14 +136,27 @@ class KasanPagesChecker(Checker):
         self._np_vm_state = np.frombuffer(self.vm_state, dtype=np.uint8)
         self._np_vm_start = np.frombuffer(self.vm_start, dtype=np.uint32)
         self._nvm_row = pgdat.nr_pages
+        self._po = pgdat.page_offset
+        self._lowmem_end = pgdat.lowmem_pages << pgdat.page_shift
+        self._vm_start = self._vm.start if self._vm is not None else -1
+        self._vm_end = self._vm.end if self._vm is not None else -1
 
     # -- tracks -------------------------------------------------------------------------
+    def _skip(self, fname):
+        skip = self._skip_files.get(fname)
+        if skip is None:
+            skip = self._skip_files[fname] = (fname.startswith(_SKIP_DIRS)
+                                              or fname in slab_debug.WRAPPER_FILES
+                                              or "/harness/checkers/" in fname)
+        return skip
+
     def _site(self):
         """Site id of the first caller outside the model, the checkers and the k API."""
         f = sys._getframe(2)
-        while f is not None and (f.f_code.co_filename.startswith(_SKIP_DIRS)
-                                 or f.f_code.co_filename in slab_debug.WRAPPER_FILES
-                                 or "/harness/checkers/" in f.f_code.co_filename):
+        skip = self._skip_files
+        while f is not None and (skip.get(f.f_code.co_filename)
+                                 or skip.get(f.f_code.co_filename) is None
+                                 and self._skip(f.f_code.co_filename)):
             f = f.f_back
         if f is None:
             return 0
@@ -256,6 +272,7 @@ class KasanPagesChecker(Checker):
             pfn = self.pgdat.virt_to_pfn(addr)
             if pfn is not None:
                 self.pg_size[pfn] = size
+                self._np_state[pfn:pfn + (1 << self.pg_order[pfn])] = PG_LARGE
 
     # -- vmalloc: kasan_unpoison_vmalloc / kasan_poison_vmalloc --------------------------
     def kasan_unpoison_vmalloc(self, addr, size, nr_pages):
@@ -276,20 +293,28 @@ class KasanPagesChecker(Checker):
 
     # -- accesses -------------------------------------------------------------------------
     def memory_access(self, addr, size, write):
-        if not self.on:
-            return
-        node = self.pgdat
-        vm = self._vm
-        if vm is not None and vm.start <= addr < vm.end:
+        off = addr - self._po
+        if 0 <= off < self._lowmem_end:
+            shift = self._shift
+            pfn = off >> shift
+            if (off + size - 1) >> shift == pfn and self.pg_state[pfn] == PG_ALLOCATED:
+                return                              # the common case: one allocated page
+            self._page_access(addr, size, write, off)
+        elif self._vm_start <= addr < self._vm_end:
             self._vmalloc_access(addr, size, write)
-            return
-        pfn = node.virt_to_pfn(addr)
-        if pfn is None:
-            return
-        last = node.virt_to_pfn(addr + max(size, 1) - 1)
-        for p in (pfn,) if last in (None, pfn) else range(pfn, last + 1):
+
+    @staticmethod
+    def _off(addr, size, write):
+        pass
+
+    def _page_access(self, addr, size, write, off):
+        shift = self._shift
+        pfn = off >> shift
+        last = min(off + max(size, 1) - 1, self._lowmem_end - 1) >> shift
+        node = self.pgdat
+        for p in range(pfn, last + 1):
             state = self.pg_state[p]
-            if state == PG_ALLOCATED:
+            if state == PG_LARGE:
                 head = self.pg_head[p] - 1
                 big = self.pg_size[head]
                 if big:
@@ -469,7 +494,7 @@ class KasanPagesChecker(Checker):
         out = []
         for head in np.nonzero(private == LARGE_KMALLOC)[0]:
             head = int(head)
-            if mm.ref[head] <= 0 or self.pg_state[head] != PG_ALLOCATED:
+            if mm.ref[head] <= 0 or self.pg_state[head] != PG_LARGE:
                 continue
             t = self._track(head, ALLOC)
             if t is None or t["cpu"] != cpu:
