@@ -37,7 +37,7 @@ def test_defaults_are_the_harness_as_it_was():
     sc = scenario.parse(BASE, "t.toml", "t")
     assert sc.debug is None
     args = parse("").debug
-    assert (args.slub_debug_on, args.kasan, args.kasan_fault, args.kasan_multi_shot,
+    assert (args.boot_slub_debug, args.kasan, args.kasan_fault, args.kasan_multi_shot,
             args.quarantine) == (True, True, "report", True, 0)
 
 
@@ -91,6 +91,19 @@ def test_slub_debug_off_gives_the_kernels_slab_geometry():
     with machine._boot(sc) as node:
         assert node.slub_debug is True
         assert _geometry(node)["kmalloc-64"][0] > 64           # red zones and tracks
+
+
+@pytest.mark.parametrize("letters", ["F", "Z", "P", "U", "ZP", "FZPU"])
+def test_slub_debug_letters_give_each_cache_those_flags(letters):
+    from kernel_model import slab_common as sc_mod
+    sc = parse(f'slub_debug = "{letters}"')
+    with machine._boot(sc) as node:
+        s = sc_mod.find_cache("kmalloc-64", node)
+        want = sc_mod.slub_debug_flags(letters)
+        assert s.flags & sc_mod.slub_debug_flags("FZPU") == want
+        assert s.redzone == ("Z" in letters) and s.debug == ("U" in letters)
+        a = km.kmalloc(40, GK)
+        km.kfree(a)
 
 
 def test_quarantine_is_set_at_boot():

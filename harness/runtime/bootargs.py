@@ -1,9 +1,11 @@
 """The scenario's ``[debug]`` section: the kernel command line's debug switches.
 
     [debug]
-    slub_debug = "FZPU"     # any subset of F Z P U, or "-" (off): the real kernel's
-                            # slab geometry (/proc/slabinfo objsize, objperslab,
-                            # pagesperslab of the kmalloc caches as a 6.12 kernel's)
+    slub_debug = "FZPU"     # any subset of F Z P U (consistency checks, red zones,
+                            # poisoning, user tracks) given to every cache, or "-"
+                            # (off): the real kernel's slab geometry (/proc/slabinfo
+                            # objsize, objperslab, pagesperslab as a 6.12 kernel's);
+                            # absent: the model's default, PZU
     kasan = true            # false: no KASAN access checks (k.read/k.write/memset and
                             # the vmalloc/page shadow); frees are still checked by SLUB
     kasan_fault = "report"  # "panic": the first KASAN report stops the run (kasan.fault=;
@@ -20,19 +22,18 @@
                             # (page allocator only: the slab is another branch's)
 
 Defaults: every switch as the harness had it before the section existed
-(slub_debug on with the model's PZU layout, KASAN reports everything, no
-quarantine), so scenarios without the section behave as before.  Choice
+(slub_debug=PZU, KASAN reports everything, no quarantine), so scenarios
+without the section behave as before.  Choice
 where the issue was open: ``checkers = []`` does NOT turn the debug layout
 off by itself -- the bench row "checker overhead" compares all checkers
 with none on the same memory layout, and a scenario's slab geometry should
 not change with its checker list; ``slub_debug = "-"`` turns it off.
 
-The model's debug layout is all or nothing: any non-empty subset of FZPU
-boots it with red zones, poisoning and tracks (PZU; F's consistency checks
-are always on in the model); "-" boots without it, and then slab
-use-after-free/out-of-bounds is not detected (the model's slab KASAN keeps
-its object state in the SLUB_DEBUG data) while page, vmalloc and large
-kmalloc KASAN (checker kasan_pages) still is.
+The model's slab KASAN keeps its per-object state in SLUB_DEBUG's data,
+which needs U: without U (and with "-") slab use-after-free and
+out-of-bounds accesses are not detected, while page, vmalloc and large
+kmalloc KASAN (checker kasan_pages) still is.  F sends every cache down the
+kernel's locked debug route.
 """
 
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ KASAN_TITLE = "BUG: KASAN: "
 
 @dataclass
 class BootArgs:
-    slub_debug: str = "FZPU"
+    slub_debug: str | None = None      # None: the model's default (PZU)
     kasan: bool = True
     kasan_fault: str = "report"
     kasan_multi_shot: bool = True
@@ -57,6 +58,11 @@ class BootArgs:
     @property
     def slub_debug_on(self):
         return self.slub_debug != "-"
+
+    @property
+    def boot_slub_debug(self):
+        """What kernel_model.boot(slub_debug=...) takes."""
+        return True if self.slub_debug is None else self.slub_debug
 
 
 def parse(v, table):
@@ -75,7 +81,7 @@ def parse(v, table):
                          "page_poison", "init_on_alloc", "init_on_free"))
     args = BootArgs()
     sd = v.typed(table, path, "slub_debug", (str,), 'a subset of "FZPU" or "-"', args.slub_debug)
-    if sd != "-" and (not sd or any(c not in SLUB_DEBUG_LETTERS for c in sd)):
+    if sd is not None and sd != "-" and (not sd or any(c not in SLUB_DEBUG_LETTERS for c in sd)):
         v.fail(path + ("slub_debug",), f"{sd!r} is not allowed; allowed: a non-empty subset of "
                                        f"{SLUB_DEBUG_LETTERS} (as slub_debug=FZPU), or \"-\" (off)")
     args.slub_debug = sd

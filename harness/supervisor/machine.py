@@ -168,7 +168,7 @@ def _boot(sc, sched_opts=None):
                 + (scheduling.arena_sections(sched_opts, sc.cpus) if sched_opts else []))
     debug = getattr(sc, "debug", None)
     if debug is not None and "slub_debug" in params:
-        kw["slub_debug"] = debug.slub_debug_on
+        kw["slub_debug"] = debug.boot_slub_debug
     node = km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
                    extra_sections=sections, **kw)
     bootargs.apply_boot(node, debug)
