@@ -218,3 +218,16 @@ def test_page_poison_finds_a_write_after_free_without_kasan():
             assert km.__get_free_pages(GK, 0) == p and len(hooks.sink.violations) == 1
         finally:
             debug.install(old)
+
+
+def test_no_checkers_means_no_debug_layout_unless_a_switch_says_so():
+    sc = scenario.parse("checkers = []\n" + BASE, "t.toml", "t")
+    with machine._boot(sc) as node:
+        assert node.slub_debug is False
+        assert _geometry(node)["kmalloc-64"] == (64, 64, 1)
+    sc = scenario.parse("checkers = []\n" + BASE + '[debug]\nslub_debug = "PZU"\n', "t.toml", "t")
+    with machine._boot(sc) as node:
+        assert node.slub_debug is True
+    sc = scenario.parse('checkers = ["memory"]\n' + BASE, "t.toml", "t")
+    with machine._boot(sc) as node:
+        assert node.slub_debug is True

@@ -23,11 +23,12 @@
 
 Defaults: every switch as the harness had it before the section existed
 (slub_debug=PZU, KASAN reports everything, no quarantine), so scenarios
-without the section behave as before.  Choice
-where the issue was open: ``checkers = []`` does NOT turn the debug layout
-off by itself -- the bench row "checker overhead" compares all checkers
-with none on the same memory layout, and a scenario's slab geometry should
-not change with its checker list; ``slub_debug = "-"`` turns it off.
+without the section behave as before -- except ``checkers = []``: with no
+checker to read the SLUB_DEBUG data, a scenario without a ``slub_debug``
+switch boots without the debug layout (the kernel's slab geometry and
+speed); give ``slub_debug = "PZU"`` to keep it (the bench row "checker
+overhead" does, so that it compares all checkers with none on one memory
+layout).
 
 The model's slab KASAN keeps its per-object state in SLUB_DEBUG's data,
 which needs U: without U (and with "-") slab use-after-free and

@@ -167,8 +167,11 @@ def _boot(sc, sched_opts=None):
                 + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS, sc.layout().nr_pages)
                 + (scheduling.arena_sections(sched_opts, sc.cpus) if sched_opts else []))
     debug = getattr(sc, "debug", None)
-    if debug is not None and "slub_debug" in params:
-        kw["slub_debug"] = debug.boot_slub_debug
+    if "slub_debug" in params:
+        if debug is not None and debug.slub_debug is not None:
+            kw["slub_debug"] = debug.boot_slub_debug
+        elif not sc.checkers:
+            kw["slub_debug"] = False     # no checker reads the debug data: the kernel's layout
     node = km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
                    extra_sections=sections, **kw)
     bootargs.apply_boot(node, debug)
