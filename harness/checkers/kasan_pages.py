@@ -153,10 +153,14 @@ class KasanPagesChecker(Checker):
     def _site(self):
         """Site id of the first caller outside the model, the checkers and the k API."""
         f = sys._getframe(2)
-        skip = self._skip_files
-        while f is not None and (skip.get(f.f_code.co_filename)
-                                 or skip.get(f.f_code.co_filename) is None
-                                 and self._skip(f.f_code.co_filename)):
+        get = self._skip_files.get
+        while f is not None:
+            fname = f.f_code.co_filename
+            skip = get(fname)
+            if skip is None:
+                skip = self._skip(fname)
+            if not skip:
+                break
             f = f.f_back
         if f is None:
             return 0
@@ -180,11 +184,11 @@ class KasanPagesChecker(Checker):
         cpu = context.this_cpu
         i = 2 * row + which
         self.tr_seq[i] = cpu.seq
-        self.tr_where[i] = slab_debug.track_where(cpu.id, cpu.context())
+        self.tr_where[i] = (cpu.id + 1) << slab_debug.TRACK_CPU_SHIFT | cpu.context()
         self.tr_pid[i] = cpu.pid
         self.tr_site[i] = self._site()
-        if which == ALLOC:
-            self.tr_where[i + 1] = 0
+        if not which:
+            self.tr_where[i + 1] = 0            # a new allocation has no free yet
 
     def _track(self, row, which):
         i = 2 * row + which
@@ -202,6 +206,11 @@ class KasanPagesChecker(Checker):
     @staticmethod
     def _track_site(t):
         return f"CPU {t['cpu']} {t['context']} op {t['seq']} {t['site']}" if t else ""
+
+    def _head(self, pfn):
+        """The head pfn of the block that covers ``pfn`` (itself if none was seen)."""
+        head = self.pg_head[pfn] - 1
+        return head if head >= 0 else pfn
 
     # -- page allocator: kasan_unpoison_pages / kasan_poison_pages ------------------------
     def page_alloc(self, pfn, order, gfp):
@@ -224,13 +233,11 @@ class KasanPagesChecker(Checker):
     def page_free(self, pfn, order):
         if not self.on:
             return
-        if order:
-            n = 1 << order
-            self._np_state[pfn:pfn + n] = PG_FREED
-            self._np_head[pfn:pfn + n] = pfn + 1
+        if order:                                  # (pg_head: set for the block at alloc)
+            self._np_state[pfn:pfn + (1 << order)] = PG_FREED
         else:
             self.pg_state[pfn] = PG_FREED
-            self.pg_head[pfn] = pfn + 1
+        self.pg_head[pfn] = pfn + 1
         self._set_track(pfn, FREE)
         if self.page_poisoning:                      # kernel_poison_pages
             node = self.pgdat
@@ -251,7 +258,7 @@ class KasanPagesChecker(Checker):
             off = next(i for i, b in enumerate(data) if b != PAGE_POISON)
             end = len(data) - next(i for i, b in enumerate(reversed(data)) if b != PAGE_POISON)
             single = end - off == 1 and bin(data[off] ^ PAGE_POISON).count("1") == 1
-            head = self.pg_head[p] - 1
+            head = self._head(p)
             lines = ["pagealloc: single bit error" if single else "pagealloc: memory corruption",
                      f"{node.pfn_to_virt(p) + off:#x}: " + " ".join(
                          f"{b:02x}" for b in data[off:min(end, off + 16)]),
@@ -315,7 +322,7 @@ class KasanPagesChecker(Checker):
         for p in range(pfn, last + 1):
             state = self.pg_state[p]
             if state == PG_LARGE:
-                head = self.pg_head[p] - 1
+                head = self._head(p)
                 big = self.pg_size[head]
                 if big:
                     end = node.pfn_to_virt(head) + big
@@ -328,7 +335,7 @@ class KasanPagesChecker(Checker):
                     return                          # a slab page memory.py knows better
                 first = max(addr, node.pfn_to_virt(p))
                 self._page_report("use-after-free", "use-after-free", first, size, write,
-                                  self.pg_head[p] - 1)
+                                  self._head(p))
                 return
 
     def _vmalloc_access(self, addr, size, write):
