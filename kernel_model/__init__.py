@@ -30,10 +30,12 @@ from .mm_init import boot  # noqa: E402
 from . import invariants  # noqa: E402
 from .reclaim import register_shrinker, unregister_shrinker  # noqa: E402
 from . import slab_common, slab_debug, slab_h, slabinfo  # noqa: E402  (kmalloc, vmalloc: the names are the functions)
-from .kmalloc import ZERO_SIZE_PTR, kcalloc, kfree, kmalloc, krealloc, ksize, kzalloc  # noqa: E402
+from .kmalloc import (ZERO_SIZE_PTR, kcalloc, kfree, kfree_sensitive, kmalloc,  # noqa: E402
+                      kmalloc_node, krealloc, ksize, kzalloc, kzfree)
 from .slab_common import (SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS,  # noqa: E402
                           SLAB_HWCACHE_ALIGN, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
                           SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU, kmem_cache,
                           kmem_cache_alloc, kmem_cache_create, kmem_cache_destroy,
                           kmem_cache_free, kmem_cache_shrink, kmem_cache_zalloc, object_info)
-from .vmalloc import is_vmalloc_addr, vfree, vmalloc, vmalloc_to_pfn, vzalloc  # noqa: E402
+from .vmalloc import (is_vmalloc_addr, vfree, vmalloc, vmalloc_to_page, vmalloc_to_pfn,  # noqa: E402
+                      vzalloc)

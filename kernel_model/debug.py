@@ -119,6 +119,22 @@ class DebugHooks:
     def vfree_bad(self, addr, text):
         """vfree()/vunmap() of an address that is no vmalloc area start."""
 
+    # KASAN for page, vmalloc and large kmalloc memory (mm/kasan/common.c, shadow.c)
+    def kasan_unpoison_vmalloc(self, addr, size, nr_pages):
+        """vmalloc made an area of ``size`` bytes at ``addr`` (``nr_pages`` mapped
+        pages, then the guard page): the first ``size`` bytes become accessible."""
+
+    def kasan_poison_vmalloc(self, addr, size, nr_pages):
+        """vfree is about to unmap the area at ``addr``: it is poisoned until reuse."""
+
+    def kernel_fault(self, addr, size, write):
+        """A workload access to ``size`` bytes at ``addr`` that has no mapping (a
+        vmalloc guard page, a freed vm area, an address outside the model):
+        the kernel would take a page fault and oops.  Returns True if a
+        checker reported it (the access is then dropped: reads give zeroes);
+        False makes the k API raise, as it does with no checker installed."""
+        return False
+
     def gfp_zone_bad(self, gfp):
         """An allocation asked for a GFP_ZONE_BAD mask (two zone modifiers).  The kernel
         stops there (VM_BUG_ON in gfp_zone()); a hook that reports it returns True

@@ -10,6 +10,14 @@ compound page whose head page carries LARGE_KMALLOC in page_private, so
 kfree and ksize know it.  kmalloc(0) returns ZERO_SIZE_PTR (16), which kfree
 accepts, as it accepts None.
 
+KASAN points, as 6.12 has them: ksize() and krealloc() first check one byte
+of the object (kasan_check_byte: a freed object is reported through
+``debug.hooks.memory_access`` and gives 0 / NULL); ksize() only reports the
+usable size, it does not make the bytes past the requested size accessible
+(6.2 made it reporting-only: grow with krealloc); a large kmalloc tells the
+hooks its requested size (slab_alloc with cache None), so bytes past it are
+out of bounds though the pages are mapped.
+
 No arena sections of its own: the caches are ordinary kmem_caches.
 """
 
@@ -99,6 +107,11 @@ def kcalloc(n, size, gfp):
     return kzalloc(n * size, gfp)
 
 
+def kmalloc_node(size, gfp, node=0):
+    """kmalloc on NUMA node ``node`` (the model has one node)."""
+    return kmalloc(size, gfp)
+
+
 def _large_head(node, addr):
     pfn = node.virt_to_pfn(addr)
     if pfn is None or addr & (node.page_size - 1):
@@ -131,51 +144,83 @@ def kfree(addr):
     page_alloc.__free_pages(node, pfn, node.mem_map.order[pfn])
 
 
+def _live(st, s, head, addr):
+    """False if the debug data says the object at ``addr`` is not allocated
+    (kasan_check_byte's answer; True without debug data)."""
+    if not s.debug:
+        return True
+    idx = slab_debug.obj_index(s, head, addr)
+    return idx is None or st.obj_state[head * st.rows_per_page + idx] == slab_debug.OBJ_ALLOCATED
+
+
 def ksize(addr):
-    """Usable size of a kmalloc'ed object (the cache's object_size)."""
+    """Usable size of a kmalloc'ed object (the cache's object_size); 0 for a
+    freed one, which KASAN reports (kasan_check_byte)."""
     if addr is None or addr <= ZERO_SIZE_PTR:
         return 0
     st = sc.slab_state()
     node = st.pgdat
+    debug.hooks.memory_access(addr, 1, False)          # kasan_check_byte(objp)
     head = sc.virt_to_slab(node, addr)
     if head is not None:
         s = sc.cache_by_id(st, node.mem_map.slab_cache[head] - 1)
-        if s.debug and s.kmalloc:
-            # ksize() makes the whole object usable (kasan_unpoison_range): the
-            # caller may now write up to object_size, so the kmalloc redzone goes.
-            idx = slab_debug.obj_index(s, head, addr)
-            if idx is not None:
-                row = head * st.rows_per_page + idx
-                if st.obj_state[row] == slab_debug.OBJ_ALLOCATED and st.orig_size[row] < s.object_size:
-                    st.orig_size[row] = s.object_size
-        return s.object_size
+        return s.object_size if _live(st, s, head, addr) else 0
     pfn = _large_head(node, addr)
     return 0 if pfn is None else node.page_size << node.mem_map.order[pfn]
 
 
+def kfree_sensitive(addr):
+    """Zero the whole object (ksize bytes), then kfree it (mm/slab_common.c)."""
+    ks = ksize(addr)
+    if ks:
+        node = sc.slab_state().pgdat
+        off = addr - node.page_offset
+        node.data[off:off + ks] = bytes(ks)
+    kfree(addr)
+
+
+kzfree = kfree_sensitive          # the name before 5.9
+
+
 def krealloc(addr, new_size, gfp):
-    """Grow or shrink; keeps the object when it already fits (__do_krealloc)."""
+    """Grow or shrink (__do_krealloc, 6.12): keeps the object when it already fits,
+    zeroing the spare bytes for __GFP_ZERO and re-arming the kmalloc redzone
+    past ``new_size``; otherwise copies the old requested size into a new one."""
     if addr is None or addr <= ZERO_SIZE_PTR:
         return kmalloc(new_size, gfp)
     if not new_size:
         kfree(addr)
         return ZERO_SIZE_PTR
     ks = ksize(addr)
-    node = sc.slab_state().pgdat
+    if not ks:
+        return None                          # kasan_check_byte failed: reported, NULL
+    st = sc.slab_state()
+    node = st.pgdat
+    head = sc.virt_to_slab(node, addr)
+    s = sc.cache_by_id(st, node.mem_map.slab_cache[head] - 1) if head is not None else None
+    row = None
+    orig_size = 0
+    if s is not None and s.debug:
+        row = head * st.rows_per_page + slab_debug.obj_index(s, head, addr)
+        orig_size = st.orig_size[row] if s.kmalloc else 0
     if new_size <= ks:
-        head = sc.virt_to_slab(node, addr)
-        if head is not None:
-            s = sc.cache_by_id(sc.slab_state(), node.mem_map.slab_cache[head] - 1)
-            if s.debug:                      # the object's requested size changes
-                st = s.state
-                row = head * st.rows_per_page + slab_debug.obj_index(s, head, addr)
-                st.orig_size[row] = new_size
-                slab_debug.init_object(s, addr, True, new_size if s.kmalloc else None)
+        if gfp & __GFP_ZERO:                 # want_init_on_alloc: zero the spare memory
+            a = addr - node.page_offset
+            if orig_size and orig_size < new_size:
+                node.data[a + orig_size:a + new_size] = bytes(new_size - orig_size)
+            else:
+                node.data[a + new_size:a + ks] = bytes(ks - new_size)
+        if row is not None:                  # the object's requested size changes
+            st.orig_size[row] = new_size
+            slab_debug.init_object(s, addr, True, new_size if s.kmalloc else None)
+        elif s is None:                      # large kmalloc: KASAN re-poisons past new_size
+            debug.hooks.slab_alloc(None, addr, new_size, gfp)
         return addr
     new = kmalloc(new_size, gfp)
     if new is None:
         return None
+    n = orig_size or ks
     a, b = addr - node.page_offset, new - node.page_offset
-    node.data[b:b + ks] = node.data[a:a + ks]
+    node.data[b:b + n] = node.data[a:a + n]
     kfree(addr)
     return new

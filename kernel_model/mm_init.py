@@ -66,7 +66,9 @@ def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
     ``slab="slub"`` / ``"slab"`` (a name of slab_h.ALLOCATORS; True means the
     first, "slub") adds the slab allocator, kmalloc and vmalloc; it needs
     ``page_data=True``.  ``slub_debug=False`` turns off red zones, poisoning
-    and per-object debug data (benchmarks).
+    and per-object debug data (benchmarks); a string of slub_debug= letters
+    (F consistency checks, Z red zones, P poisoning, U tracks: the model's
+    per-object state and KASAN's slab checks need U) gives every cache those.
     """
     if layout is None:
         layout = MemoryLayout(**layout_kw)
@@ -74,11 +76,13 @@ def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
         raise ConfigError("give either a MemoryLayout or layout keywords, not both")
     name = slab_allocator_name(slab, page_data)
     allocator = slab_h.allocator(name) if name else None
-    debug_data = bool(slub_debug) and allocator is not None
+    debug_flags = slab_common.slub_debug_flags(slub_debug)
+    debug_data = bool(debug_flags) and allocator is not None
     sections = slab_sections(layout, nr_cpus, allocator, debug_data) if allocator else ()
     node = pgdat_mod.pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections, sections)
     if allocator is not None:
         node.slub_debug = debug_data
+        node.slub_debug_flags = debug_flags
         try:
             kmem_cache_init(node, name, allocator)
         except BaseException:

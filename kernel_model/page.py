@@ -42,6 +42,9 @@ PG_private = 1 << 14
 PG_reclaim = 1 << 16
 # PAGE_FLAGS_CHECK_AT_FREE (simplified): flags a page must not carry when freed.
 PAGE_FLAGS_CHECK_AT_FREE = PG_locked | PG_lru | PG_active | PG_private | PG_reserved | PG_dirty
+PAGE_FLAG_NAMES = {PG_locked: "locked", PG_referenced: "referenced", PG_uptodate: "uptodate",
+                   PG_dirty: "dirty", PG_lru: "lru", PG_head: "head", PG_active: "active",
+                   PG_reserved: "reserved", PG_private: "private", PG_reclaim: "reclaim"}
 
 PGTY_NONE = 0
 PGTY_buddy = 0xF0
@@ -134,6 +137,12 @@ class Page:
     @property
     def virtual(self):
         return self._pgdat.pfn_to_virt(self.pfn)
+
+
+def format_page_flags(flags):
+    """``0x40(head)``: page flags as dump_page() prints them (%pGp)."""
+    names = [n for bit, n in PAGE_FLAG_NAMES.items() if flags & bit]
+    return f"{flags:#x}({'|'.join(names)})"
 
 
 def page_count(page):

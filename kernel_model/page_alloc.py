@@ -18,6 +18,13 @@
 Free: __free_pages -> put_page_testzero -> free_pages_prepare (bad page
 checks) -> free_unref_page (pcp) | __free_pages_ok (buddy).
 
+Debug points (mm/page_alloc.c post_alloc_hook / free_pages_prepare): the
+page_free hook runs where the kernel calls kasan_poison_pages and
+kernel_poison_pages, the page_alloc hook where it calls kasan_unpoison_pages
+and checks the poison -- before the memory is zeroed.  init_on_alloc=1 and
+init_on_free=1 (``pgdat.init_on_alloc`` / ``pgdat.init_on_free``, set at boot
+from the [debug] section) zero pages on allocation / free, as __GFP_ZERO does.
+
 Not modelled: migrate types and fragmentation avoidance, compaction, the
 OOM killer (a __GFP_NOFAIL allocation that cannot be met after
 NOFAIL_RETRIES rounds is reported instead of looping forever), cpusets,
@@ -121,11 +128,11 @@ def prep_new_page(pgdat, pfn, order, gfp):
     mm.owner[pfn] = context.this_cpu.id
     mm.private[pfn] = 0
     mm.flags[pfn] = PG_head if order and gfp & __GFP_COMP else 0
-    if gfp & __GFP_ZERO and pgdat.data is not None:
+    debug.hooks.page_alloc(pfn, order, gfp)          # kasan_unpoison_pages, poison check
+    if (gfp & __GFP_ZERO or getattr(pgdat, "init_on_alloc", False)) and pgdat.data is not None:
         start = pfn << pgdat.page_shift
         size = pgdat.page_size << order
         pgdat.data[start:start + size] = bytes(size)
-    debug.hooks.page_alloc(pfn, order, gfp)
 
 
 def get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx):
@@ -249,7 +256,11 @@ def free_pages_prepare(pgdat, pfn, order):
     if reason:
         debug.hooks.bad_page(pfn, reason)
         return False
-    debug.hooks.page_free(pfn, order)
+    if getattr(pgdat, "init_on_free", False) and pgdat.data is not None:
+        start = pfn << pgdat.page_shift
+        size = pgdat.page_size << order
+        pgdat.data[start:start + size] = bytes(size)
+    debug.hooks.page_free(pfn, order)                 # kasan_poison_pages, page poisoning
     mm.flags[pfn] = 0
     mm.owner[pfn] = NO_OWNER
     mm.order[pfn] = 0

@@ -67,6 +67,24 @@ OBJECT_POISON = __OBJECT_POISON      # an unmangled name for use inside classes
 # slub_debug with no options: F, Z, P, U.  The model's per-object data needs U.
 SLAB_DEBUG_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER
 SLAB_MODEL_DEBUG = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER
+SLUB_DEBUG_LETTERS = {"F": SLAB_CONSISTENCY_CHECKS, "Z": SLAB_RED_ZONE, "P": SLAB_POISON,
+                      "U": SLAB_STORE_USER}
+
+
+def slub_debug_flags(value):
+    """boot(slub_debug=...) -> the SLAB_* flags every cache gets: True the model's
+    PZU, False or "-" none, a string of F/Z/P/U letters those (mm/slub.c
+    parse_slub_debug_flags)."""
+    if value is True:
+        return SLAB_MODEL_DEBUG
+    if not value or value == "-":
+        return 0
+    flags = 0
+    for c in str(value).upper():
+        if c not in SLUB_DEBUG_LETTERS:
+            raise ValueError(f"slub_debug={value!r}: {c!r} is not one of F, Z, P, U")
+        flags |= SLUB_DEBUG_LETTERS[c]
+    return flags
 
 ARCH_KMALLOC_MINALIGN = 8
 CACHE_LINE_SIZE = 64
@@ -300,7 +318,7 @@ def kmem_cache_create(name, size, align=0, flags=0, ctor=None, pgdat=None, sheaf
         debug.hooks.report("kmem-cache-create", f"kmem_cache_create({name!r}, {size}): bad size")
         return None
     if node.slub_debug:
-        flags |= SLAB_MODEL_DEBUG
+        flags |= getattr(node, "slub_debug_flags", SLAB_MODEL_DEBUG)
     if not st.debug:
         flags &= ~SLAB_STORE_USER
     lock = node.slab.slab_mutex

@@ -20,6 +20,11 @@ Arena sections (S = slots, A = MAX_VM_AREAS)::
     vmalloc_head  u32[S]      at an area's first slot: its row + 1
     vmap_area     u64[A * 4]  row: 0 start slot + 1 (0: free row), 1 slots
                               (with guard), 2 nr_pages, 3 cpu + 1 that made it
+    vmap_size     u64[A]      the size vmalloc was asked for (bytes past it, up
+                              to the guard page, are KASAN's vmalloc redzone)
+
+KASAN points (debug hooks, no-ops without a checker): kasan_unpoison_vmalloc
+when an area is mapped, kasan_poison_vmalloc before vfree unmaps it.
 
 Lock: vmap_area_lock (a spinlock) around slot reservation and release only;
 page allocation and freeing run outside it, as in the kernel.
@@ -27,6 +32,7 @@ page allocation and freeing run outside it, as in the kernel.
 
 from . import context, debug, page_alloc, pgdat as pgdat_mod, spinlock
 from .gfp import GFP_KERNEL, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO, format_gfp
+from .page import Page
 
 MAX_VM_AREAS = 1024
 VMALLOC_OFFSET = 8 << 20
@@ -35,7 +41,8 @@ VMALLOC_OFFSET = 8 << 20
 def arena_sections(nr_pages):
     slots = nr_pages + 2 * MAX_VM_AREAS
     return [("vmalloc_pte", "I", slots), ("vmalloc_used", "B", slots),
-            ("vmalloc_head", "I", slots), ("vmap_area", "Q", MAX_VM_AREAS * 4)]
+            ("vmalloc_head", "I", slots), ("vmap_area", "Q", MAX_VM_AREAS * 4),
+            ("vmap_size", "Q", MAX_VM_AREAS)]
 
 
 class VmallocSpace:
@@ -46,6 +53,7 @@ class VmallocSpace:
         self.used = v["vmalloc_used"]
         self.head = v["vmalloc_head"]
         self.area = v["vmap_area"]
+        self.size = v["vmap_size"]
         self.slots = len(self.pte)
         lay = pgdat.layout
         if lay.arch == "x86_64":
@@ -95,6 +103,7 @@ def _release(vm, pos, row, nr_slots):
     vm.head[pos] = 0
     for i in range(4):
         vm.area[row * 4 + i] = 0
+    vm.size[row] = 0
     spinlock.spin_unlock_irqrestore(vm.lock, flags)
 
 
@@ -121,6 +130,8 @@ def __vmalloc(size, gfp=GFP_KERNEL):
             return None
         vm.pte[pos + i] = pfn + 1
     addr = vm.start + (pos << node.page_shift)
+    vm.size[row] = size
+    debug.hooks.kasan_unpoison_vmalloc(addr, size, nr_pages)
     debug.hooks.slab_event("vmalloc", addr=addr, size=size, pages=nr_pages)
     return addr
 
@@ -158,6 +169,7 @@ def vfree(addr):
         return
     row = vm.head[pos] - 1
     nr_slots, nr_pages = vm.area[row * 4 + 1], vm.area[row * 4 + 2]
+    debug.hooks.kasan_poison_vmalloc(addr, vm.size[row], nr_pages)
     _unmap_free(vm, pos, nr_pages)
     _release(vm, pos, row, nr_slots)
 
@@ -170,6 +182,12 @@ def vmalloc_to_pfn(addr):
         return None
     p = vm.pte[pos]
     return p - 1 if p else None
+
+
+def vmalloc_to_page(addr):
+    """The struct page mapped at a vmalloc address, or None (guard page, unmapped)."""
+    pfn = vmalloc_to_pfn(addr)
+    return None if pfn is None else Page(_space().pgdat, pfn)
 
 
 def vmalloc_data_offset(addr):

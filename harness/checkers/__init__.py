@@ -10,6 +10,8 @@
                                                        (KASAN, SLUB_DEBUG, DEBUG_VM)
     kmemleak   objects no root or live object refers to after every CPU's teardown
                                                        (CONFIG_DEBUG_KMEMLEAK)
+    kasan_pages  use-after-free and out-of-bounds in page allocator, large kmalloc and
+               vmalloc memory; page faults; large kmalloc leaks  (generic KASAN, KASAN_VMALLOC)
     invariants whole-model consistency at the end          (CONFIG_DEBUG_VM)
 
 Every report is a record (``record.Violation``: kind, workload site, objects,
@@ -17,13 +19,17 @@ tracks, locks, details), made with ``Checker.violation(kind, ...)``; one bug is
 one key (kind + normalised site); the words are ``harness/outputs/text.py``'s.
 
 ``build(names, pgdat)`` makes the CheckerHooks to install in a CPU;
-``arena_sections(names, max_locks)`` lists the shared state they need at boot.
+``arena_sections(names, max_locks, nr_pages)`` lists the shared state they need at
+boot (a checker whose ``arena_sections`` takes ``nr_pages`` gets the model's size).
 """
+
+import inspect
 
 from .base import Checker, CheckerHooks, Violation, ViolationSink
 from .deadlock import DeadlockChecker
 from .gfp import GfpChecker
 from .invariants import InvariantChecker
+from .kasan_pages import KasanPagesChecker
 from .kmemleak import KmemleakChecker
 from .lockdep import LockdepChecker
 from .memory import MemoryChecker
@@ -31,16 +37,19 @@ from .percpu import PercpuChecker
 from .sleep import SleepChecker
 
 REGISTRY = {c.name: c for c in (SleepChecker, GfpChecker, LockdepChecker, DeadlockChecker,
-                                PercpuChecker, MemoryChecker, KmemleakChecker, InvariantChecker)}
+                                PercpuChecker, MemoryChecker, KmemleakChecker, KasanPagesChecker,
+                                InvariantChecker)}
 DEFAULT = tuple(REGISTRY)
 
 
-def arena_sections(names=DEFAULT, max_locks=None):
+def arena_sections(names=DEFAULT, max_locks=None, nr_pages=None):
     out = []
     for name in names:
         cls = REGISTRY[name]
         if hasattr(cls, "arena_sections"):
-            out += cls.arena_sections(max_locks) if max_locks else cls.arena_sections()
+            kw = {"nr_pages": nr_pages} if nr_pages and "nr_pages" in \
+                inspect.signature(cls.arena_sections).parameters else {}
+            out += cls.arena_sections(max_locks, **kw) if max_locks else cls.arena_sections(**kw)
     return out
 
 

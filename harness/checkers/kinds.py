@@ -96,16 +96,22 @@ _K = [
     Kind("use-after-free", "memory", "BUG: KASAN: slab-use-after-free",
          "Memory was read or written after it was freed: KASAN reports the k.read/k.write at "
          "once; a write is also found later by SLUB_DEBUG as Poison overwritten when the object "
-         "is allocated again.",
+         "is allocated again. Pages freed with free_pages/__free_pages are poisoned until they "
+         "are allocated again (BUG: KASAN: use-after-free), a vfree()d area until its address "
+         "range is reused (BUG: KASAN: vmalloc-out-of-bounds, the access also page-faults).",
          "The memory may already belong to someone else.",
          "Do not touch an object after kfree(); hand ownership off explicitly."),
     Kind("out-of-bounds", "memory", "BUG: KASAN: slab-out-of-bounds",
          "A read or write past the end (or before the start) of an object: KASAN reports the "
          "k.read/k.write at once; a write into the red zone is also found by SLUB_DEBUG when the "
          "object is freed (Right Redzone / kmalloc Redzone overwritten). For kmalloc the end is "
-         "the size asked for, not the size class (call ksize() to use the whole object).",
+         "the size asked for, not the size class (ksize() only reports the size class since 6.2: "
+         "grow the object with krealloc() to use it). Outside the slab: bytes of a large kmalloc "
+         "past its size (generic KASAN still says slab-out-of-bounds), vmalloc bytes past the "
+         "size asked for or in the guard page (BUG: KASAN: vmalloc-out-of-bounds; the guard "
+         "page also faults).",
          "It corrupts the neighbouring object or the allocator's metadata.",
-         "Allocate the size you use; check ksize(); fix the length computation."),
+         "Allocate the size you use (krealloc() to grow); fix the length computation."),
     Kind("freelist-corrupt", "memory", "Freechain corrupt / Freepointer corrupt / Wrong object count",
          "A slab's freelist points outside the slab, loops (an object whose free pointer is "
          "itself), or hands out an object that is already allocated.",

@@ -53,6 +53,7 @@ from kernel_model import slab_common as sc
 from kernel_model.page import PGTY_slab
 
 from .base import Checker
+from .kasan_pages import KasanPagesChecker
 from .record import Violation, add_objects
 
 SHOW = 4                 # objects listed per allocation site
@@ -174,6 +175,13 @@ class KmemleakChecker(Checker):
         if node is None or getattr(node, "slab", None) is None:
             return []
         starts, sizes, rows = self.live_objects()
+        large = KasanPagesChecker(self.sink, node).large_objects()    # page-backed kmallocs
+        if large:                      # rows < 0 name them: -1 - their index in ``large``
+            starts = np.concatenate([starts, np.array([a for a, _, _ in large], np.uint64)])
+            sizes = np.concatenate([sizes, np.array([n for _, n, _ in large], np.int64)])
+            rows = np.concatenate([rows, -1 - np.arange(len(large), dtype=np.int64)])
+            order = np.argsort(starts, kind="stable")
+            starts, sizes, rows = starts[order], sizes[order], rows[order]
         areas = self.vmalloc_areas()
         n = len(starts)
         seen = np.zeros(n, bool)
@@ -215,7 +223,9 @@ class KmemleakChecker(Checker):
                 break
             w = np.concatenate(words).astype(np.uint64)
             frontier = mark(w[w >= top])
-        self._report(starts[~seen], rows[~seen])
+        left = rows[~seen]
+        self._report(starts[~seen][left >= 0], left[left >= 0])
+        self._report_large([large[-1 - int(r)] for r in left[left < 0]])
         self._report_vmalloc([a for a, s in zip(areas, area_seen) if not s])
         return self.sink.violations
 
@@ -256,6 +266,19 @@ class KmemleakChecker(Checker):
                                 if data is not None else ""})
             objects += [{"address": a} for a in addrs[SHOW:]]
             self._record(site, "kmalloc", objects, sc.object_info(addrs[0], node).get("alloc"))
+
+    def _report_large(self, objs):
+        """Unreferenced large kmallocs (KASAN's page shadow keeps their size and track)."""
+        node = self.pgdat
+        by_site = {}
+        for addr, size, t in objs:
+            by_site.setdefault(t["site"] if t else "?", []).append((addr, size, t))
+        for site, group in by_site.items():
+            group.sort(key=lambda o: o[0])
+            objects = [{"address": a, "size": n, "cache": "kmalloc-large", "alloc": t,
+                        "hex": bytes(node.data[a - node.page_offset:a - node.page_offset + 32]).hex()
+                        if node.data is not None else ""} for a, n, t in group]
+            self._record(site, "kmalloc", objects, group[0][2])
 
     def _report_vmalloc(self, areas):
         if not areas:

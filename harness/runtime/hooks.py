@@ -23,22 +23,25 @@ seeded from 0 (still reproducible, but the same for every run seed).
 from kernel_model import context
 
 from harness import checkers as _checkers
-from harness.runtime import faults as _faults
+from harness.runtime import bootargs as _bootargs, counters as _counters, faults as _faults
 
 CHECKERS = _checkers.REGISTRY
 
 
 class CheckerNames(list):
-    """A scenario's checker names; ``.faults`` is its [fault] section (or None)."""
+    """A scenario's checker names; ``.faults`` is its [fault] section (or None),
+    ``.debug`` its [debug] section (a bootargs.BootArgs, or None)."""
 
-    def __init__(self, names=(), faults=None):
+    def __init__(self, names=(), faults=None, debug=None):
         super().__init__(names)
         self.faults = faults
+        self.debug = debug
 
 
-def arena_sections(names, max_locks):
-    """Shared state the named checkers need in the arena (lockdep's order graph ...)."""
-    return _checkers.arena_sections(list(names), max_locks) if names else []
+def arena_sections(names, max_locks, nr_pages=None):
+    """Shared state the named checkers need in the arena (lockdep's order graph, KASAN's
+    page shadow: sized by ``nr_pages``)."""
+    return _checkers.arena_sections(list(names), max_locks, nr_pages) if names else []
 
 
 def make_hooks(names, node, send, faults=None, seed=None):
@@ -60,6 +63,9 @@ def make_hooks(names, node, send, faults=None, seed=None):
         providers.append(injector)
     hooks = _checkers.CheckerHooks(providers, sink)
     hooks.faults = injector
+    v = node.arena.v if node is not None else {}
+    _bootargs.apply_hooks(hooks, sink, getattr(names, "debug", None), v.get("run_ctl"),
+                          _counters.CTL_STOP)
     return hooks, sink
 
 

@@ -47,8 +47,17 @@ Per-CPU      this_cpu_read/this_cpu_write/this_cpu_inc/this_cpu_add(name, ...),
              left them), with percpu_fastpath(name): a lock-free fast path,
              per_cpu(name, cpu) (a remote read), per_cpu_write(name, cpu, value)
              (a write to another CPU's slot is a foreign access: reported)
-Memory       read(addr, n) -> bytes, write(addr, data), memset(addr, c, n)
-             (each checked first by debug.hooks.memory_access: KASAN)
+Memory       read(addr, n) -> bytes, write(addr, data), memset(addr, c, n),
+             memmove(dst, src, n) (memcpy too), memcmp(a, b, n) -> int
+             (each checked first by debug.hooks.memory_access: KASAN; an
+             address with no mapping -- a vmalloc guard page, a freed vm area
+             -- goes to debug.hooks.kernel_fault: reported as the kernel's page
+             fault, the access dropped; with no checker it raises ValueError,
+             as NULL and wild addresses do: an Oops, a workload-error)
+More         kmalloc_node(size, gfp, node), kfree_sensitive(addr) (kzfree),
+             kmem_cache_alloc_bulk(cache, gfp, n) -> [addr] or [] (all or none),
+             kmem_cache_free_bulk(cache, addrs), virt_to_phys / phys_to_virt,
+             vmalloc_to_page(addr)
 Mailbox      send(cpu, addr, meta=0) -> False when full; recv() -> addr or None;
              recv_meta() -> (addr, meta) or None
 Other        rng (random.Random seeded from the run's seed, CPU and context),
@@ -391,8 +400,9 @@ class Kernel:
         self._update(name, cpu, "irq" if cpu == context.this_cpu.id else "foreign", 1, value)
 
     # -- memory ----------------------------------------------------------------------
-    def _chunks(self, what, addr, n):
-        """[(lo, hi)] byte ranges of page_data holding [addr, addr + n)."""
+    def _chunks(self, what, addr, n, write=False):
+        """[(lo, hi)] byte ranges of page_data holding [addr, addr + n); None when
+        part of it has no mapping and a checker reported the fault."""
         node = self._node
         if node.data is None:
             raise ValueError(f"k.{what}: this model has no page data (set [memory] page_data = true)")
@@ -401,7 +411,7 @@ class Kernel:
             off = node.data_offset(addr)
             return [(off, off + n)]
         vmoff = _vmalloc_data_offset()
-        out, end, ps = [], addr + n, node.page_size
+        start, out, end, ps = addr, [], addr + n, node.page_size
         while vmoff is not None and addr < end:
             off = vmoff(addr)
             if off is None:
@@ -410,33 +420,96 @@ class Kernel:
             out.append((off, off + step))
             addr += step
         if addr < end or not out:
-            raise ValueError(f"k.{what}({addr:#x}, {n}): not a mapped address of this model")
+            if debug.hooks.kernel_fault(start, n, write):
+                return None                                    # reported: the access is dropped
+            head = ("BUG: kernel NULL pointer dereference, address: " if 0 <= start < ps
+                    else "BUG: unable to handle page fault for address: ")
+            raise ValueError(f"{head}{start:#x} (k.{what}({start:#x}, {n}): not a mapped "
+                             "address of this model)")
         return out
 
     def read(self, addr, n):
         data = self._node.data
         chunks = self._chunks("read", addr, n)
-        debug.hooks.memory_access(addr, n, False)           # KASAN: check before the access
-        out = b"".join(bytes(data[lo:hi]) for lo, hi in chunks)
         self._ops[self._obase + OP["read"]] += 1
-        return out
+        if chunks is None:
+            return bytes(n)
+        debug.hooks.memory_access(addr, n, False)           # KASAN: check before the access
+        return b"".join(bytes(data[lo:hi]) for lo, hi in chunks)
 
     def write(self, addr, data):
         data, page_data, pos = bytes(data), self._node.data, 0
-        chunks = self._chunks("write", addr, len(data))
+        chunks = self._chunks("write", addr, len(data), True)
+        self._ops[self._obase + OP["write"]] += 1
+        if chunks is None:
+            return
         debug.hooks.memory_access(addr, len(data), True)
         for lo, hi in chunks:
             page_data[lo:hi] = data[pos:pos + hi - lo]
             pos += hi - lo
-        self._ops[self._obase + OP["write"]] += 1
 
     def memset(self, addr, c, n):
         page_data = self._node.data
-        chunks = self._chunks("memset", addr, n)
+        chunks = self._chunks("memset", addr, n, True)
+        self._ops[self._obase + OP["memset"]] += 1
+        if chunks is None:
+            return
         debug.hooks.memory_access(addr, n, True)
         for lo, hi in chunks:
             page_data[lo:hi] = bytes([c & 0xFF]) * (hi - lo)
-        self._ops[self._obase + OP["memset"]] += 1
+
+    def memmove(self, dst, src, n):
+        """Copy ``n`` bytes (overlap allowed); KASAN checks the source as a read and
+        the destination as a write, as its memmove interceptor does."""
+        if n < 0:
+            raise ValueError(f"k.memmove(..., {n}): a negative size")
+        if not n:
+            return dst
+        data = self.read(src, n)
+        self.write(dst, data)
+        return dst
+
+    memcpy = memmove
+
+    def memcmp(self, a, b, n):
+        """<0, 0 or >0 as the first differing byte of [a, a + n) and [b, b + n)."""
+        x, y = self.read(a, n), self.read(b, n)
+        return 0 if x == y else (1 if x > y else -1)
+
+    # -- more of the kernel's allocation API (uncounted wrappers of counted calls) -------
+    def kmalloc_node(self, size, gfp, node=0):
+        return self.kmalloc(size, gfp)
+
+    def kfree_sensitive(self, addr):
+        """Zero the object (ksize bytes) and kfree it (kzfree before 5.9)."""
+        km.kfree_sensitive(addr)
+        self._ops[self._obase + OP["kfree"]] += 1
+
+    kzfree = kfree_sensitive
+
+    def kmem_cache_alloc_bulk(self, cache, gfp, n):
+        """``n`` objects, or none at all ([]) -- kmem_cache_alloc_bulk's contract."""
+        out = []
+        for _ in range(n):
+            obj = self.kmem_cache_alloc(cache, gfp)
+            if obj is None:
+                self.kmem_cache_free_bulk(cache, out)
+                return []
+            out.append(obj)
+        return out
+
+    def kmem_cache_free_bulk(self, cache, addrs):
+        for obj in addrs:
+            self.kmem_cache_free(cache, obj)
+
+    def virt_to_phys(self, addr):
+        return addr - self._node.page_offset
+
+    def phys_to_virt(self, phys):
+        return phys + self._node.page_offset
+
+    def vmalloc_to_page(self, addr):
+        return km.vmalloc_to_page(addr)
 
     # -- mailbox ----------------------------------------------------------------------
     def send(self, cpu, addr, meta=0):

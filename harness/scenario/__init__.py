@@ -38,6 +38,8 @@ Format (every key optional unless marked; unknown keys are errors)::
     expect = ["double-free"]                 # planted-bug scenarios: the kinds they must report
                                              # (kinds of harness.checkers.kinds; [] = clean)
     [model]      planted = ["no_zone_lock_in_free"]   # kernel_model.planted switches
+    [debug]      slub_debug = "FZPU" | "-", kasan = true, kasan_fault = "report" | "panic",
+                 kasan_multi_shot = true, quarantine = 0   # boot switches (harness/runtime/bootargs.py)
     [fault]      fail-nth = 0                # arm /proc/self/fail-nth before each process iteration
     [fault.failslab]          probability = 10, interval = 1, times = -1, space = 0,
                               verbose = 0, ignore-gfp-wait = false, cache-filter = false,

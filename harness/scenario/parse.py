@@ -12,7 +12,7 @@ from kernel_model import MemoryLayout, ModelError
 from kernel_model import planted as _planted, slab_h
 
 from harness.checkers.kinds import KINDS
-from harness.runtime import hooks, opmix
+from harness.runtime import bootargs as _bootargs, hooks, opmix
 from harness.runtime.counters import CONTEXTS
 from harness.scenario.errors import ScenarioError
 from harness.scenario.faults import fault_section
@@ -41,7 +41,8 @@ def parse(text, source, default_name):
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     v = Validator(source, text)
     top = ("name", "description", "cpus", "duration", "ops", "seed", "workload", "memory",
-           "allocator", "interrupts", "watchdog", "checkers", "expect", "model", "fault") + CONTEXTS
+           "allocator", "interrupts", "watchdog", "checkers", "expect", "model", "fault",
+           "debug") + CONTEXTS
     v.keys(data, (), top)
     sc = Scenario(name=v.typed(data, (), "name", (str,), "a string", default_name), source=source)
     sc.description = v.typed(data, (), "description", (str,), "a string", "")
@@ -100,7 +101,8 @@ def parse(text, source, default_name):
             avail = ", ".join(sorted(hooks.CHECKERS)) or "none yet"
             v.fail(("checkers",), f"{c!r} is not a checker; available: {avail}")
     sc.fault = fault_section(v, data.get("fault")) if "fault" in data else None
-    sc.checkers = hooks.CheckerNames(checkers, faults=sc.fault)
+    sc.debug = _bootargs.parse(v, data["debug"]) if "debug" in data else None
+    sc.checkers = hooks.CheckerNames(checkers, faults=sc.fault, debug=sc.debug)
 
     expect = v.typed(data, (), "expect", (list,), "a list of violation kinds", [])
     for c in expect:

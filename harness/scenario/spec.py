@@ -52,6 +52,7 @@ class Scenario:
     expect: list = field(default_factory=list)      # kinds a planted-bug scenario must report
     planted: list = field(default_factory=list)     # kernel_model.planted switches
     fault: _faults.FaultConfig | None = None          # the [fault] section
+    debug: object = None                            # harness.runtime.bootargs.BootArgs ([debug])
 
     def layout(self):
         return MemoryLayout(self.arch, page_size=self.page_size, total=self.memory)

@@ -43,7 +43,7 @@ import kernel_model as km
 from kernel_model import invariants, pcp, spinlock
 
 from harness.runtime import counters as C
-from harness.runtime import hooks, mailbox, percpu, rng
+from harness.runtime import bootargs, hooks, mailbox, percpu, rng
 from harness.scheduler import options as scheduling
 from harness.scheduler import engine as sched_engine
 from harness.runtime.cpu import cpu_main
@@ -177,10 +177,18 @@ def _boot(sc, sched_opts=None):
         kw["slab"] = sc.slab
     sections = (C.arena_sections(sc.cpus) + mailbox.arena_sections(sc.cpus)
                 + percpu.arena_sections(sc.cpus)
-                + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS)
+                + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS, sc.layout().nr_pages)
                 + (scheduling.arena_sections(sched_opts, sc.cpus) if sched_opts else []))
-    return km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
+    debug = getattr(sc, "debug", None)
+    if "slub_debug" in params:
+        if debug is not None and debug.slub_debug is not None:
+            kw["slub_debug"] = debug.boot_slub_debug
+        elif not sc.checkers:
+            kw["slub_debug"] = False     # no checker reads the debug data: the kernel's layout
+    node = km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
                    extra_sections=sections, **kw)
+    bootargs.apply_boot(node, debug)
+    return node
 
 
 def _pin_cores(n):

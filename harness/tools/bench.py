@@ -27,6 +27,7 @@ import time
 
 import kernel_model as km
 from kernel_model import context, slab_common as sc
+from harness.runtime import bootargs
 
 # --- rows --------------------------------------------------------------------------------------
 
@@ -305,7 +306,11 @@ def checker_overhead(sizes):
     # (with 2 CPUs, run-to-run noise on a 2-core machine was larger than the effect).
     base = dataclasses.replace(scenario.resolve("smoke"), ops=sizes.ops, duration=None, cpus=1)
     on, _ = best_rate(base, sizes.seed, sizes.repeat)
-    off, _ = best_rate(dataclasses.replace(base, checkers=[]), sizes.seed, sizes.repeat)
+    # checkers = [] alone would also drop the slub_debug layout: keep it, so the row
+    # measures the checkers on one memory layout.
+    off, _ = best_rate(dataclasses.replace(base, checkers=[],
+                                           debug=bootargs.BootArgs(slub_debug="PZU")),
+                       sizes.seed, sizes.repeat)
     return off / on, on, off, len(base.checkers)
 
 

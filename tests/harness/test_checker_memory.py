@@ -246,13 +246,22 @@ def test_out_of_bounds_access_and_redzones_at_free(kit):
     assert kinds(hooks) == ["out-of-bounds"] * 3
 
 
-def test_ksize_makes_the_whole_object_usable(kit):
+def test_ksize_reports_the_size_class_but_keeps_the_redzone(kit):
+    """6.12: ksize() is reporting-only (since 6.2); bytes past the size asked for stay
+    out of bounds (KASAN now, SLUB's kmalloc redzone at free); krealloc grows."""
     node, hooks = kit
     a = km.kmalloc(40, GK)
     n = km.ksize(a)
+    assert n == 64
+    access(node, a, b"z" * 40)
+    assert kinds(hooks) == []
+    access(node, a + 40, b"z")
+    assert kinds(hooks) == ["out-of-bounds"]
+    b = km.krealloc(a, n, GK)
+    assert b == a
     access(node, a, b"z" * n)
     km.kfree(a)
-    assert kinds(hooks) == []
+    assert kinds(hooks) == ["out-of-bounds"]
 
 
 # --- vfree, cache destroy ----------------------------------------------------------------------
