@@ -37,6 +37,7 @@ the CPU that allocates or frees its object (the allocator hands an object to
 one CPU at a time); a site table only by its own CPU.
 """
 
+import os
 import sys
 
 from . import context, debug
@@ -120,6 +121,23 @@ def caller_text():
     return f"{f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno} ({f.f_code.co_name})"
 
 
+_PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _site_path(path):
+    """A track's file as reports name it: relative to the project, else to the working
+    directory, else the file name."""
+    if path.startswith(_PROJECT):
+        path = path[len(_PROJECT):]
+    else:
+        try:
+            cwd = os.getcwd() + os.sep
+        except OSError:
+            cwd = None
+        path = path[len(cwd):] if cwd and path.startswith(cwd) else path.rsplit("/", 1)[-1]
+    return path
+
+
 def caller_site(st):
     """Site id of the first caller outside kernel_model and WRAPPER_FILES (interned
     per CPU, no lock)."""
@@ -135,8 +153,11 @@ def caller_site(st):
     if n + 1 >= SITES_PER_CPU:
         return 0
     n += 1
-    text = f"{f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno} ({f.f_code.co_name})"
-    raw = text.encode()[:SITE_LEN].ljust(SITE_LEN, b"\0")
+    tail = f":{f.f_lineno} ({f.f_code.co_name})"
+    path = _site_path(f.f_code.co_filename)
+    if len(path.encode()) + len(tail.encode()) > SITE_LEN:   # the row is short: the file name
+        path = path.rsplit("/", 1)[-1]                         # and line first, the function cut
+    raw = (path + tail).encode()[:SITE_LEN].ljust(SITE_LEN, b"\0")
     off = (cpu * SITES_PER_CPU + n) * SITE_LEN
     st.site_name[off:off + SITE_LEN] = raw
     st.site_count[cpu] = n

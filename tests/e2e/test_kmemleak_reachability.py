@@ -13,6 +13,8 @@ import os
 
 import pytest
 
+from harness.outputs.text import render
+
 import kernel_model as km
 from harness import checkers, scenario
 from harness.checkers import kmemleak
@@ -95,7 +97,7 @@ def test_a_real_leak_is_reported_once_per_site_and_never_as_corruption(tmp_path,
     result = machine.run(sc, 3)
     leaks = [v for v in result.violations if v["kind"] == "leak"]
     assert len(leaks) == 1 and leaks[0]["count"] == 1, _reports(result)
-    assert "kmemleak: 8 new suspected memory leaks" in leaks[0]["text"]   # 4 per CPU
+    assert "kmemleak: 8 new suspected memory leaks" in render(leaks[0])   # 4 per CPU
     assert "real_leak.py:6 (process)" in leaks[0]["site"]
     assert result.invariants == [] and result.exit_code == 1
 
@@ -140,8 +142,7 @@ def _point(node, obj, target, at=0):
 
 def _leaked(node, roots):
     vs = kmemleak.KmemleakChecker(None, node).scan(roots)
-    return {int(line.split()[2], 16) for v in vs for line in v.text.splitlines()
-            if line.startswith("unreferenced object")}
+    return {o["address"] for v in vs for o in v.objects}
 
 
 def test_an_object_reachable_only_through_another_live_object_is_not_a_leak(node):
