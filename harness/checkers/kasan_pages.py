@@ -191,7 +191,11 @@ class KasanPagesChecker(Checker):
         if n + 1 >= SITES:
             return 0
         n += 1
-        text = f"{f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno} ({f.f_code.co_name})"
+        tail = f":{f.f_lineno} ({f.f_code.co_name})"
+        path = rel(f.f_code.co_filename)
+        if len(path.encode()) + len(tail.encode()) > SITE_LEN:    # a short row: the file name
+            path = path.rsplit("/", 1)[-1]
+        text = path + tail
         off = (cpu * SITES + n) * SITE_LEN
         self.site_name[off:off + SITE_LEN] = text.encode()[:SITE_LEN].ljust(SITE_LEN, b"\0")
         self.site_count[cpu] = n

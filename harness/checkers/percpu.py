@@ -32,6 +32,7 @@ interleaved): ``percpu-counter-mismatch``.  Slots another CPU wrote are not
 reconciled (that write is already a foreign access).
 """
 
+import re
 from kernel_model import context
 
 from .base import Checker
@@ -42,6 +43,13 @@ UNSAFE_AGAINST_IRQ = ("preempt", "none")
 # The harness's own registries, taken on a workload's first use of a lock or per-CPU
 # variable name; the kernel defines those statically (DEFINE_SPINLOCK, DEFINE_PER_CPU).
 HARNESS_LOCKS = ("lock_registry", "percpu_alloc")
+
+
+def _data_key(what):
+    """The dedup key of a per-CPU race: the per-CPU data, not the op that happened to be
+    interrupted (one unprotected datum is one bug, whichever access the interrupt hit);
+    a kmalloc cache's size is left out, as the cache an op mix picks varies by seed."""
+    return "per-CPU data " + re.sub(r"kmalloc-(rcl-|cg-|dma-)?\d+", "kmalloc-N", what)
 
 
 class PercpuChecker(Checker):
@@ -58,7 +66,8 @@ class PercpuChecker(Checker):
         level = me.preempt_count & _LEVEL
         if protection == "irq" and not me.irqs_off:
             self.violation("percpu-irq-race", details={"what": what, "slot_cpu": cpu,
-                                                       "claimed_irq_off": True})
+                                                       "claimed_irq_off": True},
+                           key_site=_data_key(what))
             protection = "none"
         if cpu != me.id and protection != "remote":
             self.violation("percpu-foreign-access", details={"what": what, "slot_cpu": cpu})
@@ -66,7 +75,8 @@ class PercpuChecker(Checker):
             for s_what, s_cpu, s_prot, s_level in self.sections:
                 if s_what == what and s_cpu == cpu and s_level < level and s_prot in UNSAFE_AGAINST_IRQ:
                     self.violation("percpu-irq-race", details={"what": what, "slot_cpu": cpu,
-                                                               "protection": s_prot})
+                                                               "protection": s_prot},
+                                   key_site=_data_key(what))
                     break
         self.sections.append((what, cpu, protection, level))
 

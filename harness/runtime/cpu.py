@@ -45,8 +45,7 @@ from harness.scheduler import options as scheduling
 from harness.runtime.hooks import make_hooks, repeat_counts
 from harness.checkers import kmemleak
 from harness.checkers.base import workload_site
-from harness.checkers import lockdep
-from harness.checkers.deadlock import DeadlockStop
+from harness.checkers.deadlock import DeadlockChecker, DeadlockStop
 from harness.runtime import messages
 from harness.checkers import record
 from harness.runtime.irq import CHIPS, Irq
@@ -292,8 +291,10 @@ class CpuRuntime:
         """The schedule ended the run: a deadlock (a violation), a divergence (not replayable)."""
         if isinstance(exc, DeadlockStop):
             self.ctl[C.CTL_ABORT] = 1                # the deadlock is reported: end the run
-        elif isinstance(exc, SchedDeadlock):          # a structured lockdep record of the cycle
-            lockdep.report_deadlock(self.hooks.sink, self.node, exc)
+        elif isinstance(exc, SchedDeadlock):          # the deadlock checker owns every cycle
+            checker = next((c for c in self.hooks.checkers if isinstance(c, DeadlockChecker)),
+                           None) or DeadlockChecker(self.hooks.sink, self.node)
+            checker.report_cycle(exc.cycle, note=" (found by the scheduler: every CPU left spins)")
         elif isinstance(exc, Divergence):
             self.send("failure", kind="not-replayable", cpu=self.cpu_id, context="process",
                       error=str(exc), doing=None, traceback=None)

@@ -13,6 +13,8 @@ import json
 
 import pytest
 
+from harness.outputs.text import render
+
 from conftest import own_segments
 from harness import scenario
 from harness.cli import main
@@ -81,8 +83,9 @@ def test_a_scheduler_deadlock_is_the_same_record():
         result = machine.run(sc, seed, sched=SchedOptions(strategy="random"))
         dl = [v for v in result.violations if v["kind"] == "deadlock"]
         if dl:
-            assert result.exit_code == 1 and "*** DEADLOCK ***" in dl[0]["text"]
-            assert "scheduler" in dl[0]["text"]
+            text = render(dl[0])
+            assert result.exit_code == 1 and "*** DEADLOCK ***" in text
+            assert "scheduler" in text
             return
     pytest.fail("no random schedule of lock_abba deadlocked in 10 seeds")
 

@@ -172,17 +172,14 @@ def test_lockdep_circular_report_lists_the_chain_with_each_edges_site():
     assert "-> #0 (" in splat and "lock held by" in splat
 
 
-def test_a_deadlock_the_scheduler_finds_is_a_lockdep_record_at_the_spinning_line():
+def test_a_deadlock_the_scheduler_finds_is_the_deadlock_checkers_record():
     from harness.scheduler.options import SchedOptions
     sc = scenario.resolve(os.path.join(BUGS, "lock_abba.toml"))
     run = report.run_dict(machine.run(sc, 1, sched=SchedOptions(strategy="random")))
     (v,) = [v for v in run["violations"] if v["kind"] == "deadlock"]
-    assert v["site"].startswith("scenarios/workloads/bugs/lock_abba.py:")
-    assert sorted(c["lock"] for c in v["details"]["cycle"]) == ["lock_A", "lock_B"]
-    assert v["key"] == "deadlock @ deadlock on (lock_A) (lock_B)"
-    sites = {h["name"]: h["site"] for h in v["locks_held"]}
-    assert len(set(sites.values())) == 2                 # each lock at the line that took it
-    assert text.render(v).startswith("BUG: deadlock: every CPU is spinning on a lock\n  CPU ")
+    splat = text.render(v)
+    assert "*** DEADLOCK ***" in splat and "lock_A" in splat and "lock_B" in splat
+    assert "lock_abba.py:" in splat                       # where each CPU took and waits
 
 
 def test_a_checker_that_builds_the_old_dataclass_itself_still_works():
