@@ -34,6 +34,7 @@ def __free_one_page(zone, mm, pfn, order):
     """Give a block back, merging with free buddies as far as they go."""
     while order < MAX_PAGE_ORDER:
         buddy = pfn ^ (1 << order)
+        debug.hooks.yield_point("access")      # reads the buddy's state (zone->lock protects it)
         if not page_is_buddy(zone, mm, buddy, order):
             break
         debug.hooks.yield_point("buddy")       # zone->lock held: nobody else may be here

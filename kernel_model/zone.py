@@ -17,6 +17,7 @@ Lock order: zone->lock is innermost of the page allocator; it is taken with
 spin_lock_irqsave because interrupts allocate pages too.
 """
 
+from . import debug
 from .gfp import MAX_NR_ZONES, ZONE_NAMES
 from .list import list_add, list_add_tail, list_del
 
@@ -85,11 +86,15 @@ class zone:
 def add_to_free_list(zone, mm, pfn, order, tail=False):
     """__add_to_free_list + account_freepages.  Caller holds zone->lock."""
     (list_add_tail if tail else list_add)(mm.next, mm.prev, zone.fa_head, zone.fa_tail, order, pfn)
-    zone.fa_nr[order] += 1
+    nr = zone.fa_nr[order]
+    debug.hooks.yield_point("access")      # nr_free: read, then written (zone->lock makes it one step)
+    zone.fa_nr[order] = nr + 1
     zone.m[NR_FREE_PAGES] += 1 << order
 
 
 def del_page_from_free_list(zone, mm, pfn, order):
     list_del(mm.next, mm.prev, zone.fa_head, zone.fa_tail, order, pfn)
-    zone.fa_nr[order] -= 1
+    nr = zone.fa_nr[order]
+    debug.hooks.yield_point("access")
+    zone.fa_nr[order] = nr - 1
     zone.m[NR_FREE_PAGES] -= 1 << order

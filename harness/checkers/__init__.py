@@ -9,6 +9,7 @@
                                                        (KASAN, SLUB_DEBUG, DEBUG_VM)
     kmemleak   objects still allocated after every CPU's teardown   (CONFIG_DEBUG_KMEMLEAK)
     invariants whole-model consistency at the end          (CONFIG_DEBUG_VM)
+    kcsan      data races: watchpoints on plain accesses  (CONFIG_KCSAN)
 
 ``build(names, pgdat)`` makes the CheckerHooks to install in a CPU;
 ``arena_sections(names, max_locks)`` lists the shared state they need at boot.
@@ -17,6 +18,7 @@
 from .base import Checker, CheckerHooks, Violation, ViolationSink
 from .gfp import GfpChecker
 from .invariants import InvariantChecker
+from .kcsan import KcsanChecker
 from .kmemleak import KmemleakChecker
 from .lockdep import LockdepChecker
 from .memory import MemoryChecker
@@ -24,7 +26,7 @@ from .percpu import PercpuChecker
 from .sleep import SleepChecker
 
 REGISTRY = {c.name: c for c in (SleepChecker, GfpChecker, LockdepChecker, PercpuChecker,
-                                MemoryChecker, KmemleakChecker, InvariantChecker)}
+                                MemoryChecker, KmemleakChecker, InvariantChecker, KcsanChecker)}
 DEFAULT = tuple(REGISTRY)
 
 

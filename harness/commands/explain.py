@@ -9,7 +9,7 @@ import difflib
 
 
 FAMILY_TITLES = {"context": "GFP and context", "gfp": "GFP masks", "memory": "frees and memory",
-                 "locks": "locks (lockdep)", "percpu": "per-CPU paths",
+                 "locks": "locks (lockdep)", "percpu": "per-CPU paths", "races": "data races (KCSAN)",
                  "invariants": "model invariants", "harness": "the run itself"}
 
 

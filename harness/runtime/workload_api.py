@@ -43,7 +43,17 @@ Per-CPU      this_cpu_read/this_cpu_write/this_cpu_inc/this_cpu_add(name, ...),
              per_cpu(name, cpu) (a remote read), per_cpu_write(name, cpu, value)
              (a write to another CPU's slot is a foreign access: reported)
 Memory       read(addr, n) -> bytes, write(addr, data), memset(addr, c, n)
-             (each checked first by debug.hooks.memory_access: KASAN)
+             (plain accesses: each checked by debug.hooks.memory_access, KASAN,
+             and by debug.hooks.check_access, KCSAN)
+Marked       READ_ONCE(addr, n=8) -> int, WRITE_ONCE(addr, value, n=8) (little-endian,
+             unsigned); atomic_t at addr (4 bytes, signed): atomic_read(v),
+             atomic_set(v, i), atomic_inc(v), atomic_dec(v), atomic_add_return(i, v),
+             atomic_dec_and_test(v), atomic_cmpxchg(v, old, new) -> old value found,
+             atomic_xchg(v, new) -> old; smp_mb().  Marked accesses never race with
+             each other (KCSAN); the read-modify-writes are one step for every CPU.
+Scheduling   under --sched free/random/pct/replay every access above (and this_cpu_*)
+             to data that two CPUs or contexts have touched is a yield point
+             (harness.runtime.access), so a strategy can split a read-modify-write.
 Mailbox      send(cpu, addr, meta=0) -> False when full; recv() -> addr or None;
              recv_meta() -> (addr, meta) or None
 Other        rng (random.Random seeded from the run's seed, CPU and context),
@@ -61,6 +71,8 @@ import kernel_model as km
 from kernel_model import context, debug, gfp as gfp_mod, sched_mm, spinlock
 from kernel_model.page import Page
 
+from harness.runtime.access import (KCSAN_ACCESS_ATOMIC as _ATOMIC, KCSAN_ACCESS_COMPOUND as _RMW,
+                                    KCSAN_ACCESS_WRITE as _WRITE, AccessPoints)
 from harness.runtime.counters import CONTEXTS, OP, OP_CALL, STAT, ops_base
 
 _GFP_CACHE = {}
@@ -150,6 +162,11 @@ class Kernel:
         self._dcode = (ctx << 16) | OP_CALL
         self._node = rt.node
         self._rmw = []                 # open get_cpu_var sections: [(name, value read)]
+        acc = getattr(rt, "access", None)
+        if acc is None:                # one per CPU process, shared by its four contexts
+            acc = rt.access = AccessPoints(rt.node, getattr(rt.plan, "engine", None) is not None,
+                                           rt.cpu_id)
+        self._acc = acc
 
     def __repr__(self):
         return f"<k CPU {self.cpu} {self.context}>"
@@ -283,12 +300,22 @@ class Kernel:
         self._rt.beat[self.cpu] += 1
 
     # -- per-CPU variables ----------------------------------------------------------
+    def _pcp_point(self, name, cpu, type):
+        """The access point and KCSAN check of a this_cpu_* operation on this CPU's slot."""
+        pc = self._rt.percpu
+        if cpu == context.this_cpu.id:
+            self._acc.percpu(self._ctx, name, pc._slot(name, cpu), pc.val, type)
+
     def this_cpu_read(self, name):
+        """A plain read of this CPU's ``name`` (a read-modify-write built on it is not
+        safe against interrupts: use this_cpu_add/inc, or interrupts off)."""
+        self._pcp_point(name, context.this_cpu.id, 0)
         return self._rt.percpu.access(name, context.this_cpu.id, "irq", 0)
 
     def _update(self, name, cpu, protection, op, value):
         """A write or add, with interrupts off so the delta reported is exact."""
         pc = self._rt.percpu
+        self._pcp_point(name, cpu, _WRITE if op == 1 else _WRITE | _RMW | _ATOMIC)
         flags = context.local_irq_save()
         try:
             old = pc.val[pc._slot(name, cpu)]
@@ -352,6 +379,7 @@ class Kernel:
     def this_cpu_cmpxchg(self, name, old, new):
         """If this CPU's ``name`` is ``old`` set it to ``new``; returns the value found."""
         pc = self._rt.percpu
+        self._pcp_point(name, context.this_cpu.id, _WRITE | _RMW | _ATOMIC)
         flags = context.local_irq_save()
         try:
             cur = pc.access(name, context.this_cpu.id, "irq", 0)
@@ -395,7 +423,8 @@ class Kernel:
     def read(self, addr, n):
         data = self._node.data
         chunks = self._chunks("read", addr, n)
-        debug.hooks.memory_access(addr, n, False)           # KASAN: check before the access
+        self._acc.memory(self._ctx, addr, n, 0, chunks)     # a scheduling point, KCSAN
+        debug.hooks.memory_access(addr, n, False)           # KASAN: check at the access
         out = b"".join(bytes(data[lo:hi]) for lo, hi in chunks)
         self._ops[self._obase + OP["read"]] += 1
         return out
@@ -403,6 +432,7 @@ class Kernel:
     def write(self, addr, data):
         data, page_data, pos = bytes(data), self._node.data, 0
         chunks = self._chunks("write", addr, len(data))
+        self._acc.memory(self._ctx, addr, len(data), _WRITE, chunks)
         debug.hooks.memory_access(addr, len(data), True)
         for lo, hi in chunks:
             page_data[lo:hi] = data[pos:pos + hi - lo]
@@ -412,10 +442,81 @@ class Kernel:
     def memset(self, addr, c, n):
         page_data = self._node.data
         chunks = self._chunks("memset", addr, n)
+        self._acc.memory(self._ctx, addr, n, _WRITE, chunks)
         debug.hooks.memory_access(addr, n, True)
         for lo, hi in chunks:
             page_data[lo:hi] = bytes([c & 0xFF]) * (hi - lo)
         self._ops[self._obase + OP["memset"]] += 1
+
+    # -- marked accesses: READ_ONCE/WRITE_ONCE, atomic_t, barriers ------------------------
+    def _marked(self, what, addr, n, type):
+        """Access point, KCSAN and KASAN checks of a marked access; its data offset."""
+        chunks = self._chunks(what, addr, n)
+        if len(chunks) != 1:
+            raise ValueError(f"k.{what}({addr:#x}): a marked access may not cross a page of vmalloc")
+        self._acc.memory(self._ctx, addr, n, type | _ATOMIC, chunks)
+        debug.hooks.memory_access(addr, n, bool(type & _WRITE))
+        return chunks[0][0]
+
+    def READ_ONCE(self, addr, n=8):
+        """A marked read of ``n`` bytes (1, 2, 4 or 8) at ``addr``: an unsigned int."""
+        lo = self._marked("READ_ONCE", addr, _size(n), 0)
+        return int.from_bytes(self._node.data[lo:lo + n], "little")
+
+    def WRITE_ONCE(self, addr, value, n=8):
+        """A marked write of ``value`` as ``n`` bytes at ``addr``."""
+        lo = self._marked("WRITE_ONCE", addr, _size(n), _WRITE)
+        self._node.data[lo:lo + n] = (value & ((1 << 8 * n) - 1)).to_bytes(n, "little")
+
+    def atomic_read(self, v):
+        lo = self._marked("atomic_read", v, 4, 0)
+        return int.from_bytes(self._node.data[lo:lo + 4], "little", signed=True)
+
+    def atomic_set(self, v, i):
+        lo = self._marked("atomic_set", v, 4, _WRITE)
+        self._node.data[lo:lo + 4] = _s32(i)
+
+    def _atomic_rmw(self, what, v, fn):
+        """One indivisible read-modify-write of the atomic_t at ``v``: (old, new)."""
+        lo = self._marked(what, v, 4, _WRITE | _RMW)
+        acc = self._acc
+        if acc.atomic_lock is None:
+            acc.atomic_lock = self._rt.locks.get("atomic_ops").sem
+        data, sem = self._node.data, acc.atomic_lock
+        flags = context.local_irq_save()
+        sem.acquire()
+        try:
+            old = int.from_bytes(data[lo:lo + 4], "little", signed=True)
+            new = fn(old)
+            data[lo:lo + 4] = _s32(new)
+        finally:
+            sem.release()
+            context.local_irq_restore(flags)
+        return old, new
+
+    def atomic_inc(self, v):
+        self._atomic_rmw("atomic_inc", v, lambda x: x + 1)
+
+    def atomic_dec(self, v):
+        self._atomic_rmw("atomic_dec", v, lambda x: x - 1)
+
+    def atomic_add_return(self, i, v):
+        return _wrap32(self._atomic_rmw("atomic_add_return", v, lambda x: x + i)[1])
+
+    def atomic_dec_and_test(self, v):
+        """Decrement; True if the count reached zero (the last reference went)."""
+        return _wrap32(self._atomic_rmw("atomic_dec_and_test", v, lambda x: x - 1)[1]) == 0
+
+    def atomic_cmpxchg(self, v, old, new):
+        """If the atomic_t at ``v`` is ``old`` make it ``new``; returns the value found."""
+        return self._atomic_rmw("atomic_cmpxchg", v, lambda x: new if x == old else x)[0]
+
+    def atomic_xchg(self, v, new):
+        return self._atomic_rmw("atomic_xchg", v, lambda x: new)[0]
+
+    def smp_mb(self):
+        """A full memory barrier: a scheduling point (the model is sequentially consistent)."""
+        self._acc.barrier()
 
     # -- mailbox ----------------------------------------------------------------------
     def send(self, cpu, addr, meta=0):
@@ -437,6 +538,21 @@ class Kernel:
         """The oldest address in this CPU's mailbox, or None."""
         item = self.recv_meta()
         return None if item is None else item[0]
+
+
+def _size(n):
+    if n not in (1, 2, 4, 8):
+        raise ValueError(f"a marked access is 1, 2, 4 or 8 bytes, not {n!r}")
+    return n
+
+
+def _wrap32(x):
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x & 0x80000000 else x
+
+
+def _s32(x):
+    return (x & 0xFFFFFFFF).to_bytes(4, "little")
 
 
 def _vmalloc_data_offset():

@@ -2,7 +2,7 @@
 
 On disk (``.mmtrace``)::
 
-    line 1   JSON header: {"format": 1, "mmstress": version, "scenario": name,
+    line 1   JSON header: {"format": 2, "mmstress": version, "scenario": name,
              "scenario_hash": sha256 of the scenario text, "seed": n,
              "strategy": "free"|"random"|"pct", "options": {...}, "cpus": n,
              "python": "3.11.7", "steps": count, "hash": trace hash,
@@ -20,7 +20,8 @@ import zlib
 
 from .base import YIELD_KINDS
 
-FORMAT = 1
+FORMAT = 2        # 2: shared memory accesses are steps (the ``access`` yield kind)
+REPLAY_HOW = "mmstress run SCENARIO --sched STRATEGY --seed N --trace FILE"
 
 
 class TraceError(Exception):
@@ -73,8 +74,13 @@ class Trace:
             header = json.loads(first)
         except ValueError:
             raise TraceError(f"{path} is not an mmstress trace (no JSON header)") from None
-        if header.get("format") != FORMAT:
-            raise TraceError(f"{path} has trace format {header.get('format')}; this mmstress "
+        fmt = header.get("format")
+        if isinstance(fmt, int) and fmt < FORMAT:
+            raise TraceError(f"{path} was recorded by an older mmstress (trace format {fmt}); "
+                             f"re-record it with `{REPLAY_HOW}` (this mmstress writes and reads "
+                             f"format {FORMAT}: memory accesses are scheduling points since 2)")
+        if fmt != FORMAT:
+            raise TraceError(f"{path} has trace format {fmt}; this mmstress "
                              f"reads format {FORMAT}: re-record it with this version")
         try:
             steps = steps_from_bytes(zlib.decompress(body))
