@@ -217,7 +217,8 @@ class KcsanChecker(Checker):
                       f"{thread_desc(wp[base + 6])} on cpu {finder >> 8}:", other_text, ""]
             lines.append(f"{access_type(type)} to {addr:#x} of {size} bytes by "
                          f"{thread_desc(self._pid(cpu))} on cpu {cpu.id}:")
-            other_site = other_text.split("\n", 1)[0].strip()
+            fn, _, where = other_text.split("\n", 1)[0].strip().partition(" (")
+            other_site = f"{where.rstrip(')')} ({fn})"
         else:
             lines.append(f"BUG: KCSAN: data-race in {mine[0][0]}")
             lines += ["", f"race at unknown origin, with {access_type(type)} to {addr:#x} of "

@@ -3,7 +3,7 @@
 Races live between memory accesses, so under a schedule (free, random, pct,
 replay) every access a workload makes to model memory -- k.read, k.write,
 k.memset, k.READ_ONCE/WRITE_ONCE, the atomic_* API, this_cpu_* -- may be a
-yield point of kind ``access``, and a hardirq may be delivered there.  To keep
+yield point of kind ``access`` (before a plain access, after a marked one), and a hardirq may be delivered there.  To keep
 the cost bounded, only accesses to *shared* data are points:
 
     page data   a 64-byte line is shared once two different (CPU, context)
@@ -91,11 +91,25 @@ class AccessPoints:
         return shared
 
     def memory(self, ctx, addr, size, type, chunks):
-        """Before an access to page data (``chunks``: its (lo, hi) data offsets)."""
-        delay = None
-        if self.owner is not None and self._shared(chunks, 1 + (self.cpu * 4 + ctx) % 254):
-            delay = _yield_access
-        debug.hooks.check_access(addr, size, type, delay, self.data, chunks[0][0])
+        """Before an access to page data (``chunks``: its (lo, hi) data offsets).
+
+        A plain access's point comes before it (the watch window: the access is
+        about to happen).  A marked access (atomic_*, READ_ONCE/WRITE_ONCE) is
+        checked here but its point comes *after* it (``marked_done``): a marked
+        access publishes or observes, and the race it enables is with what the
+        same context does next (publish, then initialise).  Returns True if the
+        caller must call ``marked_done`` after the access."""
+        shared = self.owner is not None and self._shared(chunks, 1 + (self.cpu * 4 + ctx) % 254)
+        if type & KCSAN_ACCESS_ATOMIC:
+            debug.hooks.check_access(addr, size, type, None, self.data, chunks[0][0])
+            return shared
+        debug.hooks.check_access(addr, size, type, _yield_access if shared else None,
+                                 self.data, chunks[0][0])
+        return False
+
+    @staticmethod
+    def marked_done():
+        debug.hooks.yield_point("access")
 
     def percpu(self, ctx, name, slot, vals, type):
         """Before an access to this CPU's per-CPU slot ``slot`` of variable ``name``."""

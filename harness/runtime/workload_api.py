@@ -35,7 +35,7 @@ Context      local_irq_save -> flags / local_irq_restore(flags), local_irq_disab
              enable, preempt_disable/enable, local_bh_disable/enable,
              raise_softirq(nr=NET_RX_SOFTIRQ), tasklet_schedule(fn=None: the
              scenario's tasklet), smp_processor_id, in_interrupt, in_atomic,
-             in_softirq, in_task, irqs_disabled, cond_resched
+             in_softirq, in_task, irqs_disabled, cond_resched, cpu_relax
 Per-CPU      this_cpu_read/this_cpu_write/this_cpu_inc/this_cpu_add(name, ...),
              get_cpu_var(name) -> value / put_cpu_var(name, value=None) (a
              read-modify-write section: preemption off, interrupts as the caller
@@ -65,6 +65,7 @@ CPU's ``cpu_doing`` word names the call in progress (the watchdog shows it).
 """
 
 import contextlib
+import os
 import sys
 
 import kernel_model as km
@@ -295,6 +296,16 @@ class Kernel:
         """Schedule ``fn(k)`` (default: the scenario's tasklet) to run once on this CPU."""
         self._rt.tasklet_schedule(fn)
 
+    def cpu_relax(self):
+        """The pause of a busy-wait loop (``while not k.READ_ONCE(flag): k.cpu_relax()``):
+        under a schedule a yield point at which this CPU counts as spinning, so the
+        strategy runs another CPU; without one, the OS may run another process."""
+        self._rt.beat[self.cpu] += 1
+        if self._acc.owner is None:
+            os.sched_yield()
+        else:
+            debug.hooks.yield_point("spin")
+
     def cond_resched(self):
         """A point where long process-context work lets the CPU breathe: feeds the watchdog."""
         self._rt.beat[self.cpu] += 1
@@ -450,35 +461,45 @@ class Kernel:
 
     # -- marked accesses: READ_ONCE/WRITE_ONCE, atomic_t, barriers ------------------------
     def _marked(self, what, addr, n, type):
-        """Access point, KCSAN and KASAN checks of a marked access; its data offset."""
+        """KCSAN and KASAN checks of a marked access: (data offset, point after it?)."""
         chunks = self._chunks(what, addr, n)
         if len(chunks) != 1:
             raise ValueError(f"k.{what}({addr:#x}): a marked access may not cross a page of vmalloc")
-        self._acc.memory(self._ctx, addr, n, type | _ATOMIC, chunks)
+        point = self._acc.memory(self._ctx, addr, n, type | _ATOMIC, chunks)
         debug.hooks.memory_access(addr, n, bool(type & _WRITE))
-        return chunks[0][0]
+        return chunks[0][0], point
 
     def READ_ONCE(self, addr, n=8):
         """A marked read of ``n`` bytes (1, 2, 4 or 8) at ``addr``: an unsigned int."""
-        lo = self._marked("READ_ONCE", addr, _size(n), 0)
-        return int.from_bytes(self._node.data[lo:lo + n], "little")
+        lo, point = self._marked("READ_ONCE", addr, _size(n), 0)
+        value = int.from_bytes(self._node.data[lo:lo + n], "little")
+        if point:
+            self._acc.marked_done()
+        return value
 
     def WRITE_ONCE(self, addr, value, n=8):
         """A marked write of ``value`` as ``n`` bytes at ``addr``."""
-        lo = self._marked("WRITE_ONCE", addr, _size(n), _WRITE)
+        lo, point = self._marked("WRITE_ONCE", addr, _size(n), _WRITE)
         self._node.data[lo:lo + n] = (value & ((1 << 8 * n) - 1)).to_bytes(n, "little")
+        if point:
+            self._acc.marked_done()
 
     def atomic_read(self, v):
-        lo = self._marked("atomic_read", v, 4, 0)
-        return int.from_bytes(self._node.data[lo:lo + 4], "little", signed=True)
+        lo, point = self._marked("atomic_read", v, 4, 0)
+        value = int.from_bytes(self._node.data[lo:lo + 4], "little", signed=True)
+        if point:
+            self._acc.marked_done()
+        return value
 
     def atomic_set(self, v, i):
-        lo = self._marked("atomic_set", v, 4, _WRITE)
+        lo, point = self._marked("atomic_set", v, 4, _WRITE)
         self._node.data[lo:lo + 4] = _s32(i)
+        if point:
+            self._acc.marked_done()
 
     def _atomic_rmw(self, what, v, fn):
         """One indivisible read-modify-write of the atomic_t at ``v``: (old, new)."""
-        lo = self._marked(what, v, 4, _WRITE | _RMW)
+        lo, point = self._marked(what, v, 4, _WRITE | _RMW)
         acc = self._acc
         if acc.atomic_lock is None:
             acc.atomic_lock = self._rt.locks.get("atomic_ops").sem
@@ -492,6 +513,8 @@ class Kernel:
         finally:
             sem.release()
             context.local_irq_restore(flags)
+        if point:
+            acc.marked_done()
         return old, new
 
     def atomic_inc(self, v):

@@ -18,7 +18,7 @@ import random as _random
 from .base import KIND_CODE, SPINNING, rand_at
 
 _ACCESS = KIND_CODE["access"]
-ACCESS_WEIGHT = 8      # a shared memory access counts as this many yield points: races live there
+ACCESS_WEIGHT = 4      # a shared memory access counts as this many yield points: races live there
 
 
 class RandomScheduler:

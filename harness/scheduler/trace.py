@@ -21,7 +21,6 @@ import zlib
 from .base import YIELD_KINDS
 
 FORMAT = 2        # 2: shared memory accesses are steps (the ``access`` yield kind)
-REPLAY_HOW = "mmstress run SCENARIO --sched STRATEGY --seed N --trace FILE"
 
 
 class TraceError(Exception):
@@ -44,6 +43,23 @@ def steps_to_bytes(steps):
     for cpu, kind in steps:
         out += bytes((cpu, kind))
     return bytes(out)
+
+
+def rerecord_command(header, path):
+    """The command that records ``header``'s run again (an old trace's header)."""
+    parts = ["mmstress", "run", str(header.get("source") or header.get("scenario") or "SCENARIO")]
+    strategy = header.get("strategy")
+    if strategy in ("random", "pct", "free"):
+        parts += ["--sched", strategy]
+        depth = (header.get("options") or {}).get("depth")
+        if strategy == "pct" and depth:
+            parts += ["--depth", str(depth)]
+    if header.get("ops"):
+        parts += ["--ops", str(header["ops"])]
+    if header.get("cpus"):
+        parts += ["--cpus", str(header["cpus"])]
+    parts += ["--seed", str(header.get("seed", 0)), "--trace", str(path)]
+    return " ".join(parts)
 
 
 class Trace:
@@ -77,8 +93,9 @@ class Trace:
         fmt = header.get("format")
         if isinstance(fmt, int) and fmt < FORMAT:
             raise TraceError(f"{path} was recorded by an older mmstress (trace format {fmt}); "
-                             f"re-record it with `{REPLAY_HOW}` (this mmstress writes and reads "
-                             f"format {FORMAT}: memory accesses are scheduling points since 2)")
+                             f"re-record it with `{rerecord_command(header, path)}` (this "
+                             f"mmstress reads format {FORMAT}: since format 2 shared memory "
+                             f"accesses are steps)")
         if fmt != FORMAT:
             raise TraceError(f"{path} has trace format {fmt}; this mmstress "
                              f"reads format {FORMAT}: re-record it with this version")

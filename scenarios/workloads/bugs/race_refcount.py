@@ -7,9 +7,7 @@ from scenarios.workloads.bugs.race_shared import p32, setup_shared, shared, tear
 
 
 def setup(k):
-    setup_shared(k)
-    if k.cpu == 0:
-        k.write(shared(k), p32(1))        # CPU 0 holds the first reference for the whole run
+    setup_shared(k, init=lambda k, obj: k.write(obj, p32(1)))   # CPU 0 holds the first reference
 
 
 teardown = teardown_shared

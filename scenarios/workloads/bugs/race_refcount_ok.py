@@ -5,9 +5,7 @@ from scenarios.workloads.bugs.race_shared import setup_shared, shared, teardown_
 
 
 def setup(k):
-    setup_shared(k)
-    if k.cpu == 0:
-        k.atomic_set(shared(k), 1)        # CPU 0 holds the first reference for the whole run
+    setup_shared(k, init=lambda k, obj: k.atomic_set(obj, 1))   # CPU 0 holds the first reference
 
 
 teardown = teardown_shared

@@ -8,11 +8,18 @@ from kernel_model.gfp import GFP_KERNEL
 _obj = [0]
 
 
-def setup_shared(k, size=64):
+def setup_shared(k, size=64, init=None):
+    """CPU 0 allocates and publishes; the others busy-wait for it (cpu_relax), so every
+    CPU starts its iterations with the object in hand, whoever a schedule runs first."""
     if k.cpu == 0:
         obj = k.kzalloc(size, GFP_KERNEL)
+        if init is not None:
+            init(k, obj)                        # before it is published
         _obj[0] = obj
         k.this_cpu_write("race_obj", obj - (1 << 64) if obj >= 1 << 63 else obj)   # an s64 slot
+        return
+    while shared(k) is None:
+        k.cpu_relax()
 
 
 def shared(k):
