@@ -92,3 +92,22 @@ def test_old_trace_format_is_refused_with_how_to_re_record(tmp_path):
     assert (f"recorded by an older mmstress (trace format {FORMAT - 1}); re-record it with "
             f"`mmstress run bugs/lock_abba --sched random --ops 200 --cpus 2 --seed 3") in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+NEW_RACES = ["race_refcount", "race_check_act", "race_publish", "race_percpu_lost",
+             "race_zone_counter", "race_free_lookup"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NEW_RACES)
+def test_new_planted_race_found_by_random_and_its_seed_redoes_it_10_of_10(name):
+    sc = _sc(name, ops=300, duration=None)
+    for seed in range(20):
+        first = _run(sc, seed, "random")
+        if set(sc.expect) <= {v["kind"] for v in first.violations}:
+            break
+    else:
+        pytest.fail(f"random did not find {name} in 20 seeds")
+    for _ in range(10):
+        again = _run(sc, seed, "random")
+        assert again.sched["hash"] == first.sched["hash"]

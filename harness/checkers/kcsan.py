@@ -44,6 +44,8 @@ Arena layout (every slot belongs to one (CPU, context): cpu * 4 + context)::
     kcsan_wp     i64[MAX_SLOTS * 8]   0 state (0 free, 1 armed, 2 consumed), 1 addr,
                                       2 size, 3 type, 4 finder's type, 5 finder's
                                       cpu << 8 | context, 6 finder's pid (-1: interrupt)
+    kcsan_armed  u8[MAX_SLOTS]        1 while the slot is armed: every access compares this
+                                      row with zeros first and scans the slots only if not
     kcsan_other  u8[MAX_SLOTS * 512]  the finder's workload frames, UTF-8, NUL-ended
 
 No lock: a slot is written by its owner (arm, disarm) and by finders
@@ -123,14 +125,17 @@ class KcsanChecker(Checker):
 
     @staticmethod
     def arena_sections(max_locks=None):
-        return [("kcsan_wp", "q", MAX_SLOTS * NF), ("kcsan_other", "B", MAX_SLOTS * OTHER_BYTES)]
+        return [("kcsan_wp", "q", MAX_SLOTS * NF), ("kcsan_armed", "B", MAX_SLOTS),
+                ("kcsan_other", "B", MAX_SLOTS * OTHER_BYTES)]
 
     def __init__(self, sink=None, pgdat=None):
         super().__init__(sink, pgdat)
         arena = pgdat.arena
         self.wp = arena.v["kcsan_wp"]
         self.other = arena.v["kcsan_other"]
+        self.armed = arena.v["kcsan_armed"]
         self.nslots = min(MAX_SLOTS, pgdat.nr_cpus * 4)
+        self.none_armed = bytes(self.nslots)
         cpu = context.this_cpu
         self.skip = SKIP_WATCH // 2 + (cpu.id * 7) % SKIP_WATCH if cpu is not None else SKIP_WATCH
         self.open = {}             # per-CPU slot -> [context, value read, frames, hit or None]
@@ -145,13 +150,14 @@ class KcsanChecker(Checker):
         cpu = context.this_cpu
         me = (cpu.id * 4 + cpu.context()) % MAX_SLOTS
         addr = _s64(addr)
-        wp, base = self.wp, 0
-        for s in range(self.nslots):
-            if wp[base] == ARMED and s != me:
-                a = wp[base + 1]
-                if addr < a + wp[base + 2] and a < addr + size and _conflict(type, wp[base + 3]):
-                    self._consume(s, base, type, cpu)
-            base += NF
+        if self.armed[:self.nslots] != self.none_armed:    # someone watches: scan the slots
+            wp, base = self.wp, 0
+            for s in range(self.nslots):
+                if wp[base] == ARMED and s != me:
+                    a = wp[base + 1]
+                    if addr < a + wp[base + 2] and a < addr + size and _conflict(type, wp[base + 3]):
+                        self._consume(s, base, type, cpu)
+                base += NF
         if type & KCSAN_ACCESS_ATOMIC or mem is None:
             if delay is not None:
                 delay()
@@ -187,6 +193,7 @@ class KcsanChecker(Checker):
         wp[base + 2] = size
         wp[base + 3] = type
         wp[base] = ARMED
+        self.armed[me] = 1
         try:
             if delay is not None:
                 delay()
@@ -197,6 +204,7 @@ class KcsanChecker(Checker):
         finally:
             state = wp[base]
             wp[base] = FREE
+            self.armed[me] = 0
         new = _value(mem, off, size, False)
         if state == CONSUMED or old != new:
             self._report_race(me, _u64(addr), size, type, cpu, state == CONSUMED, old, new)

@@ -30,10 +30,10 @@ Arena section::
     access_owner  u8[OWNER_LINES]   line (data offset >> 6) & (OWNER_LINES - 1):
                                     0 untouched, 1 + (cpu * 4 + context) % 254 owner, 255 shared
 
-Atomic read-modify-writes (k.atomic_inc ...) are made atomic across CPU
-processes by the harness spinlock ``atomic_ops`` taken raw (no lockdep, no
-yield point) with interrupts masked, as an x86 ``lock``-prefixed instruction
-is one step for every observer.
+Atomic read-modify-writes (k.atomic_inc ...) are one step for every observer,
+as an x86 ``lock``-prefixed instruction: under a schedule they are (nothing
+else runs between two yield points); under none the harness spinlock
+``atomic_ops`` is taken raw (no lockdep, no yield point) with interrupts masked.
 
 KCSAN access types (include/linux/kcsan-checks.h) are defined here: the
 workload API tags its accesses, the checker reads the tags.

@@ -500,10 +500,17 @@ class Kernel:
     def _atomic_rmw(self, what, v, fn):
         """One indivisible read-modify-write of the atomic_t at ``v``: (old, new)."""
         lo, point = self._marked(what, v, 4, _WRITE | _RMW)
-        acc = self._acc
+        acc, data = self._acc, self._node.data
+        if acc.owner is not None:          # under a schedule no other CPU nor interrupt runs
+            old = int.from_bytes(data[lo:lo + 4], "little", signed=True)     # until the next
+            new = fn(old)                                                   # yield point
+            data[lo:lo + 4] = _s32(new)
+            if point:
+                acc.marked_done()
+            return old, new
         if acc.atomic_lock is None:
             acc.atomic_lock = self._rt.locks.get("atomic_ops").sem
-        data, sem = self._node.data, acc.atomic_lock
+        sem = acc.atomic_lock
         flags = context.local_irq_save()
         sem.acquire()
         try:
