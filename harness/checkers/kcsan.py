@@ -26,10 +26,12 @@ The delay is what differs between modes:
         puts a conflicting access inside another context's access.  The window
         is that one access: a read-modify-write split at another point (an
         allocator call between the read and the write) is not reported.
-    none   one plain access in SKIP_WATCH is watched (counted per CPU, not
-        timed, as kcsan.skip_watch) and the watcher spins DELAY_US, as
-        udelay(kcsan.udelay_task); an interrupt (a real signal) taken during
-        the spin is inside the window too: the interrupt watcher.
+    none   one plain access in SKIP_WATCH_SHARED to shared data (two (CPU,
+        context) pairs touched it: harness.runtime.access tags it) and one in
+        SKIP_WATCH to private data is watched (counted per CPU, not timed, as
+        kcsan.skip_watch), and the watcher spins DELAY_US, as
+        udelay(kcsan.udelay_task), yielding the core meanwhile; an interrupt
+        (a real signal) taken during the spin is inside the window too.
 
 Per-CPU lost updates (the interrupt watcher for this_cpu_*).  A CPU's per-CPU
 slots are touched only by its own contexts, so this part lives in the CPU's
@@ -60,7 +62,7 @@ import time
 from kernel_model import context
 
 from harness.runtime.access import (KCSAN_ACCESS_ATOMIC, KCSAN_ACCESS_COMPOUND,
-                                    KCSAN_ACCESS_PERCPU, KCSAN_ACCESS_WRITE)
+                                    KCSAN_ACCESS_PERCPU, KCSAN_ACCESS_SHARED, KCSAN_ACCESS_WRITE)
 
 from .base import Checker, _MODEL_DIRS
 
@@ -68,7 +70,8 @@ MAX_SLOTS = 256
 NF = 8
 OTHER_BYTES = 512
 FREE, ARMED, CONSUMED = 0, 1, 2
-SKIP_WATCH = 64            # none mode: watch one plain access in this many
+SKIP_WATCH = 64            # none mode: watch one plain access to private data in this many,
+SKIP_WATCH_SHARED = 4      # and one in this many to data two contexts touched
 DELAY_US = 40              # none mode: the watcher's spin
 MAX_FRAMES = 4
 _SKIP_DIRS = _MODEL_DIRS + ("/lib/python", "/site-packages/")
@@ -163,7 +166,7 @@ class KcsanChecker(Checker):
                 delay()
             return
         if delay is None:
-            self.skip -= 1
+            self.skip -= SKIP_WATCH // SKIP_WATCH_SHARED if type & KCSAN_ACCESS_SHARED else 1
             if self.skip > 0:
                 return
             self.skip = SKIP_WATCH

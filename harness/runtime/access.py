@@ -18,7 +18,9 @@ the cost bounded, only accesses to *shared* data are points:
 An access to data only one context ever touched cannot race, and needs no
 point.  The table evolves with the accesses themselves, so a serialised run
 and its replay mark the same lines shared at the same steps.  With no
-schedule (``--sched none``) nothing is a point and the table is not used.
+schedule (``--sched none``) nothing is a point; the table still tags shared
+accesses (KCSAN_ACCESS_SHARED) so the data-race checker samples those densely
+and private data rarely.
 
 Every access, point or not, goes through ``debug.hooks.check_access`` (the
 KCSAN hook) with the point as its ``delay``: the data-race checker
@@ -45,6 +47,7 @@ KCSAN_ACCESS_WRITE = 0x1
 KCSAN_ACCESS_COMPOUND = 0x2         # a read-modify-write
 KCSAN_ACCESS_ATOMIC = 0x4           # marked: atomic_*, READ_ONCE/WRITE_ONCE, this_cpu_inc/add
 KCSAN_ACCESS_PERCPU = 0x100         # mmstress: a per-CPU slot (mem[off] is its value)
+KCSAN_ACCESS_SHARED = 0x200         # mmstress: data two (CPU, context) pairs have touched
 
 OWNER_LINES = 1 << 20
 LINE_SHIFT = 6
@@ -65,7 +68,8 @@ class AccessPoints:
 
     def __init__(self, node, scheduled, cpu):
         arena = node.arena
-        self.owner = arena.v["access_owner"] if scheduled and arena.has("access_owner") else None
+        self.scheduled = scheduled
+        self.owner = arena.v["access_owner"] if arena.has("access_owner") else None
         self.data = node.data
         self.cpu = cpu
         self.percpu_who = {}             # name -> first context id, or -1 once shared
@@ -100,11 +104,13 @@ class AccessPoints:
         same context does next (publish, then initialise).  Returns True if the
         caller must call ``marked_done`` after the access."""
         shared = self.owner is not None and self._shared(chunks, 1 + (self.cpu * 4 + ctx) % 254)
+        if shared:
+            type |= KCSAN_ACCESS_SHARED
         if type & KCSAN_ACCESS_ATOMIC:
             debug.hooks.check_access(addr, size, type, None, self.data, chunks[0][0])
-            return shared
-        debug.hooks.check_access(addr, size, type, _yield_access if shared else None,
-                                 self.data, chunks[0][0])
+            return shared and self.scheduled
+        debug.hooks.check_access(addr, size, type, _yield_access if shared and self.scheduled
+                                 else None, self.data, chunks[0][0])
         return False
 
     @staticmethod
@@ -114,7 +120,7 @@ class AccessPoints:
     def percpu(self, ctx, name, slot, vals, type):
         """Before an access to this CPU's per-CPU slot ``slot`` of variable ``name``."""
         delay = None
-        if self.owner is not None:
+        if self.scheduled:
             who = self.percpu_who.get(name)
             if who is None:
                 self.percpu_who[name] = ctx
@@ -127,5 +133,5 @@ class AccessPoints:
 
     def barrier(self):
         """smp_mb() and friends: a point (no data is accessed, nothing is checked)."""
-        if self.owner is not None:
+        if self.scheduled:
             debug.hooks.yield_point("access")

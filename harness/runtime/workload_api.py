@@ -301,7 +301,7 @@ class Kernel:
         under a schedule a yield point at which this CPU counts as spinning, so the
         strategy runs another CPU; without one, the OS may run another process."""
         self._rt.beat[self.cpu] += 1
-        if self._acc.owner is None:
+        if not self._acc.scheduled:
             os.sched_yield()
         else:
             debug.hooks.yield_point("spin")
@@ -501,7 +501,7 @@ class Kernel:
         """One indivisible read-modify-write of the atomic_t at ``v``: (old, new)."""
         lo, point = self._marked(what, v, 4, _WRITE | _RMW)
         acc, data = self._acc, self._node.data
-        if acc.owner is not None:          # under a schedule no other CPU nor interrupt runs
+        if acc.scheduled:                  # under a schedule no other CPU nor interrupt runs
             old = int.from_bytes(data[lo:lo + 4], "little", signed=True)     # until the next
             new = fn(old)                                                   # yield point
             data[lo:lo + 4] = _s32(new)
