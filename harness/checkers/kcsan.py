@@ -30,7 +30,8 @@ The delay is what differs between modes:
         context) pairs touched it: harness.runtime.access tags it) and one in
         SKIP_WATCH to private data is watched (counted per CPU, not timed, as
         kcsan.skip_watch), and the watcher spins DELAY_US, as
-        udelay(kcsan.udelay_task), yielding the core meanwhile; an interrupt
+        udelay(kcsan.udelay_task) (a busy spin: yielding the core made one
+        watch cost a time slice on a loaded machine); an interrupt
         (a real signal) taken during the spin is inside the window too.
 
 Per-CPU lost updates (the interrupt watcher for this_cpu_*).  A CPU's per-CPU
@@ -55,7 +56,6 @@ No lock: a slot is written by its owner (arm, disarm) and by finders
 the report.
 """
 
-import os
 import sys
 import time
 
@@ -203,7 +203,7 @@ class KcsanChecker(Checker):
             else:
                 end = time.perf_counter() + DELAY_US * 1e-6
                 while time.perf_counter() < end:
-                    os.sched_yield()           # a CPU process sharing this core runs meanwhile
+                    pass
         finally:
             state = wp[base]
             wp[base] = FREE
