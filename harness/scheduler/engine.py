@@ -29,7 +29,8 @@ Arena sections::
 Interrupts in serialised modes are strategy decisions taken at yield points
 (``irq_due``) of process context and delivered by calling the CPU's handler
 there; the first yield point of the handler records (CPU, irq), which replay
-follows.  No decision is taken inside a hardirq or softirq: their own yield
+follows (wherever a free run took it).  A strategy takes no decision inside a
+hardirq or softirq: their own yield
 points would otherwise raise the next interrupt, and with enough points per
 handler (shared accesses are points) the interrupts alone would run.
 """
@@ -236,7 +237,7 @@ class SchedEngine:
         nxt = self.strategy.next_cpu(view, me, kind)
         if nxt != me:
             self._handoff(nxt)
-        if (self.deliver_irq is not None and kind != _IRQ and not _in_interrupt()
+        if (self.deliver_irq is not None and kind != _IRQ and (self.replay or not _in_interrupt())
                 and self.strategy.irq_due(view, me)):
             self.deliver_irq()
 
