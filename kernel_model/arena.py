@@ -139,6 +139,10 @@ class Arena:
         self._slices.append(mv)
         return mv
 
+    def has(self, name):
+        """Does the arena hold a section of this name (an optional one a checker asked for)?"""
+        return name in self._dir
+
     def sections(self):
         """[(name, typecode, offset, count, nbytes)] in address order."""
         return [(n, tc, off, c, c * _ITEMSIZE[tc]) for n, (tc, off, c) in

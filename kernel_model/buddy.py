@@ -12,7 +12,7 @@ underscore less do the locking), as in the kernel.
 from . import debug
 from . import planted, spinlock
 from .page import PGTY_NONE, PGTY_buddy
-from .zone import MAX_PAGE_ORDER, NR_PAGE_ORDERS, add_to_free_list, del_page_from_free_list
+from .zone import MAX_PAGE_ORDER, NR_PAGE_ORDERS, add_to_free_list, del_page_from_free_list, lockless_access
 
 
 def __find_buddy_pfn(pfn, order):
@@ -34,6 +34,7 @@ def __free_one_page(zone, mm, pfn, order):
     """Give a block back, merging with free buddies as far as they go."""
     while order < MAX_PAGE_ORDER:
         buddy = pfn ^ (1 << order)
+        lockless_access(zone)                  # reads the buddy's state (zone->lock protects it)
         if not page_is_buddy(zone, mm, buddy, order):
             break
         debug.hooks.yield_point("buddy")       # zone->lock held: nobody else may be here

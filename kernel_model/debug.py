@@ -116,6 +116,16 @@ class DebugHooks:
         """A workload is about to read or write ``size`` bytes at ``addr``
         (k.read/k.write/k.memset): KASAN's check_memory_region point."""
 
+    def check_access(self, addr, size, type, delay=None, mem=None, off=0):
+        """KCSAN's __kcsan_check_access: a workload is about to access ``size`` bytes
+        at ``addr``; ``type`` is a KCSAN_ACCESS_* mask (as include/linux/kcsan-checks.h).
+        ``delay``: the scheduling point of this access (None: there is none); the
+        hook calls it exactly once -- a data-race checker calls it inside its watch
+        window.  ``mem[off:off + size]`` holds the current bytes (per-CPU: ``mem[off]``
+        the slot's value), for the checker's "value changed" recheck."""
+        if delay is not None:
+            delay()
+
     def vfree_bad(self, addr, text):
         """vfree()/vunmap() of an address that is no vmalloc area start."""
 

@@ -376,6 +376,7 @@ def slab_free_debug(s, pfn, obj, quarantine):
     cpu = context.this_cpu
     cpu.seq += 1
     set_track(s, row, TRACK_FREE, caller_site(st))
+    hooks.yield_point("access")          # the debug state was read, now written: not one step
     st.obj_state[row] = OBJ_QUARANTINED if quarantine else OBJ_FREE
     init_object(s, obj, False)
     return True

@@ -17,6 +17,7 @@ Lock order: zone->lock is innermost of the page allocator; it is taken with
 spin_lock_irqsave because interrupts allocate pages too.
 """
 
+from . import debug
 from .gfp import MAX_NR_ZONES, ZONE_NAMES
 from .list import list_add, list_add_tail, list_del
 
@@ -82,14 +83,28 @@ class zone:
         return self.zone_start_pfn <= pfn < self.zone_end_pfn
 
 
+def lockless_access(zone):
+    """A scheduling point where zone data is touched while nobody holds zone->lock
+    (a planted bug's path): a race there is between two accesses.  Under the lock
+    nothing else can touch the data, so no point is needed (nor wanted: a run
+    stopped there would leave the lock held)."""
+    lock = zone.lock
+    if not lock.owner[lock.id]:
+        debug.hooks.yield_point("access")
+
+
 def add_to_free_list(zone, mm, pfn, order, tail=False):
     """__add_to_free_list + account_freepages.  Caller holds zone->lock."""
     (list_add_tail if tail else list_add)(mm.next, mm.prev, zone.fa_head, zone.fa_tail, order, pfn)
-    zone.fa_nr[order] += 1
+    nr = zone.fa_nr[order]
+    lockless_access(zone)                  # nr_free: read, then written (zone->lock makes it one step)
+    zone.fa_nr[order] = nr + 1
     zone.m[NR_FREE_PAGES] += 1 << order
 
 
 def del_page_from_free_list(zone, mm, pfn, order):
     list_del(mm.next, mm.prev, zone.fa_head, zone.fa_tail, order, pfn)
-    zone.fa_nr[order] -= 1
+    nr = zone.fa_nr[order]
+    lockless_access(zone)
+    zone.fa_nr[order] = nr - 1
     zone.m[NR_FREE_PAGES] -= 1 << order

@@ -13,6 +13,7 @@
     kasan_pages  use-after-free and out-of-bounds in page allocator, large kmalloc and
                vmalloc memory; page faults; large kmalloc leaks  (generic KASAN, KASAN_VMALLOC)
     invariants whole-model consistency at the end          (CONFIG_DEBUG_VM)
+    kcsan      data races: watchpoints on plain accesses  (CONFIG_KCSAN)
 
 Every report is a record (``record.Violation``: kind, workload site, objects,
 tracks, locks, details), made with ``Checker.violation(kind, ...)``; one bug is
@@ -30,6 +31,7 @@ from .deadlock import DeadlockChecker
 from .gfp import GfpChecker
 from .invariants import InvariantChecker
 from .kasan_pages import KasanPagesChecker
+from .kcsan import KcsanChecker
 from .kmemleak import KmemleakChecker
 from .lockdep import LockdepChecker
 from .memory import MemoryChecker
@@ -38,7 +40,7 @@ from .sleep import SleepChecker
 
 REGISTRY = {c.name: c for c in (SleepChecker, GfpChecker, LockdepChecker, DeadlockChecker,
                                 PercpuChecker, MemoryChecker, KmemleakChecker, KasanPagesChecker,
-                                InvariantChecker)}
+                                InvariantChecker, KcsanChecker)}
 DEFAULT = tuple(REGISTRY)
 
 

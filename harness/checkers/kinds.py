@@ -207,6 +207,32 @@ _K = [
          "made to it (this_cpu_add/inc, put_cpu_var): some were lost.",
          "Updates were lost to a race.",
          "Find the unprotected read-modify-write of the counter."),
+    # --- data races (KCSAN) ----------------------------------------------------------------
+    Kind("data-race", "races", "BUG: KCSAN: data-race in A / B",
+         "Two contexts accessed the same bytes at the same time, at least one of them writing, "
+         "and at least one access was plain (k.read/k.write/k.memset, this_cpu_read/"
+         "this_cpu_write), not marked (atomic_*, READ_ONCE/WRITE_ONCE, this_cpu_inc/add). "
+         "The report names both accesses (type, address, size, CPU, task or interrupt, the "
+         "workload frames) and the value change the watcher saw. 'race at unknown origin' "
+         "means the value changed under a watched access but the writer was not seen. "
+         "Typical shapes: a refcount get/put written as read-then-write; check-then-act on a "
+         "shared flag; a pointer published before the object it points to is initialised; "
+         "n = this_cpu_read(x); ...; this_cpu_write(x, n - 1) while a hardirq does "
+         "this_cpu_inc(x); a shared counter updated without the lock that protects it.",
+         "A plain access may be torn, fused, reordered or re-read by the compiler and the CPU; "
+         "a read-modify-write of shared data made of two plain accesses loses every update "
+         "that lands between them (a refcount that drops to zero early is a use-after-free). "
+         "KCSAN (kernel/kcsan/core.c) finds such races by setting a watchpoint on a sampled "
+         "access and delaying: whoever touches the bytes meanwhile raced. Here every plain "
+         "access to shared data is watched in --sched random/pct/replay/free (the check is "
+         "exact for the schedule) and one in 64 with a 40 us spin in --sched none.",
+         "Protect the data with the lock that owns it (spin_lock around every read-modify-write), "
+         "or make each access a marked one of the right strength: atomic_inc / "
+         "atomic_dec_and_test for a refcount, atomic_cmpxchg (or test_and_set_bit) for "
+         "check-then-act, initialise then publish with WRITE_ONCE after the writes (the reader "
+         "uses READ_ONCE), this_cpu_inc/this_cpu_dec or local_irq_save around a per-CPU "
+         "read-modify-write that a hardirq also updates, and wait for lockless readers "
+         "(a refcount or RCU grace period) before freeing what they can still reach."),
     Kind("invariant", "invariants", "BUG: allocator state corrupt",
          "A whole-model consistency check failed (buddy lists, zone counters, pcp counts, slabs).",
          "The allocator's own data structures no longer agree: memory will be lost or handed "

@@ -12,6 +12,7 @@ its row says ERROR and why).  The rows (harness/tools/bench.py):
   checker overhead: smoke, every checker vs none, same work       <= 1.5x
   2 vs 1 CPUs on a per-CPU-local workload (Hoard's ideal: 2x)     >= 1.8x
   deterministic (--sched random, 2 CPUs) / free-running (1 CPU)   >= 0.5x
+  shared accesses as points: --sched random / none, same work     >= 0.3x
   boot time and metadata bytes per page, 1 GiB and 4 GiB models   <= 1 s, 2 s; <= 64 B
 
 On a shared or loaded machine the figures are noise: look at the load first.

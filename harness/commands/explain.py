@@ -13,7 +13,7 @@ HELP = "what a violation kind means and how to fix it"
 
 
 FAMILY_TITLES = {"context": "GFP and context", "gfp": "GFP masks", "memory": "frees and memory",
-                 "locks": "locks (lockdep)", "percpu": "per-CPU paths",
+                 "locks": "locks (lockdep)", "percpu": "per-CPU paths", "races": "data races (KCSAN)",
                  "invariants": "model invariants", "harness": "the run itself"}
 
 

@@ -23,6 +23,7 @@ seeded from 0 (still reproducible, but the same for every run seed).
 from kernel_model import context
 
 from harness import checkers as _checkers
+from harness.runtime import access as _access
 from harness.runtime import bootargs as _bootargs, counters as _counters, faults as _faults
 
 CHECKERS = _checkers.REGISTRY
@@ -40,8 +41,10 @@ class CheckerNames(list):
 
 def arena_sections(names, max_locks, nr_pages=None):
     """Shared state the named checkers need in the arena (lockdep's order graph, KASAN's
-    page shadow: sized by ``nr_pages``)."""
-    return _checkers.arena_sections(list(names), max_locks, nr_pages) if names else []
+    page shadow: sized by ``nr_pages``), and the shared-line table of the memory access
+    points (harness.runtime.access)."""
+    out = _checkers.arena_sections(list(names), max_locks, nr_pages) if names else []
+    return out + _access.arena_sections()
 
 
 def make_hooks(names, node, send, faults=None, seed=None):

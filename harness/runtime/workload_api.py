@@ -40,7 +40,7 @@ Context      local_irq_save -> flags / local_irq_restore(flags), local_irq_disab
              enable, preempt_disable/enable, local_bh_disable/enable,
              raise_softirq(nr=NET_RX_SOFTIRQ), tasklet_schedule(fn=None: the
              scenario's tasklet), smp_processor_id, in_interrupt, in_atomic,
-             in_softirq, in_task, irqs_disabled, cond_resched
+             in_softirq, in_task, irqs_disabled, cond_resched, cpu_relax
 Per-CPU      this_cpu_read/this_cpu_write/this_cpu_inc/this_cpu_add(name, ...),
              get_cpu_var(name) -> value / put_cpu_var(name, value=None) (a
              read-modify-write section: preemption off, interrupts as the caller
@@ -49,7 +49,8 @@ Per-CPU      this_cpu_read/this_cpu_write/this_cpu_inc/this_cpu_add(name, ...),
              (a write to another CPU's slot is a foreign access: reported)
 Memory       read(addr, n) -> bytes, write(addr, data), memset(addr, c, n),
              memmove(dst, src, n) (memcpy too), memcmp(a, b, n) -> int
-             (each checked first by debug.hooks.memory_access: KASAN; an
+             (plain accesses: each checked first by debug.hooks.memory_access,
+             KASAN, and debug.hooks.check_access, KCSAN; an
              address with no mapping -- a vmalloc guard page, a freed vm area
              -- goes to debug.hooks.kernel_fault: reported as the kernel's page
              fault, the access dropped; with no checker it raises ValueError,
@@ -58,6 +59,15 @@ More         kmalloc_node(size, gfp, node), kfree_sensitive(addr) (kzfree),
              kmem_cache_alloc_bulk(cache, gfp, n) -> [addr] or [] (all or none),
              kmem_cache_free_bulk(cache, addrs), virt_to_phys / phys_to_virt,
              vmalloc_to_page(addr)
+Marked       READ_ONCE(addr, n=8) -> int, WRITE_ONCE(addr, value, n=8) (little-endian,
+             unsigned); atomic_t at addr (4 bytes, signed): atomic_read(v),
+             atomic_set(v, i), atomic_inc(v), atomic_dec(v), atomic_add_return(i, v),
+             atomic_dec_and_test(v), atomic_cmpxchg(v, old, new) -> old value found,
+             atomic_xchg(v, new) -> old; smp_mb().  Marked accesses never race with
+             each other (KCSAN); the read-modify-writes are one step for every CPU.
+Scheduling   under --sched free/random/pct/replay every access above (and this_cpu_*)
+             to data that two CPUs or contexts have touched is a yield point
+             (harness.runtime.access), so a strategy can split a read-modify-write.
 Mailbox      send(cpu, addr, meta=0) -> False when full; recv() -> addr or None;
              recv_meta() -> (addr, meta) or None
 Other        rng (random.Random seeded from the run's seed, CPU and context),
@@ -69,12 +79,15 @@ CPU's ``cpu_doing`` word names the call in progress (the watchdog shows it).
 """
 
 import contextlib
+import os
 import sys
 
 import kernel_model as km
 from kernel_model import context, debug, gfp as gfp_mod, sched_mm, sheaf_prefill, sheaves, spinlock
 from kernel_model.page import Page
 
+from harness.runtime.access import (KCSAN_ACCESS_ATOMIC as _ATOMIC, KCSAN_ACCESS_COMPOUND as _RMW,
+                                    KCSAN_ACCESS_WRITE as _WRITE, AccessPoints)
 from harness.runtime.counters import CONTEXTS, OP, OP_CALL, STAT, ops_base
 
 _GFP_CACHE = {}
@@ -173,7 +186,13 @@ class Kernel:
         self._doing = rt.doing
         self._dcode = (ctx << 16) | OP_CALL
         self._node = rt.node
+        self._ctx = ctx                # harness context index (counters, access points)
         self._rmw = []                 # open get_cpu_var sections: [(name, value read)]
+        acc = getattr(rt, "access", None)
+        if acc is None:                # one per CPU process, shared by its four contexts
+            acc = rt.access = AccessPoints(rt.node, getattr(getattr(rt, "plan", None), "engine", None) is not None,
+                                           rt.cpu_id)
+        self._acc = acc
 
     def __repr__(self):
         return f"<k CPU {self.cpu} {self.context}>"
@@ -308,17 +327,37 @@ class Kernel:
         """Schedule ``fn(k)`` (default: the scenario's tasklet) to run once on this CPU."""
         self._rt.tasklet_schedule(fn)
 
+    def cpu_relax(self):
+        """The pause of a busy-wait loop (``while not k.READ_ONCE(flag): k.cpu_relax()``):
+        under a schedule a yield point at which this CPU counts as spinning, so the
+        strategy runs another CPU; without one, the OS may run another process."""
+        self._rt.beat[self.cpu] += 1
+        if not self._acc.scheduled:
+            os.sched_yield()
+        else:
+            debug.hooks.yield_point("spin")
+
     def cond_resched(self):
         """A point where long process-context work lets the CPU breathe: feeds the watchdog."""
         self._rt.beat[self.cpu] += 1
 
     # -- per-CPU variables ----------------------------------------------------------
+    def _pcp_point(self, name, cpu, type):
+        """The access point and KCSAN check of a this_cpu_* operation on this CPU's slot."""
+        pc = self._rt.percpu
+        if cpu == context.this_cpu.id:
+            self._acc.percpu(self._ctx, name, pc._slot(name, cpu), pc.val, type)
+
     def this_cpu_read(self, name):
+        """A plain read of this CPU's ``name`` (a read-modify-write built on it is not
+        safe against interrupts: use this_cpu_add/inc, or interrupts off)."""
+        self._pcp_point(name, context.this_cpu.id, 0)
         return self._rt.percpu.access(name, context.this_cpu.id, "irq", 0)
 
     def _update(self, name, cpu, protection, op, value):
         """A write or add, with interrupts off so the delta reported is exact."""
         pc = self._rt.percpu
+        self._pcp_point(name, cpu, _WRITE if op == 1 else _WRITE | _RMW | _ATOMIC)
         flags = context.local_irq_save()
         try:
             old = pc.val[pc._slot(name, cpu)]
@@ -382,6 +421,7 @@ class Kernel:
     def this_cpu_cmpxchg(self, name, old, new):
         """If this CPU's ``name`` is ``old`` set it to ``new``; returns the value found."""
         pc = self._rt.percpu
+        self._pcp_point(name, context.this_cpu.id, _WRITE | _RMW | _ATOMIC)
         flags = context.local_irq_save()
         try:
             cur = pc.access(name, context.this_cpu.id, "irq", 0)
@@ -434,6 +474,7 @@ class Kernel:
         self._ops[self._obase + OP["read"]] += 1
         if chunks is None:
             return bytes(n)
+        self._acc.memory(self._ctx, addr, n, 0, chunks)     # a scheduling point, KCSAN
         debug.hooks.memory_access(addr, n, False)           # KASAN: check before the access
         return b"".join(bytes(data[lo:hi]) for lo, hi in chunks)
 
@@ -443,6 +484,7 @@ class Kernel:
         self._ops[self._obase + OP["write"]] += 1
         if chunks is None:
             return
+        self._acc.memory(self._ctx, addr, len(data), _WRITE, chunks)
         debug.hooks.memory_access(addr, len(data), True)
         for lo, hi in chunks:
             page_data[lo:hi] = data[pos:pos + hi - lo]
@@ -454,6 +496,7 @@ class Kernel:
         self._ops[self._obase + OP["memset"]] += 1
         if chunks is None:
             return
+        self._acc.memory(self._ctx, addr, n, _WRITE, chunks)
         debug.hooks.memory_access(addr, n, True)
         for lo, hi in chunks:
             page_data[lo:hi] = bytes([c & 0xFF]) * (hi - lo)
@@ -511,6 +554,95 @@ class Kernel:
     def vmalloc_to_page(self, addr):
         return km.vmalloc_to_page(addr)
 
+    # -- marked accesses: READ_ONCE/WRITE_ONCE, atomic_t, barriers ------------------------
+    def _marked(self, what, addr, n, type):
+        """KCSAN and KASAN checks of a marked access: (data offset, point after it?)."""
+        chunks = self._chunks(what, addr, n)
+        if len(chunks) != 1:
+            raise ValueError(f"k.{what}({addr:#x}): a marked access may not cross a page of vmalloc")
+        point = self._acc.memory(self._ctx, addr, n, type | _ATOMIC, chunks)
+        debug.hooks.memory_access(addr, n, bool(type & _WRITE))
+        return chunks[0][0], point
+
+    def READ_ONCE(self, addr, n=8):
+        """A marked read of ``n`` bytes (1, 2, 4 or 8) at ``addr``: an unsigned int."""
+        lo, point = self._marked("READ_ONCE", addr, _size(n), 0)
+        value = int.from_bytes(self._node.data[lo:lo + n], "little")
+        if point:
+            self._acc.marked_done()
+        return value
+
+    def WRITE_ONCE(self, addr, value, n=8):
+        """A marked write of ``value`` as ``n`` bytes at ``addr``."""
+        lo, point = self._marked("WRITE_ONCE", addr, _size(n), _WRITE)
+        self._node.data[lo:lo + n] = (value & ((1 << 8 * n) - 1)).to_bytes(n, "little")
+        if point:
+            self._acc.marked_done()
+
+    def atomic_read(self, v):
+        lo, point = self._marked("atomic_read", v, 4, 0)
+        value = int.from_bytes(self._node.data[lo:lo + 4], "little", signed=True)
+        if point:
+            self._acc.marked_done()
+        return value
+
+    def atomic_set(self, v, i):
+        lo, point = self._marked("atomic_set", v, 4, _WRITE)
+        self._node.data[lo:lo + 4] = _s32(i)
+        if point:
+            self._acc.marked_done()
+
+    def _atomic_rmw(self, what, v, fn):
+        """One indivisible read-modify-write of the atomic_t at ``v``: (old, new)."""
+        lo, point = self._marked(what, v, 4, _WRITE | _RMW)
+        acc, data = self._acc, self._node.data
+        if acc.scheduled:                  # under a schedule no other CPU nor interrupt runs
+            old = int.from_bytes(data[lo:lo + 4], "little", signed=True)     # until the next
+            new = fn(old)                                                   # yield point
+            data[lo:lo + 4] = _s32(new)
+            if point:
+                acc.marked_done()
+            return old, new
+        if acc.atomic_lock is None:
+            acc.atomic_lock = self._rt.locks.get("atomic_ops").sem
+        sem = acc.atomic_lock
+        flags = context.local_irq_save()
+        sem.acquire()
+        try:
+            old = int.from_bytes(data[lo:lo + 4], "little", signed=True)
+            new = fn(old)
+            data[lo:lo + 4] = _s32(new)
+        finally:
+            sem.release()
+            context.local_irq_restore(flags)
+        if point:
+            acc.marked_done()
+        return old, new
+
+    def atomic_inc(self, v):
+        self._atomic_rmw("atomic_inc", v, lambda x: x + 1)
+
+    def atomic_dec(self, v):
+        self._atomic_rmw("atomic_dec", v, lambda x: x - 1)
+
+    def atomic_add_return(self, i, v):
+        return _wrap32(self._atomic_rmw("atomic_add_return", v, lambda x: x + i)[1])
+
+    def atomic_dec_and_test(self, v):
+        """Decrement; True if the count reached zero (the last reference went)."""
+        return _wrap32(self._atomic_rmw("atomic_dec_and_test", v, lambda x: x - 1)[1]) == 0
+
+    def atomic_cmpxchg(self, v, old, new):
+        """If the atomic_t at ``v`` is ``old`` make it ``new``; returns the value found."""
+        return self._atomic_rmw("atomic_cmpxchg", v, lambda x: new if x == old else x)[0]
+
+    def atomic_xchg(self, v, new):
+        return self._atomic_rmw("atomic_xchg", v, lambda x: new)[0]
+
+    def smp_mb(self):
+        """A full memory barrier: a scheduling point (the model is sequentially consistent)."""
+        self._acc.barrier()
+
     # -- mailbox ----------------------------------------------------------------------
     def send(self, cpu, addr, meta=0):
         """Hand ``addr`` to ``cpu``'s mailbox; False when it is full."""
@@ -531,6 +663,21 @@ class Kernel:
         """The oldest address in this CPU's mailbox, or None."""
         item = self.recv_meta()
         return None if item is None else item[0]
+
+
+def _size(n):
+    if n not in (1, 2, 4, 8):
+        raise ValueError(f"a marked access is 1, 2, 4 or 8 bytes, not {n!r}")
+    return n
+
+
+def _wrap32(x):
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x & 0x80000000 else x
+
+
+def _s32(x):
+    return (x & 0xFFFFFFFF).to_bytes(4, "little")
 
 
 def _vmalloc_data_offset():

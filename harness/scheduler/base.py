@@ -20,13 +20,20 @@ held, ``trylocked`` once a trylock tried, ``unlock`` once released,
 ``peeked`` once a lockless read is done -- and both engines stop there, so a
 free recording and its serialised replay agree on what had happened at each
 step.  The trace records them as ``lock``, ``lock``, ``unlock``, ``mailbox``.
+
+``access`` (trace format 2): a shared memory access -- a workload's k.read,
+k.write, k.memset, this_cpu_* or atomic on data more than one CPU or context
+has touched (harness.runtime.access), or one of the model's few lockless
+accesses (SLUB's debug state, the buddy free lists).  Races live between
+accesses, so a strategy may switch CPUs or deliver an interrupt there.
 """
 
 from typing import Protocol
 
 YIELD_KINDS = ("start", "iter", "lock", "unlock", "spin", "alloc", "alloc_done", "free",
                "percpu_enter", "percpu_exit", "irq_enable", "mailbox", "reclaim", "irq",
-               "softirq", "done", "slab", "other", "locked", "trylocked", "peeked", "loop_end", "buddy", "wait")
+               "softirq", "done", "slab", "other", "locked", "trylocked", "peeked", "loop_end", "buddy", "wait",
+               "access")
 KIND_CODE = {k: i for i, k in enumerate(YIELD_KINDS)}
 
 RUNNABLE, SPINNING, DONE = 0, 1, 2

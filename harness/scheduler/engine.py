@@ -27,13 +27,19 @@ Arena sections::
     sched_trace  u16[max_steps] step i (1-based) at [i-1]: cpu << 8 | kind
 
 Interrupts in serialised modes are strategy decisions taken at yield points
-(``irq_due``) and delivered by calling the CPU's handler there; the first
-yield point of the handler records (CPU, irq), which replay follows.
+(``irq_due``) of process context and delivered by calling the CPU's handler
+there; the first yield point of the handler records (CPU, irq), which replay
+follows (wherever a free run took it).  A strategy takes no decision inside a
+hardirq or softirq: their own yield
+points would otherwise raise the next interrupt, and with enough points per
+handler (shared accesses are points) the interrupts alone would run.
 """
 
 import multiprocessing
 import os
 import time
+
+from kernel_model.context import in_interrupt as _in_interrupt
 
 from .base import DONE, KIND_CODE, RUNNABLE, SPINNING
 from .replay import Divergence, ReplayScheduler
@@ -231,7 +237,7 @@ class SchedEngine:
         nxt = self.strategy.next_cpu(view, me, kind)
         if nxt != me:
             self._handoff(nxt)
-        if (self.deliver_irq is not None and kind != _IRQ
+        if (self.deliver_irq is not None and kind != _IRQ and (self.replay or not _in_interrupt())
                 and self.strategy.irq_due(view, me)):
             self.deliver_irq()
 

@@ -5,7 +5,9 @@ Hand-offs between processes cost ~35 us, so switches are rare by default
 (mean every 32 yield points) and each yield point is a countdown, not a
 draw.  Determinism: when a CPU takes the token at step s it seeds its local
 stream from (seed, s, cpu), so every later decision is a function of the
-seed and the steps taken -- whichever process computes it.  Interrupts are
+seed and the steps taken -- whichever process computes it.  A shared memory
+access (``access``) counts ACCESS_WEIGHT yield points of the countdown, so
+switches land there more often: that is where a read-modify-write splits.  Interrupts are
 decisions of the same stream: after a geometric number of yield points
 (mean ``1 / irq_rate``) the running CPU takes a hardirq.
 """
@@ -13,7 +15,10 @@ decisions of the same stream: after a geometric number of yield points
 import math
 import random as _random
 
-from .base import SPINNING, rand_at
+from .base import KIND_CODE, SPINNING, rand_at
+
+_ACCESS = KIND_CODE["access"]
+ACCESS_WEIGHT = 4      # a shared memory access counts as this many yield points: races live there
 
 
 class RandomScheduler:
@@ -48,7 +53,7 @@ class RandomScheduler:
             others = [c for c in view.runnable() if c != current]
             live = [c for c in others if view.state[c] != SPINNING] or others
             return self.rng.choice(live) if live else current
-        self.countdown -= 1
+        self.countdown -= ACCESS_WEIGHT if kind == _ACCESS else 1
         if self.countdown > 0:
             return current
         self.countdown = self._geometric(self.switch_prob)

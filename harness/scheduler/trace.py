@@ -2,7 +2,7 @@
 
 On disk (``.mmtrace``)::
 
-    line 1   JSON header: {"format": 1, "mmstress": version, "scenario": name,
+    line 1   JSON header: {"format": 2, "mmstress": version, "scenario": name,
              "scenario_hash": sha256 of the scenario text, "seed": n,
              "strategy": "free"|"random"|"pct", "options": {...}, "cpus": n,
              "python": "3.11.7", "steps": count, "hash": trace hash,
@@ -20,7 +20,7 @@ import zlib
 
 from .base import YIELD_KINDS
 
-FORMAT = 1
+FORMAT = 2        # 2: shared memory accesses are steps (the ``access`` yield kind)
 
 
 class TraceError(Exception):
@@ -43,6 +43,23 @@ def steps_to_bytes(steps):
     for cpu, kind in steps:
         out += bytes((cpu, kind))
     return bytes(out)
+
+
+def rerecord_command(header, path):
+    """The command that records ``header``'s run again (an old trace's header)."""
+    parts = ["mmstress", "run", str(header.get("source") or header.get("scenario") or "SCENARIO")]
+    strategy = header.get("strategy")
+    if strategy in ("random", "pct", "free"):
+        parts += ["--sched", strategy]
+        depth = (header.get("options") or {}).get("depth")
+        if strategy == "pct" and depth:
+            parts += ["--depth", str(depth)]
+    if header.get("ops"):
+        parts += ["--ops", str(header["ops"])]
+    if header.get("cpus"):
+        parts += ["--cpus", str(header["cpus"])]
+    parts += ["--seed", str(header.get("seed", 0)), "--trace", str(path)]
+    return " ".join(parts)
 
 
 class Trace:
@@ -73,8 +90,14 @@ class Trace:
             header = json.loads(first)
         except ValueError:
             raise TraceError(f"{path} is not an mmstress trace (no JSON header)") from None
-        if header.get("format") != FORMAT:
-            raise TraceError(f"{path} has trace format {header.get('format')}; this mmstress "
+        fmt = header.get("format")
+        if isinstance(fmt, int) and fmt < FORMAT:
+            raise TraceError(f"{path} was recorded by an older mmstress (trace format {fmt}); "
+                             f"re-record it with `{rerecord_command(header, path)}` (this "
+                             f"mmstress reads format {FORMAT}: since format 2 shared memory "
+                             f"accesses are steps)")
+        if fmt != FORMAT:
+            raise TraceError(f"{path} has trace format {fmt}; this mmstress "
                              f"reads format {FORMAT}: re-record it with this version")
         try:
             steps = steps_from_bytes(zlib.decompress(body))

@@ -9,7 +9,8 @@ Two kinds of measurement, all taken in one run:
   (tests/bench/ times finer per-operation costs with pytest-benchmark);
 * harness runs through ``harness.supervisor.machine.run``: the checkers' overhead on the
   ``smoke`` scenario, 1 vs 2 CPUs on a per-CPU-local workload (no mailbox, so
-  Hoard's ideal is P-fold), and a serialised schedule against free running.
+  Hoard's ideal is P-fold), a serialised schedule against free running, and
+  a workload whose accesses are scheduling points (--sched random) against none.
 
 Every run is a fixed amount of work (``ops`` iterations per CPU or ``n``
 pairs), never a duration, so the two sides of a ratio do the same work and a
@@ -337,12 +338,27 @@ def schedule_cost(sizes, cache=None):
     return det / free, det, free
 
 
+def access_point_cost(sizes):
+    """A workload that shares one object (race_refcount_ok: atomic get/put on it, 2 CPUs):
+    process iterations/s under --sched random, where its every shared access is a
+    scheduling point and watched by KCSAN, over --sched none, same work."""
+    from harness import scenario
+    from harness.scheduler import options as scheduling
+    base = dataclasses.replace(scenario.resolve("bugs/race_refcount_ok"), ops=sizes.ops,
+                               duration=None)
+    none, _ = best_rate(base, sizes.seed, sizes.repeat)
+    det, _ = best_rate(base, sizes.seed, sizes.repeat,
+                       sched_for=lambda s: scheduling.options_for("random", s))
+    return det / none, det, none
+
+
 # --- the table ---------------------------------------------------------------------------------
 
 ROW_KEYS = ("kmalloc_pairs_per_cpu", "kmalloc_pairs_per_cpu_2cpus", "slow_fast_alloc",
             "slow_fast_free", "slow_fast_free_cmpxchg", "slub_vs_slab", "sheaves_vs_slub",
             "sheaves_slow_fast_alloc", "sheaves_slow_fast_free", "checker_overhead",
-            "scaling_2cpu", "deterministic_vs_free", "boot_1g_ms", "bytes_per_page_1g", "boot_4g_ms",
+            "scaling_2cpu", "deterministic_vs_free", "access_points_vs_none", "boot_1g_ms",
+            "bytes_per_page_1g", "boot_4g_ms",
             "bytes_per_page_4g")
 
 
@@ -409,6 +425,11 @@ def measurements(sizes):
         ratio, det, free = schedule_cost(sizes, state)
         return ratio, f"--sched random 2 CPUs {det:,.0f} it/s, free 1 CPU {free:,.0f} it/s"
 
+    def access():
+        ratio, det, none = access_point_cost(sizes)
+        return ratio, (f"bugs/race_refcount_ok, 2 CPUs, --ops {sizes.ops}: --sched random "
+                       f"{det:,.0f} it/s, none {none:,.0f} it/s")
+
     def boot(total, page_data, what):
         def fn():
             key = (total, page_data)
@@ -440,6 +461,7 @@ def measurements(sizes):
         ("checker_overhead", "checker overhead (on/off time)", "x", "<=", 1.5, checkers),
         ("scaling_2cpu", "2 vs 1 CPU, per-CPU-local", "x", ">=", 1.8, scaling),
         ("deterministic_vs_free", "deterministic/free-running ops/s", "x", ">=", 0.5, sched),
+        ("access_points_vs_none", "shared accesses: random/none ops/s", "x", ">=", 0.3, access),
         ("boot_1g_ms", "boot 1 GiB (page data)", "ms", "<=", 1000, boot("1G", True, "time")),
         ("bytes_per_page_1g", "  metadata bytes/page, 1 GiB", "B", "<=", 64, boot("1G", True, "bytes")),
         ("boot_4g_ms", "boot 4 GiB (metadata only)", "ms", "<=", 2000, boot("4G", False, "time")),
