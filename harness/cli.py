@@ -67,8 +67,11 @@ def _parse_run_args(args):
         over["ops"], over["duration"] = args.ops, None
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed {args.seed}: allowed: an integer >= 0")
-    if args.depth < 1:
-        raise UsageError(f"--depth {args.depth}: allowed: an integer >= 1 (PCT's bug depth)")
+    from harness.scheduler import options as scheduling
+    try:
+        args.sched_params, args.sched_seed = scheduling.params_from_args(args, args.sched)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.trace and args.sched == "none":
         args.sched = "free"                  # a trace needs a recording schedule
     views = [v for v in (args.proc or "").split(",") if v]
@@ -94,7 +97,8 @@ def check_determinism(args, scenarios, seed):
     for sc in scenarios:
         runs = []
         for attempt in (1, 2):
-            opts = scheduling.options_for(strategy, sc, depth=args.depth)
+            params = args.sched_params if strategy == args.sched else {}
+            opts = scheduling.options_for(strategy, sc, sched_seed=args.sched_seed, **params)
             res = machine.run(sc, seed, irq_mask=args.irq_mask, sched=opts)
             if res.interrupted:
                 return 128 + res.interrupted
@@ -149,7 +153,8 @@ def cmd_run(args):
             restore()
     try:
         for sc in scenarios:
-            opts = scheduling.options_for(args.sched, sc, depth=args.depth)
+            opts = scheduling.options_for(args.sched, sc, sched_seed=args.sched_seed,
+                                          **args.sched_params)
             path = args.trace
             if path and len(scenarios) > 1:
                 root, ext = os.path.splitext(path)
@@ -234,9 +239,9 @@ def build_parser():
                      "the interrupt signal (default: the scenario's, lazy)")
     run.add_argument("--sched", default="none", choices=scheduling.STRATEGIES,
                      help="scheduling: none (the OS, nothing recorded; default), free (the OS, "
-                     "every yield point recorded for replay), random or pct (one CPU at a time, "
-                     "the same run for the same seed; counts --ops, never time)")
-    run.add_argument("--depth", type=int, default=3, help="pct: the bug depth d (default 3)")
+                     "every yield point recorded for replay), random, pct, pos or dfs (one CPU at a "
+                     "time, the same run for the same seed; counts --ops, never time)")
+    scheduling.add_arguments(run)
     run.add_argument("--trace", metavar="PATH", help="save the run's trace (with --sched); "
                      "free runs with violations save one anyway, named in the report")
     run.add_argument("--check-determinism", action="store_true", help="run twice with the same "

@@ -3,7 +3,7 @@
 import pytest
 
 from harness.scheduler import KIND_CODE, Divergence, SchedView, make
-from harness.scheduler.base import DONE
+from harness.scheduler.base import DONE, track
 
 ITER, LOCK = KIND_CODE["iter"], KIND_CODE["lock"]
 
@@ -18,17 +18,19 @@ def racy_cpu(shared, n):
 
 
 def run_fake(strategy, seed, ncpus=2, n=20):
-    """Serialised execution of fake CPUs; returns (steps, final counter)."""
+    """Serialised execution of fake CPUs through the contract the engine uses
+    (base.Scheduler); returns (steps, final counter)."""
     shared = {"x": 0}
-    cpus = [racy_cpu(shared, n) for _ in range(ncpus)]
+    return drive(strategy, seed, [racy_cpu(shared, n) for _ in range(ncpus)]), shared["x"]
+
+
+def drive(strategy, seed, cpus):
+    """The engine's calls, without processes: each fake CPU is a generator of kinds."""
+    ncpus = len(cpus)
     view = SchedView(ncpus)
-    try:
-        strategy.new_execution(seed, ncpus, view=view)
-    except TypeError:
-        strategy.new_execution(seed, ncpus)
+    strategy.new_execution(seed, view)
     cur = strategy.next_cpu(view, 0, KIND_CODE["start"])
-    if hasattr(strategy, "on_token"):
-        strategy.on_token(view, cur)
+    strategy.on_token(view, cur)
     steps = []
     while view.runnable():
         try:
@@ -39,19 +41,18 @@ def run_fake(strategy, seed, ncpus=2, n=20):
             if not live:
                 break
             cur = live[0]
-            if hasattr(strategy, "on_token"):
-                strategy.on_token(view, cur)
+            strategy.on_token(view, cur)
             continue
         view.step += 1
         steps.append((cur, kind))
-        if hasattr(strategy, "check"):
+        if strategy.follows_trace:
             strategy.check(view.step, cur, kind)
+        track(view.state, cur, kind, ncpus)
         nxt = strategy.next_cpu(view, cur, kind)
         if nxt != cur:
             cur = nxt
-            if hasattr(strategy, "on_token"):
-                strategy.on_token(view, cur)
-    return steps, shared["x"]
+            strategy.on_token(view, cur)
+    return steps
 
 
 @pytest.mark.parametrize("name", ["random", "pct"])
@@ -84,7 +85,7 @@ def test_replay_follows_and_detects_divergence():
 def test_pct_bound_and_priorities_distinct():
     pct = make("pct", depth=3, steps=1000)
     view = SchedView(4)
-    pct.new_execution(7, 4, view=view)
+    pct.new_execution(7, view)
     assert sorted(view.prio) == [3, 4, 5, 6]
     assert pct.bound(4) == pytest.approx(1 / (4 * 1000 ** 2))
     assert len(pct.change_points) == 2

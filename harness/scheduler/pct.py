@@ -11,42 +11,44 @@ with probability at least 1 / (n * k^(d-1)).
     - at change point i (0-based), the running CPU's priority drops to d-1-i,
       below every initial priority.
 
+k matters: change points after the run's last step do nothing.  ``steps``
+(``--pct-steps``) is k; the explorer measures it from the previous
+execution (the steps during which two or more CPUs were live), as Shuttle's
+PctScheduler does after a first execution.
+
 Invariants: priorities are distinct at all times; they live in ``view.prio``
 (shared memory), so every CPU process sees the drops made by the others.
 A spinning CPU cannot make progress: the highest-priority CPU that is not
 spinning runs instead (the spinning one keeps its priority).
 """
 
-import random as _random
-
-from .base import KIND_CODE, RUNNABLE, SPINNING, rand_at
+from .base import KIND_CODE, RUNNABLE, Option, Stream, Strategy, positive_int
 
 _RECHECK = {KIND_CODE["start"], KIND_CODE["unlock"], KIND_CODE["spin"], KIND_CODE["done"],
             KIND_CODE["wait"]}
 
-_M = 1 << 64
 
-
-class PctScheduler:
+class PctScheduler(Strategy):
     name = "pct"
+    OPTIONS = (Option("depth", positive_int, 3, "the bug depth d (default 3)"),
+               Option("steps", positive_int, 20000, "k, the number of steps the change points "
+                      "are drawn from (default: from the scenario's size)", flag="--pct-steps"))
 
-    def __init__(self, depth=3, steps=20000, irq_rate=0.0):
-        if depth < 1:
+    def __init__(self, irq_rate=0.0, **options):
+        super().__init__(irq_rate, **options)
+        if self.depth < 1:
             raise ValueError("pct depth must be >= 1")
-        self.depth = depth
-        self.k = max(1, steps)
-        self.irq_rate = irq_rate
-        self.seed = 0
+        self.k = max(1, self.steps)
         self.change_points = {}
 
-    def new_execution(self, seed, ncpus, view=None):
-        self.seed = seed
-        rng = _random.Random(seed)           # seeded: a pure function of the seed
+    def new_execution(self, seed, view):
+        super().new_execution(seed, view)
+        rng = Stream(seed, "pct").random()
+        ncpus = view.ncpus
         prios = list(range(self.depth, self.depth + ncpus))
         rng.shuffle(prios)
-        if view is not None:
-            for c in range(ncpus):
-                view.prio[c] = prios[c]
+        for c in range(ncpus):
+            view.prio[c] = prios[c]
         self.initial = prios
         points = rng.sample(range(1, self.k + 1), min(self.depth - 1, self.k))
         self.change_points = {step: i for i, step in enumerate(sorted(points))}
@@ -57,16 +59,9 @@ class PctScheduler:
             view.prio[current] = self.depth - 1 - i
         elif kind not in _RECHECK and view.state[current] == RUNNABLE:
             return current               # nothing changed: the highest still runs
-        runnable = view.runnable()
-        if not runnable:
+        if not view.runnable():
             return current
-        live = [c for c in runnable if view.state[c] != SPINNING] or runnable
-        if view.state[current] == SPINNING and len(live) > 1:
-            live = [c for c in live if c != current] or live
-        return max(live, key=lambda c: view.prio[c])
-
-    def irq_due(self, view, cpu):
-        return self.irq_rate > 0 and rand_at(self.seed, view.step, 3) < self.irq_rate * _M
+        return max(self.live_choice(view, current), key=lambda c: view.prio[c])
 
     def bound(self, ncpus):
         """The ASPLOS 2010 lower bound on finding a depth-d bug in one run."""

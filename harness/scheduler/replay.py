@@ -7,7 +7,7 @@ A mismatch is a divergence: the engine stops the run and reports the first
 differing step ("not replayable"), exit code 3.
 """
 
-from .base import KIND_CODE
+from .base import KIND_CODE, YIELD_KINDS, Option, Strategy
 
 
 class Divergence(BaseException):
@@ -19,25 +19,24 @@ class Divergence(BaseException):
         self.got = got
 
 
-class ReplayScheduler:
+class ReplayScheduler(Strategy):
     name = "replay"
+    follows_trace = True
+    OPTIONS = (Option("trace_steps", list, (), "the recorded [(cpu, kind code)] (step 1 first)",
+                      cli=False),)
 
-    def __init__(self, steps):
-        """``steps``: [(cpu, kind_code)] as recorded (step 1 is steps[0])."""
-        self.steps = steps
-
-    def new_execution(self, seed, ncpus):
-        pass
+    @property
+    def steps(self):
+        return self.trace_steps
 
     def expect(self, step):
-        if 1 <= step <= len(self.steps):
-            return self.steps[step - 1]
+        if 1 <= step <= len(self.trace_steps):
+            return self.trace_steps[step - 1]
         return None
 
     def check(self, step, cpu, kind):
         want = self.expect(step)
         if want is None or want != (cpu, kind):
-            from .base import YIELD_KINDS
             exp = (want[0], YIELD_KINDS[want[1]]) if want else ("-", "end of trace")
             raise Divergence(step, exp, (cpu, YIELD_KINDS[kind]))
 
