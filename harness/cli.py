@@ -72,6 +72,15 @@ def _parse_run_args(args):
         args.sched_params, args.sched_seed = scheduling.params_from_args(args, args.sched)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.repro and args.sched != "none":
+        raise UsageError(f"--repro: for --sched none runs (a --sched {args.sched} run's reproduce "
+                         "line already redoes it)")
+    if args.repro:
+        from harness.commands.explore import _budget
+        try:
+            args.repro_budget_s = _budget(args.repro_budget)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if args.trace and args.sched == "none":
         args.sched = "free"                  # a trace needs a recording schedule
     views = [v for v in (args.proc or "").split(",") if v]
@@ -193,6 +202,15 @@ def cmd_run(args):
         report.write_json(args.json, doc)
     if args.junit:
         junit.write_junit(args.junit, doc)
+    if args.repro and not interrupted and code == EXIT_VIOLATIONS:
+        from harness.commands.repro import search_and_print
+        for res in results:
+            if res.exit_code == EXIT_VIOLATIONS and res.violations:
+                rc = search_and_print(res.scenario, res.seed, res.violations[0], args.repro_budget_s)
+                if rc > 1:
+                    interrupted = rc - 128
+                    code = rc
+                    break
     if interrupted:
         print(f"mmstress: interrupted by {signal.Signals(interrupted).name}; "
               "partial report written" if args.json or args.junit else
@@ -244,6 +262,10 @@ def build_parser():
     scheduling.add_arguments(run)
     run.add_argument("--trace", metavar="PATH", help="save the run's trace (with --sched); "
                      "free runs with violations save one anyway, named in the report")
+    run.add_argument("--repro", action="store_true", help="when an unscheduled run fails, "
+                     "search reproducible schedules of the same scenario, seed and CPUs for the "
+                     "same violation and print the command that shows it (mmstress repro)")
+    run.add_argument("--repro-budget", default="60s", help="how long --repro searches (default 60s)")
     run.add_argument("--check-determinism", action="store_true", help="run twice with the same "
                      "seed and schedule and compare trace hashes; exit 3 naming the first "
                      "differing step if they differ")

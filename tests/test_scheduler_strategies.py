@@ -3,18 +3,7 @@
 import pytest
 
 from harness.scheduler import KIND_CODE, Divergence, SchedView, make
-from harness.scheduler.base import DONE, track
-
-ITER, LOCK = KIND_CODE["iter"], KIND_CODE["lock"]
-
-
-def racy_cpu(shared, n):
-    """Increment a shared counter with a yield point between read and write."""
-    for _ in range(n):
-        v = shared["x"]
-        yield ITER
-        shared["x"] = v + 1
-        yield LOCK
+from sched_fakes import drive, racy_cpu
 
 
 def run_fake(strategy, seed, ncpus=2, n=20):
@@ -24,40 +13,9 @@ def run_fake(strategy, seed, ncpus=2, n=20):
     return drive(strategy, seed, [racy_cpu(shared, n) for _ in range(ncpus)]), shared["x"]
 
 
-def drive(strategy, seed, cpus):
-    """The engine's calls, without processes: each fake CPU is a generator of kinds."""
-    ncpus = len(cpus)
-    view = SchedView(ncpus)
-    strategy.new_execution(seed, view)
-    cur = strategy.next_cpu(view, 0, KIND_CODE["start"])
-    strategy.on_token(view, cur)
-    steps = []
-    while view.runnable():
-        try:
-            kind = next(cpus[cur])
-        except StopIteration:
-            view.state[cur] = DONE
-            live = view.runnable()
-            if not live:
-                break
-            cur = live[0]
-            strategy.on_token(view, cur)
-            continue
-        view.step += 1
-        steps.append((cur, kind))
-        if strategy.follows_trace:
-            strategy.check(view.step, cur, kind)
-        track(view.state, cur, kind, ncpus)
-        nxt = strategy.next_cpu(view, cur, kind)
-        if nxt != cur:
-            cur = nxt
-            strategy.on_token(view, cur)
-    return steps
-
-
-@pytest.mark.parametrize("name", ["random", "pct"])
+@pytest.mark.parametrize("name", ["random", "pct", "pos"])
 def test_same_seed_same_schedule(name):
-    kw = {"switch_prob": 0.3} if name == "random" else {"depth": 2, "steps": 80}
+    kw = {"random": {"switch_prob": 0.3}, "pct": {"depth": 2, "steps": 80}, "pos": {}}[name]
     a = run_fake(make(name, **kw), seed=5)
     b = run_fake(make(name, **kw), seed=5)
     assert a == b
@@ -65,7 +23,8 @@ def test_same_seed_same_schedule(name):
     assert len(others) > 1, "different seeds must explore different schedules"
 
 
-@pytest.mark.parametrize("name,kw", [("random", {"switch_prob": 0.02}), ("pct", {"depth": 2, "steps": 80})])
+@pytest.mark.parametrize("name,kw", [("random", {"switch_prob": 0.02}), ("pct", {"depth": 2, "steps": 80}),
+                                     ("pos", {})])
 def test_lost_update_found_within_bounded_seeds(name, kw):
     found = [s for s in range(50) if run_fake(make(name, **kw), seed=s)[1] != 40]
     assert found, f"{name} never interleaved the read and the write"

@@ -15,6 +15,12 @@ its row says ERROR and why).  The rows (harness/bench.py):
   boot time and metadata bytes per page, 1 GiB and 4 GiB models   <= 1 s, 2 s; <= 64 B
 
 On a shared or loaded machine the figures are noise: look at the load first.
+
+``mmstress bench races`` is a separate section, run only when named: every
+order-dependent race of the catalogue (scenarios/bugs/races.txt) under the
+random, pct (k measured) and pos strategies for --seeds seeds, with each
+race's detection rate and seconds per detection, and each correct twin
+(NAME_ok), which must stay clean under every strategy (exit 1 if not).
 """
 
 import argparse
@@ -58,10 +64,48 @@ def _sizes(args):
     return sizes
 
 
+def cmd_bench_races(args):
+    from harness import cli
+    from harness.supervisor import machine
+    from harness.tools import bench
+    if args.seeds < 1:
+        raise cli.UsageError(f"--seeds {args.seeds}: allowed: an integer >= 1")
+    if args.race_ops < 1:
+        raise cli.UsageError(f"--race-ops {args.race_ops}: allowed: an integer >= 1")
+    print(f"mmstress bench races: {args.seeds} seeds per race and strategy, {args.race_ops} "
+          f"iterations per CPU, strategies {', '.join(bench.RACE_STRATEGIES)}")
+    restore = machine.install_stop_handlers()
+    try:
+        cells = bench.race_bench(args.seeds, args.race_ops,
+                                 on_cell=lambda c: print(bench.format_race_cell(c), flush=True))
+    except bench.Interrupted as exc:
+        print(f"mmstress: bench interrupted by signal {exc.signum}", file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        restore()
+    totals = bench.race_totals(cells)
+    print("per strategy (all races):")
+    for s, t in totals.items():
+        per = f"{t['seconds'] / t['detections']:.2f} s" if t["detections"] else "-"
+        print(f"  {s:<7s} {t['detections']:>4d}/{t['runs']:<4d} found ({t['detections'] / max(1, t['runs']):.0%}), "
+              f"{per}/detection, {t['seconds']:.1f} s; twins {t['false_positives']}/{t['twin_runs']} "
+              "with a violation")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"command": "mmstress " + " ".join(args.argv or []), "seeds": args.seeds,
+                       "ops": args.race_ops, "cells": [c.as_dict() for c in cells],
+                       "totals": totals}, f, indent=2)
+            f.write("\n")
+    dirty = sum(t["false_positives"] for t in totals.values())
+    return cli.EXIT_VIOLATIONS if dirty else cli.EXIT_OK
+
+
 def cmd_bench(args):
     from harness.tools import bench
     from harness import cli
     from harness.supervisor import machine
+    if args.section == "races":
+        return cmd_bench_races(args)
     sizes = _sizes(args)
     info = bench.machine_info()
     print(f"mmstress bench{' --quick' if args.quick else ''}: {info['cores']} cores "
@@ -100,6 +144,12 @@ def register(sub):
     p = sub.add_parser("bench", help="measure the model's and the harness's speed against targets",
                        description=__doc__, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("section", nargs="?", choices=("races",), help="races: the race benchmark "
+                   "(only run when named)")
+    p.add_argument("--seeds", type=int, default=10, help="races: seeds per race and strategy "
+                   "(default 10)")
+    p.add_argument("--race-ops", type=int, default=20, help="races: iterations per CPU "
+                   "(default 20)")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (a first look; "
                    "the test uses it)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
