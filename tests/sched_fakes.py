@@ -1,6 +1,7 @@
 """Fake CPUs for scheduler tests: generators of yield kinds, driven through the
 same calls the engine makes (``base.Scheduler``), without processes."""
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from harness.scheduler import KIND_CODE, SchedView, make
@@ -76,6 +77,15 @@ def fake_executor(body=racy_cpu, n=2):
     return execute
 
 
+@dataclass
+class FakeScenario:
+    cpus: int = 2
+    ops: int = 2
+    irq_rate: int = 0
+    name: str = "fake"
+    source: str = "fake.toml"
+    duration: float | None = None
+
+
 def fake_scenario(cpus=2, ops=2):
-    return SimpleNamespace(cpus=cpus, ops=ops, irq_rate=0, name="fake", source="fake.toml",
-                           duration=None)
+    return FakeScenario(cpus=cpus, ops=ops)

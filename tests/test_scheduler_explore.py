@@ -113,3 +113,32 @@ def test_reproduce_command_names_everything_the_run_needs():
     cmd = explore.reproduce_command(sc, ex.new_execution())
     assert cmd == ("mmstress run bugs/lock_abba --seed 3 --cpus 2 --ops 1 --sched dfs "
                    "--schedule 0:1,6:0")
+
+
+def test_repro_says_when_no_schedule_shows_the_violation():
+    sc = fake_scenario(cpus=2, ops=2)
+    execute = fake_executor(atomic_cpu)
+    out = explore.repro(sc, 5, "double-free", "fake", budget_s=60, runs=9, execute=execute)
+    assert out.found is None and out.executions == 9
+    assert {c.seed for c in execute.calls} == {5}, "the run's seed (its op streams) is kept"
+    assert [c.opts.strategy for c in execute.calls[:3]] == ["pos", "pct", "random"]
+    assert [c.opts.sched_seed for c in execute.calls[::3]] == [1, 2, 3]
+    found = explore.repro(sc, 5, "double-free", "fake", budget_s=60, runs=50,
+                          execute=fake_executor(racy_cpu))
+    assert found.found is not None
+    wrong_site = explore.repro(sc, 5, "double-free", "elsewhere", budget_s=60, runs=6,
+                               execute=fake_executor(racy_cpu))
+    assert wrong_site.found is None
+
+
+def test_pos_redraws_the_runner_and_the_cpus_on_the_same_object_only():
+    from harness.scheduler import make
+    pos = make("pos")
+    view = SchedView(3)
+    pos.new_execution(4, view)
+    view.obj[:] = [6, 6, 9]
+    before = list(view.prio)
+    view.step = 17
+    pos.next_cpu(view, 0, 2)
+    assert view.prio[0] != before[0] and view.prio[1] != before[1]
+    assert view.prio[2] == before[2]
