@@ -96,6 +96,7 @@ class SchedView:
         self.state = state if state is not None else [RUNNABLE] * ncpus
         self.prio = prio if prio is not None else [0] * ncpus
         self.obj = [0] * ncpus
+        self.count = [0] * 4
         self.irqs_enabled = [True] * ncpus
 
     def runnable(self):
@@ -120,6 +121,11 @@ def track(state, cpu, kind, ncpus):
             for c in range(ncpus):
                 if state[c] == SPINNING:
                     state[c] = RUNNABLE
+
+
+def has_choice(state):
+    """Two or more CPUs could run next: a scheduling decision that can matter."""
+    return sum(1 for s in state if s == RUNNABLE) >= 2
 
 
 def states_along(steps, ncpus):

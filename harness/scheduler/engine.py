@@ -26,6 +26,7 @@ Arena sections::
     sched_wait   i64[ncpus]     lock id + 1 a spinning CPU waits for, 0 none
     sched_obj    i64[ncpus]     object id + 1 of each CPU's last yield point, 0 none
                                 (serialised modes; POS's "same object" races)
+    sched_count  i64[4]         strategy-owned counters (PCT: steps with a choice)
     sched_trace  u16[max_steps] step i (1-based) at [i-1]: cpu << 8 | kind
 
 The strategy is called only through ``base.Scheduler`` (new_execution,
@@ -73,7 +74,8 @@ class SchedDeadlock(BaseException):
 
 def arena_sections(ncpus, max_steps=1 << 20):
     return [("sched_meta", "q", 8), ("sched_state", "q", ncpus), ("sched_prio", "q", ncpus),
-            ("sched_wait", "q", ncpus), ("sched_obj", "q", ncpus), ("sched_trace", "H", max_steps)]
+            ("sched_wait", "q", ncpus), ("sched_obj", "q", ncpus), ("sched_count", "q", 4),
+            ("sched_trace", "H", max_steps)]
 
 
 def obj_key(obj):
@@ -96,6 +98,7 @@ class ArenaView:
         self.state = arena.v["sched_state"]
         self.prio = arena.v["sched_prio"]
         self.obj = arena.v["sched_obj"]
+        self.count = arena.v["sched_count"]
 
     @property
     def step(self):

@@ -11,10 +11,14 @@ with probability at least 1 / (n * k^(d-1)).
     - at change point i (0-based), the running CPU's priority drops to d-1-i,
       below every initial priority.
 
-k matters: change points after the run's last step do nothing.  ``steps``
-(``--pct-steps``) is k; the explorer measures it from the previous
-execution (the steps during which two or more CPUs were live), as Shuttle's
-PctScheduler does after a first execution.
+k matters: change points after the run's last step do nothing.  As in
+Shuttle's PctScheduler (and the paper's 4.1, "Identifying Sequential
+Execution"), only steps with a choice -- two or more CPUs that can run --
+are counted (``view.count[0]``, shared): a change point while one CPU runs
+alone, or the others spin or wait at the end-of-run barrier, would be
+wasted.  ``steps`` (``--pct-steps``) is k; the explorer measures it from the
+previous executions (their steps with a choice), as Shuttle does after a
+first execution.
 
 Invariants: priorities are distinct at all times; they live in ``view.prio``
 (shared memory), so every CPU process sees the drops made by the others.
@@ -22,7 +26,7 @@ A spinning CPU cannot make progress: the highest-priority CPU that is not
 spinning runs instead (the spinning one keeps its priority).
 """
 
-from .base import KIND_CODE, RUNNABLE, Option, Stream, Strategy, positive_int
+from .base import KIND_CODE, RUNNABLE, Option, Stream, Strategy, has_choice, positive_int
 
 _RECHECK = {KIND_CODE["start"], KIND_CODE["unlock"], KIND_CODE["spin"], KIND_CODE["done"],
             KIND_CODE["wait"]}
@@ -54,7 +58,10 @@ class PctScheduler(Strategy):
         self.change_points = {step: i for i, step in enumerate(sorted(points))}
 
     def next_cpu(self, view, current, kind):
-        i = self.change_points.get(view.step)
+        i = None
+        if has_choice(view.state):
+            view.count[0] += 1
+            i = self.change_points.get(view.count[0])
         if i is not None:
             view.prio[current] = self.depth - 1 - i
         elif kind not in _RECHECK and view.state[current] == RUNNABLE:

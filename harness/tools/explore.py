@@ -11,7 +11,7 @@ execution and returns None when nothing is left:
 
     random  a new seed per execution
     pct     a new seed per execution; k measured from the previous executions
-            (the steps during which two or more CPUs were live), or --pct-steps
+            (their steps where two or more CPUs could run), or --pct-steps
     pos     a new seed per execution (POS's priorities are drawn per event)
     dfs     one seed; every schedule with at most K preemptions, fewest first
             (CHESS iterative context bounding), each execution the ``dfs``
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from harness.outputs import recording
 from harness.scheduler import options as scheduling
-from harness.scheduler.base import DONE, RUNNABLE, states_along
+from harness.scheduler.base import RUNNABLE, has_choice, states_along
 
 EXPLORERS = ("random", "pct", "pos", "dfs")
 
@@ -62,12 +62,9 @@ def failed(result, kind=None):
 
 
 def live_steps(steps, ncpus):
-    """How many steps ran while two or more CPUs were not done: PCT's k."""
-    n = 0
-    for st in states_along(steps, ncpus)[:-1]:
-        if sum(1 for s in st if s != DONE) >= 2:
-            n += 1
-    return n
+    """PCT's k: the decisions of a run that had a choice (two or more CPUs could run),
+    counted as ``pct`` counts them: at the start and after each step but the last."""
+    return sum(1 for st in states_along(steps, ncpus)[:len(steps)] if has_choice(st))
 
 
 # -- the strategies' parent sides ----------------------------------------------------------
