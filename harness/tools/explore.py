@@ -72,10 +72,11 @@ class Explorer:
     """Base: a new seed per execution, the strategy's options as given."""
     name = ""
 
-    def __init__(self, scenario, seed, params=None):
+    def __init__(self, scenario, seed, params=None, bound=2):
         self.scenario = scenario
         self.seed = seed
         self.params = dict(params or {})
+        self.bound = bound               # dfs: at most this many preemptions
         self.executions = 0
 
     def options(self):
@@ -93,7 +94,11 @@ class Explorer:
         return f"{self.executions} executions"
 
     def state(self):
+        """What a checkpoint stores to resume (dfs only)."""
         return {}
+
+    def restore(self, state):
+        raise ValueError(f"--strategy {self.name} keeps no frontier to resume")
 
 
 class RandomExplorer(Explorer):
@@ -109,8 +114,8 @@ class PctExplorer(Explorer):
     execution, with nothing measured, uses the scenario-size guess)."""
     name = "pct"
 
-    def __init__(self, scenario, seed, params=None):
-        super().__init__(scenario, seed, params)
+    def __init__(self, scenario, seed, params=None, bound=2):
+        super().__init__(scenario, seed, params, bound)
         self.fixed_k = self.params.pop("steps", None)
         self.measured = None
 
@@ -140,13 +145,10 @@ class DfsExplorer(Explorer):
     a bug needing one preemption is found before the two-preemption space."""
     name = "dfs"
 
-    def __init__(self, scenario, seed, params=None, bound=2, state=None):
-        super().__init__(scenario, seed, params)
-        self.bound = bound
+    def __init__(self, scenario, seed, params=None, bound=2):
+        super().__init__(scenario, seed, params, bound)
         self.queues = [[()]] + [[] for _ in range(bound)]
         self.beyond = 0                  # children pruned by the bound
-        if state:
-            self.restore(state)
 
     def pending(self):
         return sum(len(q) for q in self.queues)
@@ -175,7 +177,8 @@ class DfsExplorer(Explorer):
 
     def status(self):
         if self.exhausted:
-            return f"explored {self.executions} of {self.executions} schedules"
+            more = f"; {self.beyond} more need more preemptions" if self.beyond else ""
+            return f"explored {self.executions} of {self.executions} schedules{more}"
         return (f"explored {self.executions} of at least {self.executions + self.pending()} "
                 f"schedules within {self.bound} preemptions")
 
@@ -210,16 +213,19 @@ def children(schedule, steps, ncpus):
             yield schedule + ((s, cpu),), cost
 
 
+EXPLORER_CLASSES = {cls.name: cls for cls in (RandomExplorer, PctExplorer, PosExplorer, DfsExplorer)}
+assert tuple(EXPLORER_CLASSES) == EXPLORERS
+
+
 def make_explorer(name, scenario, seed, params=None, bound=2, state=None):
-    if name == "random":
-        return RandomExplorer(scenario, seed, params)
-    if name == "pct":
-        return PctExplorer(scenario, seed, params)
-    if name == "pos":
-        return PosExplorer(scenario, seed, params)
-    if name == "dfs":
-        return DfsExplorer(scenario, seed, params, bound=bound, state=state)
-    raise ValueError(f"unknown strategy {name!r}: one of {', '.join(EXPLORERS)}")
+    """The parent side of strategy ``name``; ``state``: a checkpoint's, to resume."""
+    cls = EXPLORER_CLASSES.get(name)
+    if cls is None:
+        raise ValueError(f"unknown strategy {name!r}: one of {', '.join(EXPLORERS)}")
+    ex = cls(scenario, seed, params, bound)
+    if state:
+        ex.restore(state)
+    return ex
 
 
 # -- running ---------------------------------------------------------------------------
@@ -328,7 +334,7 @@ class ReproSearch(Explorer):
 
     def __init__(self, scenario, seed):
         super().__init__(scenario, seed)
-        self.pct = PctExplorer(scenario, seed)
+        self.pct = PctExplorer(scenario, seed)       # its measured k
 
     def new_execution(self):
         i = self.executions
