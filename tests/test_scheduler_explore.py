@@ -143,3 +143,16 @@ def test_pos_redraws_the_runner_and_the_cpus_on_the_same_object_only():
     pos.next_cpu(view, 0, 2)
     assert view.prio[0] != before[0] and view.prio[1] != before[1]
     assert view.prio[2] == before[2]
+
+
+def test_a_harness_failure_stops_the_search_and_is_not_a_finding():
+    sc = fake_scenario(cpus=2, ops=2)
+    execute = fake_executor(atomic_cpu)
+
+    def broken(scenario, execution):
+        res = execute(scenario, execution)
+        if len(execute.calls) == 3:
+            res.exit_code = 3
+        return res
+    out = explore.explore(explore.make_explorer("pos", sc, 1), runs=10, execute=broken)
+    assert out.broken is not None and out.found is None and out.executions == 3

@@ -98,6 +98,13 @@ def cmd_explore(args):
     if out.interrupted:
         print(f"explore: interrupted after {out.executions} executions: {ex.status()}", file=sys.stderr)
         return 128 + out.interrupted
+    if out.broken:
+        execution, result = out.broken
+        what = (result.failures or [{}])[0]
+        print(f"explore: the harness failed in execution {out.executions}: "
+              f"{what.get('kind')}: {what.get('message')}", file=sys.stderr)
+        print(f"reproduce: {explore.reproduce_command(sc, execution)}")
+        return cli.EXIT_HARNESS
     if out.found:
         execution, result = out.found
         v = explore.same_violation(result, args.kind) or (result.violations or [None])[0]

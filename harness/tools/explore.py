@@ -241,6 +241,7 @@ class Outcome:
     found: object = None              # (Execution, RunResult) of the first failing execution
     exhausted: bool = False
     interrupted: int | None = None
+    broken: object = None             # (Execution, RunResult) of an execution the harness failed
 
 
 def explore(explorer, budget_s=None, runs=None, kind=None, execute=None, log=None,
@@ -266,6 +267,8 @@ def explore(explorer, budget_s=None, runs=None, kind=None, execute=None, log=Non
         done += 1
         if getattr(result, "interrupted", None):
             return Outcome(done, time.monotonic() - t0, interrupted=result.interrupted)
+        if result.exit_code == 3:
+            return Outcome(done, time.monotonic() - t0, broken=(ex, result))
         explorer.record(ex, result)
         if checkpoint:
             save_checkpoint(checkpoint, explorer)
