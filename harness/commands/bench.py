@@ -68,6 +68,8 @@ def cmd_bench_races(args):
     from harness import cli
     from harness.supervisor import machine
     from harness.tools import bench
+    if args.race_ops is None:
+        args.race_ops = bench.RACE_OPS
     if args.seeds < 1:
         raise cli.UsageError(f"--seeds {args.seeds}: allowed: an integer >= 1")
     if args.race_ops < 1:
@@ -148,8 +150,8 @@ def register(sub):
                    "(only run when named)")
     p.add_argument("--seeds", type=int, default=10, help="races: seeds per race and strategy "
                    "(default 10)")
-    p.add_argument("--race-ops", type=int, default=20, help="races: iterations per CPU "
-                   "(default 20)")
+    p.add_argument("--race-ops", type=int, default=None, help="races: iterations per CPU "
+                   "(default 3)")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (a first look; "
                    "the test uses it)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
