@@ -79,3 +79,23 @@ def test_sched_seed_separates_the_schedule_from_the_workload():
     a, b = base.Stream(1, "pos"), base.Stream(7, "pos")
     assert a.at(5, 0) != b.at(5, 0) and a.at(5, 0) == base.Stream(1, "pos").at(5, 0)
     assert base.Stream(1, "irq").at(5, 0) != a.at(5, 0), "one stream per purpose"
+
+
+def test_irq_decisions_depend_only_on_the_steps_taken():
+    def decisions(steps, rate=0.1, seed=3):
+        s = scheduler.make("pos", irq_rate=rate)
+        view = base.SchedView(2)
+        s.new_execution(seed, view)
+        out = []
+        for step in steps:
+            view.step = step
+            out.append(s.irq_due(view, 1))
+        return out
+    walk = list(range(1, 2001))
+    a = decisions(walk)
+    assert a == decisions(walk), "a pure function of seed and steps"
+    assert 0.07 < sum(a) / len(a) < 0.13, "about irq_rate per yield point"
+    jumped = list(range(1, 50)) + list(range(80, 130))
+    assert decisions(jumped)[49:] == decisions(list(range(80, 130))), \
+        "after another CPU ran, the countdown is redrawn at the step the token came back"
+    assert not any(decisions(walk, rate=0.0))

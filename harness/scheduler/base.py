@@ -42,6 +42,7 @@ free recording and its serialised replay agree on what had happened at each
 step.  The trace records them as ``lock``, ``lock``, ``unlock``, ``mailbox``.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -85,6 +86,15 @@ class Stream:
         """A ``random.Random`` for decisions that need a sequence (shuffles, samples)."""
         import random as _random
         return _random.Random(self.at(step, cpu))
+
+
+def geometric(rng, p):
+    """Trials up to and including the first success, P(success) = p (>= 1)."""
+    if p <= 0:
+        return 1 << 62
+    if p >= 1:
+        return 1
+    return 1 + int(math.log(1.0 - rng.random()) / math.log(1.0 - p))
 
 
 class SchedView:
@@ -210,6 +220,7 @@ class Strategy:
 
     def new_execution(self, seed, view):
         self.irq_stream = Stream(seed, "irq")
+        self._irq_step = -2                    # the step of this process's last irq_due
 
     def on_token(self, view, cpu):
         pass
@@ -218,8 +229,23 @@ class Strategy:
         return current
 
     def irq_due(self, view, cpu):
-        """A hardirq with probability ``irq_rate`` at each yield point (stream ``irq``)."""
-        return self.irq_rate > 0 and self.irq_stream.unit(view.step, cpu) < self.irq_rate
+        """A hardirq with probability ``irq_rate`` at each yield point: a countdown of
+        geometric length, not a draw per step (a yield point costs ~1 us).  The
+        countdown is redrawn from the ``irq`` stream at (step, cpu) whenever this CPU's
+        steps are not consecutive (another CPU ran since), so it depends only on the
+        steps taken, whichever process holds it."""
+        if self.irq_rate <= 0:
+            return False
+        step = view.step
+        if step != self._irq_step + 1:
+            self._irq_rng = self.irq_stream.random(step, cpu)
+            self._irq_left = geometric(self._irq_rng, self.irq_rate)
+        self._irq_step = step
+        self._irq_left -= 1
+        if self._irq_left > 0:
+            return False
+        self._irq_left = geometric(self._irq_rng, self.irq_rate)
+        return True
 
     def check(self, step, cpu, kind):
         pass

@@ -139,6 +139,7 @@ class SchedEngine:
         self.replay = strategy.follows_trace
         self.cpu = None
         self.deliver_irq = None
+        self.obj_set = False               # per process: this CPU's sched_obj slot is not 0
         strategy.new_execution(seed, self.view)
         self.meta[META_TOKEN] = strategy.next_cpu(self.view, 0, KIND_CODE["start"]) if self.serialised else -1
 
@@ -211,12 +212,15 @@ class SchedEngine:
         """Who is spinning (on which lock), in both modes alike so a replay sees the
         deadlock at the step its recording did; True: every CPU left is stuck."""
         view, meta = self.view, self.meta
-        track(view.state, me, kind, self.ncpus)        # the rule a trace is read back with
+        state = view.state
         if kind == _SPIN or kind == _WAIT:
+            track(state, me, kind, self.ncpus)      # the rule a trace is read back with
             self.wait[me] = (obj.id + 1) if obj is not None else 0
             meta[META_SPINS] += 1
             return meta[META_SPINS] > 64 * self.ncpus and not view.progressing()
-        self.wait[me] = 0
+        if state[me] != RUNNABLE or kind == _UNLOCK:  # else track() would change nothing
+            track(state, me, kind, self.ncpus)
+            self.wait[me] = 0
         meta[META_SPINS] = 0
         return False
 
@@ -234,7 +238,10 @@ class SchedEngine:
         if self.replay:
             self._check(step, me, kind)
         view = self.view
-        view.obj[me] = obj_key(obj)
+        if obj is not None or self.obj_set:           # only this CPU writes its slot
+            key = obj_key(obj)
+            view.obj[me] = key
+            self.obj_set = key != 0
         if self._track(me, kind, obj):
             self._deadlock()
         nxt = self.strategy.next_cpu(view, me, kind)

@@ -8,9 +8,7 @@ sequence from the ``switch`` stream at (s, cpu), so every later decision is a
 function of the seed and the steps taken -- whichever process computes it.
 """
 
-import math
-
-from .base import SPINNING, Option, Stream, Strategy, probability
+from .base import SPINNING, Option, Stream, Strategy, geometric, probability
 
 
 class RandomScheduler(Strategy):
@@ -23,16 +21,9 @@ class RandomScheduler(Strategy):
         self.switch = Stream(seed, "switch")
         self.rng = None
 
-    def _geometric(self, p):
-        if p <= 0:
-            return 1 << 62
-        if p >= 1:
-            return 1
-        return 1 + int(math.log(1.0 - self.rng.random()) / math.log(1.0 - p))
-
     def on_token(self, view, cpu):
         self.rng = self.switch.random(view.step, cpu)
-        self.countdown = self._geometric(self.switch_prob)
+        self.countdown = geometric(self.rng, self.switch_prob)
 
     def next_cpu(self, view, current, kind):
         if self.rng is None:
@@ -44,6 +35,6 @@ class RandomScheduler(Strategy):
         self.countdown -= 1
         if self.countdown > 0:
             return current
-        self.countdown = self._geometric(self.switch_prob)
+        self.countdown = geometric(self.rng, self.switch_prob)
         others = [c for c in view.runnable() if c != current]
         return self.rng.choice(others) if others else current
