@@ -76,9 +76,9 @@ def _parse_run_args(args):
         raise UsageError(f"--repro: for --sched none runs (a --sched {args.sched} run's reproduce "
                          "line already redoes it)")
     if args.repro:
-        from harness.commands.explore import _budget
+        from harness.commands.explore import parse_budget
         try:
-            args.repro_budget_s = _budget(args.repro_budget)
+            args.repro_budget_s = parse_budget(args.repro_budget)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     if args.trace and args.sched == "none":

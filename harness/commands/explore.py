@@ -18,7 +18,7 @@ import dataclasses
 import sys
 
 
-def _budget(text):
+def parse_budget(text):
     from harness import scenario
     try:
         return scenario.parse_duration(text)
@@ -64,7 +64,7 @@ def cmd_explore(args):
     if args.checkpoint and args.strategy != "dfs":
         raise cli.UsageError("--checkpoint: only --strategy dfs keeps a frontier to resume")
     try:
-        budget = _budget(args.budget) if args.budget else (None if args.runs else 60.0)
+        budget = parse_budget(args.budget) if args.budget else (None if args.runs else 60.0)
         params, sched_seed = scheduling.params_from_args(args, args.strategy)
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None

@@ -63,7 +63,7 @@ def failing_runs(doc):
 
 def cmd_repro(args):
     from harness import cli, scenario
-    from harness.commands.explore import _budget
+    from harness.commands.explore import parse_budget
     try:
         with open(args.report) as f:
             doc = json.load(f)
@@ -74,7 +74,7 @@ def cmd_repro(args):
     if not isinstance(doc, dict) or doc.get("tool") != "mmstress":
         raise cli.UsageError(f"{args.report} is not an mmstress report (mmstress run --json)")
     try:
-        budget = _budget(args.budget)
+        budget = parse_budget(args.budget)
     except ValueError as exc:
         raise cli.UsageError(str(exc)) from None
     runs = failing_runs(doc)
