@@ -83,12 +83,16 @@ def test_sched_seed_separates_the_schedule_from_the_workload():
 
 def test_irq_decisions_depend_only_on_the_steps_taken():
     def decisions(steps, rate=0.1, seed=3):
+        """irq_due at each step; the token taken again wherever the steps jump."""
         s = scheduler.make("pos", irq_rate=rate)
         view = base.SchedView(2)
         s.new_execution(seed, view)
-        out = []
+        out, last = [], None
         for step in steps:
             view.step = step
+            if last is None or step != last + 1:
+                s.on_token(view, 1)
+            last = step
             out.append(s.irq_due(view, 1))
         return out
     walk = list(range(1, 2001))

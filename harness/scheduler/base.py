@@ -220,10 +220,14 @@ class Strategy:
 
     def new_execution(self, seed, view):
         self.irq_stream = Stream(seed, "irq")
-        self._irq_step = -2                    # the step of this process's last irq_due
+        self._irq_left = 1 << 62
 
     def on_token(self, view, cpu):
-        pass
+        """This CPU took the token at ``view.step``: redraw its hardirq countdown from the
+        ``irq`` stream there (an override calls this too)."""
+        if self.irq_rate > 0:
+            self._irq_rng = self.irq_stream.random(view.step, cpu)
+            self._irq_left = geometric(self._irq_rng, self.irq_rate)
 
     def next_cpu(self, view, current, kind):
         return current
@@ -231,16 +235,10 @@ class Strategy:
     def irq_due(self, view, cpu):
         """A hardirq with probability ``irq_rate`` at each yield point: a countdown of
         geometric length, not a draw per step (a yield point costs ~1 us).  The
-        countdown is redrawn from the ``irq`` stream at (step, cpu) whenever this CPU's
-        steps are not consecutive (another CPU ran since), so it depends only on the
-        steps taken, whichever process holds it."""
+        countdown is redrawn whenever this CPU takes the token (``on_token``), so it
+        depends only on the steps taken, whichever process holds it."""
         if self.irq_rate <= 0:
             return False
-        step = view.step
-        if step != self._irq_step + 1:
-            self._irq_rng = self.irq_stream.random(step, cpu)
-            self._irq_left = geometric(self._irq_rng, self.irq_rate)
-        self._irq_step = step
         self._irq_left -= 1
         if self._irq_left > 0:
             return False

@@ -22,6 +22,7 @@ class RandomScheduler(Strategy):
         self.rng = None
 
     def on_token(self, view, cpu):
+        super().on_token(view, cpu)
         self.rng = self.switch.random(view.step, cpu)
         self.countdown = geometric(self.rng, self.switch_prob)
 
