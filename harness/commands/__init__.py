@@ -23,4 +23,6 @@ COMMANDS = (              # in `mmstress --help` order
     "minimize",
     "replay",
     "sweep",
+    "explore",
+    "repro",
 )

@@ -16,13 +16,19 @@ its row says ERROR and why).  The rows (harness/tools/bench.py):
   boot time and metadata bytes per page, 1 GiB and 4 GiB models   <= 1 s, 2 s; <= 64 B
 
 On a shared or loaded machine the figures are noise: look at the load first.
+
+``mmstress bench races`` is a separate section, run only when named: every
+order-dependent race of the catalogue (scenarios/bugs/races.txt) under the
+random, pct (k measured) and pos strategies for --seeds seeds, with each
+race's detection rate and seconds per detection, and each correct twin
+(NAME_ok), which must stay clean under every strategy (exit 1 if not).
 """
 
 import json
 import os
 import sys
 
-from harness.exits import EXIT_HARNESS, EXIT_OK, UsageError, interrupted
+from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, UsageError, interrupted
 
 HELP = "measure the model's and the harness's speed against targets"
 
@@ -61,7 +67,46 @@ def _sizes(args):
     return sizes
 
 
+def main_races(args):
+    from harness.supervisor import machine
+    from harness.tools import bench
+    if args.race_ops is None:
+        args.race_ops = bench.RACE_OPS
+    if args.seeds < 1:
+        raise UsageError(f"--seeds {args.seeds}: allowed: an integer >= 1")
+    if args.race_ops < 1:
+        raise UsageError(f"--race-ops {args.race_ops}: allowed: an integer >= 1")
+    print(f"mmstress bench races: {args.seeds} seeds per race and strategy, {args.race_ops} "
+          f"iterations per CPU, strategies {', '.join(bench.RACE_STRATEGIES)}")
+    restore = machine.install_stop_handlers()
+    try:
+        cells = bench.race_bench(args.seeds, args.race_ops,
+                                 on_cell=lambda c: print(bench.format_race_cell(c), flush=True))
+    except bench.Interrupted as exc:
+        print(f"mmstress: bench interrupted by signal {exc.signum}", file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        restore()
+    totals = bench.race_totals(cells)
+    print("per strategy (all races):")
+    for s, t in totals.items():
+        per = f"{t['seconds'] / t['detections']:.2f} s" if t["detections"] else "-"
+        print(f"  {s:<7s} {t['detections']:>4d}/{t['runs']:<4d} found ({t['detections'] / max(1, t['runs']):.0%}), "
+              f"{per}/detection, {t['seconds']:.1f} s; twins {t['false_positives']}/{t['twin_runs']} "
+              "with a violation")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"command": "mmstress " + " ".join(args.argv or []), "seeds": args.seeds,
+                       "ops": args.race_ops, "cells": [c.as_dict() for c in cells],
+                       "totals": totals}, f, indent=2)
+            f.write("\n")
+    dirty = sum(t["false_positives"] for t in totals.values())
+    return EXIT_VIOLATIONS if dirty else EXIT_OK
+
+
 def main(args):
+    if args.section == "races":
+        return main_races(args)
     from harness.tools import bench
     from harness.supervisor import machine
     sizes = _sizes(args)
@@ -99,6 +144,12 @@ def main(args):
 
 
 def arguments(p):
+    p.add_argument("section", nargs="?", choices=("races",), help="races: the race benchmark "
+                   "(only run when named)")
+    p.add_argument("--seeds", type=int, default=10, help="races: seeds per race and strategy "
+                   "(default 10)")
+    p.add_argument("--race-ops", type=int, default=None, help="races: iterations per CPU "
+                   "(default 3)")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (a first look; "
                    "the test uses it)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")

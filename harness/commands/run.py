@@ -2,7 +2,8 @@
 
     mmstress run [SCENARIO ...] [--seed N] [--cpus N] [--duration 10s | --ops N]
                  [--json PATH] [--junit PATH] [--quiet] [--proc buddyinfo,zoneinfo,slabinfo]
-                 [--irq-mask lazy|sigmask] [--sched none|free|random|pct] [--trace PATH]
+                 [--irq-mask lazy|sigmask] [--sched none|free|random|pct|pos|dfs] [--trace PATH]
+                 [--repro]
 
 With no scenario it runs ``smoke`` (scenarios/smoke.toml).  This module
 checks the options and turns them into scenarios (``scenarios_of``, which
@@ -36,11 +37,15 @@ def arguments(p):
                    "the interrupt signal (default: the scenario's, lazy)")
     p.add_argument("--sched", default="none", choices=scheduling.STRATEGIES,
                    help="scheduling: none (the OS, nothing recorded; default), free (the OS, "
-                   "every yield point recorded for replay), random or pct (one CPU at a time, "
-                   "the same run for the same seed; counts --ops, never time)")
-    p.add_argument("--depth", type=int, default=3, help="pct: the bug depth d (default 3)")
+                   "every yield point recorded for replay), random, pct, pos or dfs (one CPU at a "
+                   "time, the same run for the same seed; counts --ops, never time)")
+    scheduling.add_arguments(p)
     p.add_argument("--trace", metavar="PATH", help="save the run's trace (with --sched); "
                    "free runs with violations save one anyway, named in the report")
+    p.add_argument("--repro", action="store_true", help="when an unscheduled run fails, "
+                   "search reproducible schedules of the same scenario, seed and CPUs for the "
+                   "same violation and print the command that shows it (mmstress repro)")
+    p.add_argument("--repro-budget", default="60s", help="how long --repro searches (default 60s)")
     p.add_argument("--check-determinism", action="store_true", help="run twice with the same "
                    "seed and schedule and compare trace hashes; exit 3 naming the first "
                    "differing step if they differ")
@@ -71,8 +76,21 @@ def scenarios_of(args):
         over["ops"], over["duration"] = args.ops, None
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed {args.seed}: allowed: an integer >= 0")
-    if args.depth < 1:
-        raise UsageError(f"--depth {args.depth}: allowed: an integer >= 1 (PCT's bug depth)")
+    from harness.scheduler import options as scheduling
+    try:
+        args.sched_params, args.sched_seed = scheduling.params_from_args(args, args.sched)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    args.repro_budget_s = None
+    if args.repro and args.sched != "none":
+        raise UsageError(f"--repro: for --sched none runs (a --sched {args.sched} run's reproduce "
+                         "line already redoes it)")
+    if args.repro:
+        from harness.commands.explore import parse_budget
+        try:
+            args.repro_budget_s = parse_budget(args.repro_budget)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     views = [v for v in (args.proc or "").split(",") if v]
     for v in views:
         if v not in machine.PROC_VIEWS:
@@ -86,7 +104,7 @@ def scenarios_of(args):
 
 
 def main(args):
-    from harness.runtime import rng
+    from harness import rng
     from harness.tools import run
     if args.trace and args.sched == "none":
         args.sched = "free"                  # a trace needs a recording schedule
@@ -94,7 +112,8 @@ def main(args):
     seed = args.seed if args.seed is not None else rng.fresh_seed()
     print(f"mmstress: seed {seed} (repeat with --seed {seed})", file=sys.stderr)
     settings = run.RunSettings(
-        sched=args.sched, depth=args.depth, irq_mask=args.irq_mask, proc_views=tuple(views),
+        sched=args.sched, sched_params=args.sched_params, sched_seed=args.sched_seed,
+        repro_budget=args.repro_budget_s, irq_mask=args.irq_mask, proc_views=tuple(views),
         trace=args.trace, quiet=args.quiet, json=args.json, junit=args.junit,
         command="mmstress " + " ".join(shlex.quote(a) for a in (args.argv or [])))
     if args.check_determinism:

@@ -69,8 +69,8 @@ def main(args):
     except SystemExit:
         raise UsageError("the run options above are not accepted by `mmstress run`") from None
     scenarios, _ = run_command.scenarios_of(parsed)
-    settings = run.RunSettings(sched=parsed.sched, depth=parsed.depth, irq_mask=parsed.irq_mask,
-                               quiet=True)
+    settings = run.RunSettings(sched=parsed.sched, sched_params=parsed.sched_params,
+                               sched_seed=parsed.sched_seed, irq_mask=parsed.irq_mask, quiet=True)
     budget = None
     if args.budget is not None:
         try:

@@ -180,6 +180,7 @@ def summary(run):
     out.append(f"reproduce: {run['reproduce']}")
     if not sched and run["exit_code"] == 1:
         out.append("  (the seed fixes each CPU's operations; the interleaving was the OS's. For a "
-                   "command that shows a race every time: --sched random or --sched pct; to replay "
+                   "command that shows this violation every time: add --repro, or mmstress repro "
+                   "REPORT.json, which searches reproducible schedules of this seed; to replay "
                    "this kind of run: --sched free)")
     return "\n".join(out)

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from kernel_model import context, debug
 from kernel_model import gfp as _gfp
 
-from harness.runtime import rng as _rng
+from harness import rng as _rng
 
 # Inside a class body Python mangles "__GFP_*": module-level names without the underscores.
 GFP_DIRECT_RECLAIM, GFP_HIGHMEM = _gfp.__GFP_DIRECT_RECLAIM, _gfp.__GFP_HIGHMEM

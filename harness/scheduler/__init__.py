@@ -3,35 +3,49 @@
     free     the OS decides; the order of yield points is recorded
     random   one CPU at a time; switch with a small probability per yield point
     pct      one CPU at a time; PCT priorities and change points (ASPLOS 2010)
+    pos      one CPU at a time; Partial Order Sampling priorities (CAV 2018)
+    dfs      one CPU at a time; forced choices, otherwise no preemption (the
+             bounded exhaustive search's executions)
     replay   one CPU at a time; follow a recorded trace, report divergence
-    guided   one CPU at a time; follow a candidate order where it applies (minimize)
 
-``make(name, **options)`` builds one; ``engine.SchedEngine`` runs it over the
-CPU processes; ``trace`` is the on-disk format.
+``REGISTRY`` maps a name to its class (the contract: ``base.Scheduler``);
+each class declares its options.  ``make(name, **options)`` builds one;
+``engine.SchedEngine`` runs it over the CPU processes; ``trace`` is the
+on-disk format.  A new strategy: one module and one line in ``REGISTRY``.
 """
 
-from .base import KIND_CODE, YIELD_KINDS, SchedView
+from .base import KIND_CODE, YIELD_KINDS, SchedView, Strategy
+from .dfs import DfsScheduler
 from .free import FreeScheduler
 from .pct import PctScheduler
+from .pos import PosScheduler
 from .random import RandomScheduler
-from .replay import Divergence, GuidedScheduler, ReplayScheduler
+from .replay import GuidedScheduler, Divergence, ReplayScheduler
 
-STRATEGIES = ("free", "random", "pct")
+REGISTRY = {cls.name: cls for cls in (FreeScheduler, RandomScheduler, PctScheduler,
+                                      PosScheduler, DfsScheduler, ReplayScheduler,
+                                      GuidedScheduler)}
 
-
-def make(name, depth=3, steps=20000, switch_prob=1 / 32, irq_rate=0.0, trace_steps=None):
-    if name == "free":
-        return FreeScheduler()
-    if name == "random":
-        return RandomScheduler(switch_prob=switch_prob, irq_rate=irq_rate)
-    if name == "pct":
-        return PctScheduler(depth=depth, steps=steps, irq_rate=irq_rate)
-    if name == "replay":
-        return ReplayScheduler(trace_steps)
-    if name == "guided":
-        return GuidedScheduler(trace_steps or [])
-    raise ValueError(f"unknown scheduler {name!r}: one of free, random, pct")
+STRATEGIES = tuple(n for n in REGISTRY if n not in ("replay", "guided"))   # what --sched offers
 
 
-__all__ = ["KIND_CODE", "YIELD_KINDS", "SchedView", "FreeScheduler", "PctScheduler",
-           "RandomScheduler", "ReplayScheduler", "GuidedScheduler", "Divergence", "STRATEGIES", "make"]
+def make(name, irq_rate=0.0, **options):
+    """A strategy by name; ``options`` are its declared ones (TypeError for others)."""
+    cls = REGISTRY.get(name)
+    if cls is None:
+        raise ValueError(f"unknown scheduler {name!r}: one of {', '.join(REGISTRY)}")
+    return cls(irq_rate=irq_rate, **options)
+
+
+def all_options():
+    """Every declared option, by name (one name means one thing across strategies)."""
+    out = {}
+    for cls in REGISTRY.values():
+        for o in cls.OPTIONS:
+            out.setdefault(o.name, o)
+    return out
+
+
+__all__ = ["KIND_CODE", "YIELD_KINDS", "SchedView", "Strategy", "FreeScheduler", "PctScheduler",
+           "PosScheduler", "DfsScheduler", "RandomScheduler", "ReplayScheduler", "Divergence",
+           "REGISTRY", "STRATEGIES", "make", "all_options"]

@@ -1,19 +1,39 @@
-"""The scheduler interface: who runs next at a yield point.
+"""The scheduler contract: exactly what the engine calls, and what a strategy declares.
 
-A strategy is three methods (as in Shuttle's ``Scheduler`` trait):
+A strategy (``Scheduler``, the shape of Shuttle's ``Scheduler`` trait with
+the engine's two extra questions) is these methods, all called by
+``engine.SchedEngine`` and nothing else:
 
-    new_execution(seed, ncpus)           reset for a run
-    next_cpu(view, current, kind) -> int which CPU runs after this yield point
-    irq_due(view, cpu) -> bool           deliver a hardirq to ``cpu`` here?
+    new_execution(seed, view)             before fork: reset for a run
+    on_token(view, cpu)                   this CPU process just took the token
+    next_cpu(view, current, kind) -> int  which CPU runs after this yield point
+    irq_due(view, cpu) -> bool            deliver a hardirq to ``cpu`` here?
+    check(step, cpu, kind)                (``follows_trace`` only) raise Divergence
+    expect(step) -> (cpu, kind) | None    (``follows_trace`` only) the recorded step
+
+``Strategy`` gives every hook a default, so a strategy overrides only what it
+uses; the engine never probes with getattr or by catching TypeError.  Each
+strategy class declares its options (``Option``: name, type, default, help);
+the registry in ``harness/scheduler/__init__.py`` (name -> class) turns them
+into ``mmstress run`` flags and trace-header fields.  A new strategy is one
+file and one registry line.
 
 ``view`` is the shared state every CPU process sees (``SchedView``): the
 global step number, which CPUs are runnable, spinning or done.  A strategy's
-decisions must be a pure function of (seed, view, current, kind) -- never of
-which process evaluates them, never of time -- because whichever CPU holds
-the token makes the decision, and replaying a run re-evaluates it.  Shared
-mutable state a strategy needs (PCT's priorities) lives in ``view.prio``.
+decisions must be a pure function of (seed, options, view, current, kind) --
+never of which process evaluates them, never of time -- because whichever
+CPU holds the token makes the decision, and replaying a run re-evaluates it.
+Shared mutable state a strategy needs (PCT's and POS's priorities) lives in
+``view.prio``; what it needs across executions (a measured k, a DFS prefix)
+comes in through its options, prepared by the parent-side explorer
+(``harness/tools/explore.py``).
 
-Yield kinds are small ints so a trace step is two bytes (CPU, kind).
+Randomness: one stream per purpose (``Stream``), each rooted in the
+project's one derivation from the run's seed (``harness.rng.derive``),
+then drawn per (step, CPU) with SplitMix64 so a draw costs no hashing.
+
+Yield kinds are small ints so a trace step is two bytes (CPU, kind).  The
+list only grows (kinds are appended, never renumbered): traces store codes.
 
 The model marks each step after its effect -- ``locked`` once a lock is
 held, ``trylocked`` once a trylock tried, ``unlock`` once released,
@@ -28,7 +48,11 @@ accesses (SLUB's debug state, the buddy free lists).  Races live between
 accesses, so a strategy may switch CPUs or deliver an interrupt there.
 """
 
-from typing import Protocol
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from harness import rng
 
 YIELD_KINDS = ("start", "iter", "lock", "unlock", "spin", "alloc", "alloc_done", "free",
                "percpu_enter", "percpu_exit", "irq_enable", "mailbox", "reclaim", "irq",
@@ -37,19 +61,47 @@ YIELD_KINDS = ("start", "iter", "lock", "unlock", "spin", "alloc", "alloc_done",
 KIND_CODE = {k: i for i, k in enumerate(YIELD_KINDS)}
 
 RUNNABLE, SPINNING, DONE = 0, 1, 2
+_M64 = 0xFFFFFFFFFFFFFFFF
+_SPIN, _WAIT, _UNLOCK, _DONE = KIND_CODE["spin"], KIND_CODE["wait"], KIND_CODE["unlock"], KIND_CODE["done"]
 
 
 def splitmix64(x):
     """One step of SplitMix64: a stateless, well-mixed 64-bit hash of x."""
-    x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
     return x ^ (x >> 31)
 
 
-def rand_at(seed, step, stream=0):
-    """A 64-bit random number that depends only on (seed, step, stream)."""
-    return splitmix64(splitmix64(seed * 0x100000001B3 + stream) ^ step)
+class Stream:
+    """One purpose's random numbers for one run: ``at(step, cpu)`` depends only on
+    (seed, purpose, step, cpu).  Purposes in use: ``switch`` (random), ``irq``
+    (every serialised strategy), ``pct`` (priorities and change points),
+    ``pos`` (event priorities)."""
+
+    def __init__(self, seed, purpose):
+        self.root = rng.derive(seed, "sched", purpose)
+
+    def at(self, step, cpu=0):
+        return splitmix64(splitmix64(self.root ^ step) ^ (cpu + 1))
+
+    def unit(self, step, cpu=0):
+        """A float in [0, 1)."""
+        return (self.at(step, cpu) >> 11) * (1.0 / (1 << 53))
+
+    def random(self, step=0, cpu=0):
+        """A ``random.Random`` for decisions that need a sequence (shuffles, samples)."""
+        import random as _random
+        return _random.Random(self.at(step, cpu))
+
+
+def geometric(rng, p):
+    """Trials up to and including the first success, P(success) = p (>= 1)."""
+    if p <= 0:
+        return 1 << 62
+    if p >= 1:
+        return 1
+    return 1 + int(math.log(1.0 - rng.random()) / math.log(1.0 - p))
 
 
 class SchedView:
@@ -60,6 +112,8 @@ class SchedView:
         self.step = 0
         self.state = state if state is not None else [RUNNABLE] * ncpus
         self.prio = prio if prio is not None else [0] * ncpus
+        self.obj = [0] * ncpus
+        self.count = [0] * 4
         self.irqs_enabled = [True] * ncpus
 
     def runnable(self):
@@ -69,11 +123,147 @@ class SchedView:
         return [c for c in range(self.ncpus) if self.state[c] == RUNNABLE]
 
 
-class Scheduler(Protocol):
-    name: str
+def track(state, cpu, kind, ncpus):
+    """How a step changes the CPUs' states (the engine's rule, also used to read a
+    trace back): spinning or waiting at a barrier -> SPINNING; any other step
+    makes the CPU RUNNABLE; an unlock wakes every spinner; ``done`` -> DONE."""
+    if kind == _DONE:
+        state[cpu] = DONE
+    elif kind == _SPIN or kind == _WAIT:
+        state[cpu] = SPINNING
+    else:
+        if state[cpu] == SPINNING:
+            state[cpu] = RUNNABLE
+        if kind == _UNLOCK:
+            for c in range(ncpus):
+                if state[c] == SPINNING:
+                    state[c] = RUNNABLE
 
-    def new_execution(self, seed: int, ncpus: int) -> None: ...
+
+def has_choice(state):
+    """Two or more CPUs could run next: a scheduling decision that can matter."""
+    return sum(1 for s in state if s == RUNNABLE) >= 2
+
+
+def states_along(steps, ncpus):
+    """The CPUs' states after each step of a trace: [before step 1, after step 1, ...]."""
+    state = [RUNNABLE] * ncpus
+    out = [tuple(state)]
+    for cpu, kind in steps:
+        track(state, cpu, kind, ncpus)
+        out.append(tuple(state))
+    return out
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option a strategy declares: its ``mmstress run`` flag and trace-header field."""
+    name: str
+    type: Callable[[str], Any]             # parses the flag's text (ValueError: bad input)
+    default: Any
+    help: str
+    flag: str | None = None                # default: --name with - for _
+    cli: bool = True                       # False: set by the harness only (replay's steps)
+    fmt: Callable[[Any], str] = str        # the value back as flag text
+    load: Callable[[Any], Any] = None      # the value from a JSON header (default: as is)
+
+    @property
+    def option_flag(self):
+        return self.flag or "--" + self.name.replace("_", "-")
+
+
+def positive_int(text):
+    v = int(text)
+    if v < 1:
+        raise ValueError("an integer >= 1")
+    return v
+
+
+def probability(text):
+    v = float(text)
+    if not 0.0 <= v <= 1.0:
+        raise ValueError("a probability in [0, 1]")
+    return v
+
+
+class Scheduler(Protocol):
+    """What the engine calls, and nothing more."""
+    name: str
+    serialised: bool
+    follows_trace: bool
+
+    def new_execution(self, seed: int, view: SchedView) -> None: ...
+
+    def on_token(self, view: SchedView, cpu: int) -> None: ...
 
     def next_cpu(self, view: SchedView, current: int, kind: int) -> int: ...
 
     def irq_due(self, view: SchedView, cpu: int) -> bool: ...
+
+    def check(self, step: int, cpu: int, kind: int) -> None: ...
+
+    def expect(self, step: int): ...
+
+
+class Strategy:
+    """Defaults for every hook of ``Scheduler``; a strategy overrides what it uses.
+
+    ``OPTIONS`` become constructor keywords and attributes; ``irq_rate`` (the
+    hardirq probability per yield point) is every serialised strategy's."""
+    name = ""
+    serialised = True
+    follows_trace = False
+    OPTIONS: tuple = ()
+
+    def __init__(self, irq_rate=0.0, **options):
+        names = {o.name for o in self.OPTIONS}
+        for key in options:
+            if key not in names:
+                raise TypeError(f"{self.name}: no option {key!r}")
+        for o in self.OPTIONS:
+            setattr(self, o.name, options.get(o.name, o.default))
+        self.irq_rate = irq_rate
+        self.irq_stream = None
+
+    def new_execution(self, seed, view):
+        self.irq_stream = Stream(seed, "irq")
+        self._irq_left = 1 << 62
+
+    def on_token(self, view, cpu):
+        """This CPU took the token at ``view.step``: redraw its hardirq countdown from the
+        ``irq`` stream there (an override calls this too)."""
+        if self.irq_rate > 0:
+            self._irq_rng = self.irq_stream.random(view.step, cpu)
+            self._irq_left = geometric(self._irq_rng, self.irq_rate)
+
+    def next_cpu(self, view, current, kind):
+        return current
+
+    def irq_due(self, view, cpu):
+        """A hardirq with probability ``irq_rate`` at each yield point: a countdown of
+        geometric length, not a draw per step (a yield point costs ~1 us).  The
+        countdown is redrawn whenever this CPU takes the token (``on_token``), so it
+        depends only on the steps taken, whichever process holds it."""
+        if self.irq_rate <= 0:
+            return False
+        self._irq_left -= 1
+        if self._irq_left > 0:
+            return False
+        self._irq_left = geometric(self._irq_rng, self.irq_rate)
+        return True
+
+    def check(self, step, cpu, kind):
+        pass
+
+    def expect(self, step):
+        return None
+
+    @staticmethod
+    def live_choice(view, current):
+        """CPUs that can make progress (not spinning, not done); if none, every CPU not
+        done -- and never a spinning ``current`` while another CPU is left."""
+        runnable = view.runnable()
+        live = [c for c in runnable if view.state[c] != SPINNING] or runnable
+        if view.state[current] == SPINNING and len(live) > 1:
+            live = [c for c in live if c != current] or live
+        return live

@@ -24,15 +24,21 @@ Arena sections::
     sched_state  i64[ncpus]     RUNNABLE / SPINNING / DONE
     sched_prio   i64[ncpus]     strategy-owned priorities (PCT)
     sched_wait   i64[ncpus]     lock id + 1 a spinning CPU waits for, 0 none
+    sched_obj    i64[ncpus]     object id + 1 of each CPU's last yield point, 0 none
+                                (serialised modes; POS's "same object" races)
+    sched_count  i64[4]         strategy-owned counters (PCT: steps with a choice)
     sched_trace  u16[max_steps] step i (1-based) at [i-1]: cpu << 8 | kind
 
+The strategy is called only through ``base.Scheduler`` (new_execution,
+on_token, next_cpu, irq_due, and check/expect for one that follows a trace).
+
+A strategy takes no interrupt decision inside a hardirq or softirq (replay
+delivers wherever the recording took one): a handler's own yield points --
+shared accesses are points -- would otherwise raise the next interrupt, and
+the interrupts alone would run.
 Interrupts in serialised modes are strategy decisions taken at yield points
-(``irq_due``) of process context and delivered by calling the CPU's handler
-there; the first yield point of the handler records (CPU, irq), which replay
-follows (wherever a free run took it).  A strategy takes no decision inside a
-hardirq or softirq: their own yield
-points would otherwise raise the next interrupt, and with enough points per
-handler (shared accesses are points) the interrupts alone would run.
+(``irq_due``) and delivered by calling the CPU's handler there; the first
+yield point of the handler records (CPU, irq), which replay follows.
 """
 
 import multiprocessing
@@ -41,8 +47,8 @@ import time
 
 from kernel_model.context import in_interrupt as _in_interrupt
 
-from .base import DONE, KIND_CODE, RUNNABLE, SPINNING
-from .replay import Divergence, ReplayScheduler
+from .base import DONE, KIND_CODE, RUNNABLE, SPINNING, YIELD_KINDS, track
+from .replay import Divergence
 from .trace import steps_to_bytes, trace_hash
 
 META_STEP, META_TOKEN, META_SPINS, META_STOP, META_TRUNC, META_DIVERGED, META_FIRST_BUG = range(7)
@@ -74,7 +80,19 @@ class SchedDeadlock(BaseException):
 
 def arena_sections(ncpus, max_steps=1 << 20):
     return [("sched_meta", "q", 8), ("sched_state", "q", ncpus), ("sched_prio", "q", ncpus),
-            ("sched_wait", "q", ncpus), ("sched_trace", "H", max_steps)]
+            ("sched_wait", "q", ncpus), ("sched_obj", "q", ncpus), ("sched_count", "q", 4),
+            ("sched_trace", "H", max_steps)]
+
+
+def obj_key(obj):
+    """What ``sched_obj`` stores for a yield point's object: a lock's id + 1, an int
+    object (an address) + 1; 0 for none or an object with no integer id."""
+    if obj is None:
+        return 0
+    if isinstance(obj, int):
+        return obj + 1
+    ident = getattr(obj, "id", None)
+    return ident + 1 if isinstance(ident, int) else 0
 
 
 class ArenaView:
@@ -85,6 +103,8 @@ class ArenaView:
         self.meta = arena.v["sched_meta"]
         self.state = arena.v["sched_state"]
         self.prio = arena.v["sched_prio"]
+        self.obj = arena.v["sched_obj"]
+        self.count = arena.v["sched_count"]
 
     @property
     def step(self):
@@ -103,7 +123,7 @@ class SchedEngine:
     def __init__(self, pgdat, strategy, seed, ncpus, lock_owner=None, lock_name=None):
         ctx = multiprocessing.get_context("fork")
         self.strategy = strategy
-        self.serialised = getattr(strategy, "serialised", True)
+        self.serialised = strategy.serialised
         self.seed = seed
         self.ncpus = ncpus
         arena = pgdat.arena
@@ -122,14 +142,11 @@ class SchedEngine:
         self.sems = [ctx.Semaphore(0) for _ in range(ncpus)]
         self.lock_owner = lock_owner or (lambda lock_id: None)
         self.lock_name = lock_name or (lambda lock_id: f"lock {lock_id}")
-        self.replay = isinstance(strategy, ReplayScheduler)
+        self.replay = strategy.follows_trace
         self.cpu = None
         self.deliver_irq = None
-        init = getattr(strategy, "new_execution")
-        try:
-            init(seed, ncpus, view=self.view)
-        except TypeError:
-            init(seed, ncpus)
+        self.obj_set = False               # per process: this CPU's sched_obj slot is not 0
+        strategy.new_execution(seed, self.view)
         self.meta[META_TOKEN] = strategy.next_cpu(self.view, 0, KIND_CODE["start"]) if self.serialised else -1
 
     # -- per CPU process ------------------------------------------------------------
@@ -148,11 +165,9 @@ class SchedEngine:
             irq_gate.hold = True
         if not self.serialised:
             self.ticket.acquire()
-        on_token = getattr(self.strategy, "on_token", None)
         if self.serialised:
             self._wait_for_token()
-            if on_token:
-                on_token(self.view, cpu)
+            self.strategy.on_token(self.view, cpu)
 
     def _wait_for_token(self):
         """Sleep until the token is ours.  With a core for every CPU process, poll the
@@ -203,19 +218,16 @@ class SchedEngine:
         """Who is spinning (on which lock), in both modes alike so a replay sees the
         deadlock at the step its recording did; True: every CPU left is stuck."""
         view, meta = self.view, self.meta
+        state = view.state
         if kind == _SPIN or kind == _WAIT:
-            view.state[me] = SPINNING
+            track(state, me, kind, self.ncpus)      # the rule a trace is read back with
             self.wait[me] = (obj.id + 1) if obj is not None else 0
             meta[META_SPINS] += 1
             return meta[META_SPINS] > 64 * self.ncpus and not view.progressing()
-        if view.state[me] == SPINNING:
-            view.state[me] = RUNNABLE
+        if state[me] != RUNNABLE or kind == _UNLOCK:  # else track() would change nothing
+            track(state, me, kind, self.ncpus)
             self.wait[me] = 0
         meta[META_SPINS] = 0
-        if kind == _UNLOCK:
-            for c in range(self.ncpus):
-                if view.state[c] == SPINNING:
-                    view.state[c] = RUNNABLE
         return False
 
     def yield_point(self, kind_name, obj=None):
@@ -232,6 +244,10 @@ class SchedEngine:
         if self.replay:
             self._check(step, me, kind)
         view = self.view
+        if obj is not None or self.obj_set:           # only this CPU writes its slot
+            key = obj_key(obj)
+            view.obj[me] = key
+            self.obj_set = key != 0
         if self._track(me, kind, obj):
             self._deadlock()
         nxt = self.strategy.next_cpu(view, me, kind)
@@ -256,9 +272,7 @@ class SchedEngine:
         self.meta[META_TOKEN] = nxt
         self.sems[nxt].release()
         self._wait_for_token()
-        on_token = getattr(self.strategy, "on_token", None)
-        if on_token:
-            on_token(self.view, me)
+        self.strategy.on_token(self.view, me)
 
     def should_stop(self):
         """At the top of a CPU's loop: replaying, stop exactly where the recording did
@@ -342,3 +356,6 @@ class SchedEngine:
 
     def truncated(self):
         return bool(self.meta[META_TRUNC])
+
+
+assert YIELD_KINDS[_IRQ] == "irq"

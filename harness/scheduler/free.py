@@ -6,16 +6,12 @@ by the ``replay`` strategy.  Hardirqs are real asynchronous signals in this
 mode; an interrupt is recorded at the first yield point its handler reaches.
 """
 
+from .base import Strategy
 
-class FreeScheduler:
+
+class FreeScheduler(Strategy):
     name = "free"
     serialised = False
-
-    def new_execution(self, seed, ncpus):
-        pass
-
-    def next_cpu(self, view, current, kind):
-        return current
 
     def irq_due(self, view, cpu):
         return False

@@ -5,21 +5,22 @@
     free     the OS interleaves; every yield point is recorded in order
              (a shared ticket), so the run replays with ``mmstress replay``
     random   one CPU at a time, seeded switches and interrupts
-    pct      one CPU at a time, PCT priorities (--depth d)
+    pct      one CPU at a time, PCT priorities (--depth d, --pct-steps k)
+    pos      one CPU at a time, Partial Order Sampling priorities
+    dfs      one CPU at a time, forced choices (--schedule), else no preemption
     replay   one CPU at a time, following a recorded trace
 
-Serialised runs (random, pct, replay) are the same run, bit for bit, for the
+Serialised runs (random, pct, pos, dfs, replay) are the same run, bit for bit, for the
 same scenario, seed and options: the CPUs' op streams are seeded, only the
 token holder runs, interrupts are scheduler decisions at yield points (no
 timer), and the run ends after a number of iterations (``--ops``), never
-after a time.  ``SchedOptions`` is what a trace header stores to redo a run.
+after a time.  ``SchedOptions`` is what a trace header stores to redo a run; the flags
+of each strategy's options come from its declaration (``add_arguments``).
 
 Yield points beyond the model's own (spinlocks, allocator entry and exit,
 reclaim): per-CPU section entry and exit, the SLUB tid window, mailbox
 operations, the top of every workload iteration, and every hardirq.
 """
-
-from dataclasses import asdict, dataclass, field
 
 from kernel_model import spinlock
 
@@ -34,14 +35,50 @@ SERIAL_MAX_STEPS = 1 << 22
 IRQ_STEP_RATE = 1 / 50000         # hardirqs per yield point for each interrupt per second
 
 
-@dataclass
 class SchedOptions:
-    strategy: str = "none"
-    depth: int = 3                 # pct: bug depth d
-    steps: int = 20000             # pct: k, the expected number of steps
-    switch_prob: float = 1 / 32    # random: P(switch) per yield point
-    irq_rate: float = 0.0          # serialised: P(hardirq) per yield point
-    trace_steps: list = field(default_factory=list, repr=False)   # replay, guided only
+    """A run's schedule: the strategy, its declared options (``params``), the
+    hardirq probability per yield point, and the schedule's own seed.
+
+    ``sched_seed`` (None: the run's seed) seeds the strategy's streams apart
+    from the workload's: the same op streams under another schedule, which is
+    what auto-repro searches.  Options of other strategies are accepted and
+    dropped (an old trace header names them all); unknown names are a TypeError."""
+
+    def __init__(self, strategy="none", irq_rate=0.0, sched_seed=None, trace_steps=None, **params):
+        known = scheduler.all_options()
+        for key in params:
+            if key not in known:
+                raise TypeError(f"SchedOptions: no scheduling option {key!r}")
+        cls = scheduler.REGISTRY.get(strategy)
+        if cls is None and strategy != "none":
+            raise ValueError(f"unknown scheduler {strategy!r}: one of {', '.join(STRATEGIES)}")
+        own = cls.OPTIONS if cls else ()
+        self.strategy = strategy
+        self.irq_rate = irq_rate
+        self.sched_seed = sched_seed
+        self.params = {}
+        for o in own:
+            if o.cli:
+                value = params.get(o.name, o.default)
+                self.params[o.name] = o.load(value) if o.load and value is not None else value
+        self.trace_steps = list(trace_steps or [])
+
+    def __getattr__(self, name):
+        params = self.__dict__.get("params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(name)
+
+    def __eq__(self, other):
+        return isinstance(other, SchedOptions) and self.header() == other.header()
+
+    def __repr__(self):
+        return f"SchedOptions({self.header()})"
+
+    def replace(self, **changes):
+        d = dict(self.header(), trace_steps=self.trace_steps)
+        d.update(changes)
+        return SchedOptions(**d)
 
     @property
     def active(self):
@@ -49,31 +86,89 @@ class SchedOptions:
 
     @property
     def serialised(self):
-        return self.strategy in ("random", "pct", "replay", "guided")
+        cls = scheduler.REGISTRY.get(self.strategy)
+        return cls is not None and cls.serialised
 
     def header(self):
         """What a trace header stores (never the replayed steps themselves)."""
-        d = asdict(self)
-        d.pop("trace_steps")
+        d = {"strategy": self.strategy, "irq_rate": self.irq_rate}
+        if self.sched_seed is not None:
+            d["sched_seed"] = self.sched_seed
+        d.update((k, list(v) if isinstance(v, tuple) else v) for k, v in self.params.items())
         return d
 
     def args(self):
-        """Command-line options that redo this schedule."""
-        if self.strategy in ("none", "replay", "guided"):
+        """Command-line options that redo this schedule (with the run's --seed)."""
+        if self.strategy in ("none", "replay", "guided"):     # a trace, not flags, redoes these
             return []
         out = ["--sched", self.strategy]
-        if self.strategy == "pct":
-            out += ["--depth", str(self.depth)]
+        cls = scheduler.REGISTRY[self.strategy]
+        for o in cls.OPTIONS:
+            if o.cli and self.params.get(o.name) not in (None, ()):
+                out += [o.option_flag, o.fmt(self.params[o.name])]
+        if self.sched_seed is not None:
+            out += ["--sched-seed", str(self.sched_seed)]
         return out
 
 
-def options_for(strategy, scenario, depth=3, steps=None, trace_steps=None):
-    """Options for a scenario: the interrupt rate becomes a per-step probability."""
-    irq = min(0.05, scenario.irq_rate * IRQ_STEP_RATE) if scenario.irq_rate else 0.0
+def add_arguments(parser):
+    """``mmstress run``'s flags for every strategy's declared options (default None:
+    the strategy's own default), and --sched-seed."""
+    seen = set()
+    for cls in scheduler.REGISTRY.values():
+        for o in cls.OPTIONS:
+            if not o.cli or o.name in seen:
+                continue
+            seen.add(o.name)
+            parser.add_argument(o.option_flag, dest="sched_" + o.name, type=str, default=None,
+                                metavar=o.name.upper(), help=f"{cls.name}: {o.help}")
+    parser.add_argument("--sched-seed", type=int, default=None, help="seed of the schedule's "
+                        "random choices, apart from the workload's (default: the run's --seed)")
+
+
+def params_from_args(args, strategy):
+    """The declared options given on the command line for ``strategy``; ValueError
+    names the flag and what it allows.  A flag of another strategy is an error."""
+    cls = scheduler.REGISTRY.get(strategy)
+    own = {o.name for o in cls.OPTIONS} if cls else set()
+    out = {}
+    for name, o in scheduler.all_options().items():
+        text = getattr(args, "sched_" + name, None)
+        if text is None:
+            continue
+        if name not in own:
+            users = [c.name for c in scheduler.REGISTRY.values() if o in c.OPTIONS]
+            raise ValueError(f"{o.option_flag} is an option of --sched {'/'.join(users)}, "
+                             f"not of --sched {strategy}")
+        try:
+            out[name] = o.type(text)
+        except ValueError as exc:
+            raise ValueError(f"{o.option_flag} {text}: allowed: {exc}") from None
+    seed = getattr(args, "sched_seed", None)
+    if seed is not None and seed < 0:
+        raise ValueError(f"--sched-seed {seed}: allowed: an integer >= 0")
+    return out, seed
+
+
+def guess_steps(scenario):
+    """PCT's k before anything was measured: a run's steps from its size."""
     ops = scenario.ops or SERIAL_DEFAULT_OPS
-    return SchedOptions(strategy=strategy, depth=depth,
-                        steps=steps or max(1000, ops * scenario.cpus * 20),
-                        irq_rate=irq, trace_steps=list(trace_steps or []))
+    return max(1000, ops * scenario.cpus * 20)
+
+
+def options_for(strategy, scenario, depth=None, steps=None, trace_steps=None, sched_seed=None,
+                **params):
+    """Options for a scenario: the interrupt rate becomes a per-step probability; PCT's
+    k, when not given, is guessed from the scenario's size."""
+    irq = min(0.05, scenario.irq_rate * IRQ_STEP_RATE) if scenario.irq_rate else 0.0
+    if depth is not None:
+        params["depth"] = depth
+    if strategy == "pct":
+        params["steps"] = steps or guess_steps(scenario)
+    elif steps:
+        params["steps"] = steps
+    return SchedOptions(strategy=strategy, irq_rate=irq, sched_seed=sched_seed,
+                        trace_steps=trace_steps, **params)
 
 
 def arena_sections(opts, ncpus):
@@ -87,13 +182,13 @@ def make_engine(opts, node, seed, ncpus):
     """Before fork, in the machine: the engine every CPU shares (None for ``none``)."""
     if not opts.active:
         return None
+    params = dict(opts.params)
     if opts.strategy in ("replay", "guided"):
-        strat = scheduler.make(opts.strategy, trace_steps=opts.trace_steps)
-    else:
-        strat = scheduler.make(opts.strategy, depth=opts.depth, steps=opts.steps,
-                               switch_prob=opts.switch_prob, irq_rate=opts.irq_rate)
+        params["trace_steps"] = opts.trace_steps
+    strat = scheduler.make(opts.strategy, irq_rate=opts.irq_rate, **params)
     pool = node.locks
-    return _engine.SchedEngine(node, strat, seed, ncpus,
+    sched_seed = seed if opts.sched_seed is None else opts.sched_seed
+    return _engine.SchedEngine(node, strat, sched_seed, ncpus,
                                lock_owner=lambda lid: spinlock.owner_cpu(pool.owner[lid]),
                                lock_name=pool.name_of)
 

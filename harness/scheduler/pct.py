@@ -11,62 +11,64 @@ with probability at least 1 / (n * k^(d-1)).
     - at change point i (0-based), the running CPU's priority drops to d-1-i,
       below every initial priority.
 
+k matters: change points after the run's last step do nothing.  As in
+Shuttle's PctScheduler (and the paper's 4.1, "Identifying Sequential
+Execution"), only steps with a choice -- two or more CPUs that can run --
+are counted (``view.count[0]``, shared): a change point while one CPU runs
+alone, or the others spin or wait at the end-of-run barrier, would be
+wasted.  ``steps`` (``--pct-steps``) is k; the explorer measures it from the
+previous executions (their steps with a choice), as Shuttle does after a
+first execution.
+
 Invariants: priorities are distinct at all times; they live in ``view.prio``
 (shared memory), so every CPU process sees the drops made by the others.
 A spinning CPU cannot make progress: the highest-priority CPU that is not
 spinning runs instead (the spinning one keeps its priority).
 """
 
-import random as _random
-
-from .base import KIND_CODE, RUNNABLE, SPINNING, rand_at
+from .base import KIND_CODE, RUNNABLE, Option, Stream, Strategy, has_choice, positive_int
 
 _RECHECK = {KIND_CODE["start"], KIND_CODE["unlock"], KIND_CODE["spin"], KIND_CODE["done"],
             KIND_CODE["wait"]}
 
-_M = 1 << 64
 
-
-class PctScheduler:
+class PctScheduler(Strategy):
     name = "pct"
+    OPTIONS = (Option("depth", positive_int, 3, "the bug depth d (default 3)"),
+               Option("steps", positive_int, 20000, "k, the number of steps the change points "
+                      "are drawn from (default: from the scenario's size)", flag="--pct-steps"))
 
-    def __init__(self, depth=3, steps=20000, irq_rate=0.0):
-        if depth < 1:
+    def __init__(self, irq_rate=0.0, **options):
+        super().__init__(irq_rate, **options)
+        if self.depth < 1:
             raise ValueError("pct depth must be >= 1")
-        self.depth = depth
-        self.k = max(1, steps)
-        self.irq_rate = irq_rate
-        self.seed = 0
+        self.k = max(1, self.steps)
         self.change_points = {}
 
-    def new_execution(self, seed, ncpus, view=None):
-        self.seed = seed
-        rng = _random.Random(seed)           # seeded: a pure function of the seed
+    def new_execution(self, seed, view):
+        super().new_execution(seed, view)
+        rng = Stream(seed, "pct").random()
+        ncpus = view.ncpus
         prios = list(range(self.depth, self.depth + ncpus))
         rng.shuffle(prios)
-        if view is not None:
-            for c in range(ncpus):
-                view.prio[c] = prios[c]
+        for c in range(ncpus):
+            view.prio[c] = prios[c]
         self.initial = prios
         points = rng.sample(range(1, self.k + 1), min(self.depth - 1, self.k))
         self.change_points = {step: i for i, step in enumerate(sorted(points))}
 
     def next_cpu(self, view, current, kind):
-        i = self.change_points.get(view.step)
+        i = None
+        if has_choice(view.state):
+            view.count[0] += 1
+            i = self.change_points.get(view.count[0])
         if i is not None:
             view.prio[current] = self.depth - 1 - i
         elif kind not in _RECHECK and view.state[current] == RUNNABLE:
             return current               # nothing changed: the highest still runs
-        runnable = view.runnable()
-        if not runnable:
+        if not view.runnable():
             return current
-        live = [c for c in runnable if view.state[c] != SPINNING] or runnable
-        if view.state[current] == SPINNING and len(live) > 1:
-            live = [c for c in live if c != current] or live
-        return max(live, key=lambda c: view.prio[c])
-
-    def irq_due(self, view, cpu):
-        return self.irq_rate > 0 and rand_at(self.seed, view.step, 3) < self.irq_rate * _M
+        return max(self.live_choice(view, current), key=lambda c: view.prio[c])
 
     def bound(self, ncpus):
         """The ASPLOS 2010 lower bound on finding a depth-d bug in one run."""

@@ -5,17 +5,9 @@ names, with the same kind of yield point; the next CPU is the trace's next
 step; an interrupt is delivered where the trace shows the CPU entering one.
 A mismatch is a divergence: the engine stops the run and reports the first
 differing step ("not replayable"), exit code 3.
-
-``guided`` (GuidedScheduler) is the lenient sibling ``mmstress minimize``
-runs: it follows a *candidate* order -- a recorded one with stretches
-deleted, CPUs or interrupts dropped -- as far as it applies and never
-diverges; where the candidate names a CPU that has finished, or once it is
-used up, the CPU that holds the token keeps running until it finishes,
-spins or waits, and then the next CPU in turn takes over.  Its run is
-recorded like any serialised run, so that recording replays.
 """
 
-from .base import DONE, KIND_CODE, RUNNABLE
+from .base import DONE, KIND_CODE, RUNNABLE, YIELD_KINDS, Option, Strategy
 
 
 class Divergence(BaseException):
@@ -27,25 +19,24 @@ class Divergence(BaseException):
         self.got = got
 
 
-class ReplayScheduler:
+class ReplayScheduler(Strategy):
     name = "replay"
+    follows_trace = True
+    OPTIONS = (Option("trace_steps", list, (), "the recorded [(cpu, kind code)] (step 1 first)",
+                      cli=False),)
 
-    def __init__(self, steps):
-        """``steps``: [(cpu, kind_code)] as recorded (step 1 is steps[0])."""
-        self.steps = steps
-
-    def new_execution(self, seed, ncpus):
-        pass
+    @property
+    def steps(self):
+        return self.trace_steps
 
     def expect(self, step):
-        if 1 <= step <= len(self.steps):
-            return self.steps[step - 1]
+        if 1 <= step <= len(self.trace_steps):
+            return self.trace_steps[step - 1]
         return None
 
     def check(self, step, cpu, kind):
         want = self.expect(step)
         if want is None or want != (cpu, kind):
-            from .base import YIELD_KINDS
             exp = (want[0], YIELD_KINDS[want[1]]) if want else ("-", "end of trace")
             raise Divergence(step, exp, (cpu, YIELD_KINDS[kind]))
 
@@ -60,23 +51,22 @@ class ReplayScheduler:
         return nxt is not None and nxt == (cpu, KIND_CODE["irq"])
 
 
-class GuidedScheduler:
-    """Follow ``plan`` (steps as a trace has them) where it applies; see the module doc.
+class GuidedScheduler(Strategy):
+    """Follow ``trace_steps`` (steps as a trace has them) where it applies, never stopping
+    on a mismatch: the minimiser's candidate schedules (harness/tools/minimize.py).
 
     Decisions are a function of (plan, step, CPU states) only, as every strategy's
-    must be: ``plan[s]`` names the CPU for step s+1 and, when its kind is ``irq``,
-    that the CPU enters a hardirq there."""
+    must be: ``trace_steps[s]`` names the CPU for step s+1 and, when its kind is
+    ``irq``, that the CPU enters a hardirq there.  Past the plan, or where it names a
+    CPU that cannot run, the current CPU goes on until it finishes, spins or waits."""
 
     name = "guided"
-
-    def __init__(self, plan):
-        self.plan = plan
-
-    def new_execution(self, seed, ncpus):
-        pass
+    OPTIONS = (Option("trace_steps", list, (), "the candidate [(cpu, kind code)] (step 1 first)",
+                      cli=False),)
 
     def _want(self, step):
-        return self.plan[step] if 0 <= step < len(self.plan) else None
+        plan = self.trace_steps
+        return tuple(plan[step]) if 0 <= step < len(plan) else None
 
     def next_cpu(self, view, current, kind):
         want = self._want(view.step)

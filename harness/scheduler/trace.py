@@ -4,7 +4,8 @@ On disk (``.mmtrace``)::
 
     line 1   JSON header: {"format": 2, "mmstress": version, "scenario": name,
              "scenario_hash": sha256 of the scenario text, "seed": n,
-             "strategy": "free"|"random"|"pct", "options": {...}, "cpus": n,
+             "strategy": a --sched name, "options": {the strategy's declared
+             options, irq_rate, sched_seed}, "cpus": n,
              "python": "3.11.7", "steps": count, "hash": trace hash,
              "violation": {"kind", "site"} or null, "ops": [...] (optional)}
     rest     zlib-compressed steps, two bytes each: CPU, yield kind code

@@ -43,7 +43,8 @@ import kernel_model as km
 from kernel_model import invariants, pcp, spinlock
 
 from harness.runtime import counters as C
-from harness.runtime import bootargs, hooks, mailbox, percpu, rng
+from harness import rng
+from harness.runtime import bootargs, hooks, mailbox, percpu
 from harness.scheduler import options as scheduling
 from harness.scheduler import engine as sched_engine
 from harness.runtime.cpu import cpu_main

@@ -509,3 +509,119 @@ def format_row(row):
 
 def header():
     return f"{'measurement':<38s} {'value':>14s}  {'target':>11s}  {'':<5s}  detail"
+
+
+# --- races: `mmstress bench races` only --------------------------------------------------------
+# Every order-dependent race of the catalogue (scenarios/bugs/races.txt) under each
+# exploring strategy for N seeds, one execution per seed (PCT's k measured from the
+# executions before, as `mmstress explore` does): how many seeds found the race, and
+# the seconds spent per detection.  Each race's _ok twin runs the same way and must
+# stay clean under every strategy.
+
+RACE_STRATEGIES = ("random", "pct", "pos")
+RACE_OPS = 3                  # iterations per CPU: a small scope, where a strategy's odds per run
+                              # show (a longer run gives random walk more chances per run than PCT's
+                              # d-1 change points: compare with --race-ops 20)
+
+
+def race_catalogue(path=None):
+    """[(name, kind or None)] from scenarios/bugs/races.txt (``NAME [KIND]`` a line)."""
+    from harness import scenario
+    path = path or os.path.join(scenario.BUGS_DIR, "races.txt")
+    out = []
+    with open(path) as f:
+        for line in f:
+            words = line.split("#", 1)[0].split()
+            if words:
+                out.append((words[0], words[1] if len(words) > 1 else None))
+    return out
+
+
+@dataclasses.dataclass
+class RaceCell:
+    """One race (or twin) under one strategy: ``hits`` of ``runs`` seeds, in ``seconds``."""
+    race: str
+    strategy: str
+    runs: int
+    hits: int
+    seconds: float
+    twin: bool = False
+    k: int | None = None
+
+    @property
+    def per_detection(self):
+        return self.seconds / self.hits if self.hits else None
+
+    def as_dict(self):
+        return dict(dataclasses.asdict(self), per_detection=self.per_detection)
+
+
+def _race_scenario(name, ops):
+    from harness import scenario
+    sc = scenario.resolve("bugs/" + name)
+    return dataclasses.replace(sc, ops=ops, duration=None)
+
+
+def race_cell(name, strategy, seeds, ops, kind=None, twin=False, seed=1):
+    """Run ``seeds`` executions of bugs/NAME under ``strategy``; a hit is a violation of
+    ``kind`` (default: the scenario's expected kinds; ``any``: any); for a twin, any
+    violation or failure."""
+    from harness.tools import explore
+    sc = _race_scenario(name, ops)
+    ex = explore.make_explorer(strategy, sc, seed)
+    want = {kind} if kind else set(sc.expect)
+    hits = 0
+    t0 = time.perf_counter()
+    for _ in range(seeds):
+        execution = ex.new_execution()
+        res = explore.run_execution(sc, execution)
+        if res.interrupted:
+            raise Interrupted(res.interrupted)
+        ex.record(execution, res)
+        kinds = {v["kind"] for v in res.violations}
+        if twin or kind == "any":
+            hits += bool(kinds or res.exit_code != 0)
+        else:
+            hits += bool(kinds & want)
+    return RaceCell(name, strategy, seeds, hits, time.perf_counter() - t0, twin,
+                    getattr(ex, "measured", None))
+
+
+def race_bench(seeds=10, ops=RACE_OPS, strategies=RACE_STRATEGIES, on_cell=None, catalogue=None):
+    """Every race and its twin under every strategy; returns the cells."""
+    from harness import scenario
+    cells = []
+    for name, kind in catalogue or race_catalogue():
+        twin = name + "_ok"
+        has_twin = os.path.exists(os.path.join(scenario.BUGS_DIR, twin + ".toml"))
+        for strategy in strategies:
+            for cell in ([race_cell(name, strategy, seeds, ops, kind)]
+                         + ([race_cell(twin, strategy, seeds, ops, twin=True)] if has_twin else [])):
+                cells.append(cell)
+                if on_cell:
+                    on_cell(cell)
+    return cells
+
+
+def race_totals(cells, strategies=RACE_STRATEGIES):
+    """Per strategy: (detections, runs, seconds, false positives on the twins)."""
+    out = {}
+    for s in strategies:
+        races = [c for c in cells if c.strategy == s and not c.twin]
+        twins = [c for c in cells if c.strategy == s and c.twin]
+        out[s] = {"detections": sum(c.hits for c in races), "runs": sum(c.runs for c in races),
+                  "seconds": sum(c.seconds for c in races),
+                  "twin_runs": sum(c.runs for c in twins),
+                  "false_positives": sum(c.hits for c in twins)}
+    return out
+
+
+def format_race_cell(c):
+    per = f"{c.per_detection:.2f} s" if c.per_detection is not None else "-"
+    what = f"{c.race} (twin)" if c.twin else c.race
+    k = f"  k={c.k}" if c.k else ""
+    if c.twin:
+        return f"{what:<32s} {c.strategy:<7s} {c.hits:>3d}/{c.runs:<3d} violations (must be 0)  " \
+               f"{c.seconds:6.1f} s{k}"
+    return f"{what:<32s} {c.strategy:<7s} {c.hits:>3d}/{c.runs:<3d} found  {per:>8s}/detection  " \
+           f"{c.seconds:6.1f} s{k}"

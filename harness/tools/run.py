@@ -24,7 +24,9 @@ class RunSettings:
     """How to run and report, beside the scenarios and the seed (``mmstress run``'s options)."""
 
     sched: str = "none"              # harness.scheduler.options.STRATEGIES
-    depth: int = 3                   # pct's bug depth
+    sched_params: dict = dataclasses.field(default_factory=dict)   # the strategy's declared options
+    sched_seed: int | None = None    # the schedule's own seed (default: the run's)
+    repro_budget: float | None = None   # --repro: seconds to search schedules after a failing none run
     irq_mask: str | None = None      # None: the scenario's
     proc_views: tuple = ()           # machine.PROC_VIEWS printed at the end
     trace: str | None = None         # where to save a scheduled run's trace
@@ -54,7 +56,8 @@ def run_scenarios(scenarios, seed, settings):
     restore = machine.install_stop_handlers()
     try:
         for sc in scenarios:
-            opts = scheduling.options_for(settings.sched, sc, depth=settings.depth)
+            opts = scheduling.options_for(settings.sched, sc, sched_seed=settings.sched_seed,
+                                          **settings.sched_params)
             path = settings.trace
             if path and len(scenarios) > 1:
                 root, ext = os.path.splitext(path)
@@ -93,6 +96,15 @@ def run_scenarios(scenarios, seed, settings):
         report.write_json(settings.json, doc)
     if settings.junit:
         junit.write_junit(settings.junit, doc)
+    if settings.repro_budget and not interrupted and code == EXIT_VIOLATIONS:
+        from harness.tools.explore import search_and_print
+        for res in results:
+            if res.exit_code == EXIT_VIOLATIONS and res.violations:
+                rc = search_and_print(res.scenario, res.seed, res.violations[0], settings.repro_budget)
+                if rc > 1:
+                    interrupted = rc - 128
+                    code = rc
+                    break
     if interrupted:
         written = "; partial report written" if settings.json or settings.junit else ""
         print(f"mmstress: interrupted by {signame}{written}", file=sys.stderr)
@@ -118,7 +130,8 @@ def check_determinism(scenarios, seed, settings):
         for sc in scenarios:
             runs = []
             for _ in (1, 2):
-                opts = scheduling.options_for(strategy, sc, depth=settings.depth)
+                params = settings.sched_params if strategy == settings.sched else {}
+                opts = scheduling.options_for(strategy, sc, sched_seed=settings.sched_seed, **params)
                 res = machine.run(sc, seed, irq_mask=settings.irq_mask, sched=opts)
                 if res.interrupted:
                     return _interrupted(res.interrupted)

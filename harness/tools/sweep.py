@@ -180,7 +180,7 @@ class Sweep:
     """Runs ``scenarios`` x ``seeds`` with ``jobs`` runners at a time; see the module docstring.
 
     ``scenarios``: [(argument as typed, Scenario with the overrides applied)].
-    ``settings``: the ``harness.tools.run.RunSettings`` every run gets (sched, depth, irq_mask).
+    ``settings``: the ``harness.tools.run.RunSettings`` every run gets (sched and its options, irq_mask).
     ``run_args``: the ``mmstress run`` options as typed (``--duration 1s``, ``--sched pct``),
     recorded in the sweep's JSON.
     ``events``: an object with ``started(sweep)``, ``finished(sweep, job, run)``, ``tick(sweep)``

@@ -16,18 +16,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ALLOWED = {
     "kernel_model": set(),
     "exits": set(),
-    "scheduler": {"kernel_model"},      # options.py reads the model's lock owner words
-    "checkers": {"kernel_model", "runtime"},
-    "runtime": {"kernel_model", "checkers", "scheduler"},
-    "scenario": {"kernel_model", "checkers", "runtime"},
-    "supervisor": {"kernel_model", "checkers", "runtime", "scenario", "scheduler", "exits",
+    "rng": set(),                        # one random stream per purpose, from the run's seed
+    "scheduler": {"rng", "kernel_model"},      # options.py reads the model's lock owner words
+    "checkers": {"rng", "kernel_model", "runtime"},
+    "runtime": {"rng", "kernel_model", "checkers", "scheduler"},
+    "scenario": {"rng", "kernel_model", "checkers", "runtime"},
+    "supervisor": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler", "exits",
                    "outputs"},               # the machine merges records by key (outputs.merge)
-    "outputs": {"kernel_model", "checkers", "scenario", "scheduler", "exits"},
-    "tools": {"kernel_model", "checkers", "runtime", "scenario", "scheduler", "supervisor",
+    "outputs": {"rng", "kernel_model", "checkers", "scenario", "scheduler", "exits"},
+    "tools": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler", "supervisor",
               "outputs", "exits"},
-    "pytest_plugin": {"kernel_model", "checkers", "runtime", "scenario", "scheduler",
+    "pytest_plugin": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler",
                       "supervisor", "outputs", "tools", "exits"},
-    "commands": {"kernel_model", "checkers", "runtime", "scenario", "scheduler", "supervisor",
+    "commands": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler", "supervisor",
                  "outputs", "tools", "exits"},
     "cli": {"kernel_model", "commands", "exits"},
     "__main__": {"cli"},

@@ -5,7 +5,7 @@ import random
 import kernel_model as km
 from kernel_model import context
 from harness.runtime import counters as C
-from harness.runtime import rng
+from harness import rng
 from harness.runtime.irq import Irq, LazyIrqChip
 from harness.runtime.mailbox import Mailboxes, arena_sections as mbox_sections
 from harness.runtime.percpu import PerCpuVars, arena_sections as percpu_sections

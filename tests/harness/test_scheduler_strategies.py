@@ -3,60 +3,19 @@
 import pytest
 
 from harness.scheduler import KIND_CODE, Divergence, SchedView, make
-from harness.scheduler.base import DONE
-
-ITER, LOCK = KIND_CODE["iter"], KIND_CODE["lock"]
-
-
-def racy_cpu(shared, n):
-    """Increment a shared counter with a yield point between read and write."""
-    for _ in range(n):
-        v = shared["x"]
-        yield ITER
-        shared["x"] = v + 1
-        yield LOCK
+from sched_fakes import drive, racy_cpu
 
 
 def run_fake(strategy, seed, ncpus=2, n=20):
-    """Serialised execution of fake CPUs; returns (steps, final counter)."""
+    """Serialised execution of fake CPUs through the contract the engine uses
+    (base.Scheduler); returns (steps, final counter)."""
     shared = {"x": 0}
-    cpus = [racy_cpu(shared, n) for _ in range(ncpus)]
-    view = SchedView(ncpus)
-    try:
-        strategy.new_execution(seed, ncpus, view=view)
-    except TypeError:
-        strategy.new_execution(seed, ncpus)
-    cur = strategy.next_cpu(view, 0, KIND_CODE["start"])
-    if hasattr(strategy, "on_token"):
-        strategy.on_token(view, cur)
-    steps = []
-    while view.runnable():
-        try:
-            kind = next(cpus[cur])
-        except StopIteration:
-            view.state[cur] = DONE
-            live = view.runnable()
-            if not live:
-                break
-            cur = live[0]
-            if hasattr(strategy, "on_token"):
-                strategy.on_token(view, cur)
-            continue
-        view.step += 1
-        steps.append((cur, kind))
-        if hasattr(strategy, "check"):
-            strategy.check(view.step, cur, kind)
-        nxt = strategy.next_cpu(view, cur, kind)
-        if nxt != cur:
-            cur = nxt
-            if hasattr(strategy, "on_token"):
-                strategy.on_token(view, cur)
-    return steps, shared["x"]
+    return drive(strategy, seed, [racy_cpu(shared, n) for _ in range(ncpus)]), shared["x"]
 
 
-@pytest.mark.parametrize("name", ["random", "pct"])
+@pytest.mark.parametrize("name", ["random", "pct", "pos"])
 def test_same_seed_same_schedule(name):
-    kw = {"switch_prob": 0.3} if name == "random" else {"depth": 2, "steps": 80}
+    kw = {"random": {"switch_prob": 0.3}, "pct": {"depth": 2, "steps": 80}, "pos": {}}[name]
     a = run_fake(make(name, **kw), seed=5)
     b = run_fake(make(name, **kw), seed=5)
     assert a == b
@@ -64,7 +23,8 @@ def test_same_seed_same_schedule(name):
     assert len(others) > 1, "different seeds must explore different schedules"
 
 
-@pytest.mark.parametrize("name,kw", [("random", {"switch_prob": 0.02}), ("pct", {"depth": 2, "steps": 80})])
+@pytest.mark.parametrize("name,kw", [("random", {"switch_prob": 0.02}), ("pct", {"depth": 2, "steps": 80}),
+                                     ("pos", {})])
 def test_lost_update_found_within_bounded_seeds(name, kw):
     found = [s for s in range(50) if run_fake(make(name, **kw), seed=s)[1] != 40]
     assert found, f"{name} never interleaved the read and the write"
@@ -84,7 +44,7 @@ def test_replay_follows_and_detects_divergence():
 def test_pct_bound_and_priorities_distinct():
     pct = make("pct", depth=3, steps=1000)
     view = SchedView(4)
-    pct.new_execution(7, 4, view=view)
+    pct.new_execution(7, view)
     assert sorted(view.prio) == [3, 4, 5, 6]
     assert pct.bound(4) == pytest.approx(1 / (4 * 1000 ** 2))
     assert len(pct.change_points) == 2
@@ -100,7 +60,9 @@ def test_irq_is_the_yield_kind_the_engine_delivers_interrupts_at():
     assert YIELD_KINDS[KIND_CODE["irq"]] == "irq"
 
 
-def test_rand_at_differs_between_steps():
-    from harness.scheduler.base import rand_at
-    assert rand_at(1, 2) != rand_at(1, 3)
-    assert rand_at(1, 2) == rand_at(1, 2) and rand_at(1, 2, 1) != rand_at(1, 2, 2)
+def test_a_stream_differs_between_steps_and_purposes_and_repeats_itself():
+    from harness.scheduler.base import Stream
+    a, b = Stream(1, "switch"), Stream(1, "irq")
+    assert a.random(2, 0).random() != a.random(3, 0).random()
+    assert a.random(2, 0).random() == Stream(1, "switch").random(2, 0).random()
+    assert a.random(2, 0).random() != b.random(2, 0).random()
