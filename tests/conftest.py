@@ -17,20 +17,9 @@ import pytest
 
 import kernel_model as km
 from kernel_model import context, planted
-from kernel_model.arena import PREFIX
 import harness.outputs.text  # noqa: E402,F401  (records render through it: v.title, v.splat)
 
-SHM = "/dev/shm"
-
-
-def own_segments():
-    """Arena segments whose owner is this process (this xdist worker)."""
-    try:
-        names = os.listdir(SHM)
-    except OSError:
-        return []
-    mine = f"{PREFIX}{os.getpid()}_"
-    return [n for n in names if n.startswith(mine)]
+from shm_segments import SHM, own_segments  # noqa: F401,E402  (tests import it from there)
 
 
 @pytest.fixture(autouse=True)

@@ -59,6 +59,7 @@ the report.
 import sys
 import time
 
+from kernel_model import slab_common as sc
 from kernel_model import context
 
 from harness.runtime.access import (KCSAN_ACCESS_ATOMIC, KCSAN_ACCESS_COMPOUND,
@@ -236,7 +237,7 @@ class KcsanChecker(Checker):
                       f"{size} bytes by {thread_desc(self._pid(cpu))} on cpu {cpu.id}:"]
             other_site = None
         lines.append(_frames_text(mine))
-        self._finish(lines, size, old, new, cpu, mine, other_site)
+        self._finish(lines, size, old, new, cpu, mine, other_site, addr=addr)
 
     # -- per-CPU read-modify-write windows -------------------------------------------------
     def _percpu(self, addr, type, mem, off):
@@ -275,11 +276,23 @@ class KcsanChecker(Checker):
                      lines_tail)
 
     # -- the report -------------------------------------------------------------------------
+    def _data_key(self, addr):
+        """``data kmalloc-64+8``: the raced field of a slab object, stable across runs."""
+        if addr is None or self.pgdat is None or getattr(self.pgdat, "slab", None) is None:
+            return None
+        try:
+            info = sc.object_info(addr, self.pgdat)
+        except Exception:  # noqa: BLE001 - an address the slab cannot describe: no data key
+            return None
+        if not info or info.get("object") is None:
+            return None
+        return f"data {info['cache']}+{info['offset']}"
+
     @staticmethod
     def _pid(cpu):
         return cpu.pid if cpu.context() == context.CTX_TASK else -1
 
-    def _finish(self, lines, size, old, new, cpu, mine, other_site, tail=()):
+    def _finish(self, lines, size, old, new, cpu, mine, other_site, tail=(), addr=None):
         if old != new:
             width = min(size, 8) * 2
             lines += ["", f"value changed: 0x{old:0{width}x} -> 0x{new:0{width}x}"]
@@ -290,4 +303,11 @@ class KcsanChecker(Checker):
         sites = {"access": site}
         if other_site:
             sites["racing access"] = other_site
-        self.emit("data-race", "\n".join(lines), site=site, sites=sites)
+        tracks = {k: {"site": v} for k, v in sites.items()}
+        # One race is one bug, whichever access reported it and whether the other side is
+        # known: keyed on the raced data (the slab object's cache and the field's offset),
+        # else on both accesses' lines.
+        key_site = self._data_key(addr) or " / ".join(
+            sorted({site.split(" (")[0], (other_site or site).split(" (")[0]}))
+        self.violation("data-race", site=site, tracks=tracks, text="\n".join(lines),
+                       key_site=key_site)

@@ -15,7 +15,7 @@ import pytest
 
 from harness.outputs.text import render
 
-from conftest import own_segments
+from shm_segments import own_segments
 from harness import scenario
 from harness.cli import main
 from harness.exits import EXIT_VIOLATIONS

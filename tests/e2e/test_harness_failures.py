@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from conftest import own_segments
+from shm_segments import own_segments
 from harness.cli import main
 from harness.exits import EXIT_HARNESS, EXIT_VIOLATIONS
 

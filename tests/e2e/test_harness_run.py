@@ -5,7 +5,7 @@ import re
 
 import psutil
 
-from conftest import own_segments
+from shm_segments import own_segments
 from harness.supervisor import machine
 from harness.outputs import report
 from harness import scenario

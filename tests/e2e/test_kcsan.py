@@ -38,7 +38,7 @@ def _first_race(name, strategy, seeds, **kw):
     sc = _sc(name, **kw)
     for seed in seeds:
         res = _run(sc, seed, strategy)
-        both = [v for v in _races(res) if "racing access" in v["sites"]]
+        both = [v for v in _races(res) if "racing access" in v["tracks"]]
         if both:
             return both[0]
     pytest.fail(f"KCSAN reported no data-race with both accesses in {name} under {strategy}")
@@ -63,7 +63,7 @@ def test_refcount_race_reported_with_both_accesses(strategy, seeds):
     text = render(v)
     assert text.startswith("BUG: KCSAN: data-race in ")
     assert " to 0xffff" in text and " of 4 bytes by task " in text
-    assert "race_refcount.py" in v["sites"]["access"] and "race_refcount.py" in v["sites"]["racing access"]
+    assert "race_refcount.py" in v["tracks"]["access"]["site"] and "race_refcount.py" in v["tracks"]["racing access"]["site"]
     assert text.count("race_refcount.py") >= 2             # both accesses' workload frames
     assert "Reported by Kernel Concurrency Sanitizer on:" in text
 
@@ -74,7 +74,7 @@ def test_percpu_lost_update_reported_by_the_interrupt_watcher(strategy, seeds):
     v = _first_race("race_percpu_lost", strategy, seeds, **kw)
     text = render(v)
     assert "by interrupt on cpu 0:" in text and "read to 0x" in text and "by task " in text
-    assert "(hardirq)" in v["sites"]["racing access"] and "(process)" in v["sites"]["access"]
+    assert "(hardirq)" in v["tracks"]["racing access"]["site"] and "(process)" in v["tracks"]["access"]["site"]
     assert "value changed: 0x" in text and "update is lost" in text
 
 

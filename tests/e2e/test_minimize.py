@@ -38,7 +38,7 @@ def fake_run(cand, pool=None):
     then has a long way without preemptions and a short way with one, so a
     shrinker that looked only at steps would trade one axis for another."""
     n = cand.cpus
-    sched = GuidedScheduler(list(cand.plan))
+    sched = GuidedScheduler(trace_steps=list(cand.plan))
     view = SchedView(n)
     pos, iters, inside = [0] * n, [0] * n, [False] * n
     steps, violation, vstep, allocs = [], None, None, 0
@@ -192,7 +192,7 @@ def test_preemptions_count_switches_away_from_a_cpu_that_could_go_on():
 
 
 def test_guided_follows_the_plan_where_it_applies_and_defaults_after():
-    g = GuidedScheduler([(1, ITER), (0, ITER), (0, IRQ)])
+    g = GuidedScheduler(trace_steps=[(1, ITER), (0, ITER), (0, IRQ)])
     v = SchedView(3)
     assert g.next_cpu(v, 0, KIND_CODE["start"]) == 1
     v.step = 1
@@ -207,7 +207,7 @@ def test_guided_follows_the_plan_where_it_applies_and_defaults_after():
     assert g.next_cpu(v, 2, SPIN) == 1
     v.state[1] = SPINNING                         # every CPU left spins: take turns
     assert g.next_cpu(v, 2, SPIN) == 1 and g.next_cpu(v, 1, SPIN) == 2
-    g2 = GuidedScheduler([(0, ITER)])             # a planned CPU that finished is skipped
+    g2 = GuidedScheduler(trace_steps=[(0, ITER)])             # a planned CPU that finished is skipped
     v2 = SchedView(2)
     v2.state[0] = DONE
     assert g2.next_cpu(v2, 1, ITER) == 1 and v2.state[1] == RUNNABLE
