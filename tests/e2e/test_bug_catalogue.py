@@ -66,6 +66,14 @@ def test_catalogue_scenario(path):
     else:
         assert sc.expect, "a bug scenario names the kinds it must report (expect = [...])"
         missing = set(sc.expect) - found
+        # A free-running (--sched none) race is the OS's interleaving: one that did not
+        # happen in this run gets two more seeds; a reproducible strategy finds them every
+        # time (tests/e2e/test_access_points.py, test_reproduce.py).
+        for seed in (SEED + 1, SEED + 2):
+            if not missing:
+                break
+            result = machine.run(sc, seed)
+            missing = set(sc.expect) - kinds_found(result)
         assert not missing, f"expected {sorted(missing)} not reported:\n{describe(result)}"
 
 

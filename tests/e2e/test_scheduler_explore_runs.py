@@ -31,7 +31,7 @@ def test_dfs_finds_the_abba_deadlock_and_its_command_reproduces_it(capsys, tmp_p
     code, out, err = run_cli(capsys, "explore", "bugs/lock_abba", "--strategy", "dfs", "--cpus", "2",
                              "--ops", "1", "--preemptions", "2", "--kind", "deadlock")
     assert code == 1, out + err
-    assert "BUG: deadlock: every CPU is spinning on a lock" in out
+    assert "BUG: deadlock:" in out
     assert "this schedule has 1 preemptions" in out
     argv = reproduce_line(out)
     assert argv[:3] == ["mmstress", "run", "bugs/lock_abba"] and "--schedule" in argv
