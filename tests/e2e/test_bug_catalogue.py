@@ -20,6 +20,7 @@ import pytest
 import catalogue_runs
 from harness import scenario
 from harness.checkers.kinds import KINDS
+from harness.supervisor import machine
 
 BUGS = os.path.join(scenario.SCENARIO_DIR, "bugs")
 SEED = catalogue_runs.SEED
