@@ -277,7 +277,9 @@ class KcsanChecker(Checker):
 
     # -- the report -------------------------------------------------------------------------
     def _data_key(self, addr):
-        """``data kmalloc-64+8``: the raced field of a slab object, stable across runs."""
+        """``data in kmalloc-64 objects``: the raced object's cache, stable across runs (its
+        fields are not told apart: a race on one field drags its neighbours along -- a lost
+        update that frees early, a probe inside a section -- and is still one bug)."""
         if addr is None or self.pgdat is None or getattr(self.pgdat, "slab", None) is None:
             return None
         try:
@@ -286,7 +288,7 @@ class KcsanChecker(Checker):
             return None
         if not info or info.get("object") is None:
             return None
-        return f"data {info['cache']}+{info['offset']}"
+        return f"data in {info['cache']} objects"
 
     @staticmethod
     def _pid(cpu):
@@ -305,8 +307,7 @@ class KcsanChecker(Checker):
             sites["racing access"] = other_site
         tracks = {k: {"site": v} for k, v in sites.items()}
         # One race is one bug, whichever access reported it and whether the other side is
-        # known: keyed on the raced data (the slab object's cache and the field's offset),
-        # else on both accesses' lines.
+        # known: keyed on the raced data (the slab object's cache), else on both lines.
         key_site = self._data_key(addr) or " / ".join(
             sorted({site.split(" (")[0], (other_site or site).split(" (")[0]}))
         self.violation("data-race", site=site, tracks=tracks, text="\n".join(lines),
