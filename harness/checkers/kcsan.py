@@ -299,8 +299,7 @@ class KcsanChecker(Checker):
             width = min(size, 8) * 2
             lines += ["", f"value changed: 0x{old:0{width}x} -> 0x{new:0{width}x}"]
         lines += list(tail)
-        lines += ["", "Reported by Kernel Concurrency Sanitizer on:",
-                  f"CPU: {cpu.id} PID: {cpu.pid} Comm: {cpu.comm}"]
+        lines += ["", "Reported by Kernel Concurrency Sanitizer on:"]   # the CPU: line follows
         site = f"{mine[0][1]} ({mine[0][0]})"
         sites = {"access": site}
         if other_site:

@@ -138,9 +138,14 @@ def site_key(site):
 
 
 def same_bug(a, b):
-    """The same first violation: its kind and its site."""
-    return a is not None and b is not None and a.get("kind") == b.get("kind") \
-        and site_key(a.get("site")) == site_key(b.get("site"))
+    """The same first violation: the same record key (kind + the checker's dedup site:
+    one race is one bug whichever of its two accesses reported it), or, for a record
+    without a key, the same kind and site."""
+    if a is None or b is None or a.get("kind") != b.get("kind"):
+        return False
+    if a.get("key") and b.get("key"):
+        return site_key(a["key"]) == site_key(b["key"])
+    return site_key(a.get("site")) == site_key(b.get("site"))
 
 
 def _runs(plan):
