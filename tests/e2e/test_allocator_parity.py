@@ -46,6 +46,8 @@ def _verdict(name, allocator, seed=1234, **over):
     sc = scenario.resolve(name)
     if not _neutral(sc):
         pytest.skip(f"{name} plants a bug inside one allocator's code")
+    if sc.slab is None:
+        pytest.skip(f"{name} uses no slab allocator (page allocator only)")
     sc = dataclasses.replace(sc, slab=allocator, **over)
     result = machine.run(sc, seed)
     return sc, result
@@ -64,8 +66,12 @@ def _check_bug(name, allocator):
     found = _kinds(result)
     if name.endswith("_ok"):
         assert not found, (allocator, result.violations[:2], result.failures[:2], result.invariants[:3])
-    else:
-        assert set(sc.expect) <= found, (allocator, sorted(found))
+        return
+    for seed in (1235, 1236):          # a free-running race the OS did not interleave: two more seeds
+        if set(sc.expect) <= found:
+            break
+        found = _kinds(machine.run(sc, seed))
+    assert set(sc.expect) <= found, (allocator, sorted(found))
 
 
 @pytest.mark.parametrize("allocator", ALLOCATORS)
