@@ -33,6 +33,8 @@ allocate through the model, and must never raise except where the kernel
 would stop (a self-deadlock).
 """
 
+import dataclasses
+
 from kernel_model import context, debug
 
 from .kinds import KINDS
@@ -60,7 +62,10 @@ class ViolationSink:
         key = v.key()
         old = self._index.get(key)
         if old is not None:
-            old.merge(v)
+            if old.merge(v):                  # the record now knows more: the machine hears it
+                upgrade = dataclasses.replace(old, count=0)
+                for listener in self.listeners:
+                    listener(upgrade)
             return old
         if len(self.violations) >= self.limit:
             return None

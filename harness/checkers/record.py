@@ -100,9 +100,17 @@ class Violation:
         return (self.kind, normalise(self.key_site or self.site))
 
     def merge(self, other):
-        """A repeat of this record (same key): count it, keep the first few objects."""
+        """A repeat of this record (same key): count it, keep the first few objects.  A
+        repeat that knows more (both sides of a race, where the first saw one) lends the
+        record its facts; returns True then, so the sink can tell the machine."""
         self.count += other.count
         add_objects(self, other.objects, other.objects_dropped)
+        if len(other.tracks) > len(self.tracks):
+            self.site, self.frames, self.tracks = other.site, other.frames, other.tracks
+            self.text, self.details, self.title = other.text, other.details, ""
+            self.compute_title()
+            return True
+        return False
 
     def compute_title(self):
         """Fill ``title`` from the text renderer (once: the sink calls it for a new key).

@@ -43,7 +43,14 @@ def add(violations, rec):
         violations.append(rec)
         return rec
     old["count"] = old.get("count", 1) + rec["count"]
-    old.setdefault("seen", []).append(seen)
+    if rec["count"] or not any(x["cpu"] == seen["cpu"] and x["context"] == seen["context"]
+                               for x in old.get("seen", [])):
+        old.setdefault("seen", []).append(seen)
+    if len(rec.get("tracks") or {}) > len(old.get("tracks") or {}):   # a record that knows more
+        for k in ("site", "frames", "tracks", "text", "details"):       # lends the group its facts
+            if k in rec:
+                old[k] = rec[k]
+        old["title"] = render.title(old)
     add_objects(old, rec.get("objects") or [], rec.get("objects_dropped", 0))
     return old
 
