@@ -57,7 +57,7 @@ def test_access_types_are_the_kernels_words():
     assert kcsan.thread_desc(-1) == "interrupt" and kcsan.thread_desc(7) == "task 7"
 
 
-@pytest.mark.parametrize("strategy,seeds", [("random", range(3)), ("none", range(10))])
+@pytest.mark.parametrize("strategy,seeds", [("random", range(3)), ("none", range(25))])
 def test_refcount_race_reported_with_both_accesses(strategy, seeds):
     v = _first_race("race_refcount", strategy, seeds, ops=300 if strategy == "random" else None)
     text = render(v)
@@ -68,7 +68,7 @@ def test_refcount_race_reported_with_both_accesses(strategy, seeds):
     assert "Reported by Kernel Concurrency Sanitizer on:" in text
 
 
-@pytest.mark.parametrize("strategy,seeds", [("random", range(3)), ("none", range(10))])
+@pytest.mark.parametrize("strategy,seeds", [("random", range(3)), ("none", range(25))])
 def test_percpu_lost_update_reported_by_the_interrupt_watcher(strategy, seeds):
     kw = {"ops": 300} if strategy == "random" else {}
     v = _first_race("race_percpu_lost", strategy, seeds, **kw)
