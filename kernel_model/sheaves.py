@@ -124,9 +124,7 @@ from . import slab_common as sc
 from .slab_common import (KC_ALLOCFLAGS, KC_ALIGN, KC_CPU_PARTIAL_SLABS, KC_FLAGS, KC_INUSE,
                           KC_MIN_PARTIAL, KC_NF, KC_OBJECT_SIZE, KC_OBJECTS, KC_OFFSET, KC_ORDER,
                           KC_RED_LEFT_PAD, KC_SHEAF_CAPACITY, KC_SIZE,
-                          KN_TOTAL_OBJECTS, NR_STAT, SLAB_CACHE_DMA,
-                          SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_RECLAIM_ACCOUNT)
-from .gfp import __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_RECLAIMABLE
+                          KN_TOTAL_OBJECTS, NR_STAT, SLAB_CONSISTENCY_CHECKS)
 
 name = "sheaves"
 
@@ -259,14 +257,7 @@ def __kmem_cache_create(st, cid, ctor):
     kc[b + KC_SIZE], kc[b + KC_OFFSET], kc[b + KC_INUSE] = size, offset, inuse
     kc[b + KC_RED_LEFT_PAD], kc[b + KC_ORDER], kc[b + KC_OBJECTS] = rlp, order, objects
     kc[b + KC_FLAGS] = flags
-    allocflags = __GFP_COMP
-    if flags & SLAB_CACHE_DMA:
-        allocflags |= __GFP_DMA
-    if flags & SLAB_CACHE_DMA32:
-        allocflags |= __GFP_DMA32
-    if flags & SLAB_RECLAIM_ACCOUNT:
-        allocflags |= __GFP_RECLAIMABLE
-    kc[b + KC_ALLOCFLAGS] = allocflags
+    kc[b + KC_ALLOCFLAGS] = sc.cache_allocflags(flags)
     kc[b + KC_MIN_PARTIAL] = min(slub.MAX_PARTIAL,
                                  max(slub.MIN_PARTIAL, (size.bit_length() - 1) // 2))
     kc[b + KC_CPU_PARTIAL_SLABS] = 0               # 7.0 has no per-CPU partial slabs

@@ -39,8 +39,8 @@ while that CPU runs).
 
 from . import context, debug, page_alloc, slab_debug, spinlock
 from .context import local_irq_restore, local_irq_save
-from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_NO_GROW,
-                  __GFP_RECLAIMABLE, __GFP_ZERO, GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
+from .gfp import (__GFP_DIRECT_RECLAIM, __GFP_NO_GROW,
+                  __GFP_ZERO, GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
 from .list import list_add, list_del
 from .page import NIL, PGTY_NONE, PGTY_slab
 from . import slab_common as sc
@@ -48,8 +48,7 @@ from .slab_common import (ALIGN, KC_ALIGN, KC_ALLOCFLAGS, KC_BATCH, KC_COLOUR, K
                           KC_FLAGS, KC_FREELIST_SIZE, KC_INUSE, KC_LIMIT, KC_NF, KC_OBJECT_SIZE,
                           KC_OBJECTS, KC_ORDER, KC_RED_LEFT_PAD, KC_SIZE, KN_COLOUR_NEXT,
                           KN_FREE_OBJECTS, KN_NR_FREE, KN_NR_SLABS, KN_TOTAL_OBJECTS, LIST_FREE,
-                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, SLAB_CACHE_DMA,
-                          SLAB_CACHE_DMA32, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
+                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
                           SLAB_STORE_USER, ALLOC_FASTPATH, FREE_FASTPATH)
 from .slab_debug import POISON_INUSE
 from .slab_h import slab_counters, slab_inuse, slab_objects, virt_to_slab
@@ -142,14 +141,7 @@ def __kmem_cache_create(st, cid, ctor):
     kc[b + KC_COLOUR_OFF] = sc.CACHE_LINE_SIZE
     kc[b + KC_COLOUR] = left // sc.CACHE_LINE_SIZE
     kc[b + KC_FREELIST_SIZE] = num * IDX_SIZE
-    allocflags = __GFP_COMP
-    if flags & SLAB_CACHE_DMA:
-        allocflags |= __GFP_DMA
-    if flags & SLAB_CACHE_DMA32:
-        allocflags |= __GFP_DMA32
-    if flags & SLAB_RECLAIM_ACCOUNT:
-        allocflags |= __GFP_RECLAIMABLE
-    kc[b + KC_ALLOCFLAGS] = allocflags
+    kc[b + KC_ALLOCFLAGS] = sc.cache_allocflags(flags)
     if size > 131072:
         limit = 1
     elif size > node.page_size:

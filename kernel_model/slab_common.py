@@ -37,7 +37,8 @@ Lock order (mm/slub.c): slab_mutex -> node->list_lock -> kmem_cache_cpu
 import numpy as np
 
 from . import context, debug, slab_debug, spinlock
-from .gfp import GFP_SLAB_BUG_MASK, __GFP_ZERO, format_gfp
+from .gfp import (GFP_SLAB_BUG_MASK, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_RECLAIMABLE,
+                  __GFP_ZERO, format_gfp)
 from .page import PGTY_slab
 from .slab_debug import (OBJ_ALLOCATED, OBJ_FREE, OBJ_QUARANTINED, OBJ_STATE_NAMES,  # noqa: F401
                          POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE,
@@ -287,6 +288,19 @@ def find_cache(name, pgdat=None):
 def all_caches(pgdat=None):
     st = slab_state(pgdat)
     return [cache_by_id(st, cid) for cid in range(st.meta[1]) if st.kc[cid * KC_NF + KC_ALIVE]]
+
+
+def cache_allocflags(flags):
+    """s->allocflags: the gfp bits every slab of a cache is allocated with (__GFP_COMP,
+    and the zone/mobility its SLAB_CACHE_DMA/DMA32/SLAB_RECLAIM_ACCOUNT flags ask for)."""
+    allocflags = __GFP_COMP
+    if flags & SLAB_CACHE_DMA:
+        allocflags |= __GFP_DMA
+    if flags & SLAB_CACHE_DMA32:
+        allocflags |= __GFP_DMA32
+    if flags & SLAB_RECLAIM_ACCOUNT:
+        allocflags |= __GFP_RECLAIMABLE
+    return allocflags
 
 
 def calculate_alignment(flags, align, size):

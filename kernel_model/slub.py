@@ -61,9 +61,9 @@ Lock order: slab_mutex -> node->list_lock -> kmem_cache_cpu (irqs off) -> slab_l
 
 from . import context, debug, page_alloc, planted, slab_debug, spinlock
 from .context import local_irq_restore, local_irq_save
-from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_HARDWALL,
+from .gfp import (__GFP_DIRECT_RECLAIM, __GFP_HARDWALL,
                   __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_NO_GROW,
-                  __GFP_RECLAIM, __GFP_RECLAIMABLE, __GFP_THISNODE, __GFP_ZERO,
+                  __GFP_RECLAIM, __GFP_THISNODE, __GFP_ZERO,
                   GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
 from .list import list_add, list_add_tail, list_del
 from .page import NIL, PGTY_NONE, PGTY_slab
@@ -72,8 +72,8 @@ from .slab_common import (ALIGN, KC_ALLOCFLAGS, KC_CPU_PARTIAL_SLABS, KC_INUSE, 
                           KC_NF, KC_OBJECT_SIZE, KC_OBJECTS, KC_OFFSET, KC_ORDER, KC_RED_LEFT_PAD,
                           KC_SIZE, KC_ALIGN, KC_FLAGS, KN_NR_FULL, KN_NR_PARTIAL, KN_NR_SLABS,
                           KN_TOTAL_OBJECTS, LIST_FULL, LIST_PARTIAL, NR_SLAB_LOCKS, NR_STAT,
-                          SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_POISON,
-                          SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER,
+                          SLAB_CONSISTENCY_CHECKS, SLAB_POISON,
+                          SLAB_RED_ZONE, SLAB_STORE_USER,
                           SLAB_TYPESAFE_BY_RCU, SLAB_KMALLOC, OBJECT_POISON,
                           ALLOC_FASTPATH, CMPXCHG_DOUBLE_CPU_FAIL, FREE_FASTPATH)
 from .slab_debug import POISON_INUSE
@@ -218,14 +218,7 @@ def __kmem_cache_create(st, cid, ctor):
     kc[b + KC_SIZE], kc[b + KC_OFFSET], kc[b + KC_INUSE] = size, offset, inuse
     kc[b + KC_RED_LEFT_PAD], kc[b + KC_ORDER], kc[b + KC_OBJECTS] = rlp, order, objects
     kc[b + KC_FLAGS] = flags
-    allocflags = __GFP_COMP
-    if flags & SLAB_CACHE_DMA:
-        allocflags |= __GFP_DMA
-    if flags & SLAB_CACHE_DMA32:
-        allocflags |= __GFP_DMA32
-    if flags & SLAB_RECLAIM_ACCOUNT:
-        allocflags |= __GFP_RECLAIMABLE
-    kc[b + KC_ALLOCFLAGS] = allocflags
+    kc[b + KC_ALLOCFLAGS] = sc.cache_allocflags(flags)
     kc[b + KC_MIN_PARTIAL] = min(MAX_PARTIAL, max(MIN_PARTIAL, (size.bit_length() - 1) // 2))
     kc[b + KC_CPU_PARTIAL_SLABS] = set_cpu_partial(size, objects, node.page_size)
     n = node.nr_cpus
