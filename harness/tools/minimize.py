@@ -21,7 +21,8 @@ and it runs under the ``guided`` scheduler (harness/scheduler/replay.py),
 which follows the candidate where it applies and never diverges.  The run
 records a fresh trace; the candidate is accepted when
 
-  * its first violation has the kind and site of the input's ("the same bug"),
+  * its first violation is the same bug as the input's: the record key (kind and
+    the checker's dedup site: one double free is one bug whichever kfree came second),
   * it is smaller in the total order (steps to the report, preemptions,
     interrupts, CPUs, iterations, steps of the whole run) -- compared as a
     tuple, so the search terminates -- and
