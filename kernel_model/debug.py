@@ -62,7 +62,9 @@ class DebugHooks:
         pass
 
     def page_free(self, pfn, order):
-        pass
+        """free_pages_prepare's debug checks; True: the free is bad (reported), and
+        the pages are not freed, as the kernel leaks a page that fails bad_page()."""
+        return False
 
     def bad_page(self, pfn, reason):
         pass
@@ -114,7 +116,10 @@ class DebugHooks:
 
     def memory_access(self, addr, size, write):
         """A workload is about to read or write ``size`` bytes at ``addr``
-        (k.read/k.write/k.memset): KASAN's check_memory_region point."""
+        (k.read/k.write/k.memset): KASAN's check_memory_region point.  True: the
+        access is bad and was reported; the caller then does not write (the report
+        is the bug's one report, not the poison or redzone damage it would cause)."""
+        return False
 
     def check_access(self, addr, size, type, delay=None, mem=None, off=0):
         """KCSAN's __kcsan_check_access: a workload is about to access ``size`` bytes

@@ -260,7 +260,8 @@ def free_pages_prepare(pgdat, pfn, order):
         start = pfn << pgdat.page_shift
         size = pgdat.page_size << order
         pgdat.data[start:start + size] = bytes(size)
-    debug.hooks.page_free(pfn, order)                 # kasan_poison_pages, page poisoning
+    if debug.hooks.page_free(pfn, order):             # kasan_poison_pages, page poisoning;
+        return False                                  # True: a checker found it bad (leak it)
     mm.flags[pfn] = 0
     mm.owner[pfn] = NO_OWNER
     mm.order[pfn] = 0
@@ -279,7 +280,8 @@ def __free_pages(pgdat, pfn, order):
     if ref != 1:
         return
     if not free_pages_prepare(pgdat, pfn, order):
-        return
+        mm.ref[pfn] = 1             # leaked as the kernel leaks a bad page: still allocated,
+        return                      # never on a free list (the accounting stays whole)
     zone = pgdat.zones[mm.zone[pfn]]
     zone.m[PGFREE] += 1 << order
     debug.hooks.yield_point("free")

@@ -327,10 +327,11 @@ class KasanPagesChecker(Checker):
             shift = self._shift
             pfn = off >> shift
             if (off + size - 1) >> shift == pfn and self.pg_state[pfn] == PG_ALLOCATED:
-                return                              # the common case: one allocated page
-            self._page_access(addr, size, write, off)
-        elif self._vm_start <= addr < self._vm_end:
-            self._vmalloc_access(addr, size, write)
+                return False                        # the common case: one allocated page
+            return self._page_access(addr, size, write, off)
+        if self._vm_start <= addr < self._vm_end:
+            return self._vmalloc_access(addr, size, write)
+        return False
 
     @staticmethod
     def _off(addr, size, write):
@@ -351,26 +352,29 @@ class KasanPagesChecker(Checker):
                     if addr + size > end:
                         self._page_report("slab-out-of-bounds", "out-of-bounds", max(addr, end),
                                           size, write, head)
-                        return
+                        return True
             elif state == PG_FREED:
                 if self._mm.type[p] == PGTY_slab:
-                    return                          # a slab page memory.py knows better
+                    return False                    # a slab page memory.py knows better
                 first = max(addr, node.pfn_to_virt(p))
                 self._page_report("use-after-free", "use-after-free", first, size, write,
                                   self._head(p))
-                return
+                return True
+        return False
 
     def _vmalloc_access(self, addr, size, write):
         vm = self._vm
         pos = (addr - vm.start) >> self._shift
         if self.vm_state[pos] != VM_LIVE:
-            return                                  # unmapped: kernel_fault reports it
+            return False                            # unmapped: kernel_fault reports it
         start = self.vm_start[pos] - 1
         end = vm.start + (start << self._shift) + self.vm_size[start]
         if addr + size > end:
             self._vmalloc_report("out-of-bounds", max(addr, end), size, write, start,
                                  "the bytes past the size vmalloc was asked for, before the "
                                  "guard page (mapped, but KASAN's vmalloc redzone)")
+            return True
+        return False
 
     def kernel_fault(self, addr, size, write):
         if not self.on:

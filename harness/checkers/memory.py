@@ -261,36 +261,35 @@ class MemoryChecker(Checker):
     def memory_access(self, addr, size, write):
         node = self.pgdat
         if node is None or getattr(node, "slab", None) is None:
-            return
+            return False
         head = sc.virt_to_slab(node, addr)
         if head is None:
-            return                              # page allocator or vmalloc memory
+            return False                        # page allocator or vmalloc memory
         st = node.slab
         s = sc.cache_by_id(st, node.mem_map.slab_cache[head] - 1)
         if s is None:
-            return
+            return False
         base = node.page_offset + (head << node.page_shift) + st.allocator.slab_base(s, head)
         rel = addr - base
         idx = rel // s.size
         if rel < 0 or idx >= s.objects:
-            self._bad_access("slab-out-of-bounds", addr, size, write)
-            return
+            return self._bad_access("slab-out-of-bounds", addr, size, write)
         obj = base + idx * s.size + s.red_left_pad
         alloc_size = s.object_size
         slot = base + idx * s.size
         ctor_object = slab_debug.ctor_object
         if ctor_object is not None and slot <= ctor_object < slot + s.size \
                 and obj <= addr and addr + size <= obj + s.object_size:
-            return                              # the constructor writes its own new object
+            return False                        # the constructor writes its own new object
         if s.debug:
             row = head * st.rows_per_page + idx
             if st.obj_state[row] != sc.OBJ_ALLOCATED:
-                self._bad_access("slab-use-after-free", addr, size, write)
-                return
+                return self._bad_access("slab-use-after-free", addr, size, write)
             if s.kmalloc:
                 alloc_size = st.orig_size[row]
         if addr < obj or addr + size > obj + alloc_size:
-            self._bad_access("slab-out-of-bounds", addr, size, write)
+            return self._bad_access("slab-out-of-bounds", addr, size, write)
+        return False
 
     def _bad_access(self, bug, addr, size, write):
         _api, func = where()
@@ -301,6 +300,7 @@ class MemoryChecker(Checker):
             self._kasan_objects.add(_life(obj["object"], info))
         self.violation(kind, function=func, objects=[obj], tracks=tracks_of(info),
                        details={"bug": bug, "size": size, "write": bool(write)})
+        return True
 
     # -- pages ---------------------------------------------------------------------------------
     def page_free(self, pfn, order):
@@ -309,6 +309,8 @@ class MemoryChecker(Checker):
             self._bad_page(pfn, f"freed with order {order} but allocated with order "
                                 f"{mm.order[pfn]} (free_pages/__free_pages must get the order "
                                 "of the allocation)", "bad-page")
+            return True          # not freed: a wrong-order free would corrupt the free lists
+        return False
 
     def bad_page(self, pfn, reason):
         kind = "double-free" if "double free" in reason else "bad-page"

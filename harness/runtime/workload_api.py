@@ -487,7 +487,8 @@ class Kernel:
         if chunks is None:
             return
         self._acc.memory(self._ctx, addr, len(data), _WRITE, chunks)
-        debug.hooks.memory_access(addr, len(data), True)
+        if debug.hooks.memory_access(addr, len(data), True):
+            return                  # KASAN reported it: not done, so its damage is not reported again
         for lo, hi in chunks:
             page_data[lo:hi] = data[pos:pos + hi - lo]
             pos += hi - lo
@@ -499,7 +500,8 @@ class Kernel:
         if chunks is None:
             return
         self._acc.memory(self._ctx, addr, n, _WRITE, chunks)
-        debug.hooks.memory_access(addr, n, True)
+        if debug.hooks.memory_access(addr, n, True):
+            return                  # KASAN reported it: not done (see write)
         for lo, hi in chunks:
             page_data[lo:hi] = bytes([c & 0xFF]) * (hi - lo)
 

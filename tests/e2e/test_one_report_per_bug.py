@@ -39,7 +39,7 @@ def _id(path):
 def bug_file(sc, path):
     """The file a bug's report must point into: its workload module, or its TOML."""
     if sc.workload:
-        return sc.workload.replace(".", "/") + ".py"
+        return os.path.relpath(sc.workload_file, ROOT)
     return os.path.relpath(path, ROOT)
 
 
