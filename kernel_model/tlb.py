@@ -129,7 +129,10 @@ class TLB:
         self.stat = pgdat.arena.v["tlb_stat"]
         self.base = cpu * NR_STAT
         self.seen = self.flush[0] & ~1
-        self.small = {}                      # vpn -> None, in LRU order (oldest first)
+        # vpn -> True, in LRU order (oldest first).  A hardirq handler may translate in
+        # the middle of a translation (a signal runs between two bytecodes): every
+        # step below is one dict operation, so a nested one leaves the dicts whole.
+        self.small = {}
         self.large = {}
         self.small_shift = pgdat.page_shift
         self.large_shift = config.large_page.bit_length() - 1
@@ -148,16 +151,18 @@ class TLB:
                                      LARGE_MISSES)
         stat, b = self.stat, self.base
         for vpn in range(addr >> shift, ((addr + max(n, 1) - 1) >> shift) + 1):
-            if vpn in tlb:
-                del tlb[vpn]                 # most recently used: to the end
-                tlb[vpn] = None
+            if tlb.pop(vpn, False):          # cached: now the most recently used
+                tlb[vpn] = True
                 stat[b + HITS] += 1
                 continue
             stat[b + MISSES] += 1
             stat[b + kind] += 1
-            if len(tlb) >= cap:
-                del tlb[next(iter(tlb))]     # evict the least recently used
-            tlb[vpn] = None
+            if len(tlb) >= cap:              # evict the least recently used
+                try:
+                    tlb.pop(next(iter(tlb), None), None)
+                except RuntimeError:         # a nested translation changed it meanwhile
+                    pass
+            tlb[vpn] = True
 
     def _catch_up(self, seq):
         """Apply the flushes published since the last translation."""
@@ -170,8 +175,8 @@ class TLB:
         else:
             for tlb, shift in ((self.small, self.small_shift), (self.large, self.large_shift)):
                 lo, hi = start >> shift, (end - 1) >> shift
-                for vpn in [v for v in tlb if lo <= v <= hi]:
-                    del tlb[vpn]
+                for vpn in [v for v in list(tlb) if lo <= v <= hi]:
+                    tlb.pop(vpn, None)
         self.stat[self.base + FLUSHES] += 1
         self.seen = seq & ~1
 

@@ -128,13 +128,17 @@ def __purge_vmap_area_lazy(vm):
 
 
 def purge_vmap_area_lazy():
-    """Purge now (vm_unmap_aliases' purge half; tests and workloads use it)."""
+    """Purge the lazily freed ranges now, flushing the TLBs; returns the pages purged.
+    vm_unmap_aliases() does this too (the model has no per-CPU vmap blocks)."""
     vm = _space()
     flags = spinlock.spin_lock_irqsave(vm.lock)
     try:
         return __purge_vmap_area_lazy(vm)
     finally:
         spinlock.spin_unlock_irqrestore(vm.lock, flags)
+
+
+vm_unmap_aliases = purge_vmap_area_lazy
 
 
 def _reserve(vm, nr_slots, nr_pages):
