@@ -37,8 +37,9 @@ use the SLUB byte values (0xbb/0xcc, 0x6b/0xa5) so the checkers have one
 vocabulary; the classic SLAB wrote 64-bit red-zone words.
 
 struct slab in struct page (page.py): slab_cache, slab_freelist = address
-of the index array (inside the slab, or a kmalloc object for OFF_SLAB), slab_counters = active | num << 16, page_private of the
-head page = the colour offset in bytes.  Node scalars and lists are in
+of the index array (inside the slab, or a kmalloc object for OFF_SLAB),
+slab_counters = active | num << 16, page_private of the head page = the
+colour offset in bytes.  Node scalars and lists are in
 slab_common's kmem_cache_node / kmem_cache_lhead sections.
 
 Arena section (C = MAX_CACHES, N = nr_cpus)::
@@ -75,7 +76,8 @@ AC_AVAIL, AC_LIMIT, AC_BATCH, AC_TOUCHED, AC_ENTRY = 0, 1, 2, 3, 4
 SLAB_OBJ_MAX_NUM = (1 << 16) - 1
 IDX_SIZE = 2                     # sizeof(freelist_idx_t)
 # The kernel's CFLGS_OFF_SLAB is 0x80000000, which the model already spends on
-# __OBJECT_POISON (slab_common): the model's bit is the next free one down.
+# __OBJECT_POISON (slab_common); the model's bit is one no model flag uses (the
+# kernel's SLAB_SKIP_KFENCE, which the model does not have).
 CFLGS_OFF_SLAB = 0x20000000
 name = "slab"
 
