@@ -6,8 +6,9 @@ PMD mappings of the direct map; x86_32 without PAE: 4 MiB PSE pages), so a
 kmalloc or page allocator buffer is covered by one or two TLB entries.  A
 vmalloc area is mapped page by page (4 KiB PTEs), so the same buffer needs
 one entry per page and a walk through it misses the TLB again and again.
-And freeing vmalloc space needs a TLB flush on every CPU: vfree leaves the
-area mapped-but-unused ("lazy"), and when enough has piled up
+And freeing vmalloc space needs a TLB flush on every CPU: vfree clears the
+page tables without flushing (the range stays reserved, "lazy", so stale
+entries for it harm no one), and when enough has piled up
 __purge_vmap_area_lazy calls flush_tlb_kernel_range over all of it
 (mm/vmalloc.c, Linux 6.x), which x86 turns into a full flush of every CPU's
 TLB once the range is more than tlb_single_page_flush_ceiling (33) pages
