@@ -89,7 +89,9 @@ class DebugHooks:
         object_corrupt (cache, addr, what, fault, end, found, expected: SLUB_DEBUG's
         check_object found "<what> overwritten" and restored the bytes),
         freelist_corrupt (cache, addr, fp, what: a free pointer outside the slab
-        or pointing at its own object), vmalloc (addr, size, pages)."""
+        or pointing at its own object), vmalloc (addr, size, pages),
+        purge_vmap_area_lazy (start, end, pages: lazily freed vmalloc ranges
+        flushed from the TLBs and freed)."""
 
     def slab_alloc(self, cache_name, addr, size, gfp):
         """An object was handed out (after its debug data was written).

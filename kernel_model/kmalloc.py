@@ -53,6 +53,7 @@ def create_kmalloc_caches(state):
     """Boot: every size class, normal and DMA (the kernel's create_kmalloc_caches)."""
     node = state.pgdat
     high = node.page_shift + 1
+    state.kmalloc_max_cache = 1 << high        # KMALLOC_MAX_CACHE_SIZE (SLAB's off-slab sizing reads it)
     for typ, prefix, extra in ((KMALLOC_NORMAL, "kmalloc-", 0), (KMALLOC_DMA, "dma-kmalloc-",
                                                                   sc.SLAB_CACHE_DMA)):
         for idx in [KMALLOC_SHIFT_LOW, 1, 2] + list(range(KMALLOC_SHIFT_LOW + 1, high + 1)):
@@ -65,7 +66,6 @@ def create_kmalloc_caches(state):
             s = sc.kmem_cache_create(prefix + label, size, size & -size,
                                      sc.SLAB_KMALLOC | extra, pgdat=node)
             state.kmalloc_caches[(typ, idx)] = s
-    state.kmalloc_max_cache = 1 << high
 
 
 def kmalloc_slab(state, size, gfp):

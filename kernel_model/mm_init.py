@@ -1,12 +1,13 @@
 """Boot: the node, then the slab allocator, kmalloc caches and vmalloc.
 
-    boot(layout, nr_cpus, page_data, slab=..., slub_debug=...)
+    boot(layout, nr_cpus, page_data, slab=..., slub_debug=..., tlb=...)
       pgdat.pglist_data(...)     memory map, zones, watermarks, pagesets,
                                  every page into the buddy lists (mm_core_init)
       kmem_cache_init(pgdat)     SlabState over slab_common's sections, the
                                  allocator's init, slab_mutex and the slab_lock
                                  pool, vmalloc space, kmalloc caches
                                  (kmem_cache_init + create_kmalloc_caches)
+      pgdat.tlb_flush            tlb.py's shared flush word (None without tlb=True)
       pgdat.set_node(pgdat)      this process's NODE_DATA
 
 The allocator is found in slab_h.ALLOCATORS by name; this module never asks
@@ -15,7 +16,7 @@ slab_common.arena_sections, slab_debug.arena_sections (only with
 slub_debug), the allocator's arena_sections, vmalloc.arena_sections.
 """
 
-from . import pgdat as pgdat_mod, slab_common, slab_debug, slab_h, spinlock
+from . import pgdat as pgdat_mod, slab_common, slab_debug, slab_h, spinlock, tlb as tlb_mod
 from .errors import ConfigError
 from .kmalloc import create_kmalloc_caches
 from .layout import MemoryLayout
@@ -59,7 +60,7 @@ def kmem_cache_init(pgdat, name, allocator):
 
 
 def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
-         extra_sections=(), slab=None, slub_debug=True, **layout_kw):
+         extra_sections=(), slab=None, slub_debug=True, tlb=False, **layout_kw):
     """Boot a model and make it this process's node.
 
     ``boot(MemoryLayout("x86_32", total="1G"))`` or ``boot(total="64M")``.
@@ -78,8 +79,11 @@ def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
     allocator = slab_h.allocator(name) if name else None
     debug_flags = slab_common.slub_debug_flags(slub_debug)
     debug_data = bool(debug_flags) and allocator is not None
-    sections = slab_sections(layout, nr_cpus, allocator, debug_data) if allocator else ()
+    sections = slab_sections(layout, nr_cpus, allocator, debug_data) if allocator else []
+    if tlb:
+        sections = list(sections) + tlb_mod.arena_sections(nr_cpus)
     node = pgdat_mod.pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections, sections)
+    node.tlb_flush = node.arena.v["tlb_flush"] if tlb else None
     if allocator is not None:
         node.slub_debug = debug_data
         node.slub_debug_flags = debug_flags

@@ -13,17 +13,33 @@ slabs_free.  Each CPU has an array_cache, a LIFO stack of object pointers:
 
 A slab is one block of 2**gfporder pages: ``colour`` bytes of offset
 (cache colouring: colour_next * colour_off, cycling per node), ``num``
-objects, and at the end of the slab the freelist: a u16 freelist_idx_t
-array of free object indices (get_free_obj(slab, active) is the next to
-hand out), as on-slab management does.  Not modelled: off-slab and
-OBJFREELIST management, shared and alien array caches, the reaper; the
-index is u16 even where the kernel packs u8.  Debug red zones and poison
+objects, and the freelist: a u16 freelist_idx_t array of free object
+indices (get_free_obj(slab, active) is the next to hand out).  Where the
+freelist lives is chosen once per cache, as __kmem_cache_create does:
+
+    OFF_SLAB   set_off_slab_cache: sized without the index array
+               (cache_estimate with CFLGS_OFF_SLAB), accepted only where a
+               kmalloc cache that is not itself off-slab holds the array in
+               at most half an object (calculate_slab_order), and kept only
+               if the left-over space could not hold the array anyway
+               (left < num * sizeof(freelist_idx_t)).  alloc_slabmgmt takes
+               the array from kmalloc_node(freelist_size) when a slab grows;
+               slab_destroy kfree()s it after giving the pages back.
+    on-slab    set_on_slab_cache: the array in the last freelist_size bytes
+               of the slab.
+
+Not modelled: OBJFREELIST management (set_objfreelist_slab_cache, tried
+first by the kernel for caches without a ctor, SLAB_TYPESAFE_BY_RCU or
+init_on_free; it sizes slabs exactly as OFF_SLAB does but keeps the array
+in a free object), shared and alien array caches, the reaper; the index is
+u16 even where the kernel packs u8.  Debug red zones and poison
 use the SLUB byte values (0xbb/0xcc, 0x6b/0xa5) so the checkers have one
 vocabulary; the classic SLAB wrote 64-bit red-zone words.
 
 struct slab in struct page (page.py): slab_cache, slab_freelist = address
-of the index array, slab_counters = active | num << 16, page_private of the
-head page = the colour offset in bytes.  Node scalars and lists are in
+of the index array (inside the slab, or a kmalloc object for OFF_SLAB),
+slab_counters = active | num << 16, page_private of the head page = the
+colour offset in bytes.  Node scalars and lists are in
 slab_common's kmem_cache_node / kmem_cache_lhead sections.
 
 Arena section (C = MAX_CACHES, N = nr_cpus)::
@@ -38,6 +54,7 @@ while that CPU runs).
 """
 
 from . import context, debug, page_alloc, slab_debug, spinlock
+from .kmalloc import KMALLOC_NORMAL, kfree, kmalloc_index, kmalloc_node
 from .context import local_irq_restore, local_irq_save
 from .gfp import (__GFP_DIRECT_RECLAIM, __GFP_NO_GROW,
                   __GFP_ZERO, GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
@@ -57,7 +74,11 @@ AC_MAX = 120
 AC_NF = 4 + AC_MAX
 AC_AVAIL, AC_LIMIT, AC_BATCH, AC_TOUCHED, AC_ENTRY = 0, 1, 2, 3, 4
 SLAB_OBJ_MAX_NUM = (1 << 16) - 1
-IDX_SIZE = 2
+IDX_SIZE = 2                     # sizeof(freelist_idx_t)
+# The kernel's CFLGS_OFF_SLAB is 0x80000000, which the model already spends on
+# __OBJECT_POISON (slab_common); the model's bit is one no model flag uses (the
+# kernel's SLAB_SKIP_KFENCE, which the model does not have).
+CFLGS_OFF_SLAB = 0x20000000
 name = "slab"
 
 
@@ -79,6 +100,7 @@ def bind_cache(s):
     s.mm = st.pgdat.mem_map
     s.data_h = st.data_h
     s.free_limit = (1 + st.pgdat.nr_cpus) * s.batchcount + s.objects
+    s.off_slab = bool(OFF_SLAB(s))
 
 
 def slab_base(s, head):
@@ -90,21 +112,45 @@ def _stat(s, item, n=1):
     s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
 
 
-# -- sizes: calculate_slab_order / cache_estimate / enable_cpucache -------------------
-def cache_estimate(order, size, page_size):
+# -- sizes: cache_estimate / calculate_slab_order / set_*_slab_cache -------------------
+def OFF_SLAB(s):
+    """The cache keeps its slabs' freelists off the slab (in kmalloc objects)."""
+    return s.flags & CFLGS_OFF_SLAB
+
+
+def cache_estimate(order, size, page_size, flags=0):
+    """(num, left_over) of a 2**order-page slab: the index array counts against the
+    slab only on-slab."""
     slab_size = page_size << order
+    if flags & CFLGS_OFF_SLAB:
+        return slab_size // size, slab_size % size
     num = slab_size // (size + IDX_SIZE)
     return num, slab_size % (size + IDX_SIZE)
 
 
-def calculate_slab_order(size, flags, page_size, max_order):
+def calculate_slab_order(size, flags, page_size, max_order, freelist_cache=None,
+                         kmalloc_max_cache_size=0):
+    """(num, order, left_over), 0 objects if no order fits.  With CFLGS_OFF_SLAB in
+    ``flags``, ``freelist_cache(n)`` is kmalloc_slab(n): (its size, OFF_SLAB) or
+    None while that kmalloc cache does not exist yet."""
     num = order = left = 0
     for gfporder in range(0, 11):
-        n, rem = cache_estimate(gfporder, size, page_size)
+        n, rem = cache_estimate(gfporder, size, page_size, flags)
         if not n:
             continue
         if n > SLAB_OBJ_MAX_NUM:
             break
+        if flags & CFLGS_OFF_SLAB:
+            freelist_size = n * IDX_SIZE
+            if freelist_size > kmalloc_max_cache_size:
+                fc_size = page_size << sc.get_order(freelist_size, page_size.bit_length() - 1)
+            else:
+                fc = freelist_cache(freelist_size)
+                if fc is None or fc[1]:        # not made yet / off-slab itself: a loop in grow
+                    continue
+                fc_size = fc[0]
+            if fc_size > size // 2:            # check if off slab has enough benefit
+                continue
         num, order, left = n, gfporder, rem
         if flags & SLAB_RECLAIM_ACCOUNT:
             break
@@ -113,6 +159,25 @@ def calculate_slab_order(size, flags, page_size, max_order):
         if left * 8 <= (page_size << gfporder):
             break
     return num, order, left
+
+
+def set_off_slab_cache(size, flags, page_size, max_order, freelist_cache, kmalloc_max_cache_size):
+    """(num, order, left) if the cache should keep its freelists off the slab, else None."""
+    num, order, left = calculate_slab_order(size, flags | CFLGS_OFF_SLAB, page_size, max_order,
+                                            freelist_cache, kmalloc_max_cache_size)
+    if not num:
+        return None
+    if left >= num * IDX_SIZE:      # room on the slab after all: on-slab, less colouring
+        return None
+    return num, order, left
+
+
+def _kmalloc_slab(st):
+    """kmalloc_slab(size, 0) as calculate_slab_order asks it: (s->size, OFF_SLAB) or None."""
+    def lookup(n):
+        c = st.kmalloc_caches.get((KMALLOC_NORMAL, kmalloc_index(n)))
+        return None if c is None else (c.size, bool(OFF_SLAB(c)))
+    return lookup
 
 
 def __kmem_cache_create(st, cid, ctor):
@@ -133,13 +198,20 @@ def __kmem_cache_create(st, cid, ctor):
         size = max(size + 16, slab_debug.DEBUG_MIN_OBJECT)
     size = ALIGN(size, align)
     max_order = 1 if node.nr_pages > (32 << 20) >> node.page_shift else 0
-    num, order, left = calculate_slab_order(size, flags, node.page_size, max_order)
+    off = set_off_slab_cache(size, flags, node.page_size, max_order, _kmalloc_slab(st),
+                             st.kmalloc_max_cache)
+    if off is not None:
+        flags |= CFLGS_OFF_SLAB
+        num, order, left = off
+    else:
+        num, order, left = calculate_slab_order(size, flags, node.page_size, max_order)
     if not num:
         return False
+    colour_off = max(sc.CACHE_LINE_SIZE, align)   # offset must be a multiple of the alignment
     kc[b + KC_SIZE], kc[b + KC_INUSE], kc[b + KC_RED_LEFT_PAD] = size, inuse, red_left
     kc[b + KC_ORDER], kc[b + KC_OBJECTS], kc[b + KC_FLAGS] = order, num, flags
-    kc[b + KC_COLOUR_OFF] = sc.CACHE_LINE_SIZE
-    kc[b + KC_COLOUR] = left // sc.CACHE_LINE_SIZE
+    kc[b + KC_COLOUR_OFF] = colour_off
+    kc[b + KC_COLOUR] = left // colour_off
     kc[b + KC_FREELIST_SIZE] = num * IDX_SIZE
     kc[b + KC_ALLOCFLAGS] = sc.cache_allocflags(flags)
     if size > 131072:
@@ -189,9 +261,18 @@ def cache_grow(s, gfp):
     if gfp & __GFP_NO_GROW:
         return None
     node = s.pgdat
-    pfn = page_alloc.__alloc_pages(node, (gfp & GFP_RECLAIM_MASK) | s.allocflags, s.order)
+    local_flags = gfp & GFP_RECLAIM_MASK
+    pfn = page_alloc.__alloc_pages(node, local_flags | s.allocflags, s.order)
     if pfn is None:
         return None
+    start = s.page_offset + (pfn << s.page_shift)
+    if s.off_slab:                            # alloc_slabmgmt: the index array from kmalloc
+        freelist = kmalloc_node(s.freelist_size, local_flags)
+        if freelist is None:
+            page_alloc.__free_pages(node, pfn, s.order)       # opps1
+            return None
+    else:                                     # the last freelist_size bytes of the slab
+        freelist = start + s.slab_bytes - s.freelist_size
     mm = s.mm
     st = s.state
     nb = s.node_base
@@ -207,12 +288,11 @@ def cache_grow(s, gfp):
         if p != pfn:
             mm.prev[p] = pfn
     mm.private[pfn] = offset
-    start = s.page_offset + (pfn << s.page_shift)
-    freelist = start + s.slab_bytes - s.freelist_size
     first = start + offset + s.red_left_pad
     if s.debug:
+        pad_end = start + s.slab_bytes - (0 if s.off_slab else s.freelist_size)
         slab_debug.fill_bytes(s, start + offset + s.objects * s.size,
-                 freelist - (start + offset + s.objects * s.size), POISON_INUSE)
+                 pad_end - (start + offset + s.objects * s.size), POISON_INUSE)
     dh = s.data_h
     fi = (freelist - s.page_offset) >> 1
     for i in range(s.objects):
@@ -236,9 +316,11 @@ def cache_grow(s, gfp):
 
 
 def slab_destroy(s, pfn):
-    """Give a slab that is already off the lists back to the page allocator."""
+    """Give a slab that is already off the lists back to the page allocator, then
+    (OFF_SLAB) kfree its index array."""
     mm = s.mm
     order = mm.order[pfn]
+    freelist = mm.slab_freelist[pfn]
     for p in range(pfn, pfn + (1 << order)):
         mm.slab_cache[p] = 0
         if p != pfn:
@@ -250,6 +332,8 @@ def slab_destroy(s, pfn):
     _stat(s, sc.FREE_SLAB)
     debug.hooks.slab_event("free_slab", cache=s.name, pfn=pfn, order=order)
     page_alloc.__free_pages(s.pgdat, pfn, order)
+    if s.off_slab:
+        kfree(freelist)
 
 
 def _get_obj(s, pfn):

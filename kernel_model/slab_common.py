@@ -478,7 +478,9 @@ def check_slabs(pgdat, held=None):
     run): the objects the debug state says are allocated, so a leaked object
     counts as allocated -- a leak is kmemleak's to report, never corruption --
     and slabs of caches without debug data are checked for their freelists
-    alone (who holds their objects is not known).  Returns problems.
+    alone (who holds their objects is not known).  A slab whose slab->freelist
+    lies outside it keeps its index array in a kmalloc object (the classic
+    SLAB's OFF_SLAB): that object is held, by the slab.  Returns problems.
     """
     st = slab_state(pgdat)
     mm = pgdat.mem_map
@@ -486,6 +488,11 @@ def check_slabs(pgdat, held=None):
     from_state = held is None
     held = set(held or ())
     heads = np.nonzero(np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab)[0]
+    for head in heads:
+        fl = int(mm.slab_freelist[head])
+        start = pgdat.page_offset + (int(head) << pgdat.page_shift)
+        if fl and not start <= fl < start + (pgdat.page_size << mm.order[head]):
+            held.add(fl)
     seen_held = set()
     for head in heads:
         head = int(head)

@@ -10,6 +10,16 @@ address that is not page aligned (``Trying to vfree() bad address``) or not
 the start of an area (``Trying to vfree() nonexistent vm area``) is reported
 through ``debug.hooks.vfree_bad`` and ignored.
 
+vfree is lazy, as in the kernel (free_unmap_vmap_area): it unmaps the pages
+without a TLB flush (vunmap_range_noflush), frees them, and puts the
+address range on the purge list (free_vmap_area_noflush) instead of back in
+the free space; vmap_lazy_nr counts its pages.  When more than
+lazy_max_pages() are lazy (fls(nr_cpus) * 32 MiB worth), or an allocation
+finds no free range or area row, __purge_vmap_area_lazy flushes the TLBs
+over the span of every lazy range at once (flush_tlb_kernel_range, tlb.py)
+and only then frees the ranges.  A freed range is never handed out again
+before that flush, so no CPU can hold a stale translation of a reused one.
+
 Address space: x86_64 VMALLOC_START 0xffffc90000000000; x86_32 high_memory
 + 8 MiB (VMALLOC_OFFSET).  One slot per page of RAM plus two per area row.
 
@@ -22,27 +32,34 @@ Arena sections (S = slots, A = MAX_VM_AREAS)::
                               (with guard), 2 nr_pages, 3 cpu + 1 that made it
     vmap_size     u64[A]      the size vmalloc was asked for (bytes past it, up
                               to the guard page, are KASAN's vmalloc redzone)
+    vmap_purge    u64[A * 2]  the purge list: start slot + 1, slots (guard included)
+    vmap_lazy     i64[4]      0 vmap_lazy_nr (pages), 1 entries on the purge
+                              list, 2 purges done
 
 KASAN points (debug hooks, no-ops without a checker): kasan_unpoison_vmalloc
 when an area is mapped, kasan_poison_vmalloc before vfree unmaps it.
 
-Lock: vmap_area_lock (a spinlock) around slot reservation and release only;
-page allocation and freeing run outside it, as in the kernel.
+Lock: vmap_area_lock (a spinlock) around slot reservation, release and the
+purge (the kernel's vmap_purge_lock and free/purge tree locks in one; it
+also serialises flush_tlb_kernel_range's writers); page allocation and
+freeing run outside it, as in the kernel.
 """
 
-from . import context, debug, page_alloc, pgdat as pgdat_mod, spinlock
+from . import context, debug, page_alloc, pgdat as pgdat_mod, spinlock, tlb
 from .gfp import GFP_KERNEL, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO, format_gfp
 from .page import Page
 
 MAX_VM_AREAS = 1024
 VMALLOC_OFFSET = 8 << 20
+LAZY_NR, LAZY_ENTRIES, LAZY_PURGES = 0, 1, 2
 
 
 def arena_sections(nr_pages):
     slots = nr_pages + 2 * MAX_VM_AREAS
     return [("vmalloc_pte", "I", slots), ("vmalloc_used", "B", slots),
             ("vmalloc_head", "I", slots), ("vmap_area", "Q", MAX_VM_AREAS * 4),
-            ("vmap_size", "Q", MAX_VM_AREAS)]
+            ("vmap_size", "Q", MAX_VM_AREAS), ("vmap_purge", "Q", MAX_VM_AREAS * 2),
+            ("vmap_lazy", "q", 4)]
 
 
 class VmallocSpace:
@@ -54,6 +71,8 @@ class VmallocSpace:
         self.head = v["vmalloc_head"]
         self.area = v["vmap_area"]
         self.size = v["vmap_size"]
+        self.purge = v["vmap_purge"]
+        self.lazy = v["vmap_lazy"]
         self.slots = len(self.pte)
         lay = pgdat.layout
         if lay.arch == "x86_64":
@@ -76,18 +95,63 @@ def is_vmalloc_addr(addr):
     return addr is not None and vm.start <= addr < vm.end
 
 
-def _reserve(vm, nr_slots, nr_pages):
+def lazy_max_pages(vm):
+    """fls(num_online_cpus()) * (32 MiB / PAGE_SIZE) (mm/vmalloc.c)."""
+    node = vm.pgdat
+    return node.nr_cpus.bit_length() * ((32 << 20) >> node.page_shift)
+
+
+def __purge_vmap_area_lazy(vm):
+    """Flush every CPU's TLB over the span of the lazily freed ranges, then free
+    them; vmap_area_lock held.  Returns the pages purged."""
+    lazy = vm.lazy
+    n = lazy[LAZY_ENTRIES]
+    if not n:
+        return 0
+    purge, used = vm.purge, vm.used
+    ranges = [(purge[2 * i] - 1, purge[2 * i + 1]) for i in range(n)]
+    node = vm.pgdat
+    start = min(p for p, _ in ranges)
+    end = max(p + k for p, k in ranges)
+    tlb.flush_tlb_kernel_range(node, vm.start + (start << node.page_shift),
+                               vm.start + (end << node.page_shift))
+    pages = 0
+    for pos, k in ranges:
+        used[pos:pos + k] = bytes(k)
+        pages += k
+    lazy[LAZY_ENTRIES] = 0
+    lazy[LAZY_NR] -= pages
+    lazy[LAZY_PURGES] += 1
+    debug.hooks.slab_event("purge_vmap_area_lazy", start=vm.start + (start << node.page_shift),
+                           end=vm.start + (end << node.page_shift), pages=pages)
+    return pages
+
+
+def purge_vmap_area_lazy():
+    """Purge the lazily freed ranges now, flushing the TLBs; returns the pages purged.
+    vm_unmap_aliases() does this too (the model has no per-CPU vmap blocks)."""
+    vm = _space()
     flags = spinlock.spin_lock_irqsave(vm.lock)
     try:
-        pos = bytes(vm.used).find(bytes(nr_slots))
-        if pos < 0:
+        return __purge_vmap_area_lazy(vm)
+    finally:
+        spinlock.spin_unlock_irqrestore(vm.lock, flags)
+
+
+vm_unmap_aliases = purge_vmap_area_lazy
+
+
+def _reserve(vm, nr_slots, nr_pages):
+    """alloc_vmap_area: a free range and row; when there is none, purge the lazy
+    ranges and look once more (the kernel's ``purged`` retry)."""
+    flags = spinlock.spin_lock_irqsave(vm.lock)
+    try:
+        pos, row = _find_free(vm, nr_slots)
+        if pos is None and __purge_vmap_area_lazy(vm):
+            pos, row = _find_free(vm, nr_slots)
+        if pos is None:
             return None, None
         area = vm.area
-        for row in range(MAX_VM_AREAS):
-            if not area[row * 4]:
-                break
-        else:
-            return None, None
         vm.used[pos:pos + nr_slots] = b"\x01" * nr_slots
         area[row * 4], area[row * 4 + 1], area[row * 4 + 2] = pos + 1, nr_slots, nr_pages
         area[row * 4 + 3] = context.this_cpu.id + 1
@@ -97,14 +161,49 @@ def _reserve(vm, nr_slots, nr_pages):
         spinlock.spin_unlock_irqrestore(vm.lock, flags)
 
 
+def _find_free(vm, nr_slots):
+    pos = bytes(vm.used).find(bytes(nr_slots))
+    if pos < 0:
+        return None, None
+    area = vm.area
+    for row in range(MAX_VM_AREAS):
+        if not area[row * 4]:
+            return pos, row
+    return None, None
+
+
 def _release(vm, pos, row, nr_slots):
+    """Give back a range that was never mapped (a failed vmalloc): no flush needed."""
     flags = spinlock.spin_lock_irqsave(vm.lock)
     vm.used[pos:pos + nr_slots] = bytes(nr_slots)
+    _clear_row(vm, pos, row)
+    spinlock.spin_unlock_irqrestore(vm.lock, flags)
+
+
+def _clear_row(vm, pos, row):
     vm.head[pos] = 0
     for i in range(4):
         vm.area[row * 4 + i] = 0
     vm.size[row] = 0
-    spinlock.spin_unlock_irqrestore(vm.lock, flags)
+
+
+def free_vmap_area_noflush(vm, pos, row, nr_slots):
+    """The area is gone (find_vm_area fails from here on), its range goes on the
+    purge list; past lazy_max_pages, purge (the kernel schedules drain_vmap_work)."""
+    flags = spinlock.spin_lock_irqsave(vm.lock)
+    try:
+        _clear_row(vm, pos, row)
+        lazy = vm.lazy
+        if lazy[LAZY_ENTRIES] >= MAX_VM_AREAS:
+            __purge_vmap_area_lazy(vm)
+        i = lazy[LAZY_ENTRIES]
+        vm.purge[2 * i], vm.purge[2 * i + 1] = pos + 1, nr_slots
+        lazy[LAZY_ENTRIES] = i + 1
+        lazy[LAZY_NR] += nr_slots
+        if lazy[LAZY_NR] > lazy_max_pages(vm):
+            __purge_vmap_area_lazy(vm)
+    finally:
+        spinlock.spin_unlock_irqrestore(vm.lock, flags)
 
 
 def __vmalloc(size, gfp=GFP_KERNEL):
@@ -170,8 +269,8 @@ def vfree(addr):
     row = vm.head[pos] - 1
     nr_slots, nr_pages = vm.area[row * 4 + 1], vm.area[row * 4 + 2]
     debug.hooks.kasan_poison_vmalloc(addr, vm.size[row], nr_pages)
-    _unmap_free(vm, pos, nr_pages)
-    _release(vm, pos, row, nr_slots)
+    _unmap_free(vm, pos, nr_pages)               # vunmap_range_noflush, then the pages
+    free_vmap_area_noflush(vm, pos, row, nr_slots)
 
 
 def vmalloc_to_pfn(addr):

@@ -9,6 +9,9 @@ conservative and transitive:
    harness can see a workload keep an address):
    - the mailboxes' queued entries (arena ``mbox_ring`` between head and tail),
    - every per-CPU variable's slots (``percpu_val``),
+   - every slab's slab->freelist (kmemleak scans the struct pages too): the
+     classic SLAB's OFF_SLAB index arrays are kmalloc objects only a slab
+     refers to,
    - each CPU process's workload state, sent by the CPU after its teardown as
      a ``roots`` message (harness/supervisor/messages.py): the workload
      module's globals, what a workload keeps on ``k`` (``k.state`` or any
@@ -166,6 +169,10 @@ class KmemleakChecker(Checker):
         if val is not None and nr is not None:
             used = nr[0] * self.pgdat.nr_cpus
             out += [x & 0xFFFFFFFFFFFFFFFF for x in val[:used] if x]
+        mm = self.pgdat.mem_map
+        heads = np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab
+        fl = np.frombuffer(mm.slab_freelist, dtype=np.uint64)[heads]
+        out += fl[fl != 0].tolist()
         return out
 
     # -- the scan --------------------------------------------------------------------------------

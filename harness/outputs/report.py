@@ -101,7 +101,8 @@ def run_dict(result):
         "mailbox": {"sent": tot("mbox_sent"), "full": tot("mbox_full"),
                     "received": tot("mbox_recv"), "leftover": tot("mbox_leftover")},
         "locks": result.locks, "slab": result.slab, "memory": result.memory,
-        "percpu": result.percpu, "violations": [merge.as_record(v) for v in result.violations],
+        "percpu": result.percpu, "tlb": getattr(result, "tlb", None),
+        "violations": [merge.as_record(v) for v in result.violations],
         "failures": result.failures,
         "invariants": result.invariants, "proc": result.proc,
         "sched": dict(result.sched, trace=getattr(result, "trace_path", None)) if result.sched else None,
@@ -159,6 +160,13 @@ def summary(run):
         out.append(f"slab fast path: alloc {slab['alloc_fastpath_ratio']:.1%}"
                    + (f", free {slab['free_fastpath_ratio']:.1%}" if slab.get("free_fastpath_ratio")
                       is not None else ""))
+    tlb = run.get("tlb")
+    if tlb:
+        out.append(f"tlb: {tlb['hits']:,} hits, {tlb['misses']:,} misses, {tlb['flushes']:,} flushes")
+        for c in tlb["by_cpu"]:
+            out.append(f"  CPU {c['cpu']}: {c['hits']:,} hits, {c['misses']:,} misses "
+                       f"({c['small_misses']:,} on base pages, {c['large_misses']:,} on large "
+                       f"pages), {c['flushes']:,} flushes")
     for view, text in run["proc"].items():
         out.append(f"$ cat /proc/{view}\n{text.rstrip()}")
     for v in run["violations"]:

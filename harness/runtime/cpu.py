@@ -38,7 +38,7 @@ import sys
 import time
 import traceback
 
-from kernel_model import context, debug, planted, spinlock
+from kernel_model import context, debug, planted, spinlock, tlb as _tlb
 
 from harness.runtime import counters as C
 from harness.scheduler import options as scheduling
@@ -88,6 +88,8 @@ class CpuRuntime:
         self.dead = set()
         self.nfail = 0
         self.softirqs = Softirqs(self.stat, self.sbase)
+        tlb_config = getattr(plan.scenario, "tlb", None)       # [tlb]: this CPU's own TLB
+        self.tlb = _tlb.TLB(node, cpu_id, tlb_config) if tlb_config is not None else None
         self.k = [Kernel(self, x, plan.rng_stream(cpu_id, C.CONTEXTS[x])) for x in range(C.NR_CTX)]
         self.work = plan.work_for(cpu_id)              # context index -> fn(k) or None
         self.irq = Irq(cpu_id, self.stat, C.NR_STATS, plan.scenario.irq_rate,

@@ -54,7 +54,9 @@ Memory       read(addr, n) -> bytes, write(addr, data), memset(addr, c, n),
              address with no mapping -- a vmalloc guard page, a freed vm area
              -- goes to debug.hooks.kernel_fault: reported as the kernel's page
              fault, the access dropped; with no checker it raises ValueError,
-             as NULL and wild addresses do: an Oops, a workload-error)
+             as NULL and wild addresses do: an Oops, a workload-error).  With
+             [tlb] every mapped access is also translated through this CPU's
+             TLB (kernel_model/tlb.py: hits, misses, flushes)
 More         kmalloc_node(size, gfp, node), kfree_sensitive(addr) (kzfree),
              kmem_cache_alloc_bulk(cache, gfp, n) -> [addr] or [] (all or none),
              kmem_cache_free_bulk(cache, addrs), virt_to_phys / phys_to_virt,
@@ -194,6 +196,7 @@ class Kernel:
             acc = rt.access = AccessPoints(rt.node, getattr(getattr(rt, "plan", None), "engine", None) is not None,
                                            rt.cpu_id)
         self._acc = acc
+        self._tlb = getattr(rt, "tlb", None)   # kernel_model.tlb.TLB ([tlb]) or None: no cost
 
     def __repr__(self):
         return f"<k CPU {self.cpu} {self.context}>"
@@ -451,6 +454,8 @@ class Kernel:
         first, last = node.virt_to_pfn(addr), node.virt_to_pfn(addr + max(n, 1) - 1)
         if first is not None and last is not None:            # direct map: contiguous
             off = node.data_offset(addr)
+            if self._tlb is not None:
+                self._tlb.translate(addr, n)
             return [(off, off + n)]
         vmoff = _vmalloc_data_offset()
         start, out, end, ps = addr, [], addr + n, node.page_size
@@ -468,6 +473,8 @@ class Kernel:
                     else "BUG: unable to handle page fault for address: ")
             raise ValueError(f"{head}{start:#x} (k.{what}({start:#x}, {n}): not a mapped "
                              "address of this model)")
+        if self._tlb is not None:
+            self._tlb.translate(start, n)
         return out
 
     def read(self, addr, n):

@@ -35,6 +35,9 @@ Format (every key optional unless marked; unknown keys are errors)::
                  softirq = 1.0               # op mixes: P(a hardirq raises the softirq)
                  tasklet = 1.0               # op mixes: P(a hardirq schedules the tasklet)
     [watchdog]   thresh = "5s"               # soft-lockup threshold
+    [tlb]        entries = 64, large_entries = 32, large_page = "2M"   # per-CPU TLBs
+                 (kernel_model/tlb.py; the table turns them on, enabled = false off;
+                  defaults per [memory] arch)
     checkers = ["sleep", "lockdep"]          # default "all" (CONFIG_DEBUG_* on); [] = none
     expect = ["double-free"]                 # planted-bug scenarios: the kinds they must report
                                              # (kinds of harness.checkers.kinds; [] = clean)

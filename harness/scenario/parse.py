@@ -9,7 +9,7 @@ import os
 import tomllib
 
 from kernel_model import MemoryLayout, ModelError
-from kernel_model import planted as _planted, slab_h
+from kernel_model import ConfigError, planted as _planted, slab_h, tlb as _tlb
 
 from harness.checkers.kinds import KINDS
 from harness.runtime import bootargs as _bootargs, hooks, opmix
@@ -47,7 +47,7 @@ def parse(text, source, default_name):
     v = Validator(source, text)
     top = ("name", "description", "cpus", "duration", "ops", "seed", "workload", "memory",
            "allocator", "interrupts", "watchdog", "checkers", "expect", "model", "fault",
-           "debug") + CONTEXTS
+           "debug", "tlb") + CONTEXTS
     v.keys(data, (), top)
     sc = Scenario(name=v.typed(data, (), "name", (str,), "a string", default_name), source=source)
     sc.description = v.typed(data, (), "description", (str,), "a string", "")
@@ -90,6 +90,8 @@ def parse(text, source, default_name):
     sc.irq_mask = v.choice(irq, ("interrupts",), "mask", ("lazy", "sigmask"), "lazy")
     sc.softirq_p = float(v.number(irq, ("interrupts",), "softirq", 0, 1, 1.0))
     sc.tasklet_p = float(v.number(irq, ("interrupts",), "tasklet", 0, 1, 1.0))
+
+    sc.tlb = tlb_section(v, sc, data["tlb"]) if "tlb" in data else None
 
     wd = v.typed(data, (), "watchdog", (dict,), "a table", {})
     v.keys(wd, ("watchdog",), ("thresh",))
@@ -139,3 +141,20 @@ def parse(text, source, default_name):
     if needs_slab and sc.slab is None:
         sc.slab = "slub"
     return sc
+
+
+def tlb_section(v, sc, table):
+    """[tlb]: per-CPU TLBs (kernel_model/tlb.py), the architecture's unless a key says
+    otherwise; None when ``enabled = false``."""
+    if not isinstance(table, dict):
+        v.fail(("tlb",), "must be a table")
+    v.keys(table, ("tlb",), ("enabled", "entries", "large_entries", "large_page"))
+    if not v.typed(table, ("tlb",), "enabled", (bool,), "true or false", True):
+        return None
+    entries = v.number(table, ("tlb",), "entries", 1, _tlb.MAX_ENTRIES, None, integer=True)
+    large = v.number(table, ("tlb",), "large_entries", 1, _tlb.MAX_ENTRIES, None, integer=True)
+    page = v.typed(table, ("tlb",), "large_page", (str, int), "a size like \"2M\"", None)
+    try:
+        return _tlb.tlb_config(sc.arch, sc.page_size, entries, large, page)
+    except ConfigError as exc:
+        v.fail(("tlb", "large_page"), str(exc).split(": ", 1)[-1])

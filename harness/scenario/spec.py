@@ -54,6 +54,7 @@ class Scenario:
     planted: list = field(default_factory=list)     # kernel_model.planted switches
     fault: _faults.FaultConfig | None = None          # the [fault] section
     debug: object = None                            # harness.runtime.bootargs.BootArgs ([debug])
+    tlb: object = None                              # kernel_model.tlb.TlbConfig ([tlb]); None: no TLB
 
     def layout(self):
         return MemoryLayout(self.arch, page_size=self.page_size, total=self.memory)

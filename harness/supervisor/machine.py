@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import multiprocess
 
 import kernel_model as km
-from kernel_model import invariants, pcp, spinlock
+from kernel_model import invariants, pcp, spinlock, tlb as _tlb
 
 from harness.runtime import counters as C
 from harness import rng
@@ -143,6 +143,7 @@ class RunResult:
     invariants: list = field(default_factory=list)
     locks: list = field(default_factory=list)
     slab: dict | None = None
+    tlb: dict | None = None          # kernel_model.tlb.snapshot: per-CPU hits/misses/flushes
     proc: dict = field(default_factory=dict)
     percpu: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
@@ -177,6 +178,8 @@ def _boot(sc, sched_opts=None):
     params = inspect.signature(km.boot).parameters
     if sc.slab and "slab" in params:
         kw["slab"] = sc.slab
+    if getattr(sc, "tlb", None) is not None:
+        kw["tlb"] = True                 # per-CPU TLBs: their shared flush word (kernel_model/tlb.py)
     sections = (C.arena_sections(sc.cpus) + mailbox.arena_sections(sc.cpus)
                 + percpu.arena_sections(sc.cpus)
                 + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS, sc.layout().nr_pages)
@@ -441,6 +444,7 @@ def _collect(result, node, proc_views, roots=None):
     result.percpu = percpu_vars.sums()
     clean = all(p >= C.PHASE_TORNDOWN for p in result.counters["phase"]) and not result.harness_failed
     result.slab = _slab_summary(node) if sc.slab else None
+    result.tlb = _tlb.snapshot(node)
     if clean and sc.slab and "kmemleak" in sc.checkers:
         for rec in kmemleak.scan_run(node, [a for addrs in (roots or {}).values() for a in addrs],
                                      ptr_size=4 if sc.arch == "x86_32" else 8):

@@ -30,6 +30,7 @@ class SheavesMachine(SlabMachine):
                             slub_debug=debug_on)
         self.debug_on = debug_on
         self.cache = km.kmem_cache_create("obj", 120, align=16)
+        self.rec = km.kmem_cache_create("rec", 100)      # SlabMachine's second cache
         # a small asked-for capacity is raised to the formula's (a maple-tree-like
         # user asks for more); a tiny cache of big objects has 4-object sheaves
         self.small = km.kmem_cache_create("big", 5000, sheaf_capacity=capacity)

@@ -8,15 +8,22 @@ slab, disjoint from what is held, and with the held ones add up to the
 slab's object count.  kmalloc gives at least the size asked (ksize), objects
 are aligned, __GFP_ZERO memory is zero, and a freed object is poisoned.
 Two CPUs are simulated in one process (set_this_cpu), so frees from the
-other CPU take the remote paths.
+other CPU take the remote paths.  Under the classic SLAB the machine holds
+both kinds of slab management: "obj" (128-byte slots, 32 to a page, no room
+left) keeps its freelists off the slab in kmalloc objects (OFF_SLAB), "rec"
+(104-byte slots) on the slab; kmalloc-4k and the like are off-slab too
+without debugging.  An off-slab slab's freelist must be a live kmalloc
+object outside the slab, and check_slabs counts it as held.
 """
 
 import hypothesis.strategies as st
+import numpy as np
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import kernel_model as km
 from kernel_model import context, gfp as g, slab_common as sc
+from kernel_model.page import PGTY_slab
 
 ZERO, DMA = g.__GFP_ZERO, g.__GFP_DMA          # module level: a class body would mangle them
 SIZES = st.sampled_from([1, 8, 13, 64, 96, 100, 192, 200, 700, 1500, 4096, 9000])
@@ -30,6 +37,10 @@ class SlabMachine(RuleBasedStateMachine):
                             slub_debug=debug_on)
         self.debug_on = debug_on
         self.cache = km.kmem_cache_create("obj", 120, align=16)
+        self.rec = km.kmem_cache_create("rec", 100)
+        self.kind = kind
+        if kind == "slab" and not debug_on:
+            assert self.cache.off_slab and not self.rec.off_slab
         self.held = {}
 
     def teardown(self):
@@ -55,14 +66,15 @@ class SlabMachine(RuleBasedStateMachine):
         self.node.data[off:off + size] = b"\x5c" * size      # the user writes it
         self.held[a] = (None, size)
 
-    @rule(gfp=GFPS, cpu=st.integers(0, 1))
-    def cache_alloc(self, gfp, cpu):
+    @rule(gfp=GFPS, cpu=st.integers(0, 1), which=st.booleans())
+    def cache_alloc(self, gfp, cpu, which):
         context.set_this_cpu(context.CPU(cpu))
-        a = km.kmem_cache_alloc(self.cache, gfp & ~DMA)
-        assert a is not None and a not in self.held and a % 16 == 0
+        cache, size, align = (self.cache, 120, 16) if which else (self.rec, 100, 8)
+        a = km.kmem_cache_alloc(cache, gfp & ~DMA)
+        assert a is not None and a not in self.held and a % align == 0
         if gfp & ZERO:
-            assert self._data(a, 120) == bytes(120)
-        self.held[a] = (self.cache, 120)
+            assert self._data(a, size) == bytes(size)
+        self.held[a] = (cache, size)
 
     @precondition(lambda self: getattr(self, "held", None))
     @rule(data=st.data(), cpu=st.integers(0, 1))
@@ -84,6 +96,25 @@ class SlabMachine(RuleBasedStateMachine):
     def shrink(self, cpu):
         context.set_this_cpu(context.CPU(cpu))
         km.kmem_cache_shrink(self.cache)
+        km.kmem_cache_shrink(self.rec)
+
+    @invariant()
+    def offslab_freelists(self):
+        if getattr(self, "kind", None) != "slab":
+            return
+        node, mm = self.node, self.node.mem_map
+        heads = np.nonzero(np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab)[0]
+        for head in heads:
+            s = sc.cache_by_id(node.slab, mm.slab_cache[head] - 1)
+            fl = int(mm.slab_freelist[head])
+            start = node.page_offset + (int(head) << node.page_shift)
+            inside = start <= fl < start + s.slab_bytes
+            assert inside != bool(s.off_slab), f"{s.name}: freelist {fl:#x}"
+            if s.off_slab:
+                info = km.object_info(fl)
+                assert info is not None and info["cache"].startswith("kmalloc-")
+                if self.debug_on:
+                    assert info["state"] == "allocated"
 
     @invariant()
     def consistent(self):
