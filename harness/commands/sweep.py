@@ -45,6 +45,8 @@ def arguments(p):
     p.add_argument("--show", type=int, default=5, metavar="N", help="reproduce commands printed per "
                    "failing group (default 5; the JSON has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress; the summary only")
+    from harness.commands import failures
+    failures.add_db_arguments(p)
 
 
 def main(args):
@@ -69,8 +71,11 @@ def main(args):
     except SystemExit:
         raise UsageError("the run options above are not accepted by `mmstress run`") from None
     scenarios, _ = run_command.scenarios_of(parsed)
+    from harness.commands import failures as failures_command
+    db = failures_command.open_db(args)
     settings = run.RunSettings(sched=parsed.sched, sched_params=parsed.sched_params,
-                               sched_seed=parsed.sched_seed, irq_mask=parsed.irq_mask, quiet=True)
+                               sched_seed=parsed.sched_seed, irq_mask=parsed.irq_mask, quiet=True,
+                               failures=db)
     budget = None
     if args.budget is not None:
         try:
@@ -84,10 +89,18 @@ def main(args):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UsageError(f"{path}: no such directory for the report")
 
+    named = list(zip(args.scenario, scenarios))
+    saved_code, saved = 0, []
+    if db is not None:             # saved failures first; the sweep runs whatever they do
+        from harness.tools import failures
+        saved_code, saved = failures.rerun_first(db, named, run_command.planned_runs(
+            settings, named, seeds), quiet=True)
+        if saved_code not in (0, 1):
+            return saved_code
     live = sys.stderr.isatty() and not args.quiet
     progress = None if args.quiet else (Bar() if live else Lines())
-    sw = sweep.Sweep(list(zip(args.scenario, scenarios)), seeds, jobs, settings, run_args, budget,
-                     progress)
+    sw = sweep.Sweep(named, seeds, jobs, settings, run_args, budget, progress)
+    sw.saved = saved
     code = sw.run()
     if sw.usage_error:
         raise UsageError(f"a run refused its options: {sw.usage_error}")

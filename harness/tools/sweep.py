@@ -206,6 +206,7 @@ class Sweep:
         self._stop_count = 0
         self._forwarded = 0
         self._tmp = None
+        self.saved = []                   # tools.failures.Rerun: the saved failures re-run first
 
     # -- bookkeeping ----------------------------------------------------------------------
     @property
@@ -227,7 +228,7 @@ class Sweep:
             return EXIT_HARNESS
         if self.interrupted:
             return 128 + self.interrupted
-        if self.counts["violations"]:
+        if self.counts["violations"] or any(r.code == EXIT_VIOLATIONS for r in self.saved):
             return EXIT_VIOLATIONS
         return EXIT_OK
 
@@ -309,7 +310,7 @@ class Sweep:
         job.log = os.path.join(self._tmp, f"run-{job.index}.log")
         from harness.tools import run
         settings = dataclasses.replace(
-            self.settings, json=job.json, quiet=True,
+            self.settings, json=job.json, quiet=True, names=(job.arg,),
             command=" ".join(["mmstress run", job.arg, "--seed", str(job.seed), *self.run_args]))
         sys.stdout.flush()
         sys.stderr.flush()
@@ -433,6 +434,7 @@ class Sweep:
                                  for r in runs]}
                        for key, runs in self.sorted_groups()],
             "runs": sorted(self.results, key=lambda r: (r["seed"], r["source"])),
+            "saved_failures": [_saved_dict(r) for r in self.saved],
         })
         return doc
 
@@ -452,7 +454,14 @@ class Sweep:
             why = ("budget reached" if self.budget_hit else "interrupted" if self.interrupted
                    else "stopped")
             parts.append(f"{self.planned - self.done} not run ({why})")
-        out = [f"mmstress sweep: {self.done} of {self.planned} runs ({len(self.scenarios)} "
+        out = []
+        again = [r for r in self.saved if r.code == EXIT_VIOLATIONS]
+        if self.saved:
+            out.append(f"saved failures re-run first: {len(self.saved)}, {len(again)} failed again"
+                       + "".join(f"\n  {r.entry['scenario']} seed {r.entry['seed']}: "
+                                 f"{_rerun_title(r)}\n    reproduce: "
+                                 f"{r.entry['reproduce']}" for r in again))
+        out += [f"mmstress sweep: {self.done} of {self.planned} runs ({len(self.scenarios)} "
                f"scenario{'s' if len(self.scenarios) != 1 else ''} x {len(self.seeds)} seeds) in "
                f"{_dur(self.elapsed)}, {self.rate(self.t0 + self.elapsed):.2f} runs/s with -j "
                f"{self.jobs}: " + ", ".join(parts)]
@@ -509,6 +518,22 @@ def write_junit(path, doc):
     with open(tmp, "w") as f:
         f.write(junit_xml(doc))
     os.replace(tmp, path)
+
+
+def _rerun_title(rerun):
+    from harness.tools.failures import problem_of
+    p = problem_of(rerun.result)
+    return p["title"] + (f" at {p['site']}" if p["site"] else "")
+
+
+def _saved_dict(rerun):
+    """A saved failure re-run before the sweep, as the sweep's JSON lists it."""
+    e = rerun.entry
+    status = {EXIT_OK: "passed", EXIT_VIOLATIONS: "violations", EXIT_HARNESS: "failed",
+              EXIT_USAGE: "not-run"}.get(rerun.code, "interrupted")
+    return {"id": e["id"], "scenario": e["scenario"], "seed": e["seed"], "status": status,
+            "exit_code": rerun.code, "change": rerun.change, "key": e["violation"]["key"],
+            "reproduce": e["reproduce"]}
 
 
 def _sites(runs):
