@@ -34,7 +34,7 @@ def arguments(p):
     p.add_argument("--cpus", type=int, help="number of CPUs (overrides the scenario)")
     p.add_argument("--duration", help="how long: 10s, 500ms, 2m (overrides the scenario)")
     p.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report (harness/outputs/report.schema.json)")
+    p.add_argument("--json", metavar="PATH", help="write the JSON report (kind run: harness/outputs/schemas/run.schema.json)")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per scenario")
     p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     p.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "

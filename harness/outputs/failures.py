@@ -60,9 +60,10 @@ import shutil
 import time
 
 from harness.exits import UsageError
+from harness.outputs import schemas
 
 KIND = "failure"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = schemas.SCHEMA_VERSION
 DEFAULT_DIR = os.path.join(".mmstress", "failures")
 DEFAULT_KEEP = 3               # passes in a row before an entry is dropped
 ENV_DIR = "MMSTRESS_FAILURES_DIR"
@@ -114,8 +115,11 @@ _FIELDS = {             # field -> (check, what is allowed); mirrors schemas/fai
         or (_is_num(x.get("duration")) and x["duration"] > 0)),
         '{"ops": N >= 1} or {"duration": seconds > 0}'),
     "irq_mask": (lambda x: x in ("lazy", "sigmask"), '"lazy" or "sigmask"'),
-    "sched": (lambda x: isinstance(x, dict) and isinstance(x.get("strategy"), str)
-              and _is_num(x.get("irq_rate", 0.0)), "{strategy, irq_rate, options}"),
+    "sched": (lambda x: isinstance(x, dict)
+              and x.get("strategy") in ("none", "free", "random", "pct", "pos", "dfs")
+              and _is_num(x.get("irq_rate", 0.0)) and x.get("irq_rate", 0.0) >= 0
+              and (_is_int(x.get("sched_seed", 0)) and x.get("sched_seed", 0) >= 0),
+              "{strategy: none|free|random|pct|pos|dfs, irq_rate >= 0, sched_seed >= 0, options}"),
     "violation": (lambda x: isinstance(x, dict) and all(isinstance(x.get(k), str)
                                                         for k in ("key", "kind", "title", "site")),
                   "{key, kind, title, site} strings"),
@@ -271,7 +275,7 @@ class FailureDB:
             old = self.get(fields["id"])
         except EntryError:
             old = None                                   # a corrupt file of this id: replaced
-        entry = {"kind": KIND, "schema_version": SCHEMA_VERSION, "tool": "mmstress", **fields,
+        entry = {**schemas.header(KIND), **fields,
                  "trace": f"{fields['id']}.mmtrace" if trace_src else (old or {}).get("trace"),
                  "saved": old["saved"] if old else stamp, "last_failed": stamp, "last_run": stamp,
                  "failures": (old["failures"] + 1) if old else 1, "passes": 0}

@@ -33,14 +33,6 @@ from harness.outputs import failures as db_mod
 from harness.outputs import merge, recording, report
 
 
-def _version():
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("mmstress")
-    except PackageNotFoundError:
-        return "0"
-
-
 def _sched_header(opts):
     return opts.header() if opts is not None else {"strategy": "none"}
 
@@ -82,8 +74,7 @@ def fields_of(result, name, entry_id=None):
         else None
     plain = copy.copy(result)
     plain.trace_path = None                         # the entry's reproduce line is the run itself
-    return {"version": _version(),
-            "id": entry_id or db_mod.identity(sc.source, result.seed, sc.cpus, _limit(sc),
+    return {"id": entry_id or db_mod.identity(sc.source, result.seed, sc.cpus, _limit(sc),
                                               result.irq_mask, _sched_header(opts)),
             "scenario": name or recording.portable_source(sc),
             "source": os.path.realpath(sc.source), "scenario_hash": recording.scenario_hash(sc),

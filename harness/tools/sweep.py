@@ -31,16 +31,20 @@ SIGTERM if the sweep dies (PR_SET_PDEATHSIG), and its CPUs already die with it.
 Order: seed-major (seed 0 of every scenario, then seed 1, ...), so a sweep cut
 short by ``--budget`` or Ctrl-C has covered every scenario evenly.
 
-The sweep JSON (``"kind": "sweep"``)::
+The sweep JSON (``"kind": "sweep"``, harness/outputs/schemas/sweep.schema.json)::
 
-    {schema_version, tool, kind, version, command, exit_code, interrupted,
+    {schema_version, kind, tool, version, command, exit_code, interrupted,
      scenarios: [source], seeds: "0-99", jobs, run_args: [...], budget,
      counts: {planned, run, passed, violations, failed, interrupted, not_run},
      elapsed, runs_per_second,
      groups: [{key, kind, title, site, count, sites: {site: runs},
                runs: [{scenario, seed, site, reproduce}]}]     (one group per record key),
      runs: [passing: {scenario, source, seed, status, exit_code, elapsed, reproduce}
-            otherwise: the full run object of harness/outputs/report.schema.json]}
+            otherwise: the full run object of harness/outputs/schemas/run.schema.json,
+            or, for a runner that died before its report, {scenario, source, seed, status,
+            exit_code, elapsed, violations, failures, invariants, reproduce}],
+     saved_failures: [{id, scenario, seed, status, exit_code, change, key, reproduce}]}
+                                  (the failure database's entries re-run before the sweep)
 
 Passing runs are kept short so a sweep of a million seeds fits in memory.
 """
@@ -420,9 +424,10 @@ class Sweep:
     def document(self, command, seeds_text):
         from harness.outputs import report
         doc = report.document([], command, None, self.exit_code(),
-                              signal.Signals(self.interrupted).name if self.interrupted else None)
+                              signal.Signals(self.interrupted).name if self.interrupted else None,
+                              kind="sweep")
+        del doc["seed"]                   # a sweep has seeds (below), not one
         doc.update({
-            "kind": "sweep",
             "scenarios": [sc.source for _, sc in self.scenarios], "seeds": seeds_text,
             "jobs": self.jobs, "run_args": self.run_args, "budget": self.budget,
             "counts": {"planned": self.planned, "run": self.done, **self.counts,
