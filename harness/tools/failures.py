@@ -67,6 +67,12 @@ def problem_of(result):
     return {"key": "violation", "kind": "violation", "title": "exit 1", "site": ""}
 
 
+def problem_line(problem):
+    """``title at site`` (the site once: some titles already name it)."""
+    site = problem["site"]
+    return problem["title"] + (f" at {site}" if site and site not in problem["title"] else "")
+
+
 def fields_of(result, name, entry_id=None):
     """The entry fields of a finished failing run (``FailureDB.failed`` adds the bookkeeping)."""
     sc = result.scenario
@@ -195,8 +201,7 @@ def outcome_line(r, keep):
     if r.code == EXIT_USAGE:
         return f"{head}: cannot be re-run: {r.why} (mmstress failures clear {e['id'][:8]})"
     if r.code == EXIT_VIOLATIONS:
-        what = problem_of(r.result)
-        return f"{head}: fails again: {what['title']}" + (f" at {what['site']}" if what["site"] else "")
+        return f"{head}: fails again: {problem_line(problem_of(r.result))}"
     if r.code == EXIT_OK:
         if r.change == "dropped":
             return f"{head}: passed {_plural(keep, 'time')} in a row: dropped from the database"

@@ -526,9 +526,8 @@ def write_junit(path, doc):
 
 
 def _rerun_title(rerun):
-    from harness.tools.failures import problem_of
-    p = problem_of(rerun.result)
-    return p["title"] + (f" at {p['site']}" if p["site"] else "")
+    from harness.tools.failures import problem_line, problem_of
+    return problem_line(problem_of(rerun.result))
 
 
 def _saved_dict(rerun):
