@@ -1,10 +1,10 @@
-"""``mmstress failures [list | replay [ID...] | clear [ID...]]``: the saved failures.
+"""mmstress failures [list | replay [ID...] | clear [ID...]]: the saved failures.
 
 A run that ends with a violation (exit 1) is saved in the failure database,
-``.mmstress/failures/`` of the working directory: one JSON file per failing
+.mmstress/failures/ of the working directory: one JSON file per failing
 run (scenario, seed, CPUs, iterations or duration, schedule and its options,
-the violation, the trace when one was recorded).  ``mmstress run``,
-``mmstress sweep`` and ``pytest --mmstress`` re-run the saved failures of the
+the violation, the trace when one was recorded).  mmstress run,
+mmstress sweep and pytest --mmstress re-run the saved failures of the
 scenarios they are given first; a saved failure that fails again is the
 verdict (exit 1), one that passes --failures-keep times in a row (default 3)
 is dropped.
@@ -16,13 +16,16 @@ is dropped.
 Options every command with the database shares: --failures-dir DIR (or
 $MMSTRESS_FAILURES_DIR; default .mmstress/failures), --no-failures (or
 MMSTRESS_NO_FAILURES=1: neither save nor re-run), --failures-keep N.
-A corrupt entry file is named and skipped, never executed.
+A corrupt entry file is named and skipped; nothing in an entry is executed
+(a re-run loads the scenario file the entry names, as mmstress run FILE would:
+replay only databases you trust).
 
-Exit codes: list and clear 0; replay like ``mmstress run`` (0 every entry
+Exit codes: list and clear 0; replay like mmstress run (0 every entry
 passed, 1 one fails again, 3 the harness failed; 130/143 interrupted);
 2 bad usage or an unknown id.
 """
 
+import hashlib
 import sys
 import time
 
@@ -62,6 +65,18 @@ def _age(stamp, now):
     return f"{secs}s"
 
 
+def _changed(entry):
+    """Why the scenario file is not the one that failed, or "" if it is."""
+    try:
+        with open(entry["source"], encoding="utf-8", errors="replace") as f:
+            now = hashlib.sha256(f.read().encode()).hexdigest()[:16]
+    except OSError:
+        return f"{entry['source']} is gone: the entry cannot be re-run"
+    if now != entry["scenario_hash"]:
+        return f"{entry['source']} changed since it failed"
+    return ""
+
+
 def _select(db, ids):
     """The entries of ``ids`` (prefixes), or all; UsageError for an id that matches none or many."""
     if not ids:
@@ -97,7 +112,10 @@ def main_list(db):
     print(f"{len(entries)} saved failure{'s' if len(entries) != 1 else ''} in {db.path}; "
           "each is re-run first by the next run of its scenario (mmstress failures replay)")
     for e in entries:
-        print(f"  {e['id'][:8]}: {e['violation']['title']}\n    reproduce: {e['reproduce']}"
+        changed = _changed(e)
+        print(f"  {e['id'][:8]}: {e['violation']['title']}"
+              + (f"\n    ({changed})" if changed else "")
+              + f"\n    reproduce: {e['reproduce']}"
               + (f"\n    trace: {db.trace_of(e)} (mmstress replay {db.trace_of(e)})"
                  if e.get("trace") else ""))
     return EXIT_OK

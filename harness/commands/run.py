@@ -11,8 +11,8 @@ checks the options and turns them into scenarios (``scenarios_of``, which
 ``harness.tools.run.run_scenarios``.
 
 Saved failures first: a run that ends with a violation is saved in the
-failure database (``.mmstress/failures/``; ``mmstress failures``), and the next
-``mmstress run`` of the same scenario re-runs it before anything else.  If it
+failure database (.mmstress/failures/; see mmstress failures), and the next
+mmstress run of the same scenario re-runs it before anything else.  If it
 fails again that is the verdict (exit 1) and the runs asked for are not
 started; after --failures-keep passes in a row (default 3) it is dropped.
 """

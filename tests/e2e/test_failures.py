@@ -187,6 +187,7 @@ def test_failures_replay_and_clear_by_id(flaky):
     assert r.returncode == 1 and "replayed 1 saved failure: 1 failed again, 0 passed" in r.stdout
     assert entries(flaky)[1]["failures"] == 2 and entries(flaky)[0]["failures"] == 1
     flaky.joinpath("flaky.toml").write_text(FIXED)
+    assert f"{flaky / 'flaky.toml'} changed since it failed" in mm(flaky, "failures").stdout
     r = mm(flaky, "failures", "replay", "--quiet")
     assert r.returncode == 0 and "replayed 2 saved failures: 0 failed again, 2 passed" in r.stdout
     assert mm(flaky, "failures", "replay", "ffff").returncode == 2
