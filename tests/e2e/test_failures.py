@@ -79,8 +79,11 @@ def test_a_failing_run_is_saved_and_the_next_run_redoes_it_first_and_says_so(tmp
     assert e["source"] == os.path.join(ROOT, "scenarios", "bugs", "double_free.toml")
     schemas.validator("failure").validate(e)
 
-    second = mm(tmp_path, "run", "bugs/double_free")
+    second = mm(tmp_path, "run", "bugs/double_free", "--json", "again.json")
     assert second.returncode == 1
+    doc = json.loads((tmp_path / "again.json").read_text())    # the report is the re-run's
+    schemas.validate(doc)
+    assert [(r["seed"], r["status"]) for r in doc["runs"]] == [(0, "violations")]
     where = os.path.join(".mmstress", "failures", f"{e['id']}.json")
     assert f"re-running 1 saved failure of bugs/double_free first (seed 0, {where})" in second.stderr
     assert f"saved failure {e['id'][:8]} (bugs/double_free seed 0): fails again: BUG: KASAN: " \
