@@ -5,6 +5,11 @@ reports); ``-j`` of them run at once.  A progress bar on a terminal (plain
 lines otherwise), then the failing runs grouped by violation kind and site,
 each with the command that reproduces it.  How the runs are started and
 stopped: ``harness/tools/sweep.py``.
+
+Saved failures first: the failure database's entries for these scenarios
+(mmstress failures) are re-run before the sweep; one that fails again makes
+the sweep's exit code at least 1 and is listed above its summary and in the
+JSON (saved_failures).  Every failing run of the sweep is saved.
 """
 
 import argparse
@@ -99,8 +104,7 @@ def main(args):
             return saved_code
     live = sys.stderr.isatty() and not args.quiet
     progress = None if args.quiet else (Bar() if live else Lines())
-    sw = sweep.Sweep(named, seeds, jobs, settings, run_args, budget, progress)
-    sw.saved = saved
+    sw = sweep.Sweep(named, seeds, jobs, settings, run_args, budget, progress, saved)
     code = sw.run()
     if sw.usage_error:
         raise UsageError(f"a run refused its options: {sw.usage_error}")

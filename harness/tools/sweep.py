@@ -189,9 +189,12 @@ class Sweep:
     recorded in the sweep's JSON.
     ``events``: an object with ``started(sweep)``, ``finished(sweep, job, run)``, ``tick(sweep)``
     and ``done(sweep)``; see ``harness.commands.sweep``.
+    ``saved``: the saved failures re-run before the sweep (``tools.failures.Rerun``): in the
+    JSON, the summary and the exit code (one that failed again makes it at least 1).
     """
 
-    def __init__(self, scenarios, seeds, jobs, settings, run_args=(), budget=None, events=None):
+    def __init__(self, scenarios, seeds, jobs, settings, run_args=(), budget=None, events=None,
+                 saved=()):
         self.scenarios = list(scenarios)
         self.seeds = list(seeds)
         self.jobs = max(1, int(jobs))
@@ -210,7 +213,7 @@ class Sweep:
         self._stop_count = 0
         self._forwarded = 0
         self._tmp = None
-        self.saved = []                   # tools.failures.Rerun: the saved failures re-run first
+        self.saved = list(saved)          # tools.failures.Rerun: the saved failures re-run first
 
     # -- bookkeeping ----------------------------------------------------------------------
     @property
