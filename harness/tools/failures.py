@@ -121,16 +121,27 @@ def record(db, result, name=None, entry_id=None, warn=None):
 def plan(entry):
     """(Scenario, SchedOptions) of an entry; EntryError for options this mmstress refuses,
     UsageError-like ScenarioError (from ``harness.scenario``) when its file cannot be loaded."""
-    from harness import scenario
+    from harness import scenario, scheduler
     from harness.scheduler import options as scheduling
     sched = dict(entry["sched"])
     strategy = sched.get("strategy")
     if strategy not in scheduling.STRATEGIES:
         raise db_mod.EntryError(f"{entry['id']}: field 'sched': strategy {strategy!r}; allowed: "
                                 f"{', '.join(scheduling.STRATEGIES)}")
+    if "trace_steps" in sched:
+        raise db_mod.EntryError(f"{entry['id']}: field 'sched': trace_steps: an entry re-runs "
+                                "a schedule, it does not replay steps")
+    if not 0.0 <= sched.get("irq_rate", 0.0) <= 1.0:
+        raise db_mod.EntryError(f"{entry['id']}: field 'sched': irq_rate "
+                                f"{sched.get('irq_rate')!r}; allowed: a probability in [0, 1]")
     try:
         opts = scheduling.SchedOptions(**sched)
-    except (TypeError, ValueError) as exc:
+        cls = scheduler.REGISTRY.get(strategy)
+        for o in (cls.OPTIONS if cls else ()):          # each value as its flag would accept it
+            value = opts.params.get(o.name)
+            if o.cli and value not in (None, ()):
+                o.type(o.fmt(value))
+    except Exception as exc:  # noqa: BLE001 - data from disk: any refusal is "not an entry"
         raise db_mod.EntryError(f"{entry['id']}: field 'sched': {exc}") from None
     if entry["cpus"] > scenario.MAX_CPUS:
         raise db_mod.EntryError(f"{entry['id']}: field 'cpus' is {entry['cpus']}; allowed 1 to "

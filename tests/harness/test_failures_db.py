@@ -8,6 +8,7 @@ first) is tests/e2e/test_failures.py.
 import json
 import multiprocessing
 import os
+import re
 
 import jsonschema
 import pytest
@@ -222,3 +223,42 @@ def test_open_db_flags_and_environment(tmp_path):
         failures.open_db(env={failures.ENV_DIR: str(afile)})
     with pytest.raises(UsageError, match="--failures-keep 0"):
         failures.open_db(keep=0, env={})
+
+
+# --- an entry back into a run (tools/failures.plan): options from disk are checked as flags ------
+DOUBLE_FREE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "scenarios", "bugs", "double_free.toml")
+
+
+@pytest.mark.parametrize("sched, why", [
+    ({"strategy": "pct", "depth": -5}, "an integer >= 1"),
+    ({"strategy": "pct", "depth": "x"}, "invalid literal"),
+    ({"strategy": "random", "switch_prob": 7}, "a probability in [0, 1]"),
+    ({"strategy": "dfs", "schedule": "zz"}, "field 'sched'"),
+    ({"strategy": "pct", "bogus": 1}, "no scheduling option 'bogus'"),
+    ({"strategy": "replay"}, "strategy 'replay'"),
+    ({"strategy": "none", "irq_rate": 5}, "irq_rate 5"),
+    ({"strategy": "free", "trace_steps": [[0, 0]]}, "trace_steps"),
+])
+def test_an_entry_whose_schedule_no_flag_would_accept_is_refused_and_not_run(tmp_path, sched, why):
+    from harness.exits import EXIT_USAGE
+    from harness.tools import failures as saved
+    db = failures.FailureDB(str(tmp_path))
+    entry = db.failed(fields(source=DOUBLE_FREE))
+    entry["sched"] = sched               # as if edited on disk (put itself refuses some of these)
+    with pytest.raises(failures.EntryError, match=re.escape(why)):
+        saved.plan(entry)
+    r = saved.rerun(db, entry)                            # reported, never a traceback or a run
+    assert r.code == EXIT_USAGE and r.result is None and why.split()[0] in r.why
+    assert "cannot be re-run" in saved.outcome_line(r, db.keep)
+
+
+def test_a_good_entry_plans_the_saved_run():
+    from harness.tools import failures as saved
+    sched = {"strategy": "pct", "irq_rate": 0.0, "depth": 2, "steps": 1000}
+    entry = dict(fields(source=DOUBLE_FREE, sched=sched, cpus=2, limit={"ops": 7}), seed=3)
+    sc, opts = saved.plan(entry)
+    assert (sc.cpus, sc.ops, sc.duration) == (2, 7, None)
+    assert opts.header() == sched
+    assert saved.identity_of(sc, 3, "lazy", opts) == failures.identity(
+        DOUBLE_FREE, 3, 2, {"ops": 7}, "lazy", sched)
