@@ -150,9 +150,34 @@ def check_entry(doc, where):
     extra = sorted(set(doc) - set(_FIELDS))
     if extra:
         raise EntryError(f"{where}: unknown field {extra[0]!r}")
+    for name, text in _strings(doc):
+        if _CONTROL.search(text):
+            raise EntryError(f"{where}: field {name!r} holds control characters (an entry's text "
+                             "is printed to the terminal)")
     if os.path.splitext(os.path.basename(where))[0] != doc["id"]:
         raise EntryError(f"{where}: its id {doc['id']} is not its file name")
     return doc
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _strings(value, name=""):
+    """(field path, text) of every string in an entry, keys included."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k, name)
+            yield from _strings(v, f"{name}.{k}" if name else k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, f"{name}[{i}]")
+
+
+def printable(text):
+    """``text`` with control characters (newlines, escapes) replaced by "?", for an entry."""
+    return _CONTROL.sub("?", text)
 
 
 def _short(value):

@@ -51,7 +51,11 @@ def identity_of(sc, seed, irq_mask, opts):
 
 
 def problem_of(result):
-    """{key, kind, title, site} of the first thing that made the run exit 1."""
+    """{key, kind, title, site} of the first thing that made the run exit 1 (one line each)."""
+    return {k: db_mod.printable(v) for k, v in _problem(result).items()}
+
+
+def _problem(result):
     for v in result.violations:
         rec = merge.as_record(v)
         return {"key": rec["key"], "kind": str(rec.get("kind", "violation")),
@@ -82,11 +86,11 @@ def fields_of(result, name, entry_id=None):
     plain.trace_path = None                         # the entry's reproduce line is the run itself
     return {"id": entry_id or db_mod.identity(sc.source, result.seed, sc.cpus, _limit(sc),
                                               result.irq_mask, _sched_header(opts)),
-            "scenario": name or recording.portable_source(sc),
+            "scenario": db_mod.printable(name or recording.portable_source(sc)),
             "source": os.path.realpath(sc.source), "scenario_hash": recording.scenario_hash(sc),
             "seed": result.seed, "cpus": sc.cpus, "limit": _limit(sc), "irq_mask": result.irq_mask,
             "sched": _sched_header(opts), "violation": problem_of(result),
-            "reproduce": report.reproduce_command(plain)}
+            "reproduce": db_mod.printable(report.reproduce_command(plain))}
 
 
 def record(db, result, name=None, entry_id=None, warn=None):

@@ -103,6 +103,7 @@ CORRUPT = {
     "unknown field": (None, "unknown field 'exec'"),
     "wrong file name": (None, "is not its file name"),
     "binary": (b"\xff\xfe\x00garbage", "not JSON"),
+    "terminal escape": (None, "field 'violation.title' holds control characters"),
 }
 
 
@@ -120,6 +121,8 @@ def _corrupt(entry, case):
         bad["exec"] = "import os"
     elif case == "wrong file name":
         bad["id"] = "f" * 16
+    elif case == "terminal escape":
+        bad["violation"] = dict(bad["violation"], title="\x1b]0;pwned\x07BUG")
     return bad
 
 
@@ -133,7 +136,7 @@ def test_a_corrupt_entry_is_named_and_skipped_and_fails_the_schema_too(tmp_path,
     if data is None:
         doc = _corrupt(e, case)
         bad_path.write_text(json.dumps(doc))
-        if case != "wrong file name":                      # the schema cannot see file names
+        if case not in ("wrong file name", "terminal escape"):   # what the schema cannot see
             with pytest.raises(jsonschema.ValidationError):
                 schemas.validator("failure").validate(doc)
     else:
