@@ -33,6 +33,11 @@ from harness.outputs import failures as db_mod
 from harness.outputs import merge, recording, report
 
 
+def _active(opts):
+    """The schedule a run really had: None for no engine (--sched none)."""
+    return opts if opts is not None and opts.active else None
+
+
 def _sched_header(opts):
     return opts.header() if opts is not None else {"strategy": "none"}
 
@@ -44,10 +49,17 @@ def _limit(sc):
 def identity_of(sc, seed, irq_mask, opts):
     """The entry id of the run ``machine.run(sc, seed, irq_mask, sched=opts)`` would do."""
     from harness.supervisor import machine
-    active = opts if opts is not None and opts.active else None
+    active = _active(opts)
     ran = machine.for_schedule(sc, active)
     return db_mod.identity(ran.source, seed, ran.cpus, _limit(ran), irq_mask or ran.irq_mask,
                            _sched_header(active))
+
+
+def identity_of_result(result):
+    """The entry id of a finished run."""
+    sc = result.scenario
+    return db_mod.identity(sc.source, result.seed, sc.cpus, _limit(sc), result.irq_mask,
+                           _sched_header(_active(result.sched_options)))
 
 
 def problem_of(result):
@@ -80,16 +92,14 @@ def problem_line(problem):
 def fields_of(result, name, entry_id=None):
     """The entry fields of a finished failing run (``FailureDB.failed`` adds the bookkeeping)."""
     sc = result.scenario
-    opts = result.sched_options if result.sched_options is not None and result.sched_options.active \
-        else None
     plain = copy.copy(result)
     plain.trace_path = None                         # the entry's reproduce line is the run itself
-    return {"id": entry_id or db_mod.identity(sc.source, result.seed, sc.cpus, _limit(sc),
-                                              result.irq_mask, _sched_header(opts)),
+    return {"id": entry_id or identity_of_result(result),
             "scenario": db_mod.printable(name or recording.portable_source(sc)),
             "source": os.path.realpath(sc.source), "scenario_hash": recording.scenario_hash(sc),
             "seed": result.seed, "cpus": sc.cpus, "limit": _limit(sc), "irq_mask": result.irq_mask,
-            "sched": _sched_header(opts), "violation": problem_of(result),
+            "sched": _sched_header(_active(result.sched_options)),
+            "violation": problem_of(result),
             "reproduce": db_mod.printable(report.reproduce_command(plain))}
 
 
@@ -107,12 +117,7 @@ def record(db, result, name=None, entry_id=None, warn=None):
             trace = result.trace_path if result.trace_path and os.path.isfile(result.trace_path) \
                 else None
             return "saved", db.failed(fields, trace)
-        sc = result.scenario
-        opts = result.sched_options if result.sched_options is not None and \
-            result.sched_options.active else None
-        eid = entry_id or db_mod.identity(sc.source, result.seed, sc.cpus, _limit(sc),
-                                          result.irq_mask, _sched_header(opts))
-        entry, dropped = db.passed(eid)
+        entry, dropped = db.passed(entry_id or identity_of_result(result))
         if entry is None:
             return None, None
         return ("dropped" if dropped else "passed"), entry
