@@ -280,7 +280,7 @@ class FailureDB:
             return 0
         gone = 0
         for name in names:
-            if name.endswith((".json", ".mmtrace")) or ".tmp-" in name:
+            if name.endswith((".json", ".mmtrace", ".mmtrace.new")) or ".tmp-" in name:
                 try:
                     os.unlink(os.path.join(self.path, name))
                     gone += name.endswith(".json")

@@ -196,6 +196,7 @@ def rerun(db, entry):
             os.unlink(res.trace_path)
         except OSError:
             pass
+        res.trace_path = db.trace_of(after) if after else None   # the report names the kept copy
     return Rerun(entry, res.exit_code, res, change, None if change == "dropped" else after)
 
 

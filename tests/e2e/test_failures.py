@@ -209,8 +209,10 @@ def test_a_free_run_keeps_its_trace_in_the_database(flaky):
     assert trace.is_file()
     listed = mm(flaky, "failures")
     assert f"mmstress replay {os.path.join('.mmstress', 'failures', e['trace'])}" in listed.stdout
-    again = mm(flaky, "failures", "replay", "--quiet")
+    again = mm(flaky, "failures", "replay")
     assert again.returncode == 1 and entries(flaky)[0]["failures"] == 2
+    assert f"reproduce: mmstress replay {os.path.join('.mmstress', 'failures', e['trace'])}" \
+        in again.stdout                                   # the copy that stays
     assert trace.is_file() and not list((flaky / ".mmstress" / "failures").glob("*.new"))
 
 
