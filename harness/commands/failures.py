@@ -25,6 +25,7 @@ passed, 1 one fails again, 3 the harness failed; 130/143 interrupted);
 2 bad usage or an unknown id.
 """
 
+import calendar
 import hashlib
 import sys
 import time
@@ -55,7 +56,7 @@ def open_db(args):
 
 def _age(stamp, now):
     try:
-        then = time.mktime(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        then = calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
     except ValueError:
         return "?"
     secs = max(0, int(now - then))
