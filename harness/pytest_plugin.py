@@ -28,8 +28,25 @@ line per bug with the items that found it, however many seeds failed.  Each
 item carries its keys in ``user_properties`` (``mmstress_key``), so the
 groups are the same under pytest-xdist.
 
+Saved failures first: a failing item is saved in the failure database
+(``.mmstress/failures/`` of the directory pytest was started in, as
+``mmstress run`` saves; ``mmstress failures`` lists it), and the next session
+that collects the same scenario file runs its saved failures first, as items
+of their own::
+
+    scenarios/bugs/double_free.toml::double_free[saved=b6d25e31,seed=0]
+
+A saved item fails when its run fails again; after ``--mmstress-failures-keep``
+passes in a row (default 3) the entry is dropped.  An entry that is exactly
+one of the session's items (same seed, CPUs, duration) is not doubled: that
+item counts for it.  The database is read once at configure time, so every
+pytest-xdist worker collects the same items.
+
 Options: ``--mmstress``, ``--mmstress-seeds SPEC``, ``--mmstress-duration D``
-(override every scenario's duration: ``300ms``, ``2s``).  Markers:
+(override every scenario's duration: ``300ms``, ``2s``),
+``--mmstress-failures-dir DIR`` (or ``$MMSTRESS_FAILURES_DIR``),
+``--mmstress-no-failures`` (or ``MMSTRESS_NO_FAILURES=1``),
+``--mmstress-failures-keep N``.  Markers:
 ``mmstress`` on every item, ``mmstress_planted`` on the items of planted-bug
 scenarios (a non-empty ``expect``), so ``-m "not mmstress_planted"`` gates on
 the correct library alone.  ``--junitxml`` records each item's reproduce
@@ -44,7 +61,8 @@ import os
 import pytest
 
 DEFAULT_SEEDS = "0-2"
-_CONF = pytest.StashKey()          # {"seeds": [...], "seeds_text": str, "duration": float | None}
+_CONF = pytest.StashKey()          # {"seeds": [...], "seeds_text": str, "duration": float | None,
+                                   #  "db": FailureDB | None, "saved": [entry], "corrupt": [text]}
 
 
 def pytest_addoption(parser):
@@ -56,6 +74,13 @@ def pytest_addoption(parser):
                     help=f"seeds for every scenario: 0-99, 1,5,7 or mixes (default {DEFAULT_SEEDS})")
     group.addoption("--mmstress-duration", metavar="DURATION", default=None,
                     help="run every scenario for this long (300ms, 2s, 1m) instead of its own duration")
+    group.addoption("--mmstress-failures-dir", metavar="DIR", default=None,
+                    help="the failure database: failing items are saved there and re-run first "
+                         "(default $MMSTRESS_FAILURES_DIR or .mmstress/failures)")
+    group.addoption("--mmstress-no-failures", action="store_true", default=False,
+                    help="neither re-run saved failures first nor save failing items")
+    group.addoption("--mmstress-failures-keep", metavar="N", type=int, default=3,
+                    help="drop a saved failure after N passes in a row (default 3)")
 
 
 def pytest_configure(config):
@@ -81,7 +106,17 @@ def pytest_configure(config):
             duration = parse_duration(duration_text)
         except ValueError as exc:
             raise pytest.UsageError(f"--mmstress-duration {duration_text!r}: allowed: {exc}") from None
-    config.stash[_CONF] = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration}
+    from harness.exits import UsageError
+    from harness.outputs import failures as failure_db
+    try:
+        db = failure_db.open_db(config.getoption("mmstress_failures_dir"),
+                                config.getoption("mmstress_no_failures"),
+                                config.getoption("mmstress_failures_keep"))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc).replace("--failures", "--mmstress-failures")) from None
+    saved, corrupt = db.entries() if db is not None else ([], [])
+    config.stash[_CONF] = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration,
+                           "db": db, "saved": saved, "corrupt": corrupt}
     config.pluginmanager.register(BugGroups(), "mmstress-bug-groups")
 
 
@@ -119,7 +154,31 @@ def pytest_report_header(config):
         return None
     how = (f"each run {conf['duration']:g}s" if conf["duration"] is not None
            else "each scenario's own duration")
-    return f"mmstress: seeds {conf['seeds_text']} ({len(conf['seeds'])} per scenario), {how}"
+    lines = [f"mmstress: seeds {conf['seeds_text']} ({len(conf['seeds'])} per scenario), {how}"]
+    lines += [f"mmstress: skipping a corrupt saved failure: {p}" for p in conf["corrupt"]]
+    return lines
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Saved failures first (stable: in collection order), and say how many."""
+    conf = config.stash.get(_CONF, None)
+    if conf is None:
+        return
+    saved = [i for i in items if isinstance(i, SavedItem)]
+    if not saved:
+        return
+    items[:] = saved + [i for i in items if not isinstance(i, SavedItem)]
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        tr.ensure_newline()
+        by_file = {}
+        for i in saved:
+            by_file.setdefault(i.entry["scenario"], []).append(i.entry)
+        for name, es in by_file.items():
+            seeds = ", ".join(str(e["seed"]) for e in es)
+            where = conf["db"].display(es[0]["id"]) if len(es) == 1 else conf["db"].path
+            tr.write_line(f"mmstress: re-running {len(es)} saved failure{'s' if len(es) != 1 else ''}"
+                          f" of {name} first (seed{'s' if len(es) != 1 else ''} {seeds}, {where})")
 
 
 def pytest_collect_file(file_path, parent):
@@ -190,8 +249,30 @@ class ScenarioFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         if conf["duration"] is not None:
             sc = dataclasses.replace(sc, duration=conf["duration"], ops=None)
+        yield from self.saved_items(sc, source, conf)
         for seed in conf["seeds"]:
-            item = ScenarioItem.from_parent(self, name=f"{sc.name}[seed={seed}]", scenario=sc, seed=seed)
+            item = ScenarioItem.from_parent(self, name=f"{sc.name}[seed={seed}]", scenario=sc,
+                                            seed=seed, db=conf["db"])
+            item.add_marker("mmstress")
+            if sc.expect:
+                item.add_marker("mmstress_planted")
+            yield item
+
+    def saved_items(self, sc, source, conf):
+        """An item per saved failure of this file that is not one of its seed items."""
+        import os
+
+        from harness.tools import failures
+        here = os.path.realpath(self.path)
+        seeds = set(conf["seeds"])
+        for entry in conf["saved"]:
+            if os.path.realpath(entry["source"]) != here:
+                continue
+            if entry["seed"] in seeds and failures.identity_of(sc, entry["seed"], None, None) \
+                    == entry["id"]:
+                continue                       # that seed item runs it and counts for it
+            item = SavedItem.from_parent(self, name=f"{sc.name}[saved={entry['id'][:8]},"
+                                         f"seed={entry['seed']}]", entry=entry, db=conf["db"])
             item.add_marker("mmstress")
             if sc.expect:
                 item.add_marker("mmstress_planted")
@@ -201,23 +282,27 @@ class ScenarioFile(pytest.File):
 class ScenarioFailed(Exception):
     """A run that did not come out clean; carries its run dict (harness/outputs/report.py)."""
 
-    def __init__(self, run):
+    def __init__(self, run, head=""):
         super().__init__(run["status"])
         self.run = run
+        self.head = head
 
 
 class ScenarioItem(pytest.Item):
     """One scenario x seed: a ``mmstress run`` in this process."""
 
-    def __init__(self, *, scenario, seed, **kwargs):
+    def __init__(self, *, scenario, seed, db=None, **kwargs):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.seed = seed
+        self.db = db
 
     def runtest(self):
         from harness.supervisor import machine
         from harness.outputs import report
+        from harness.tools import failures
         result = machine.run(self.scenario, self.seed)
+        failures.record(self.db, result, self.scenario.source)
         run = report.run_dict(result)
         self.user_properties.append(("reproduce", run["reproduce"]))
         if result.exit_code != 0:
@@ -234,6 +319,40 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, None, f"{self.name} (mmstress scenario {self.scenario.source})"
+
+
+class SavedItem(pytest.Item):
+    """A saved failure (``.mmstress/failures/ID.json``) run again, before the seed items."""
+
+    def __init__(self, *, entry, db, **kwargs):
+        super().__init__(**kwargs)
+        self.entry = entry
+        self.db = db
+
+    def runtest(self):
+        from harness.exits import EXIT_OK, EXIT_USAGE
+        from harness.outputs import report
+        from harness.tools import failures
+        r = failures.rerun(self.db, self.entry)
+        self.user_properties.append(("reproduce", self.entry["reproduce"]))
+        if r.code == EXIT_USAGE:
+            pytest.skip(failures.outcome_line(r, self.db.keep))
+        if r.code != EXIT_OK:
+            run = report.run_dict(r.result)
+            from harness.tools.sweep import problems
+            for key, what in problems(run):
+                self.user_properties.append(("mmstress_key", [key, what["title"]]))
+            raise ScenarioFailed(run, f"{failures.outcome_line(r, self.db.keep)}\n"
+                                      f"(saved in {self.db.display(self.entry['id'])})")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ScenarioFailed):
+            from harness.tools.sweep import failure_text
+            return f"{excinfo.value.head}\n\n{failure_text(excinfo.value.run)}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.name} (mmstress saved failure {self.entry['id']})"
 
 
 def _display_path(path, start):

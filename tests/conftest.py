@@ -21,6 +21,11 @@ import harness.outputs.text  # noqa: E402,F401  (records render through it: v.ti
 
 from shm_segments import SHM, own_segments  # noqa: F401,E402  (tests import it from there)
 
+# The failure database (.mmstress/failures/ of the working directory) is off for the suite:
+# tests run the CLI in the repository and must neither litter it nor see each other's saved
+# failures re-run first.  The tests of the database turn it on in their own temp directory.
+os.environ["MMSTRESS_NO_FAILURES"] = "1"
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cpu():

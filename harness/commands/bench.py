@@ -34,6 +34,7 @@ import os
 import sys
 
 from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, UsageError, interrupted
+from harness.outputs import schemas
 
 HELP = "measure the model's and the harness's speed against targets"
 
@@ -101,7 +102,8 @@ def main_races(args):
               "with a violation")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"command": "mmstress " + " ".join(args.argv or []), "seeds": args.seeds,
+            json.dump({**schemas.header("bench-races"),
+                       "command": "mmstress " + " ".join(args.argv or []), "seeds": args.seeds,
                        "ops": args.race_ops, "cells": [c.as_dict() for c in cells],
                        "totals": totals}, f, indent=2)
             f.write("\n")
@@ -143,7 +145,8 @@ def main(args):
         print(f"\ncompared with {args.compare} (machine then: {_machine_line(before)}):")
         print(bench.format_compare(bench.compare(rows, before)))
     if args.json:
-        doc = {"command": "mmstress " + " ".join(args.argv or []), "quick": args.quick,
+        doc = {**schemas.header("bench"),
+               "command": "mmstress " + " ".join(args.argv or []), "quick": args.quick,
                "machine": dict(info, load_average=list(load) if load else None),
                "sizes": vars(sizes), "rows": [r.as_dict() for r in rows]}
         with open(args.json, "w") as f:
@@ -183,7 +186,8 @@ def arguments(p):
                    "(default 3)")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (a first look; "
                    "the test uses it)")
-    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON (kind bench, or "
+                   "bench-races; harness/outputs/schemas/)")
     p.add_argument("--compare", metavar="OLD.json", help="print each row's ratio against a "
                    "saved --json run")
     p.add_argument("--seed", type=int, help="seed of the harness runs (default 1)")

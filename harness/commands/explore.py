@@ -14,6 +14,7 @@ space), 1 a violation found (the reproduce command printed), 2 bad usage,
 """
 
 import dataclasses
+import os
 import sys
 
 from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, UsageError
@@ -65,6 +66,8 @@ def main(args):
         raise UsageError(f"--preemptions {args.preemptions}: allowed: an integer >= 0")
     if args.kind is not None and args.kind not in KINDS:
         raise UsageError(f"--kind {args.kind}: not a violation kind; see `mmstress explain`")
+    if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+        raise UsageError(f"--json {args.json}: no such directory for the report")
     if args.checkpoint and args.strategy != "dfs":
         raise UsageError("--checkpoint: only --strategy dfs keeps a frontier to resume")
     try:
@@ -99,16 +102,21 @@ def main(args):
                               checkpoint=args.checkpoint)
     finally:
         restore()
+    def write(outcome, code, execution=None, result=None, trace=None):
+        if args.json:
+            _write_json(args, sc, ex, out, outcome, code, execution, result, trace)
+        return code
+
     if out.interrupted:
         print(f"explore: interrupted after {out.executions} executions: {ex.status()}", file=sys.stderr)
-        return 128 + out.interrupted
+        return write("interrupted", 128 + out.interrupted)
     if out.broken:
         execution, result = out.broken
         what = (result.failures or [{}])[0]
         print(f"explore: the harness failed in execution {out.executions}: "
               f"{what.get('kind')}: {what.get('message')}", file=sys.stderr)
         print(f"reproduce: {explore.reproduce_command(sc, execution)}")
-        return EXIT_HARNESS
+        return write("broken", EXIT_HARNESS, execution, result)
     if out.found:
         execution, result = out.found
         v = explore.same_violation(result, args.kind) or (result.violations or [None])[0]
@@ -124,14 +132,33 @@ def main(args):
             recording.save(result, args.trace)
             print(f"saved: {args.trace} (mmstress replay {args.trace})")
         print(f"reproduce: {explore.reproduce_command(sc, execution)}")
-        return EXIT_VIOLATIONS
+        return write("found", EXIT_VIOLATIONS, execution, result, args.trace)
     if out.exhausted:
         print(f"exhausted: no violation within {args.preemptions} preemptions: {ex.status()} "
               f"({out.seconds:.1f} s)")
-        return EXIT_OK
+        return write("exhausted", EXIT_OK)
     print(f"no violation in {out.executions} executions ({out.seconds:.1f} s): {ex.status()}"
           + (f"; resume with --checkpoint {args.checkpoint}" if args.checkpoint else ""))
-    return EXIT_OK
+    return write("budget", EXIT_OK)
+
+
+def _write_json(args, sc, ex, out, outcome, code, execution, result, trace):
+    """The explore document (kind explore, harness/outputs/schemas/explore.schema.json)."""
+    from harness.outputs import recording, report, schemas
+    from harness.tools import explore
+    from harness.tools.failures import problem_of
+    found = None
+    if execution is not None:
+        found = {"seed": execution.seed, "preemptions": getattr(execution, "preemptions", None),
+                 "problem": problem_of(result), "exit_code": result.exit_code,
+                 "reproduce": explore.reproduce_command(sc, execution), "trace": trace}
+    doc = {**schemas.header("explore"), "command": "mmstress " + " ".join(args.argv or []),
+           "scenario": recording.portable_source(sc), "strategy": args.strategy,
+           "seed": args.seed, "cpus": sc.cpus, "ops": sc.ops, "kind_wanted": args.kind,
+           "preemptions": args.preemptions if args.strategy == "dfs" else None,
+           "outcome": outcome, "exit_code": code, "executions": out.executions,
+           "seconds": round(out.seconds, 3), "status": ex.status(), "found": found}
+    report.write_json(args.json, doc)
 
 
 def arguments(p):
@@ -151,4 +178,6 @@ def arguments(p):
     p.add_argument("--checkpoint", metavar="FILE", help="dfs: save the search's frontier here "
                    "after each execution; an existing file of the same search is resumed")
     p.add_argument("--trace", metavar="PATH", help="also save the failing execution's trace")
+    p.add_argument("--json", metavar="PATH", help="write the outcome as JSON (kind explore: "
+                   "executions, time, the failing execution's command)")
     scheduling.add_arguments(p)

@@ -43,13 +43,6 @@ def main(args):
     h = trace.header
     if not args.quiet:
         print(report.summary(report.run_dict(res)), flush=True)
-    doc = report.document([res], "mmstress " + " ".join(args.argv or []), h["seed"], res.exit_code)
-    if args.json:
-        report.write_json(args.json, doc)
-    if args.junit:
-        junit.write_junit(args.junit, doc)
-    if res.interrupted:
-        return interrupted(res.interrupted)
     got = (res.sched or {}).get("hash")
     kinds = recording.violation_kinds(res)
     diverged = any(f["kind"] == "not-replayable" for f in res.failures)
@@ -61,15 +54,28 @@ def main(args):
     else:
         verdict, code = (f"ran through, but the outcome differs: violations {kinds or 'none'} "
                          f"(recorded {h.get('kinds') or 'none'})"), EXIT_VIOLATIONS
+    final = (interrupted(res.interrupted) if res.interrupted else code if args.check
+             else EXIT_HARNESS if diverged else res.exit_code)
+    doc = report.document([res], "mmstress " + " ".join(args.argv or []), h["seed"], final,
+                          kind="replay")
+    doc["replay"] = {"trace": args.trace, "recorded_hash": h.get("hash"), "hash": got,
+                     "recorded_kinds": list(h.get("kinds") or []), "kinds": kinds,
+                     "reproduced": code == EXIT_OK and not res.interrupted,
+                     "diverged": diverged, "verdict": verdict}
+    if args.json:
+        report.write_json(args.json, doc)
+    if args.junit:
+        junit.write_junit(args.junit, doc)
+    if res.interrupted:
+        return interrupted(res.interrupted)
     print(f"replay: {verdict}; trace hash {got} (recorded {h.get('hash')})")
-    if args.check:
-        return code
-    return EXIT_HARNESS if diverged else res.exit_code
+    return final
 
 
 def arguments(p):
     p.add_argument("trace", help="a trace saved by `mmstress run --trace` or a failing free run")
     p.add_argument("--check", action="store_true", help="exit 0 only if the recording was reproduced")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report")
+    p.add_argument("--json", metavar="PATH", help="write the JSON report (kind replay: the run "
+                   "and the verdict; harness/outputs/schemas/replay.schema.json)")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML")
     p.add_argument("--quiet", action="store_true", help="no run summary, only the verdict")

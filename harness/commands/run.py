@@ -3,12 +3,18 @@
     mmstress run [SCENARIO ...] [--seed N] [--cpus N] [--duration 10s | --ops N]
                  [--json PATH] [--junit PATH] [--quiet] [--proc buddyinfo,zoneinfo,slabinfo]
                  [--irq-mask lazy|sigmask] [--sched none|free|random|pct|pos|dfs] [--trace PATH]
-                 [--repro]
+                 [--repro] [--failures-dir DIR | --no-failures] [--failures-keep N]
 
 With no scenario it runs ``smoke`` (scenarios/smoke.toml).  This module
 checks the options and turns them into scenarios (``scenarios_of``, which
 ``mmstress sweep`` uses too); the running and reporting is
 ``harness.tools.run.run_scenarios``.
+
+Saved failures first: a run that ends with a violation is saved in the
+failure database (.mmstress/failures/; see mmstress failures), and the next
+mmstress run of the same scenario re-runs it before anything else.  If it
+fails again that is the verdict (exit 1) and the runs asked for are not
+started; after --failures-keep passes in a row (default 3) it is dropped.
 """
 
 import dataclasses
@@ -28,7 +34,7 @@ def arguments(p):
     p.add_argument("--cpus", type=int, help="number of CPUs (overrides the scenario)")
     p.add_argument("--duration", help="how long: 10s, 500ms, 2m (overrides the scenario)")
     p.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report (harness/outputs/report.schema.json)")
+    p.add_argument("--json", metavar="PATH", help="write the JSON report (kind run: harness/outputs/schemas/run.schema.json)")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per scenario")
     p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     p.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "
@@ -49,6 +55,8 @@ def arguments(p):
     p.add_argument("--check-determinism", action="store_true", help="run twice with the same "
                    "seed and schedule and compare trace hashes; exit 3 naming the first "
                    "differing step if they differ")
+    from harness.commands import failures
+    failures.add_db_arguments(p)
 
 
 def scenarios_of(args):
@@ -108,14 +116,73 @@ def main(args):
     from harness.tools import run
     if args.trace and args.sched == "none":
         args.sched = "free"                  # a trace needs a recording schedule
+    from harness.commands import failures as failures_command
     scenarios, views = scenarios_of(args)
+    db = failures_command.open_db(args)
     seed = args.seed if args.seed is not None else rng.fresh_seed()
-    print(f"mmstress: seed {seed} (repeat with --seed {seed})", file=sys.stderr)
     settings = run.RunSettings(
         sched=args.sched, sched_params=args.sched_params, sched_seed=args.sched_seed,
         repro_budget=args.repro_budget_s, irq_mask=args.irq_mask, proc_views=tuple(views),
         trace=args.trace, quiet=args.quiet, json=args.json, junit=args.junit,
-        command="mmstress " + " ".join(shlex.quote(a) for a in (args.argv or [])))
+        command="mmstress " + " ".join(shlex.quote(a) for a in (args.argv or [])),
+        failures=db, names=tuple(args.scenario or ["smoke"]))
+    if db is not None and not args.check_determinism:
+        code = saved_failures_first(db, settings, list(zip(settings.names, scenarios)), [seed])
+        if code != 0:
+            return code
+    print(f"mmstress: seed {seed} (repeat with --seed {seed})", file=sys.stderr)
     if args.check_determinism:
         return run.check_determinism(scenarios, seed, settings)
     return run.run_scenarios(scenarios, seed, settings)
+
+
+def planned_runs(settings, named, seeds):
+    """``planned(entry)`` for ``tools.failures.rerun_first``: the entry is one of the runs of
+    ``named`` x ``seeds`` with ``settings``, which will run (and count for it) anyway."""
+    import os
+
+    from harness.scheduler import options as scheduling
+    from harness.tools import failures
+    seeds = set(seeds)
+    by_source = {}
+    for _, sc in named:
+        by_source.setdefault(os.path.realpath(sc.source), []).append(sc)
+
+    def planned(entry):
+        if entry["seed"] not in seeds:
+            return False
+        for sc in by_source.get(os.path.realpath(entry["source"]), []):
+            opts = scheduling.options_for(settings.sched, sc, sched_seed=settings.sched_seed,
+                                          **settings.sched_params)
+            if failures.identity_of(sc, entry["seed"], settings.irq_mask, opts) == entry["id"]:
+                return True
+        return False
+    return planned
+
+
+def saved_failures_first(db, settings, named, seeds):
+    """Re-run the saved failures of ``named`` (not one of the runs asked for) before them.
+
+    Returns 0 to go on; otherwise the verdict, said on stderr: a saved failure that fails
+    again is this command's result (exit 1, and the runs asked for are not started, as
+    Hypothesis stops at a saved example that still fails), a harness failure 3, an
+    interruption 130/143.  With --json/--junit the re-runs are the report.
+    """
+    from harness.outputs import junit, report
+    from harness.tools import failures
+    code, done = failures.rerun_first(db, named, planned_runs(settings, named, seeds),
+                                      quiet=settings.quiet)
+    if code == 0:
+        return 0
+    if code == 1:
+        print("mmstress: a saved failure fails again: that is this run's verdict (exit 1); the "
+              "runs asked for were not started (fix it first; `mmstress failures` lists the "
+              "database, --no-failures runs without it)", file=sys.stderr)
+    results = [r.result for r in done if r.result is not None]
+    first = next((r for r in done if r.code == code), done[-1])
+    doc = report.document(results, settings.command, first.entry["seed"], code)
+    if settings.json:
+        report.write_json(settings.json, doc)
+    if settings.junit:
+        junit.write_junit(settings.junit, doc)
+    return code

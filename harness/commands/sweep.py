@@ -5,6 +5,11 @@ reports); ``-j`` of them run at once.  A progress bar on a terminal (plain
 lines otherwise), then the failing runs grouped by violation kind and site,
 each with the command that reproduces it.  How the runs are started and
 stopped: ``harness/tools/sweep.py``.
+
+Saved failures first: the failure database's entries for these scenarios
+(mmstress failures) are re-run before the sweep; one that fails again makes
+the sweep's exit code at least 1 and is listed above its summary and in the
+JSON (saved_failures).  Every failing run of the sweep is saved.
 """
 
 import argparse
@@ -45,6 +50,8 @@ def arguments(p):
     p.add_argument("--show", type=int, default=5, metavar="N", help="reproduce commands printed per "
                    "failing group (default 5; the JSON has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress; the summary only")
+    from harness.commands import failures
+    failures.add_db_arguments(p)
 
 
 def main(args):
@@ -69,8 +76,11 @@ def main(args):
     except SystemExit:
         raise UsageError("the run options above are not accepted by `mmstress run`") from None
     scenarios, _ = run_command.scenarios_of(parsed)
+    from harness.commands import failures as failures_command
+    db = failures_command.open_db(args)
     settings = run.RunSettings(sched=parsed.sched, sched_params=parsed.sched_params,
-                               sched_seed=parsed.sched_seed, irq_mask=parsed.irq_mask, quiet=True)
+                               sched_seed=parsed.sched_seed, irq_mask=parsed.irq_mask, quiet=True,
+                               failures=db)
     budget = None
     if args.budget is not None:
         try:
@@ -84,10 +94,17 @@ def main(args):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UsageError(f"{path}: no such directory for the report")
 
+    named = list(zip(args.scenario, scenarios))
+    saved_code, saved = 0, []
+    if db is not None:             # saved failures first; the sweep runs whatever they do
+        from harness.tools import failures
+        saved_code, saved = failures.rerun_first(db, named, run_command.planned_runs(
+            settings, named, seeds), quiet=True)
+        if saved_code not in (0, 1):
+            return saved_code
     live = sys.stderr.isatty() and not args.quiet
     progress = None if args.quiet else (Bar() if live else Lines())
-    sw = sweep.Sweep(list(zip(args.scenario, scenarios)), seeds, jobs, settings, run_args, budget,
-                     progress)
+    sw = sweep.Sweep(named, seeds, jobs, settings, run_args, budget, progress, saved)
     code = sw.run()
     if sw.usage_error:
         raise UsageError(f"a run refused its options: {sw.usage_error}")

@@ -1,10 +1,10 @@
-"""Reports of a run: the JSON document (schema in ``report.schema.json``) and the text summary.
+"""Reports of a run: the JSON document (schema in ``schemas/run.schema.json``) and the text summary.
 
-JSON shape (``schema_version`` 2; one entry in ``runs`` per scenario)::
+JSON shape (``schema_version`` 3, ``kind`` "run"; one entry in ``runs`` per scenario)::
 
-    {schema_version, tool, version, command, seed, exit_code, interrupted,
+    {schema_version, kind, tool, version, command, seed, exit_code, interrupted,
      runs: [{scenario, source, description, seed, cpus, allocator, irq_mask, pinned,
-             limit: {duration | ops}, status, exit_code, elapsed,
+             limit: {duration | ops | trace}, status, exit_code, elapsed,
              ops: {total, per_second, by_context: {ctx: n},
                    by_cpu: [{cpu, contexts: {ctx: {calls, ops: {op: n}}}}]},
              interrupts: {delivered, raised, in_model_code, deferred, coalesced,
@@ -24,6 +24,7 @@ JSON shape (``schema_version`` 2; one entry in ``runs`` per scenario)::
              sched: null | {strategy, steps, hash, truncated, diverged_at, stopped, trace},
              reproduce: "mmstress run ..." | "mmstress replay TRACE"}]}
 
+Version 3: every document the tool writes carries ``kind`` (``outputs/schemas/``).
 Version 2: a violation is the checker's record (``harness/checkers/record.py``),
 merged over CPUs by ``key`` (kind + normalised workload site; ``merge.py``):
 no ``text`` -- the text is ``harness/outputs/text.py``'s rendering of the
@@ -38,13 +39,13 @@ start-timeout, harness-error, not-replayable (exit 3: the harness's own).
 import json
 import os
 
-from harness.outputs import merge
+from harness.outputs import merge, schemas
 from harness.outputs import text as render
 from harness.runtime import counters as C
 from harness.scenario import format_duration, library_name
 
-SCHEMA_VERSION = 2
-SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
+SCHEMA_VERSION = schemas.SCHEMA_VERSION
+SCHEMA_PATH = schemas.path("run")
 _IRQ_KEYS = {"raised": "irq_raised", "delivered": "irq_delivered", "in_model_code": "irq_in_model",
              "deferred": "irq_deferred", "coalesced": "irq_coalesced",
              "in_softirq": "irq_in_softirq", "softirqs": "softirq_runs",
@@ -93,7 +94,8 @@ def run_dict(result):
         "scenario": sc.name, "source": sc.source, "description": sc.description,
         "seed": result.seed, "cpus": n, "allocator": sc.slab or "pages-only",
         "irq_mask": result.irq_mask, "pinned": result.pinned,
-        "limit": {"ops": sc.ops} if sc.ops else {"duration": sc.duration},
+        "limit": ({"ops": sc.ops} if sc.ops else {"duration": sc.duration} if sc.duration
+                  else {"trace": True}),        # a replay lasts as long as its trace
         "status": result.status, "exit_code": result.exit_code, "elapsed": round(elapsed, 3),
         "ops": {"total": total_ops, "per_second": round(total_ops / elapsed, 1) if elapsed else 0.0,
                 "by_context": by_ctx, "by_cpu": by_cpu},
@@ -110,14 +112,9 @@ def run_dict(result):
     }
 
 
-def document(results, command, seed, exit_code, interrupted=None):
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        ver = version("mmstress")
-    except PackageNotFoundError:
-        ver = "0"
-    return {"schema_version": SCHEMA_VERSION, "tool": "mmstress", "version": ver,
-            "command": command, "seed": seed, "exit_code": exit_code,
+def document(results, command, seed, exit_code, interrupted=None, kind="run"):
+    """The JSON document of ``results`` (``kind`` "run", or "replay"/"sweep" that extend it)."""
+    return {**schemas.header(kind), "command": command, "seed": seed, "exit_code": exit_code,
             "interrupted": interrupted, "runs": [run_dict(r) for r in results]}
 
 

@@ -34,7 +34,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from harness.outputs import recording
+from harness.outputs import recording, schemas
 from harness.scheduler import options as scheduling
 from harness.scheduler.base import RUNNABLE, has_choice, states_along
 
@@ -291,7 +291,8 @@ def checkpoint_identity(explorer):
 
 
 def save_checkpoint(path, explorer):
-    doc = {"checkpoint": 1, **checkpoint_identity(explorer), "state": explorer.state()}
+    doc = {**schemas.header("explore-checkpoint"), "checkpoint": 1, **checkpoint_identity(explorer),
+           "state": explorer.state()}
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(doc, f)

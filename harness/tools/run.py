@@ -34,6 +34,8 @@ class RunSettings:
     json: str | None = None
     junit: str | None = None
     command: str = "mmstress run"    # the command line, for the report
+    failures: object = None          # outputs.failures.FailureDB: save failing runs (None: off)
+    names: tuple = ()                # the scenarios as the user named them (for the database)
 
 
 def run_scenarios(scenarios, seed, settings):
@@ -68,6 +70,11 @@ def run_scenarios(scenarios, seed, settings):
                 path = recording.default_path(res.scenario, seed)   # a free run's only way back
             if path and opts.active:
                 recording.save(res, path)
+            if settings.failures is not None:
+                from harness.tools import failures
+                i = len(results)
+                failures.record(settings.failures, res,
+                                settings.names[i] if i < len(settings.names) else None)
             if live:
                 sys.stderr.write("\r\033[K")
             results.append(res)

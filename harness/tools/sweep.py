@@ -31,16 +31,20 @@ SIGTERM if the sweep dies (PR_SET_PDEATHSIG), and its CPUs already die with it.
 Order: seed-major (seed 0 of every scenario, then seed 1, ...), so a sweep cut
 short by ``--budget`` or Ctrl-C has covered every scenario evenly.
 
-The sweep JSON (``"kind": "sweep"``)::
+The sweep JSON (``"kind": "sweep"``, harness/outputs/schemas/sweep.schema.json)::
 
-    {schema_version, tool, kind, version, command, exit_code, interrupted,
+    {schema_version, kind, tool, version, command, exit_code, interrupted,
      scenarios: [source], seeds: "0-99", jobs, run_args: [...], budget,
      counts: {planned, run, passed, violations, failed, interrupted, not_run},
      elapsed, runs_per_second,
      groups: [{key, kind, title, site, count, sites: {site: runs},
                runs: [{scenario, seed, site, reproduce}]}]     (one group per record key),
      runs: [passing: {scenario, source, seed, status, exit_code, elapsed, reproduce}
-            otherwise: the full run object of harness/outputs/report.schema.json]}
+            otherwise: the full run object of harness/outputs/schemas/run.schema.json,
+            or, for a runner that died before its report, {scenario, source, seed, status,
+            exit_code, elapsed, violations, failures, invariants, reproduce}],
+     saved_failures: [{id, scenario, seed, status, exit_code, change, key, reproduce}]}
+                                  (the failure database's entries re-run before the sweep)
 
 Passing runs are kept short so a sweep of a million seeds fits in memory.
 """
@@ -185,9 +189,12 @@ class Sweep:
     recorded in the sweep's JSON.
     ``events``: an object with ``started(sweep)``, ``finished(sweep, job, run)``, ``tick(sweep)``
     and ``done(sweep)``; see ``harness.commands.sweep``.
+    ``saved``: the saved failures re-run before the sweep (``tools.failures.Rerun``): in the
+    JSON, the summary and the exit code (one that failed again makes it at least 1).
     """
 
-    def __init__(self, scenarios, seeds, jobs, settings, run_args=(), budget=None, events=None):
+    def __init__(self, scenarios, seeds, jobs, settings, run_args=(), budget=None, events=None,
+                 saved=()):
         self.scenarios = list(scenarios)
         self.seeds = list(seeds)
         self.jobs = max(1, int(jobs))
@@ -206,6 +213,7 @@ class Sweep:
         self._stop_count = 0
         self._forwarded = 0
         self._tmp = None
+        self.saved = list(saved)          # tools.failures.Rerun: the saved failures re-run first
 
     # -- bookkeeping ----------------------------------------------------------------------
     @property
@@ -227,7 +235,7 @@ class Sweep:
             return EXIT_HARNESS
         if self.interrupted:
             return 128 + self.interrupted
-        if self.counts["violations"]:
+        if self.counts["violations"] or any(r.code == EXIT_VIOLATIONS for r in self.saved):
             return EXIT_VIOLATIONS
         return EXIT_OK
 
@@ -309,7 +317,7 @@ class Sweep:
         job.log = os.path.join(self._tmp, f"run-{job.index}.log")
         from harness.tools import run
         settings = dataclasses.replace(
-            self.settings, json=job.json, quiet=True,
+            self.settings, json=job.json, quiet=True, names=(job.arg,),
             command=" ".join(["mmstress run", job.arg, "--seed", str(job.seed), *self.run_args]))
         sys.stdout.flush()
         sys.stderr.flush()
@@ -419,9 +427,10 @@ class Sweep:
     def document(self, command, seeds_text):
         from harness.outputs import report
         doc = report.document([], command, None, self.exit_code(),
-                              signal.Signals(self.interrupted).name if self.interrupted else None)
+                              signal.Signals(self.interrupted).name if self.interrupted else None,
+                              kind="sweep")
+        del doc["seed"]                   # a sweep has seeds (below), not one
         doc.update({
-            "kind": "sweep",
             "scenarios": [sc.source for _, sc in self.scenarios], "seeds": seeds_text,
             "jobs": self.jobs, "run_args": self.run_args, "budget": self.budget,
             "counts": {"planned": self.planned, "run": self.done, **self.counts,
@@ -433,6 +442,7 @@ class Sweep:
                                  for r in runs]}
                        for key, runs in self.sorted_groups()],
             "runs": sorted(self.results, key=lambda r: (r["seed"], r["source"])),
+            "saved_failures": [_saved_dict(r) for r in self.saved],
         })
         return doc
 
@@ -452,7 +462,14 @@ class Sweep:
             why = ("budget reached" if self.budget_hit else "interrupted" if self.interrupted
                    else "stopped")
             parts.append(f"{self.planned - self.done} not run ({why})")
-        out = [f"mmstress sweep: {self.done} of {self.planned} runs ({len(self.scenarios)} "
+        out = []
+        again = [r for r in self.saved if r.code == EXIT_VIOLATIONS]
+        if self.saved:
+            out.append(f"saved failures re-run first: {len(self.saved)}, {len(again)} failed again"
+                       + "".join(f"\n  {r.entry['scenario']} seed {r.entry['seed']}: "
+                                 f"{_rerun_title(r)}\n    reproduce: "
+                                 f"{r.entry['reproduce']}" for r in again))
+        out += [f"mmstress sweep: {self.done} of {self.planned} runs ({len(self.scenarios)} "
                f"scenario{'s' if len(self.scenarios) != 1 else ''} x {len(self.seeds)} seeds) in "
                f"{_dur(self.elapsed)}, {self.rate(self.t0 + self.elapsed):.2f} runs/s with -j "
                f"{self.jobs}: " + ", ".join(parts)]
@@ -509,6 +526,21 @@ def write_junit(path, doc):
     with open(tmp, "w") as f:
         f.write(junit_xml(doc))
     os.replace(tmp, path)
+
+
+def _rerun_title(rerun):
+    from harness.tools.failures import problem_line, problem_of
+    return problem_line(problem_of(rerun.result))
+
+
+def _saved_dict(rerun):
+    """A saved failure re-run before the sweep, as the sweep's JSON lists it."""
+    e = rerun.entry
+    status = {EXIT_OK: "passed", EXIT_VIOLATIONS: "violations", EXIT_HARNESS: "failed",
+              EXIT_USAGE: "not-run"}.get(rerun.code, "interrupted")
+    return {"id": e["id"], "scenario": e["scenario"], "seed": e["seed"], "status": status,
+            "exit_code": rerun.code, "change": rerun.change, "key": e["violation"]["key"],
+            "reproduce": e["reproduce"]}
 
 
 def _sites(runs):

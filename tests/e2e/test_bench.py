@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from harness.outputs import schemas
 from harness.tools import bench
 from harness.cli import main
 from harness.exits import EXIT_OK, EXIT_USAGE
@@ -20,7 +21,8 @@ def test_quick_bench_writes_every_row_with_value_and_target(tmp_path):
     assert "Traceback" not in proc.stderr
     assert "cores" in proc.stdout and "Python" in proc.stdout
     doc = json.loads(path.read_text())
-    assert doc["machine"]["cores"] >= 1 and doc["machine"]["python"]
+    schemas.validate(doc)
+    assert doc["kind"] == "bench" and doc["machine"]["cores"] >= 1 and doc["machine"]["python"]
     rows = {r["key"]: r for r in doc["rows"]}
     assert set(rows) == set(bench.ROW_KEYS)
     for key, row in rows.items():

@@ -1,11 +1,14 @@
 """``mmstress bench races``: the race list is data, every race and twin runs under
 every strategy, and a twin that reports anything is counted against it."""
 
+import json
 import os
 
+import jsonschema
 import pytest
 
 from harness import cli, scenario
+from harness.outputs import schemas
 from harness.tools import bench
 
 
@@ -47,10 +50,17 @@ def test_a_dirty_twin_is_counted_against_the_strategy():
 
 
 @pytest.mark.slow
-def test_bench_races_command_prints_every_strategy(capsys):
-    code = cli.main(["bench", "races", "--seeds", "1", "--race-ops", "3"])
+def test_bench_races_command_prints_every_strategy(capsys, tmp_path):
+    path = tmp_path / "races.json"
+    code = cli.main(["bench", "races", "--seeds", "1", "--race-ops", "3", "--json", str(path)])
     out = capsys.readouterr().out
     assert code == 0, out
     for s in bench.RACE_STRATEGIES:
         assert f"  {s:<7s}" in out
+    doc = json.loads(path.read_text())
+    schemas.validate(doc)
+    assert doc["kind"] == "bench-races" and set(doc["totals"]) == set(bench.RACE_STRATEGIES)
+    del doc["totals"][bench.RACE_STRATEGIES[0]]["false_positives"]
+    with pytest.raises(jsonschema.ValidationError):
+        schemas.validate(doc)
     assert cli.main(["bench", "races", "--seeds", "0"]) == 2

@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from harness.outputs import schemas
+
 pytestmark = pytest.mark.slow           # every test runs ci/gate.sh
 
 from test_sweep import BUG, CLEAN
@@ -65,6 +67,7 @@ def test_pr_lane_passes_on_a_clean_library(work):
     assert "2 passed" in r.stdout and "gate: pr lane passed" in r.stdout
     doc = json.loads((work / "reports" / "pr.json").read_text())
     assert doc["counts"]["passed"] == 2
+    schemas.validate(doc)                          # the gate's JSON is a sweep document
     names = sorted(c.get("name") for c in ET.parse(work / "reports" / "pr.xml").iter("testcase"))
     assert names == ["clean[seed=0]", "clean[seed=1]"]
 

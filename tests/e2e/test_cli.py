@@ -38,7 +38,7 @@ def test_run_default_writes_json_valid_against_the_schema_and_junit(tmp_path, ca
     with open(SCHEMA_PATH) as f:
         jsonschema.validate(doc, json.load(f))
     run = doc["runs"][0]
-    assert doc["schema_version"] == 2 and run["scenario"] == "smoke" and run["violations"] == []
+    assert doc["kind"] == "run" and run["scenario"] == "smoke" and run["violations"] == []
     assert run["ops"]["per_second"] > 0 and "slabinfo" in run["proc"]
     cases = ET.parse(xml).getroot().findall("./testsuite/testcase")
     assert [c.get("name") for c in cases] == ["smoke[seed=9]"]

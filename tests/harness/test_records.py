@@ -124,19 +124,19 @@ def test_an_op_entry_runs_at_its_toml_line():
     assert frame_site[0] == spec.site                       # what a checker sees below the call
 
 
-# --- whole runs: JSON (schema 2), text, JUnit ------------------------------------------------
+# --- whole runs: JSON (run schema), text, JUnit ------------------------------------------------
 @pytest.fixture(scope="module")
 def sleeping_run():
     sc = scenario.resolve(os.path.join(BUGS, "sleep_spinlock_kmalloc.toml"))
     return report.run_dict(machine.run(sc, 7))
 
 
-def test_the_json_report_of_a_bug_is_valid_against_schema_2(sleeping_run):
+def test_the_json_report_of_a_bug_is_valid_against_the_run_schema(sleeping_run):
     doc = report.document([], "mmstress run", 7, 1)
     doc["runs"] = [sleeping_run]
     with open(report.SCHEMA_PATH) as f:
         schema = json.load(f)
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == report.SCHEMA_VERSION and doc["kind"] == "run"
     jsonschema.validate(json.loads(json.dumps(doc, default=str)), schema)
     bad = json.loads(json.dumps(doc, default=str))
     del bad["runs"][0]["violations"][0]["key"]
