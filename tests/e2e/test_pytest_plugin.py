@@ -11,6 +11,7 @@ catches on only some seeds, which would make these tests flaky.
 import importlib.metadata
 import os
 import re
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -84,7 +85,9 @@ def test_planted_marker_and_junit_reproduce_property(lib):
     assert r.returncode == 0, r.stdout + r.stderr
     assert counts(r.stdout) == {"passed": 1, "deselected": 1}
     props = {p.get("name"): p.get("value") for p in ET.parse(lib / "out.xml").iter("property")}
-    assert props == {"reproduce": "mmstress run lib/clean.toml --seed 1 --cpus 2 --duration 300ms"}
+    assert props == {"reproduce": "mmstress run lib/clean.toml --seed 1 --cpus 2 --duration 300ms",
+                     "host": socket.gethostname(), "host_cpus": str(len(os.sched_getaffinity(0)))}
+    # no "worker" property: this run was not on a pytest-xdist worker
 
 
 def test_duration_override_reaches_the_run(lib):
