@@ -17,11 +17,13 @@ progress::
         -> Sweep._conclude: counts, groups, progress          the report's user_properties
       budget reached / a run refuses its options: stop handing out runs (xdist's shouldstop)
 
-Nothing is rsynced on our behalf: library scenarios go by name, other files
-by an absolute path that must exist on every host (``--mmstress-path``, which
-pytest-xdist does not treat as a path).  pytest runs with ``--config-file=
+Nothing of ours is copied: library scenarios go by name, other files by an
+absolute path that must exist on every host (``--mmstress-path``, which
+pytest-xdist does not treat as a path).  (pytest-xdist 3.x itself copies
+pytest's own package into ``pyexecnetcache/`` of every non-popen gateway.)  pytest runs with ``--config-file=
 /dev/null`` so no ini file of the current directory changes it, its terminal
-output and warnings go to a buffer (shown when pytest itself fails) and ``-s``, so the
+output goes to a buffer (shown when pytest itself fails; its warnings are
+printed), ``-p no:benchmark`` (timings mean nothing here) and ``-s``, so the
 progress this process prints reaches the terminal.
 """
 
@@ -32,6 +34,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import time
 import warnings
@@ -109,7 +112,7 @@ class XdistSweep(sweep.Sweep):
                 path = os.path.abspath(sc.source)
                 targets.append(f"--mmstress-path={path}")
                 ids[path] = (arg, sc)
-        args = ["--config-file=/dev/null", "-p", "no:cacheprovider", "-q", "-s",
+        args = ["--config-file=/dev/null", "-p", "no:cacheprovider", "-p", "no:benchmark", "-q", "-s",
                 "--mmstress", f"--mmstress-seeds={self.seeds_text}", "--dist=load",
                 *(f"--tx={spec}" for spec in self.tx), *targets]
         return args, ids
@@ -125,14 +128,15 @@ class XdistSweep(sweep.Sweep):
             self.events.started(self)
         try:
             with contextlib.redirect_stdout(buf), warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("default")
                 self.pytest_exit = int(pytest.main(args, plugins=[plugin]))
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
             self.elapsed = time.monotonic() - self.t0
-            self.output = buf.getvalue() + "".join(
-                f"{w.category.__name__}: {w.message}\n" for w in caught)
+            self.output = buf.getvalue()
+            for w in caught:                  # e.g. a deprecation in pytest-xdist: say so
+                print(f"mmstress sweep: pytest-xdist session: {w.category.__name__}: {w.message}",
+                      file=sys.stderr)
         if self.pytest_exit not in (0, 1, 2) and not self.usage_error and not self.interrupted:
             # no run went wrong: pytest-xdist could not start or collect (a gateway, a host
             # without mmstress or without the scenario file)
