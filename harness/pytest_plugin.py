@@ -166,19 +166,26 @@ def _hide_paths_from_rsync(config, given):
     remote = _remote_specs(config)
     if not remote:
         return
-    args, changed = [], False
-    for arg in config.invocation_params.args:
-        arg = str(arg)
+    args = []
+    for arg in map(str, config.invocation_params.args):
         path = arg.partition("::")[0]
-        if arg in given and os.path.exists(path):
+        if not os.path.exists(path):
+            args.append(arg)
+        elif arg in given:
             if not os.path.isabs(path):
                 raise pytest.UsageError(
                     f"{arg}: a path given to remote workers (--tx {remote[0]}) must be absolute and "
                     f"exist at the same place on every host; library scenarios go by name "
                     f"(larson, bugs/lock_abba: `mmstress list`)")
-            arg, changed = f"--mmstress-path={arg}", True
-        args.append(arg)
-    if changed:
+            args.append(f"--mmstress-path={arg}")
+        elif args and args[-1].startswith("--") and "=" not in args[-1]:
+            args[-1] = f"{args[-1]}={arg}"          # --junitxml out.xml: an option's value
+        else:
+            raise pytest.UsageError(
+                f"{arg}: pytest-xdist refuses existing paths in the arguments of remote workers "
+                f"(--tx {remote[0]}) unless they are rsynced; give the option its value "
+                f"with = (--junitxml=out.xml)")
+    if args != list(map(str, config.invocation_params.args)):
         config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(args))
 
 

@@ -100,11 +100,12 @@ def nothing_of_ours_copied(servers):
 def test_pytest_items_run_on_both_gateways_with_the_local_verdicts(servers, local, tmp_path):
     before = stale_segments()
     tx = [a for spec, _ in servers for a in ("--tx", spec)]
+    (tmp_path / "out.xml").write_text("")     # an existing path as an option's value: handed on
     r = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-m", "pytest",
                         "-p", "no:cacheprovider", "-p", "no:benchmark", "--mmstress", *SCENARIOS,
                         "--mmstress-seeds", SEEDS,
                         "--mmstress-duration", DURATION, *tx, "--dist", "load",
-                        "--junitxml=out.xml"],
+                        "--junitxml", "out.xml"],
                        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=300)
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
@@ -163,16 +164,20 @@ def test_sweep_tx_runs_on_both_gateways_with_the_local_verdicts(servers, local, 
     assert stale_segments() <= before
 
 
-def test_relative_path_to_remote_workers_is_a_usage_error(tmp_path):
+@pytest.mark.parametrize("args, words", [
+    (["mine"], "mine: a path given to remote workers (--tx socket=127.0.0.1:1) must be absolute"),
+    (["larson", "-c", "mine/x.toml"], "mine/x.toml: pytest-xdist refuses existing paths in the "
+                                      "arguments of remote workers (--tx socket=127.0.0.1:1)"),
+])
+def test_paths_xdist_would_refuse_are_usage_errors(tmp_path, args, words):
     """No server needed: the controller refuses before it connects."""
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "x.toml").write_text('cpus = 1\n')
-    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--mmstress", "mine",
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--mmstress", *args,
                         "--tx", "socket=127.0.0.1:1", "--dist", "load"],
                        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 4, r.stdout + r.stderr
-    assert ("mine: a path given to remote workers (--tx socket=127.0.0.1:1) must be absolute"
-            in r.stderr)
+    assert words in r.stderr
     assert "INTERNALERROR" not in r.stdout + r.stderr and "rsync root" not in r.stdout + r.stderr
 
 

@@ -2,7 +2,11 @@
 
 import pytest
 
-from harness.tools.sweep import failure_text, parse_seeds, problems
+import xml.etree.ElementTree as ET
+
+from harness.tools import sweep_xdist
+from harness.tools.run import RunSettings
+from harness.tools.sweep import Sweep, failure_text, junit_xml, parse_seeds, problems
 
 
 # --- seed lists ------------------------------------------------------------------------------
@@ -50,3 +54,36 @@ def test_failure_text_and_problems_of_a_run():
                                                  "workload-error @ w.py:9 (g)"]
     assert problems(run)[0][1] == {"kind": "double-free", "title": "BUG: KASAN: double-free in kfree",
                                    "site": "w.py:3 (f)"}
+
+
+# --- where runs ran (sweeps across machines) -------------------------------------------------------
+def _run(seed, status, worker, name="box"):
+    return {"scenario": "s", "source": "s.toml", "seed": seed, "status": status,
+            "exit_code": {"passed": 0, "violations": 1}[status], "elapsed": 0.1,
+            "violations": [], "failures": [], "invariants": [],
+            "host": {"name": name, "cpus": 4, "worker": worker},
+            "reproduce": f"mmstress run s.toml --seed {seed} --cpus 2 --duration 300ms"}
+
+
+def test_hosts_count_runs_and_failures_per_worker_and_junit_names_them():
+    sw = Sweep([], [], 1, RunSettings())
+    sw.results = [_run(0, "passed", "gw0"), _run(1, "violations", "gw1", "other"),
+                  _run(2, "passed", "gw1", "other")]
+    assert sw.hosts() == [{"worker": "gw0", "name": "box", "cpus": 4, "runs": 1, "failing": 0},
+                          {"worker": "gw1", "name": "other", "cpus": 4, "runs": 2, "failing": 1}]
+    cases = ET.fromstring(junit_xml({"runs": sw.results, "elapsed": 1})).iter("testcase")
+    props = [{p.get("name"): p.get("value") for p in c.iter("property")} for c in cases]
+    assert props[1] == {"host": "other", "host_cpus": "4", "worker": "gw1"}
+
+
+def test_xdist_sweep_payload_and_specs_are_plain_data():
+    settings = RunSettings(sched="pct", sched_params={"depth": 3}, sched_seed=5, irq_mask="sigmask",
+                           json="x.json")
+    assert sweep_xdist.payload({"cpus": 3}, settings) == {
+        "over": {"cpus": 3},
+        "settings": {"sched": "pct", "sched_params": {"depth": 3}, "sched_seed": 5,
+                     "irq_mask": "sigmask"}}          # not the controller's report paths
+    assert sweep_xdist._expand("2*popen") == ["popen", "popen"]
+    assert sweep_xdist._expand("ssh=me@box//python=python3") == ["ssh=me@box//python=python3"]
+    assert sweep_xdist._last_error("x\nINTERNALERROR> ConnectionRefusedError: [Errno 111]\n===\n") \
+        == "ConnectionRefusedError: [Errno 111]"
