@@ -188,7 +188,8 @@ class Lines:
     def started(self, sw):
         self.last = time.monotonic()
         self.step = max(1, sw.planned // 10)
-        where = f"on {len(sw.tx)} xdist gateways" if sw.tx else f"{sw.jobs} at a time"
+        where = (f"on {len(sw.tx)} xdist gateway{'s' if len(sw.tx) != 1 else ''}" if sw.tx
+                 else f"{sw.jobs} at a time")
         print(f"mmstress sweep: {sw.planned} runs, {where}", file=sys.stderr, flush=True)
 
     def finished(self, sw, job, run):

@@ -191,3 +191,16 @@ def test_sweep_tx_bad_input_is_exit_2(tmp_path, args, words):
                        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stdout + r.stderr
     assert words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sweep_tx_budget_stops_handing_out_runs(tmp_path):
+    """--budget with --tx: after the budget no run is handed out (a local popen gateway is enough);
+    the runs not started are not run, not failures."""
+    r = subprocess.run([sys.executable, "-m", "harness", "sweep", "smoke", "--seeds", "0-5",
+                        "--duration", DURATION, "--tx", "popen", "--budget", "1ms", "--json", "b.json"],
+                       cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads((tmp_path / "b.json").read_text())
+    c = doc["counts"]
+    assert 1 <= c["run"] < 6 and c["not_run"] == 6 - c["run"] and c["failed"] == 0
+    assert "not run (budget reached)" in r.stdout and "on 1 xdist gateway:" in r.stdout
