@@ -87,3 +87,33 @@ def test_xdist_sweep_payload_and_specs_are_plain_data():
     assert sweep_xdist._expand("ssh=me@box//python=python3") == ["ssh=me@box//python=python3"]
     assert sweep_xdist._last_error("x\nINTERNALERROR> ConnectionRefusedError: [Errno 111]\n===\n") \
         == "ConnectionRefusedError: [Errno 111]"
+
+
+class _Report:
+    """What pytest-xdist hands the controller's pytest_runtest_logreport."""
+
+    def __init__(self, nodeid, when, failed, props=(), text=""):
+        self.nodeid, self.when, self.failed = nodeid, when, failed
+        self.user_properties, self.longreprtext = list(props), text
+        self.duration, self.node = 0.5, None
+
+
+def test_xdist_controller_records_runs_and_a_crashed_worker_once():
+    from harness import scenario
+    sc = scenario.resolve("smoke")
+    sw = sweep_xdist.XdistSweep([("smoke", sc)], [0, 1], "0-1", ["popen"], {}, RunSettings())
+    args, ids = sw.pytest_args()
+    assert "smoke" in args and ids == {"smoke": ("smoke", sc)} and "--tx=popen" in args
+    ctl = sweep_xdist._Controller(sw, ids)
+    run = _run(0, "passed", "gw0")
+    ctl.pytest_runtest_logreport(_Report("smoke::smoke[seed=0]", "setup", False))     # not yet
+    ctl.pytest_runtest_logreport(_Report("smoke::smoke[seed=0]", "call", False,
+                                         [(sweep_xdist.RESULT, {"exit_code": 0, "run": run, "log": ""})]))
+    ctl.pytest_runtest_logreport(_Report("smoke::smoke[seed=0]", "teardown", False))
+    ctl.pytest_runtest_logreport(_Report("smoke::smoke[seed=1]", "???", True,
+                                         text="worker 'gw1' crashed while running 'smoke::smoke[seed=1]'"))
+    assert sw.counts == {"passed": 1, "violations": 0, "failed": 1, "interrupted": 0}
+    crashed = sw.results[1]
+    assert crashed["seed"] == 1 and crashed["failures"][0]["kind"] == "harness-error"
+    assert "worker 'gw1' crashed" in crashed["failures"][0]["message"]
+    assert sw.exit_code() == 3 and not sw.usage_error
