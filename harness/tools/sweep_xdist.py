@@ -11,10 +11,10 @@ progress::
                 --tx SPEC... --dist load)                 own installed package (nothing copied)
       pytest_configure_node: workerinput gets the  ---->  the sweep's overrides and run settings
         run settings (payload below)
-                                                          each item: worker_run -> run_scenarios,
-                                                            as the local runner does; the run dict
-      pytest_runtest_logreport  <------------------------   (with host name, CPUs, worker id) in
-        -> Sweep._conclude: counts, groups, progress          the report's user_properties
+                                                          each item: worker_run forks a runner:
+                                                            run_scenarios, as the local pool does
+      pytest_runtest_logreport  <------------------------   the run dict (host name, CPUs, worker
+        -> Sweep._conclude: counts, groups, progress          id) in the report's user_properties
       budget reached / a run refuses its options: stop handing out runs (xdist's shouldstop)
 
 Nothing of ours is copied: library scenarios go by name, other files by an
@@ -43,7 +43,7 @@ import pytest
 
 from kernel_model import ModelError
 
-from harness.exits import EXIT_HARNESS, EXIT_USAGE, UsageError
+from harness.exits import EXIT_HARNESS, EXIT_SIGINT, EXIT_USAGE, UsageError
 from harness.tools import sweep
 
 SWEEP_INPUT = "mmstress_sweep"  # workerinput key: the payload below (read by harness/pytest_plugin.py)
@@ -59,31 +59,69 @@ def payload(over, settings):
 
 
 def worker_run(sc, seed, sweep_payload, worker):
-    """On a worker: one run as the local sweep's runner does it (``run_scenarios`` with a JSON
-    report); returns (exit code, run dict or None, the error text when there is no report)."""
+    """On a worker: one run as the local sweep's runner does it -- a forked process that calls
+    ``run_scenarios`` with a JSON report; returns (exit code, run dict or None, its output's
+    tail when there is no report).
+
+    Forked because a worker is long-lived and need not run on its main thread (an execnet
+    socket server's ``thread`` model runs it on any thread), while a run installs its
+    SIGINT/SIGTERM handlers, which only a main thread may: the fork's only thread is its main.
+    """
     from harness.tools import run
     tmp = tempfile.mkdtemp(prefix="mmstress-run-")
-    path = os.path.join(tmp, "run.json")
+    path, log = os.path.join(tmp, "run.json"), os.path.join(tmp, "run.log")
     settings = run.RunSettings(**sweep_payload["settings"], json=path, quiet=True)
-    code, log, result = EXIT_HARNESS, "", None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:                                                # the runner
+        code = EXIT_HARNESS
+        try:
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            sweep._set_pdeathsig(signal.SIGTERM)
+            code = run.run_scenarios([sc], seed, settings)
+        except (UsageError, ModelError) as exc:                 # what `mmstress run` exits 2 on
+            print(f"mmstress: {exc}", file=sys.stderr)
+            code = EXIT_USAGE
+        except KeyboardInterrupt:
+            code = EXIT_SIGINT
+        except BaseException:                                   # noqa: BLE001 - report, exit 3
+            import traceback
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code if isinstance(code, int) else EXIT_HARNESS)
+    result = None
     try:
-        code = run.run_scenarios([sc], seed, settings)
-    except (UsageError, ModelError) as exc:             # what `mmstress run` exits 2 on
-        code, log = EXIT_USAGE, f"mmstress: {exc}"
-    except Exception:  # noqa: BLE001 - the harness's own bug: exit 3 with its traceback
-        import traceback
-        log = traceback.format_exc()
-    try:
-        with open(path) as f:
-            runs = json.load(f).get("runs") or []
-        result = runs[0] if runs else None
-    except (OSError, ValueError):
-        pass
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        left = sweep._unlink_segments(pid)
+        try:
+            with open(path) as f:
+                runs = json.load(f).get("runs") or []
+            result = runs[0] if runs else None
+        except (OSError, ValueError):
+            pass
+        text = sweep._tail(log)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if result is not None:
         result.setdefault("host", {})["worker"] = worker
-    return code, result, log
+        if left and result["exit_code"] != EXIT_HARNESS:
+            result["failures"] = result.get("failures", []) + [{
+                "kind": "harness-error", "cpu": None, "context": None,
+                "message": f"the run left shared memory behind: {', '.join(left)} (removed)"}]
+            result["exit_code"], result["status"] = EXIT_HARNESS, "failed"
+            code = EXIT_HARNESS
+    return code, result, text
 
 
 class XdistSweep(sweep.Sweep):

@@ -204,3 +204,23 @@ def test_sweep_tx_budget_stops_handing_out_runs(tmp_path):
     c = doc["counts"]
     assert 1 <= c["run"] < 6 and c["not_run"] == 6 - c["run"] and c["failed"] == 0
     assert "not run (budget reached)" in r.stdout and "on 1 xdist gateway:" in r.stdout
+
+
+def test_worker_run_works_off_the_main_thread():
+    """An execnet socket server's ``thread`` model may run a worker on any thread; a run installs
+    signal handlers, which only a main thread may: the worker forks the run (as the local pool)."""
+    import threading
+    from harness import scenario
+    from harness.tools import sweep_xdist
+    from harness.tools.run import RunSettings
+    sc = scenario.resolve("bugs/double_free")
+    out = []
+    payload = sweep_xdist.payload({}, RunSettings(irq_mask="sigmask"))   # overrides: at collection
+    t = threading.Thread(target=lambda: out.append(sweep_xdist.worker_run(sc, 3, payload, "gw7")))
+    t.start()
+    t.join(120)
+    code, run, log = out[0]
+    assert code == 1 and run["status"] == "violations", log
+    assert run["host"]["worker"] == "gw7" and run["seed"] == 3
+    assert run["reproduce"] == ("mmstress run bugs/double_free --seed 3 --cpus 1 --ops 300 "
+                                "--irq-mask sigmask")           # the settings reached the run
