@@ -42,6 +42,18 @@ one of the session's items (same seed, CPUs, duration) is not doubled: that
 item counts for it.  The database is read once at configure time, so every
 pytest-xdist worker collects the same items.
 
+Library scenarios go by name, as in ``mmstress run``: ``pytest --mmstress larson
+bugs/lock_abba`` collects the installed package's files, so nothing is
+copied to a worker and the items are ``larson::larson[seed=3]`` on every
+host.  Across machines (``--tx socket=HOST:PORT``, ``--tx ssh=...``)
+pytest-xdist refuses path arguments unless they lie below an rsync root
+(``--rsyncdir``, which it deprecates): so a scenario folder of your own is
+named by an absolute path that exists on every host, and the controller
+hands it to the workers as ``--mmstress-path=PATH`` (its items are named by
+that absolute path); a relative path with a remote ``--tx`` is a usage error.
+Each item records where it ran: ``host``, ``host_cpus`` and ``worker``
+(``gw0``...) in ``user_properties`` (JUnit ``<property>``).
+
 Options: ``--mmstress``, ``--mmstress-seeds SPEC``, ``--mmstress-duration D``
 (override every scenario's duration: ``300ms``, ``2s``),
 ``--mmstress-failures-dir DIR`` (or ``$MMSTRESS_FAILURES_DIR``),
@@ -56,13 +68,17 @@ This module imports only pytest at load time: it is loaded by every pytest
 session in the environment, most of which never run a scenario.
 """
 
+import argparse
+import dataclasses
 import os
+import re
 
 import pytest
 
 DEFAULT_SEEDS = "0-2"
-_CONF = pytest.StashKey()          # {"seeds": [...], "seeds_text": str, "duration": float | None,
+_CONF = pytest.StashKey()          # {"seeds", "seeds_text", "duration", "library", "absolute", "sweep",
                                    #  "db": FailureDB | None, "saved": [entry], "corrupt": [text]}
+_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?")
 
 
 def pytest_addoption(parser):
@@ -81,6 +97,8 @@ def pytest_addoption(parser):
                     help="neither re-run saved failures first nor save failing items")
     group.addoption("--mmstress-failures-keep", metavar="N", type=int, default=3,
                     help="drop a saved failure after N passes in a row (default 3)")
+    group.addoption("--mmstress-path", action="append", default=[], metavar="ABSPATH",
+                    help=argparse.SUPPRESS)      # a path argument as the controller hands it on
 
 
 def pytest_configure(config):
@@ -115,9 +133,94 @@ def pytest_configure(config):
     except UsageError as exc:
         raise pytest.UsageError(str(exc).replace("--failures", "--mmstress-failures")) from None
     saved, corrupt = db.entries() if db is not None else ([], [])
-    config.stash[_CONF] = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration,
-                           "db": db, "saved": saved, "corrupt": corrupt}
+    conf = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration,
+            "library": {},                 # file path -> library name (its node id)
+            "absolute": [],                # paths handed on by a controller (node id: the path)
+            "sweep": None, "db": db, "saved": saved, "corrupt": corrupt}
+    if hasattr(config, "workerinput"):
+        from harness.tools.sweep_xdist import SWEEP_INPUT
+        conf["sweep"] = config.workerinput.get(SWEEP_INPUT)
+    given = list(config.args)
+    _library_names(config, conf)
+    _handed_paths(config, conf)
+    if not hasattr(config, "workerinput"):
+        _hide_paths_from_rsync(config, given)
+    config.stash[_CONF] = conf
     config.pluginmanager.register(BugGroups(), "mmstress-bug-groups")
+
+
+def _library_names(config, conf):
+    """Arguments that are no path but a library scenario name (``larson``, ``bugs/lock_abba``,
+    also ``larson::larson[seed=3]``) -> the installed file; its items are named by the name."""
+    if config.getoption("pyargs", False):
+        return
+    from harness.scenario import library
+    for i, arg in enumerate(config.args):
+        name, sep, rest = arg.partition("::")
+        if os.path.exists(name):
+            continue
+        path = os.path.join(library.SCENARIO_DIR, name + ".toml")
+        if not (_NAME.fullmatch(name) and ".." not in name and os.path.isfile(path)
+                and library.library_name(path) == name):
+            names = [n for n, _ in library.available()]
+            known = ", ".join(n for n in names if "/" not in n)
+            bugs = sum("/" in n for n in names)
+            raise pytest.UsageError(f"{arg}: no such file or directory, nor a library scenario "
+                                    f"(`mmstress list`: {known}, and {bugs} planted-bug "
+                                    f"scenarios bugs/NAME)")
+        conf["library"][path] = name
+        config.args[i] = path + sep + rest
+
+
+def _handed_paths(config, conf):
+    """``--mmstress-path=P`` (a worker's copy of an absolute path argument): collect it."""
+    handed = config.getoption("mmstress_path")
+    if not handed:
+        return
+    if config.args_source == pytest.Config.ArgsSource.INVOCATION_DIR:
+        config.args[:] = []           # not the worker's working directory as well
+    for arg in handed:
+        config.args.append(arg)
+        conf["absolute"].append(os.path.abspath(arg.partition("::")[0]))
+
+
+def _remote_specs(config):
+    """The --tx specs xdist would rsync to (any but a plain popen): there path arguments fail."""
+    if config.getoption("dist", "no") == "no" or not config.getoption("tx", None):
+        return []
+    import execnet
+    specs = [execnet.XSpec(tx.partition("*")[2] if re.match(r"\d+\*", tx) else tx)
+             for tx in config.getoption("tx")]
+    return [str(spec) for spec in specs if not spec.popen or spec.chdir]
+
+
+def _hide_paths_from_rsync(config, given):
+    """On the controller of a remote xdist session: hand path arguments to the workers as
+    ``--mmstress-path=ABSPATH``, so xdist neither rsyncs nor refuses them (``make_reltoroot``)."""
+    remote = _remote_specs(config)
+    if not remote:
+        return
+    args = []
+    for arg in map(str, config.invocation_params.args):
+        path = arg.partition("::")[0]
+        if not os.path.exists(path):
+            args.append(arg)
+        elif arg in given:
+            if not os.path.isabs(path):
+                raise pytest.UsageError(
+                    f"{arg}: a path given to remote workers (--tx {remote[0]}) must be absolute and "
+                    f"exist at the same place on every host; library scenarios go by name "
+                    f"(larson, bugs/lock_abba: `mmstress list`)")
+            args.append(f"--mmstress-path={arg}")
+        elif args and args[-1].startswith("--") and "=" not in args[-1]:
+            args[-1] = f"{args[-1]}={arg}"          # --junitxml out.xml: an option's value
+        else:
+            raise pytest.UsageError(
+                f"{arg}: pytest-xdist refuses existing paths in the arguments of remote workers "
+                f"(--tx {remote[0]}) unless they are rsynced; give the option its value "
+                f"with = (--junitxml=out.xml)")
+    if args != list(map(str, config.invocation_params.args)):
+        config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(args))
 
 
 class BugGroups:
@@ -182,13 +285,36 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_collect_file(file_path, parent):
-    if parent.config.stash.get(_CONF, None) is None:
+    conf = parent.config.stash.get(_CONF, None)
+    if conf is None:
         return None
     if file_path.suffix == ".toml" and file_path.name != "pyproject.toml":
-        return ScenarioFile.from_parent(parent, path=file_path)
-    if file_path.suffix == ".mmtrace":
-        return TraceFile.from_parent(parent, path=file_path)
+        cls = ScenarioFile
+    elif file_path.suffix == ".mmtrace":
+        cls = TraceFile
+    else:
+        return None
+    nodeid = _host_independent_id(conf, str(file_path))
+    if nodeid is None:
+        return cls.from_parent(parent, path=file_path)
+    return cls.from_parent(parent, path=file_path, nodeid=nodeid)
+
+
+def _host_independent_id(conf, path):
+    """A library file's name; a handed-on absolute path itself; None: pytest's own id."""
+    if path in conf["library"]:
+        return conf["library"][path]
+    for root in conf["absolute"]:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            return path
     return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """A sweep's runs go out seed-major, as on the local pool (a budget cut covers every scenario)."""
+    conf = config.stash.get(_CONF, None)
+    if conf is not None and conf["sweep"] is not None:
+        items.sort(key=lambda item: getattr(item, "seed", -1))
 
 
 class TraceFile(pytest.File):
@@ -235,11 +361,10 @@ class ScenarioFile(pytest.File):
     """One scenario file: an item per seed."""
 
     def collect(self):
-        import dataclasses
-
         from harness import scenario
         conf = self.config.stash[_CONF]
-        source = _display_path(self.path, self.config.invocation_params.dir)
+        source = (str(self.path) if _host_independent_id(conf, str(self.path)) is not None
+                  else _display_path(self.path, self.config.invocation_params.dir))
         try:
             text = self.path.read_bytes().decode("utf-8", "replace")
             sc = scenario.parse(text, source, self.path.stem)
@@ -247,7 +372,9 @@ class ScenarioFile(pytest.File):
             raise self.CollectError(f"{source}: cannot read: {exc.strerror}") from None
         except scenario.ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
-        if conf["duration"] is not None:
+        if conf["sweep"] is not None:
+            sc = dataclasses.replace(sc, **conf["sweep"]["over"])
+        elif conf["duration"] is not None:
             sc = dataclasses.replace(sc, duration=conf["duration"], ops=None)
         yield from self.saved_items(sc, source, conf)
         for seed in conf["seeds"]:
@@ -301,10 +428,30 @@ class ScenarioItem(pytest.Item):
         from harness.supervisor import machine
         from harness.outputs import report
         from harness.tools import failures
+        worker = getattr(self.config, "workerinput", {}).get("workerid")
+        sweep = self.config.stash[_CONF]["sweep"]
+        if sweep is not None:
+            from harness.tools import sweep_xdist
+            code, run, log = sweep_xdist.worker_run(self.scenario, self.seed, sweep, worker)
+            self.user_properties.append((sweep_xdist.RESULT, {"exit_code": code, "run": run,
+                                                              "log": log}))
+            if run is None:
+                raise ScenarioFailed({"scenario": self.scenario.name, "seed": self.seed,
+                                      "status": "failed", "reproduce": "(none: no report)",
+                                      "failures": [{"kind": "harness-error", "message":
+                                                    f"the run exited {code} without a report: "
+                                                    f"{log.strip()}"}]})
+            if code != 0:
+                raise ScenarioFailed(run)
+            return
         result = machine.run(self.scenario, self.seed)
         failures.record(self.db, result, self.scenario.source)
         run = report.run_dict(result)
+        run["host"]["worker"] = worker
         self.user_properties.append(("reproduce", run["reproduce"]))
+        self.user_properties += [("host", run["host"]["name"]), ("host_cpus", run["host"]["cpus"])]
+        if worker:
+            self.user_properties.append(("worker", worker))
         if result.exit_code != 0:
             from harness.tools.sweep import problems
             for key, what in problems(run):

@@ -1,7 +1,8 @@
-"""``mmstress sweep SCENARIO... --seeds 0-999 [-j N]``: a parallel seed sweep on this machine.
+"""``mmstress sweep SCENARIO... --seeds 0-999 [-j N | --tx SPEC...]``: a parallel seed sweep.
 
 Each scenario x seed is one ``mmstress run`` (the same options, the same
-reports); ``-j`` of them run at once.  A progress bar on a terminal (plain
+reports); ``-j`` of them run at once on this machine, or one per ``--tx``
+pytest-xdist gateway, on this machine or others (``harness/tools/sweep_xdist.py``).  A progress bar on a terminal (plain
 lines otherwise), then the failing runs grouped by violation kind and site,
 each with the command that reproduces it.  How the runs are started and
 stopped: ``harness/tools/sweep.py``.
@@ -29,6 +30,8 @@ EPILOG = EXIT_HELP + """
 examples:
   mmstress sweep scenarios/larson.toml --seeds 0-999 -j 2 --duration 1s --junit sweep.xml
   mmstress sweep scenarios/*.toml --seeds 0-9 --budget 10m --json sweep.json
+  mmstress sweep larson bugs/lock_abba --seeds 0-999 --tx ssh=me@box1//python=python3 \
+      --tx ssh=me@box2//python=python3 --json sweep.json
 """
 
 
@@ -36,8 +39,13 @@ def arguments(p):
     p.add_argument("scenario", nargs="+", help="scenario names (see `mmstress list`) or .toml paths")
     p.add_argument("--seeds", default="0-99", help="seeds to run: 0-999, 1,5,7 or mixes like "
                    "0-9,20 (default: 0-99)")
-    p.add_argument("-j", "--jobs", default="auto", help="runs at once (default auto: the cores "
-                   "this process may use divided by the scenario's CPUs, at least 1)")
+    p.add_argument("-j", "--jobs", default=None, help="runs at once on this machine (default auto: "
+                   "the cores this process may use divided by the scenario's CPUs, at least 1)")
+    p.add_argument("--tx", action="append", metavar="SPEC", help="run on a pytest-xdist worker "
+                   "instead of the local pool, one worker per --tx (repeatable; xdist syntax: "
+                   "ssh=user@host//python=python3, socket=HOST:PORT, 2*popen); each host needs "
+                   "the same mmstress installed, and scenario files of your own at the same "
+                   "absolute path")
     p.add_argument("--duration", help="how long each run lasts (overrides the scenarios)")
     p.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
     p.add_argument("--cpus", type=int, help="number of CPUs (overrides the scenarios)")
@@ -87,7 +95,10 @@ def main(args):
             budget = scenario.parse_duration(args.budget)
         except ValueError as exc:
             raise UsageError(f"--budget {args.budget!r}: allowed: {exc}") from None
-    jobs = _jobs(args.jobs, max(sc.cpus for sc in scenarios))
+    if args.tx and args.jobs is not None:
+        raise UsageError(f"-j {args.jobs} with --tx: -j is the local pool; with --tx each gateway "
+                         "is one worker (--tx 2*ssh=... for two on one host)")
+    jobs = _jobs(args.jobs or "auto", max(sc.cpus for sc in scenarios))
     if args.show < 0:
         raise UsageError(f"--show {args.show}: allowed: a number >= 0")
     for path in (args.json, args.junit):
@@ -104,7 +115,17 @@ def main(args):
             return saved_code
     live = sys.stderr.isatty() and not args.quiet
     progress = None if args.quiet else (Bar() if live else Lines())
-    sw = sweep.Sweep(named, seeds, jobs, settings, run_args, budget, progress, saved)
+    if args.tx:
+        try:
+            import xdist  # noqa: F401
+        except ImportError:
+            raise UsageError("--tx needs pytest-xdist (pip install pytest-xdist)") from None
+        from harness.tools import sweep_xdist
+        sw = sweep_xdist.XdistSweep(named, seeds, args.seeds, args.tx, _overrides(parsed),
+                                    settings, run_args, budget, progress)
+        sw.saved = list(saved)
+    else:
+        sw = sweep.Sweep(named, seeds, jobs, settings, run_args, budget, progress, saved)
     code = sw.run()
     if sw.usage_error:
         raise UsageError(f"a run refused its options: {sw.usage_error}")
@@ -124,6 +145,19 @@ def main(args):
         print(f"mmstress: sweep interrupted by {signal.Signals(sw.interrupted).name}"
               + ("; partial report written" if args.json or args.junit else ""), file=sys.stderr)
     return code
+
+
+def _overrides(parsed):
+    """The scenario fields the run options override (checked already by ``scenarios_of``)."""
+    from harness import scenario
+    over = {}
+    if parsed.cpus is not None:
+        over["cpus"] = parsed.cpus
+    if parsed.duration is not None:
+        over["duration"], over["ops"] = scenario.parse_duration(parsed.duration), None
+    if parsed.ops is not None:
+        over["ops"], over["duration"] = parsed.ops, None
+    return over
 
 
 def _jobs(text, cpus):
@@ -172,7 +206,9 @@ class Lines:
     def started(self, sw):
         self.last = time.monotonic()
         self.step = max(1, sw.planned // 10)
-        print(f"mmstress sweep: {sw.planned} runs, {sw.jobs} at a time", file=sys.stderr, flush=True)
+        where = (f"on {len(sw.tx)} xdist gateway{'s' if len(sw.tx) != 1 else ''}" if sw.tx
+                 else f"{sw.jobs} at a time")
+        print(f"mmstress sweep: {sw.planned} runs, {where}", file=sys.stderr, flush=True)
 
     def finished(self, sw, job, run):
         if run["status"] not in ("passed", "interrupted"):

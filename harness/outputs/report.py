@@ -22,6 +22,7 @@ JSON shape (``schema_version`` 3, ``kind`` "run"; one entry in ``runs`` per scen
              invariants: [problem text],
              proc: {view: text},
              sched: null | {strategy, steps, hash, truncated, diverged_at, stopped, trace},
+             host: {name, cpus, worker},
              reproduce: "mmstress run ..." | "mmstress replay TRACE"}]}
 
 Version 3: every document the tool writes carries ``kind`` (``outputs/schemas/``).
@@ -34,10 +35,17 @@ of the exception when there is one.
 ``failures`` kinds: workload-error (a workload raised anything), cpu-exited (a CPU
 exited unasked), soft-lockup (exit 1); cpu-died (killed by a signal), timeout,
 start-timeout, harness-error, not-replayable (exit 3: the harness's own).
+
+``host`` is where the run ran: the machine's host name, the CPUs this process
+may run on, and the pytest-xdist worker (``gw0``...) when a sweep or ``pytest
+--mmstress`` ran it on one (else null), so a flaky host shows in a sweep across
+machines.  A library scenario's ``reproduce`` names it (``larson``,
+``bugs/lock_abba``), never the path it is installed at, so it works on any host.
 """
 
 import json
 import os
+import socket
 
 from harness.outputs import merge, schemas
 from harness.outputs import text as render
@@ -61,7 +69,7 @@ def reproduce_command(result):
     if trace and opts is not None and opts.strategy in ("free", "replay"):
         return f"mmstress replay {trace}"
     sc = result.scenario
-    what = "smoke" if library_name(sc.source) == "smoke" else sc.source
+    what = library_name(sc.source) or sc.source
     limit = f"--ops {sc.ops}" if sc.ops else f"--duration {format_duration(sc.duration)}"
     mask = f" --irq-mask {result.irq_mask}" if result.irq_mask != "lazy" else ""
     sched = " " + " ".join(opts.args()) if opts is not None and opts.args() else ""
@@ -108,8 +116,20 @@ def run_dict(result):
         "failures": result.failures,
         "invariants": result.invariants, "proc": result.proc,
         "sched": dict(result.sched, trace=getattr(result, "trace_path", None)) if result.sched else None,
+        "host": host(),
         "reproduce": reproduce_command(result),
     }
+
+
+def host(worker=None):
+    """{name, cpus, worker} of this process: host name, CPUs it may run on, the xdist worker id
+    (``gw0``; the pytest plugin fills it in on a worker, None elsewhere)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return {"name": socket.gethostname(), "cpus": cpus,
+            "worker": worker}
 
 
 def document(results, command, seed, exit_code, interrupted=None, kind="run"):

@@ -34,12 +34,13 @@ short by ``--budget`` or Ctrl-C has covered every scenario evenly.
 The sweep JSON (``"kind": "sweep"``, harness/outputs/schemas/sweep.schema.json)::
 
     {schema_version, kind, tool, version, command, exit_code, interrupted,
-     scenarios: [source], seeds: "0-99", jobs, run_args: [...], budget,
+     scenarios: [source], seeds: "0-99", jobs, tx: [gateway spec], run_args: [...], budget,
      counts: {planned, run, passed, violations, failed, interrupted, not_run},
      elapsed, runs_per_second,
      groups: [{key, kind, title, site, count, sites: {site: runs},
                runs: [{scenario, seed, site, reproduce}]}]     (one group per record key),
-     runs: [passing: {scenario, source, seed, status, exit_code, elapsed, reproduce}
+     hosts: [{worker, name, cpus, runs, failing}]                (where the runs ran),
+     runs: [passing: {scenario, source, seed, status, exit_code, elapsed, host, reproduce}
             otherwise: the full run object of harness/outputs/schemas/run.schema.json,
             or, for a runner that died before its report, {scenario, source, seed, status,
             exit_code, elapsed, violations, failures, invariants, reproduce}],
@@ -170,10 +171,11 @@ def failure_text(run):
 # --- running ----------------------------------------------------------------------------------
 class Job:
     __slots__ = ("index", "scenario", "arg", "seed", "pid", "pidfd", "json", "log", "started",
-                 "last_signal")
+                 "last_signal", "worker")
 
-    def __init__(self, index, scenario, arg, seed):
+    def __init__(self, index, scenario, arg, seed, worker=None):
         self.index, self.scenario, self.arg, self.seed = index, scenario, arg, seed
+        self.worker = worker                # the xdist worker that ran it (remote sweeps)
         self.pid = self.pidfd = None
         self.json = self.log = None
         self.started = 0.0
@@ -202,6 +204,7 @@ class Sweep:
         self.run_args = list(run_args)
         self.budget = budget
         self.events = events
+        self.tx = []                      # xdist gateway specs (tools/sweep_xdist.py); [] = local pool
         self.planned = len(self.seeds) * len(self.scenarios)
         self.results = []                 # run dicts (slim when passed), in completion order
         self.counts = {"passed": 0, "violations": 0, "failed": 0, "interrupted": 0}
@@ -373,8 +376,12 @@ class Sweep:
                 os.unlink(p)
             except OSError:
                 pass
-        if not record:
-            return
+        if record:
+            self._conclude(job, code, run, log, left)
+
+    def _conclude(self, job, code, run, log, left=()):
+        """Record a finished runner: its exit code, its run dict (None: it wrote none), the tail
+        of its output, the /dev/shm segments it left.  Also the remote sweep's way in."""
         if code == EXIT_USAGE:
             self.usage_error = self.usage_error or (log.strip().splitlines() or
                                                     [f"{job.arg}: bad usage"])[-1]
@@ -404,7 +411,7 @@ class Sweep:
                 "status": status, "exit_code": code,
                 "elapsed": round(time.monotonic() - job.started, 3),
                 "violations": [], "failures": failures, "invariants": [],
-                "reproduce": report.reproduce_command(res)}
+                "host": report.host(job.worker), "reproduce": report.reproduce_command(res)}
 
     def _record(self, job, run):
         status = run.get("status", "failed")
@@ -413,7 +420,7 @@ class Sweep:
         self.counts[key] += 1
         if key == "passed":
             run = {k: run.get(k) for k in ("scenario", "source", "seed", "status", "exit_code",
-                                           "elapsed", "reproduce")}
+                                           "elapsed", "host", "reproduce")}
         elif key != "interrupted":
             for key, what in problems(run):
                 self.groups.setdefault(key, []).append(
@@ -432,7 +439,7 @@ class Sweep:
         del doc["seed"]                   # a sweep has seeds (below), not one
         doc.update({
             "scenarios": [sc.source for _, sc in self.scenarios], "seeds": seeds_text,
-            "jobs": self.jobs, "run_args": self.run_args, "budget": self.budget,
+            "jobs": self.jobs, "tx": self.tx, "run_args": self.run_args, "budget": self.budget,
             "counts": {"planned": self.planned, "run": self.done, **self.counts,
                        "not_run": self.planned - self.done},
             "elapsed": round(self.elapsed, 3), "runs_per_second": round(self.rate(self.t0 + self.elapsed), 3),
@@ -441,10 +448,23 @@ class Sweep:
                         "runs": [{k: r[k] for k in ("scenario", "seed", "site", "reproduce")}
                                  for r in runs]}
                        for key, runs in self.sorted_groups()],
+            "hosts": self.hosts(),
             "runs": sorted(self.results, key=lambda r: (r["seed"], r["source"])),
             "saved_failures": [_saved_dict(r) for r in self.saved],
         })
         return doc
+
+    def hosts(self):
+        """[{worker, name, cpus, runs, failing}]: where the runs ran, one entry per worker and host."""
+        out = {}
+        for r in self.results:
+            h = r.get("host") or {}
+            row = out.setdefault((h.get("worker") or "", h.get("name") or ""), {
+                "worker": h.get("worker"), "name": h.get("name"), "cpus": h.get("cpus"),
+                "runs": 0, "failing": 0})
+            row["runs"] += 1
+            row["failing"] += r["status"] in ("violations", "failed")
+        return [out[k] for k in sorted(out)]
 
     def sorted_groups(self):
         return sorted(self.groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
@@ -471,8 +491,12 @@ class Sweep:
                                  f"{r.entry['reproduce']}" for r in again))
         out += [f"mmstress sweep: {self.done} of {self.planned} runs ({len(self.scenarios)} "
                f"scenario{'s' if len(self.scenarios) != 1 else ''} x {len(self.seeds)} seeds) in "
-               f"{_dur(self.elapsed)}, {self.rate(self.t0 + self.elapsed):.2f} runs/s with -j "
-               f"{self.jobs}: " + ", ".join(parts)]
+               f"{_dur(self.elapsed)}, {self.rate(self.t0 + self.elapsed):.2f} runs/s "
+               + (f"on {len(self.tx)} xdist gateway{'s' if len(self.tx) != 1 else ''}" if self.tx
+                  else f"with -j {self.jobs}") + ": " + ", ".join(parts)]
+        if self.tx:
+            out += [f"  {h['worker'] or '-'} on {h['name']} ({h['cpus']} CPUs): {h['runs']} runs, "
+                    f"{h['failing']} failing" for h in self.hosts()]
         if self.groups:
             out.append("failing runs by kind and site:")
         for _key, runs in self.sorted_groups():
@@ -500,6 +524,13 @@ def junit_xml(doc):
     for r in runs:
         case = ET.SubElement(suite, "testcase", classname=f"mmstress.{r['scenario']}",
                              name=f"{r['scenario']}[seed={r['seed']}]", time=f"{r['elapsed'] or 0:.3f}")
+        host = r.get("host")
+        if host:                         # where it ran, as pytest writes user_properties
+            props = ET.SubElement(case, "properties")
+            for name, value in (("host", host["name"]), ("host_cpus", host["cpus"]),
+                                ("worker", host["worker"])):
+                if value is not None:
+                    ET.SubElement(props, "property", name=name, value=str(value))
         if r["status"] == "passed":
             ET.SubElement(case, "system-out").text = f"reproduce: {r['reproduce']}"
             continue

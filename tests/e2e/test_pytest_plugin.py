@@ -11,6 +11,7 @@ catches on only some seeds, which would make these tests flaky.
 import importlib.metadata
 import os
 import re
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -84,7 +85,9 @@ def test_planted_marker_and_junit_reproduce_property(lib):
     assert r.returncode == 0, r.stdout + r.stderr
     assert counts(r.stdout) == {"passed": 1, "deselected": 1}
     props = {p.get("name"): p.get("value") for p in ET.parse(lib / "out.xml").iter("property")}
-    assert props == {"reproduce": "mmstress run lib/clean.toml --seed 1 --cpus 2 --duration 300ms"}
+    assert props == {"reproduce": "mmstress run lib/clean.toml --seed 1 --cpus 2 --duration 300ms",
+                     "host": socket.gethostname(), "host_cpus": str(len(os.sched_getaffinity(0)))}
+    # no "worker" property: this run was not on a pytest-xdist worker
 
 
 def test_duration_override_reaches_the_run(lib):
@@ -150,3 +153,18 @@ def test_regression_traces_are_items_that_replay(tmp_path):
     r = pytest_run(tmp_path, "--mmstress", "regressions")
     assert counts(r.stdout).get("failed") == 1, r.stdout[-3000:]
     assert "did not reproduce the recording" in r.stdout and "Traceback" not in r.stdout
+
+
+def test_library_scenarios_by_name_have_host_independent_ids(tmp_path):
+    """``pytest --mmstress larson bugs/lock_abba``: the installed files, items named by the name
+    (not where the package is installed), ``NAME::ITEM`` selects one; a typo is a usage error."""
+    r = pytest_run(tmp_path, "--mmstress", "larson", "bugs/lock_abba::lock_abba[seed=1]",
+                   "--mmstress-seeds", "0-1", "--collect-only", "-q")
+    assert r.returncode == 0, r.stdout + r.stderr
+    ids = [ln for ln in r.stdout.splitlines() if "[seed=" in ln]
+    assert ids == ["larson::larson[seed=0]", "larson::larson[seed=1]",
+                   "bugs/lock_abba::lock_abba[seed=1]"]
+    r = pytest_run(tmp_path, "--mmstress", "larsen")
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "larsen: no such file or directory, nor a library scenario (`mmstress list`: smoke," in r.stderr
+    assert "Traceback" not in r.stderr

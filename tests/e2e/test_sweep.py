@@ -8,6 +8,7 @@ copies in tmp_path (300 ms runs).  Nothing here asserts timing.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -97,6 +98,12 @@ def test_clean_sweep_exits_0_with_json_and_junit(files):
     names = sorted(c.get("name") for c in suite.iter("testcase"))
     assert names == ["clean[seed=0]", "clean[seed=1]", "clean[seed=2]"]
     assert suite.get("failures") == "0" and suite.get("errors") == "0"
+    # the local pool: no gateways, one host entry (this machine, no xdist worker)
+    assert doc["tx"] == [] and "with -j 2" in r.stdout and "xdist" not in r.stdout + r.stderr
+    assert doc["hosts"] == [{"worker": None, "name": socket.gethostname(),
+                             "cpus": len(os.sched_getaffinity(0)), "runs": 3, "failing": 0}]
+    props = {p.get("name") for p in suite.iter("property")}
+    assert props == {"host", "host_cpus"}
     assert stale_segments() <= before
 
 
