@@ -263,10 +263,13 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Saved failures first (stable: in collection order), and say how many."""
+    """Saved failures first (stable: in collection order), and say how many; a sweep's
+    runs go out seed-major, as on the local pool (a budget cut covers every scenario)."""
     conf = config.stash.get(_CONF, None)
     if conf is None:
         return
+    if conf["sweep"] is not None:
+        items.sort(key=lambda item: getattr(item, "seed", -1))
     saved = [i for i in items if isinstance(i, SavedItem)]
     if not saved:
         return
@@ -308,13 +311,6 @@ def _host_independent_id(conf, path):
         if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
             return path
     return None
-
-
-def pytest_collection_modifyitems(config, items):
-    """A sweep's runs go out seed-major, as on the local pool (a budget cut covers every scenario)."""
-    conf = config.stash.get(_CONF, None)
-    if conf is not None and conf["sweep"] is not None:
-        items.sort(key=lambda item: getattr(item, "seed", -1))
 
 
 class TraceFile(pytest.File):
