@@ -665,6 +665,25 @@ class Kernel:
         return None if item is None else item[0]
 
 
+# kernel_model.boot() keyword -> the scenario key that sets it (harness/scenario/parse.py)
+SCENARIO_KEYS = {"slab": ("allocator", "slab"), "page_data": ("memory", "page_data")}
+
+
+def _toml(value):
+    return ("true" if value else "false") if isinstance(value, bool) else f'"{value}"'
+
+
+def error_text(exc, source):
+    """What a workload's exception says; for a part of the model the scenario turned off
+    (kernel_model.NotBootedWith) the scenario key to set, not the model's boot() advice:
+    ``... without a slab allocator: set [allocator] slab = "slub" in ring.toml``."""
+    key = SCENARIO_KEYS.get(getattr(exc, "option", None)) if isinstance(exc, km.NotBootedWith) else None
+    if key is None:
+        return None
+    table, name = key
+    return f"{exc.what}: set [{table}] {name} = {_toml(exc.value)} in {source}"
+
+
 def _size(n):
     if n not in (1, 2, 4, 8):
         raise ValueError(f"a marked access is 1, 2, 4 or 8 bytes, not {n!r}")
