@@ -38,6 +38,7 @@ start-timeout, harness-error, not-replayable (exit 3: the harness's own).
 import json
 import os
 
+import harness
 from harness.outputs import merge
 from harness.outputs import text as render
 from harness.runtime import counters as C
@@ -110,12 +111,7 @@ def run_dict(result):
 
 
 def document(results, command, seed, exit_code, interrupted=None):
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        ver = version("mmstress")
-    except PackageNotFoundError:
-        ver = "0"
-    return {"schema_version": SCHEMA_VERSION, "tool": "mmstress", "version": ver,
+    return {"schema_version": SCHEMA_VERSION, "tool": "mmstress", "version": harness.__version__,
             "command": command, "seed": seed, "exit_code": exit_code,
             "interrupted": interrupted, "runs": [run_dict(r) for r in results]}
 
