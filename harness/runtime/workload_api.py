@@ -10,6 +10,10 @@ they run in::
     def tasklet(k): ...    # the scenario's tasklet
     def teardown(k): ...   # once per CPU at the end, process context
 
+The user's page, with each call's kernel counterpart, the contexts that may
+call it and the context rules (mailbox capacity, when softirq and tasklet run,
+per-CPU module state): docs/workload_api.md (a test keeps it complete).
+
 Names and meanings are the kernel's; results are the kernel's (None is NULL).
 GFP masks are ints (``from kernel_model.gfp import GFP_KERNEL``) or strings
 (``"GFP_ATOMIC|__GFP_ZERO"``).
