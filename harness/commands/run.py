@@ -32,7 +32,7 @@ def arguments(p):
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per scenario")
     p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     p.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "
-                   "buddyinfo,zoneinfo,slabinfo")
+                   "buddyinfo,zoneinfo,vmstat,slabinfo")
     p.add_argument("--irq-mask", choices=("lazy", "sigmask"), help="how local_irq_save masks "
                    "the interrupt signal (default: the scenario's, lazy)")
     p.add_argument("--sched", default="none", choices=scheduling.STRATEGIES,
