@@ -1,6 +1,6 @@
 """``mmstress demo``: boot a model, allocate a little, print /proc/buddyinfo, /proc/zoneinfo and /proc/vmstat."""
 
-from harness.exits import EXIT_OK
+from harness.exits import EXIT_OK, UsageError
 
 HELP = "boot a model, allocate a little, print /proc/buddyinfo, /proc/zoneinfo and /proc/vmstat"
 
@@ -15,8 +15,11 @@ def arguments(p):
 
 def main(args):
     import kernel_model as km
-    with km.boot(km.MemoryLayout(args.arch, total=args.memory, page_size=args.page_size),
-                 nr_cpus=1) as node:
+    try:
+        layout = km.MemoryLayout(args.arch, total=args.memory, page_size=args.page_size)
+    except km.ModelError as exc:
+        raise UsageError(f"--memory {args.memory}: {exc}") from None
+    with km.boot(layout, nr_cpus=1) as node:
         print(f"# booted {node.layout.describe()}: {node.nr_pages} pages, "
               f"min_free_kbytes {node.min_free_kbytes}")
         orders = (0, 1, 2, 3, 5)

@@ -28,4 +28,4 @@ def test_demo_x86_64_has_dma32_and_no_highmem(capsys):
 
 def test_demo_bad_memory_is_exit_2(capsys):
     assert main(["demo", "--memory", "lots"]) == EXIT_USAGE
-    assert capsys.readouterr().err.startswith("mmstress: ")
+    assert capsys.readouterr().err.startswith("mmstress: --memory lots: not a size")
