@@ -5,10 +5,11 @@
                  [--irq-mask lazy|sigmask] [--sched none|free|random|pct|pos|dfs] [--trace PATH]
                  [--repro]
 
-With no scenario it runs ``smoke`` (scenarios/smoke.toml).  This module
-checks the options and turns them into scenarios (``scenarios_of``, which
-``mmstress sweep`` uses too); the running and reporting is
-``harness.tools.run.run_scenarios``.
+With no scenario it runs ``smoke`` (scenarios/smoke.toml).  The seed is
+printed first; each violation is printed as the kernel prints it; the end
+summary of each scenario gives the command that reproduces the run.
+(The options become scenarios in ``scenarios_of``, which ``mmstress sweep``
+shares; the running and reporting is ``harness.tools.run.run_scenarios``.)
 """
 
 import dataclasses
