@@ -22,7 +22,8 @@ Format (every key optional unless marked; unknown keys are errors)::
     duration = "3s"              # "500ms", "10s", "2m" or seconds; or
     ops = 20000                  # process-context iterations per CPU (not both)
     seed = 1                     # default: random, printed at the start
-    workload = "scenarios.workloads.larson"   # a module, or op mixes below
+    workload = "ring.py"         # a file next to this scenario, or a module
+                                 # (drivers.ring, scenarios.workloads.larson); or op mixes
 
     [memory]     arch = "x86_64" | "x86_32", page_size = 4096 | 8192,
                  size = "64M", page_data = true
@@ -76,9 +77,11 @@ from harness.scenario.lines import line_of
 from harness.scenario.parse import load, parse
 from harness.scenario.spec import DEFAULT_DURATION, MAX_CPUS, MixConfig, Scenario
 from harness.scenario.units import format_duration, parse_duration
-from harness.scenario.workload import WORKLOAD_FUNCTIONS, import_workload
+from harness.scenario.workload import (WORKLOAD_FUNCTIONS, WorkloadLocation, WorkloadNotFound,
+                                       import_workload, locate_workload)
 
 __all__ = ["BUGS_DIR", "BUGS_PREFIX", "DEFAULT_DURATION", "MAX_CPUS", "SCENARIO_DIR", "SMOKE_PATH",
            "WORKLOAD_FUNCTIONS", "MixConfig", "Scenario", "ScenarioError", "available",
-           "format_duration", "import_workload", "library_name", "line_of", "load", "parse",
+           "format_duration", "import_workload", "locate_workload", "WorkloadLocation",
+           "WorkloadNotFound", "library_name", "line_of", "load", "parse",
            "parse_duration", "resolve"]
