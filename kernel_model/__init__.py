@@ -17,7 +17,7 @@ its debug checks, and the harness installs checkers there.
 LINUX_VERSION = "6.12"
 
 from . import context, debug, gfp, procfs, spinlock  # noqa: E402
-from .errors import ConfigError, GfpError, ModelError  # noqa: E402
+from .errors import ConfigError, GfpError, ModelError, NotBootedWith  # noqa: E402
 from .gfp import *  # noqa: E402,F401,F403  (the flag names are the API)
 from .gfp import format_gfp, gfp_zone, gfpflags_allow_blocking, parse_gfp  # noqa: E402
 from .layout import MemoryLayout, parse_size  # noqa: E402

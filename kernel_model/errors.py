@@ -24,6 +24,23 @@ class ConfigError(ModelError):
     """
 
 
+class NotBootedWith(ConfigError):
+    """An operation that needs a part of the model this node was booted without.
+
+    ``what`` says what is missing, ``option`` is the ``boot()`` keyword that
+    adds it ("slab", "page_data") and ``value`` what to pass for it, so a
+    caller that boots the model from its own configuration can name its own
+    key instead of the ``boot()`` advice of the message.
+
+    Common causes: ``kmalloc``/``kmem_cache_*``/``vmalloc`` on a node booted
+    with ``slab=None``; slab caches on a metadata-only node (``page_data=False``).
+    """
+
+    def __init__(self, what, option, value, detail=""):
+        super().__init__(f"{what}: boot(..., {option}={value!r}){detail}")
+        self.what, self.option, self.value = what, option, value
+
+
 class GfpError(ModelError):
     """A GFP mask the kernel would reject.
 

@@ -17,7 +17,7 @@ slub_debug), the allocator's arena_sections, vmalloc.arena_sections.
 """
 
 from . import pgdat as pgdat_mod, slab_common, slab_debug, slab_h, spinlock, tlb as tlb_mod
-from .errors import ConfigError
+from .errors import ConfigError, NotBootedWith
 from .kmalloc import create_kmalloc_caches
 from .layout import MemoryLayout
 # by name: the package's ``vmalloc`` is the function, not the module
@@ -31,8 +31,8 @@ def slab_allocator_name(slab, page_data):
     name = next(iter(slab_h.ALLOCATORS)) if slab is True else slab
     slab_h.allocator(name)                     # ConfigError naming the choices
     if not page_data:
-        raise ConfigError(f"slab={name!r} needs real page data (objects and their free "
-                          "pointers live in the pages): boot(..., page_data=True)")
+        raise NotBootedWith(f"slab={name!r} needs real page data (objects and their free "
+                            "pointers live in the pages)", "page_data", True)
     return name
 
 

@@ -9,13 +9,23 @@
                       model keeps (nr_free_pages) and the pagesets: count, high,
                       batch, high_min, high_max, vm stats threshold
     vmstat(pgdat)     vmstat_show: "name value" lines of the counters the model
-                      keeps (nr_free_pages, nr_slab_*, pgalloc_<zone>, pgfree,
-                      allocstall_<zone>)
+                      keeps, in vmstat_text's order (nr_free_pages, nr_slab_*,
+                      pgalloc_<zone>, allocstall_<zone>, pgfree)
 
 Which zones exist is a configuration fact, not an emptiness fact: x86_64 has
 DMA, DMA32, Normal and Movable (no CONFIG_HIGHMEM on 64-bit); x86_32 has DMA,
 Normal, HighMem and Movable (no CONFIG_ZONE_DMA32).  ``protection`` has one
 entry per configured zone, as ``lowmem_reserve[MAX_NR_ZONES]`` has.
+
+The pageset lines are a later kernel's ("mm: add pcp high_min high_max to
+proc zoneinfo", posted 2024-10-10, after the 6.12 merge window, so 6.13 or
+later): 6.12 has ``pcp->high_min``/``high_max`` (since 6.7) but prints only
+``count: %i``, ``high:  %i``, ``batch: %i``.  They are printed here because
+they are what a reader of the model needs to see (issue 16); the widened
+alignment comes with them.  Not printed: the "per-node stats" block (the
+model keeps no node counters besides the slab pages of /proc/vmstat) and
+/proc/pagetypeinfo (the model has one free list per order, no migrate types,
+so a per-migratetype table would be invented).
 
 The pagesets: the model's ``pcp->high`` is fixed at ``high_min`` (the 6.7+
 auto-tuning that moves ``high`` between ``high_min`` and ``high_max`` with
@@ -135,7 +145,8 @@ def vmstat(pgdat):
     rows = [("nr_free_pages", sum(pgdat.zones[z].m[NR_FREE_PAGES] for z in zones))]
     rec, unrec = _slab_pages(pgdat)
     rows += [("nr_slab_reclaimable", rec), ("nr_slab_unreclaimable", unrec)]
+    # vm_event_item order (vmstat_text): pgalloc_<zone>, allocstall_<zone>, pgskip_<zone>, pgfree
     rows += [(f"pgalloc_{VMSTAT_ZONE_NAMES[z]}", pgdat.zones[z].m[PGALLOC]) for z in zones]
-    rows.append(("pgfree", sum(pgdat.zones[z].m[PGFREE] for z in zones)))
     rows += [(f"allocstall_{VMSTAT_ZONE_NAMES[z]}", pgdat.zones[z].m[RECLAIM]) for z in zones]
+    rows.append(("pgfree", sum(pgdat.zones[z].m[PGFREE] for z in zones)))
     return "".join(f"{name} {value}\n" for name, value in rows)

@@ -24,7 +24,7 @@ import importlib
 from typing import Protocol, runtime_checkable
 
 from . import pgdat as pgdat_mod
-from .errors import ConfigError
+from .errors import ConfigError, NotBootedWith
 from .page import PGTY_slab
 
 # The registry: one line per allocator.  The first is the default (``slab=True``).
@@ -98,9 +98,9 @@ def slab_state(pgdat=None):
         raise RuntimeError("no model booted in this process: call kernel_model.boot() first")
     st = getattr(node, "slab", None)
     if st is None:
-        raise ConfigError("this model was booted without a slab allocator: "
-                          f"boot(..., page_data=True, slab={next(iter(ALLOCATORS))!r}) "
-                          f"(allocators: {', '.join(ALLOCATORS)})")
+        default = next(iter(ALLOCATORS))
+        raise NotBootedWith("this model was booted without a slab allocator", "slab", default,
+                            f" (allocators: {', '.join(ALLOCATORS)})")
     return st
 
 

@@ -46,6 +46,7 @@ freeing run outside it, as in the kernel.
 """
 
 from . import context, debug, page_alloc, pgdat as pgdat_mod, spinlock, tlb
+from .errors import NotBootedWith
 from .gfp import GFP_KERNEL, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO, format_gfp
 from .page import Page
 
@@ -85,8 +86,11 @@ class VmallocSpace:
 
 def _space():
     node = pgdat_mod.current()
-    if node is None or getattr(node, "vmalloc", None) is None:
-        raise RuntimeError("no model with vmalloc booted: boot(..., slab='slub')")
+    if node is None:
+        raise RuntimeError("no model booted in this process: call kernel_model.boot() first")
+    if getattr(node, "vmalloc", None) is None:
+        raise NotBootedWith("this model was booted without vmalloc (it comes with the slab "
+                            "allocator)", "slab", "slub")
     return node.vmalloc
 
 

@@ -5,10 +5,11 @@
                  [--irq-mask lazy|sigmask] [--sched none|free|random|pct|pos|dfs] [--trace PATH]
                  [--repro] [--failures-dir DIR | --no-failures] [--failures-keep N]
 
-With no scenario it runs ``smoke`` (scenarios/smoke.toml).  This module
-checks the options and turns them into scenarios (``scenarios_of``, which
-``mmstress sweep`` uses too); the running and reporting is
-``harness.tools.run.run_scenarios``.
+With no scenario it runs ``smoke`` (scenarios/smoke.toml).  The seed is
+printed first; each violation is printed as the kernel prints it; the end
+summary of each scenario gives the command that reproduces the run.
+(The options become scenarios in ``scenarios_of``, which ``mmstress sweep``
+shares; the running and reporting is ``harness.tools.run.run_scenarios``.)
 
 Saved failures first: a run that ends with a violation is saved in the
 failure database (.mmstress/failures/; see mmstress failures), and the next
@@ -38,7 +39,7 @@ def arguments(p):
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per scenario")
     p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     p.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "
-                   "buddyinfo,zoneinfo,slabinfo")
+                   "buddyinfo,zoneinfo,vmstat,slabinfo")
     p.add_argument("--irq-mask", choices=("lazy", "sigmask"), help="how local_irq_save masks "
                    "the interrupt signal (default: the scenario's, lazy)")
     p.add_argument("--sched", default="none", choices=scheduling.STRATEGIES,

@@ -53,7 +53,7 @@ from harness.scheduler.engine import SchedDeadlock, SchedStop
 from harness.scheduler.replay import Divergence
 from harness.runtime.opmix import free_item
 from harness.runtime.softirq import SCENARIO_SOFTIRQ, Softirqs
-from harness.runtime.workload_api import Kernel
+from harness.runtime.workload_api import Kernel, error_text
 
 _MODEL_CTX = {C.X_PROCESS: context.CTX_TASK, C.X_HARDIRQ: context.CTX_HARDIRQ,
               C.X_SOFTIRQ: context.CTX_SOFTIRQ, C.X_TASKLET: context.CTX_SOFTIRQ}
@@ -149,7 +149,12 @@ class CpuRuntime:
             tb = "".join(traceback.format_tb(exc.__traceback__)) + safe_str(exc) + "\n"
         kind = getattr(exc, "kind", None)
         site = record.tb_site(exc.__traceback__)
-        error = safe_str(exc)
+        error = error_text(exc, self.plan.scenario.source)
+        if error is not None:                 # the scenario's key, not the model's boot() advice
+            tb = ("Traceback (most recent call last):\n" + "".join(traceback.format_tb(exc.__traceback__))
+                  + f"{type(exc).__name__}: {error}\n")
+        else:
+            error = safe_str(exc)
         self.send("failure", kind="workload-error", cpu=self.cpu_id, context=C.CONTEXTS[x],
                   error=error, site=site,
                   message=f"CPU {self.cpu_id} {C.CONTEXTS[x]}: {error}"

@@ -10,6 +10,10 @@ they run in::
     def tasklet(k): ...    # the scenario's tasklet
     def teardown(k): ...   # once per CPU at the end, process context
 
+The user's page, with each call's kernel counterpart, the contexts that may
+call it and the context rules (mailbox capacity, when softirq and tasklet run,
+per-CPU module state): docs/workload_api.md (a test keeps it complete).
+
 Names and meanings are the kernel's; results are the kernel's (None is NULL).
 GFP masks are ints (``from kernel_model.gfp import GFP_KERNEL``) or strings
 (``"GFP_ATOMIC|__GFP_ZERO"``).
@@ -674,6 +678,25 @@ class Kernel:
         """The oldest address in this CPU's mailbox, or None."""
         item = self.recv_meta()
         return None if item is None else item[0]
+
+
+# kernel_model.boot() keyword -> the scenario key that sets it (harness/scenario/parse.py)
+SCENARIO_KEYS = {"slab": ("allocator", "slab"), "page_data": ("memory", "page_data")}
+
+
+def _toml(value):
+    return ("true" if value else "false") if isinstance(value, bool) else f'"{value}"'
+
+
+def error_text(exc, source):
+    """What a workload's exception says; for a part of the model the scenario turned off
+    (kernel_model.NotBootedWith) the scenario key to set, not the model's boot() advice:
+    ``... without a slab allocator: set [allocator] slab = "slub" in ring.toml``."""
+    key = SCENARIO_KEYS.get(getattr(exc, "option", None)) if isinstance(exc, km.NotBootedWith) else None
+    if key is None:
+        return None
+    table, name = key
+    return f"{exc.what}: set [{table}] {name} = {_toml(exc.value)} in {source}"
 
 
 def _size(n):

@@ -27,8 +27,10 @@ Format (every key optional unless marked; unknown keys are errors)::
 
     [memory]     arch = "x86_64" | "x86_32", page_size = 4096 | 8192,
                  size = "64M", page_data = true
-    [allocator]  slab = "slub" | "slab"      # needed by kmalloc/kmem_cache/vmalloc ops
-                                             # (the names of kernel_model.slab_h.ALLOCATORS)
+    [allocator]  slab = "slub" | "slab" | "sheaves" | "none"
+                                             # default "slub" (the kernel's), "none" with
+                                             # page_data = false; kmalloc/kmem_cache/vmalloc
+                                             # need one (kernel_model.slab_h.ALLOCATORS)
     [interrupts] rate = 1000                 # hardirqs per second per CPU (0: none)
                  jitter = 0.5                # +- fraction of the period, seeded
                  mask = "lazy" | "sigmask"   # see harness/runtime/irq.py

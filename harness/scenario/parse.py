@@ -81,7 +81,7 @@ def parse(text, source, default_name):
 
     alloc = v.typed(data, (), "allocator", (dict,), "a table", {})
     v.keys(alloc, ("allocator",), ("slab",))
-    sc.slab = v.choice(alloc, ("allocator",), "slab", tuple(slab_h.ALLOCATORS), None)
+    sc.slab = _slab(v, alloc, sc.page_data)
 
     irq = v.typed(data, (), "interrupts", (dict,), "a table", {})
     v.keys(irq, ("interrupts",), ("rate", "jitter", "mask", "softirq", "tasklet"))
@@ -137,9 +137,12 @@ def parse(text, source, default_name):
         v.fail(("process",), "nothing to run: give workload = \"module\" or at least a [process] op mix")
     for ctx in mixes:
         sc.mixes[ctx] = mix_section(v, sc, data[ctx], ctx)
-    needs_slab = any(s.op in opmix.SLAB_OPS for m in sc.mixes.values() for s in m.specs)
-    if needs_slab and sc.slab is None:
-        sc.slab = "slub"
+    if sc.slab is None:
+        for ctx, mix in sc.mixes.items():
+            for i, spec in enumerate(mix.specs):
+                if spec.op in opmix.SLAB_OPS:
+                    v.fail((ctx, "ops", i, "op"), f"{spec.op} needs a slab allocator, which this "
+                                                  f"scenario turned off: {_slab_off_why(data)}")
     return sc
 
 
@@ -158,3 +161,26 @@ def tlb_section(v, sc, table):
         return _tlb.tlb_config(sc.arch, sc.page_size, entries, large, page)
     except ConfigError as exc:
         v.fail(("tlb", "large_page"), str(exc).split(": ", 1)[-1])
+
+
+NO_SLAB = "none"
+
+
+def _slab(v, alloc, page_data):
+    """``[allocator] slab``: a name of slab_h.ALLOCATORS, or None for "none".  The default
+    is the kernel's, the first of the registry ("slub"), except on a metadata-only
+    arena (``[memory] page_data = false``), where slab objects cannot live."""
+    names = tuple(slab_h.ALLOCATORS)
+    default = names[0] if page_data else NO_SLAB
+    slab = v.choice(alloc, ("allocator",), "slab", names + (NO_SLAB,), default)
+    if slab != NO_SLAB and not page_data:
+        v.fail(("allocator", "slab"), f"{slab!r} needs real page data (slab objects live in the "
+                                      "pages): set [memory] page_data = true, or slab = \"none\"")
+    return None if slab == NO_SLAB else slab
+
+
+def _slab_off_why(data):
+    """Which key turned the slab allocator off, as the TOML to change."""
+    if data.get("allocator", {}).get("slab") == NO_SLAB:
+        return f"set [allocator] slab = \"{next(iter(slab_h.ALLOCATORS))}\" (or drop the key)"
+    return "set [memory] page_data = true (slab objects live in the pages)"

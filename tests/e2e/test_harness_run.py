@@ -43,6 +43,7 @@ def test_larson_two_cpus_all_contexts_real_interrupts_zero_violations():
 def test_pages_only_smoke_frees_every_page_and_reproduces_with_ops():
     with open(scenario.SMOKE_PATH) as f:      # smoke without its slab and vmalloc ops
         pages_only = re.sub(r'\{ op = "(kmalloc|kzalloc|kmem_cache_alloc|vmalloc)"[^}]*\},?', "", f.read())
+    pages_only = pages_only.replace("[memory]\n", "[allocator]\nslab = \"none\"\n\n[memory]\n", 1)
     sc = dataclasses.replace(scenario.parse(pages_only, scenario.SMOKE_PATH, "smoke"),
                              duration=None, ops=300, memory="32M")
     assert sc.slab is None and all(s.op not in opmix.SLAB_OPS for m in sc.mixes.values() for s in m.specs)

@@ -64,6 +64,19 @@ def test_vmstat_counts_allocations_and_slab_pages():
     assert "pgalloc_high" not in after and "pgalloc_dma32" in after
 
 
+def test_vmstat_lines_in_the_kernels_order():
+    """vmstat_text: zone items (nr_free_pages), node items (nr_slab_*), then the events
+    pgalloc_<zone>, allocstall_<zone>, pgfree -- zones as TEXTS_FOR_ZONES orders them."""
+    with km.boot(km.MemoryLayout(arch="x86_32", total=1024 * MiB)) as node:
+        names = [line.split()[0] for line in km.procfs.vmstat(node).splitlines()]
+    assert names == ["nr_free_pages", "nr_slab_reclaimable", "nr_slab_unreclaimable",
+                     "pgalloc_dma", "pgalloc_normal", "pgalloc_high", "pgalloc_movable",
+                     "allocstall_dma", "allocstall_normal", "allocstall_high", "allocstall_movable",
+                     "pgfree"]
+
+
 def test_every_gfp_modifier_is_exported():
     assert km.__GFP_NOWARN == 0x2000 and km.__GFP_THISNODE == 0x200000
     assert km.GFP_ATOMIC == km.__GFP_HIGH | km.__GFP_KSWAPD_RECLAIM
+    names = [n for n in dir(km.gfp) if n.startswith(("__GFP_", "GFP_"))]
+    assert len(names) > 30 and [n for n in names if not hasattr(km, n)] == []

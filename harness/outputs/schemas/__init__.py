@@ -42,11 +42,8 @@ def path(kind):
 
 
 def tool_version():
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("mmstress")
-    except PackageNotFoundError:
-        return "0"
+    import harness
+    return harness.__version__
 
 
 def header(kind):
