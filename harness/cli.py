@@ -15,7 +15,7 @@ import sys
 
 from kernel_model import ModelError
 
-from harness.exits import EXIT_HELP, EXIT_SIGINT, EXIT_USAGE, UsageError
+from harness.exits import EXIT_HELP, EXIT_SIGINT, EXIT_USAGE, UsageError, printable
 
 
 def command_modules():
@@ -44,7 +44,7 @@ def main(argv=None):
     try:
         return args.func(args)
     except (UsageError, ModelError) as exc:
-        print(f"mmstress: {exc}", file=sys.stderr)
+        print(f"mmstress: {printable(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("mmstress: interrupted", file=sys.stderr)

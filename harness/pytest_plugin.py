@@ -16,6 +16,10 @@ does not validate is a collection error naming the file, line and key.
 Each ``*.mmtrace`` file (a regression trace from ``mmstress minimize``) is one
 item, ``ci/regressions/lock-abba.mmtrace::replay[lock-abba]``, that replays it
 and fails unless the recorded outcome (trace hash, violation kinds) comes out.
+A trace is checked as ``mmstress replay`` checks it before anything is
+imported (harness/outputs/trust.py): a trace whose scenario or workload code
+lies outside the scenario library fails without running unless
+``--mmstress-trust`` is given (read the code first).
 
 Seeds come from ``--mmstress-seeds`` (``0-99``, ``1,5,7`` or mixes; default
 ``0-2``) and are parsed into the same list by every process, so pytest-xdist
@@ -29,7 +33,7 @@ item carries its keys in ``user_properties`` (``mmstress_key``), so the
 groups are the same under pytest-xdist.
 
 Options: ``--mmstress``, ``--mmstress-seeds SPEC``, ``--mmstress-duration D``
-(override every scenario's duration: ``300ms``, ``2s``).  Markers:
+(override every scenario's duration: ``300ms``, ``2s``), ``--mmstress-trust``.  Markers:
 ``mmstress`` on every item, ``mmstress_planted`` on the items of planted-bug
 scenarios (a non-empty ``expect``), so ``-m "not mmstress_planted"`` gates on
 the correct library alone.  ``--junitxml`` records each item's reproduce
@@ -44,7 +48,7 @@ import os
 import pytest
 
 DEFAULT_SEEDS = "0-2"
-_CONF = pytest.StashKey()          # {"seeds": [...], "seeds_text": str, "duration": float | None}
+_CONF = pytest.StashKey()   # {"seeds": [...], "seeds_text": str, "duration": float | None, "trust": bool}
 
 
 def pytest_addoption(parser):
@@ -56,6 +60,9 @@ def pytest_addoption(parser):
                     help=f"seeds for every scenario: 0-99, 1,5,7 or mixes (default {DEFAULT_SEEDS})")
     group.addoption("--mmstress-duration", metavar="DURATION", default=None,
                     help="run every scenario for this long (300ms, 2s, 1m) instead of its own duration")
+    group.addoption("--mmstress-trust", action="store_true", default=False,
+                    help="replay *.mmtrace files whose scenario or workload code lies outside the "
+                         "scenario library (read it first), and format-2 traces without hashes")
 
 
 def pytest_configure(config):
@@ -67,6 +74,8 @@ def pytest_configure(config):
     if not config.getoption("mmstress"):
         if seeds_text is not None or duration_text is not None:
             raise pytest.UsageError("--mmstress-seeds and --mmstress-duration need --mmstress")
+        if config.getoption("mmstress_trust"):
+            raise pytest.UsageError("--mmstress-trust needs --mmstress")
         return
     from harness.tools.sweep import parse_seeds
     seeds_text = seeds_text if seeds_text is not None else DEFAULT_SEEDS
@@ -81,7 +90,8 @@ def pytest_configure(config):
             duration = parse_duration(duration_text)
         except ValueError as exc:
             raise pytest.UsageError(f"--mmstress-duration {duration_text!r}: allowed: {exc}") from None
-    config.stash[_CONF] = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration}
+    config.stash[_CONF] = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration,
+                           "trust": config.getoption("mmstress_trust")}
     config.pluginmanager.register(BugGroups(), "mmstress-bug-groups")
 
 
@@ -144,12 +154,13 @@ class TraceItem(pytest.Item):
     (same steps, same violation kinds); seeds and durations do not apply."""
 
     def runtest(self):
+        from harness.exits import printable
         from harness.outputs import recording, report
         from harness.scheduler.trace import TraceError
         try:
-            trace, res = recording.replay(str(self.path))
+            trace, res = recording.replay(str(self.path), trust=self.config.stash[_CONF]["trust"])
         except TraceError as exc:
-            raise TraceFailed(f"cannot replay: {exc}") from None
+            raise TraceFailed(printable(f"cannot replay: {exc}", multiline=True)) from None
         h = trace.header
         if not recording.reproduced(trace, res):
             kinds, got = recording.violation_kinds(res), (res.sched or {}).get("hash")
@@ -179,15 +190,17 @@ class ScenarioFile(pytest.File):
         import dataclasses
 
         from harness import scenario
+        from harness.exits import printable
+        from harness.scenario.files import InputFileError, read_input
         conf = self.config.stash[_CONF]
         source = _display_path(self.path, self.config.invocation_params.dir)
         try:
-            text = self.path.read_bytes().decode("utf-8", "replace")
-            sc = scenario.parse(text, source, self.path.stem)
-        except OSError as exc:
-            raise self.CollectError(f"{source}: cannot read: {exc.strerror}") from None
+            text = read_input(str(self.path), scenario.MAX_SCENARIO_BYTES, "scenario file")
+            sc = scenario.parse(text.decode("utf-8", "replace"), source, self.path.stem)
+        except InputFileError as exc:
+            raise self.CollectError(printable(exc)) from None
         except scenario.ScenarioError as exc:
-            raise self.CollectError(str(exc)) from None
+            raise self.CollectError(printable(exc)) from None
         if conf["duration"] is not None:
             sc = dataclasses.replace(sc, duration=conf["duration"], ops=None)
         for seed in conf["seeds"]:

@@ -84,7 +84,11 @@ def main(args):
             ident = explore.checkpoint_identity(ex)
             state = explore.load_checkpoint(args.checkpoint, ident)
             if state is not None:
-                ex.restore(state)
+                try:
+                    ex.restore(state)
+                except (KeyError, TypeError, IndexError, AttributeError):
+                    raise ValueError(f"{args.checkpoint}: its state is damaged: not a "
+                                     "checkpoint this mmstress wrote") from None
                 print(f"explore: resuming {args.checkpoint}: {ex.status()}", file=sys.stderr)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -38,6 +38,7 @@ start-timeout, harness-error, not-replayable (exit 3: the harness's own).
 import json
 import os
 
+from harness.exits import printable
 from harness.outputs import merge
 from harness.outputs import text as render
 from harness.runtime import counters as C
@@ -183,4 +184,4 @@ def summary(run):
                    "command that shows this violation every time: add --repro, or mmstress repro "
                    "REPORT.json, which searches reproducible schedules of this seed; to replay "
                    "this kind of run: --sched free)")
-    return "\n".join(out)
+    return printable("\n".join(out), multiline=True)     # names, messages: from user files

@@ -61,7 +61,7 @@ def run_scenarios(scenarios, seed, settings):
             path = settings.trace
             if path and len(scenarios) > 1:
                 root, ext = os.path.splitext(path)
-                path = f"{root}-{sc.name}{ext or '.mmtrace'}"
+                path = f"{root}-{recording.file_safe(sc.name)}{ext or '.mmtrace'}"
             res = machine.run(sc, seed, irq_mask=settings.irq_mask, proc_views=list(settings.proc_views),
                               progress=progress if live else None, sched=opts)
             if opts.strategy == "free" and not path and res.exit_code == EXIT_VIOLATIONS:
