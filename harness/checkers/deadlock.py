@@ -178,7 +178,8 @@ class DeadlockChecker(Checker):
             else:
                 top[4] += 1
                 if top[4] >= CONFIRM and min(c for c, _l, _o in cycle) == context.this_cpu.id:
-                    self.report_cycle(cycle)
+                    if not self._lockdep_reported(cycle, lock):
+                        self.report_cycle(cycle)
                     self.found[0] = 1
                     raise DeadlockStop()
 
@@ -212,6 +213,16 @@ class DeadlockChecker(Checker):
                 return None
             seen.add(cpu)
             cpu = holder
+
+    def _lockdep_reported(self, cycle, lock):
+        """An interrupt spinning on a lock its own interrupted context holds is the
+        deadlock lockdep has already reported on this CPU as the lock's inconsistent
+        irq state (or recursion): that record is the bug's one report, this is its
+        consequence, so the run stops without a second one."""
+        if len(cycle) != 1 or cycle[0][2] != cycle[0][0] or self.sink is None:
+            return False
+        return any(v.kind in ("lock-inconsistent", "lock-recursive")
+                   and v.details.get("lock") == lock.name for v in self.sink.violations)
 
     def _self_cycle(self, lock, level):
         """AA through an interrupt: an outer context of this CPU took ``lock`` and was

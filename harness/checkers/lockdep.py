@@ -173,6 +173,13 @@ class LockdepChecker(Checker):
             for h in self.held:
                 if h[0].id == lock.id:
                     self._reported_aa.add(lock.id)
+                    if lock.cls is not None and h[1] != level and level:
+                        # An interrupt takes a lock the context it interrupted holds: the
+                        # deadlock of an inconsistent lock state, one bug with the report
+                        # the interrupt's usage gives on any CPU (mark_usage comes before
+                        # check_deadlock in __lock_acquire, and lockdep stops at the first).
+                        self._inconsistent_in_irq(lock, cpu)
+                        break
                     self.violation("lock-recursive" if lock.cls is not None else "gfp-fs-recursion",
                                    function="spin_lock",
                                    details={"lock": lock.name, "held": h[0].name,
@@ -211,8 +218,15 @@ class LockdepChecker(Checker):
         sched_mm.might_alloc(gfp)
 
     def spin_self_deadlock(self, lock, owner):
+        # do_raw_spin_lock called lock_acquire just before: its entry is the last held.
+        # The lock is never taken (this CPU would spin here for ever), so it goes, or the
+        # context's exit would report it as held too: one bug, one report.
+        if self.held and self.held[-1][0].id == lock.id:
+            self.held.pop()
         if lock.id not in self._reported_aa:
+            depth = len(self.held)
             self.lock_acquire(lock, False)
+            del self.held[depth:]
         raise debug.SelfDeadlock("lock-recursive", f"spinlock recursion on {lock.name}")
 
     def lock_release(self, lock):
@@ -267,6 +281,28 @@ class LockdepChecker(Checker):
                 return
 
     # -- usage states -----------------------------------------------------------------
+    def _report_inconsistent(self, lock, bit, cpu):
+        """``inconsistent {OTHER} -> {bit} usage`` of ``lock``'s class, keyed by the class
+        (one bug however many CPUs and contexts show it)."""
+        cls, pc, other = lock.cls, cpu.preempt_count, _CONFLICT[bit]
+        self.violation("lock-inconsistent", function="spin_lock",
+                       key_site=f"inconsistent usage of ({self._cname(cls)})",
+                       details={"from_state": _STATE_NAME[other],
+                                "to_state": _STATE_NAME[bit], "lock": lock.name,
+                                "class": self._cname(cls),
+                                "hc": int(bool(pc & context.HARDIRQ_MASK)),
+                                "sc": int(bool(pc & context.SOFTIRQ_OFFSET)),
+                                "he": int(not cpu.irqs_off),
+                                "se": int(not pc & context.SOFTIRQ_MASK),
+                                "first_site": self._site_text(
+                                    self.usage_site[cls * 4 + other.bit_length() - 1]
+                                    if self.usage_site is not None else 0)})
+
+    def _inconsistent_in_irq(self, lock, cpu):
+        """An interrupt re-takes a lock its interrupted context holds."""
+        hard = cpu.preempt_count & (context.HARDIRQ_MASK | context.NMI_MASK)
+        self._report_inconsistent(lock, USED_IN_HARDIRQ if hard else USED_IN_SOFTIRQ, cpu)
+
     def _mark_usage(self, lock, trylock, cpu):
         pc = cpu.preempt_count
         new = 0
@@ -292,19 +328,7 @@ class LockdepChecker(Checker):
                     self.usage_site[cls * 4 + bit.bit_length() - 1] = sid
         for bit in (USED_IN_HARDIRQ, ENABLED_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_SOFTIRQ):
             if added & bit and old & _CONFLICT[bit]:
-                other = _CONFLICT[bit]
-                self.violation("lock-inconsistent", function="spin_lock",
-                               key_site=f"inconsistent usage of ({self._cname(cls)})",
-                               details={"from_state": _STATE_NAME[_CONFLICT[bit]],
-                                        "to_state": _STATE_NAME[bit], "lock": lock.name,
-                                        "class": self._cname(cls),
-                                        "hc": int(bool(pc & context.HARDIRQ_MASK)),
-                                        "sc": int(bool(pc & context.SOFTIRQ_OFFSET)),
-                                        "he": int(not cpu.irqs_off),
-                                        "se": int(not pc & context.SOFTIRQ_MASK),
-                                        "first_site": self._site_text(
-                                            self.usage_site[cls * 4 + other.bit_length() - 1]
-                                            if self.usage_site is not None else 0)})
+                self._report_inconsistent(lock, bit, cpu)
                 break
         if added & ENABLED_HARDIRQ:
             for h in np.nonzero(self.order_np[:, cls])[0]:

@@ -5,7 +5,10 @@ its target and PASS or MISS.  Speed is measured, never asserted: the exit
 code is 0 whatever the figures (3 only if a measurement could not be taken;
 its row says ERROR and why).  The rows (harness/tools/bench.py):
 
+  the Python floor: the SLUB fast path's bare shared-memory loads and
+    stores in a plain loop (a reference, not a target)
   kmalloc(64)+kfree pairs/s per CPU (1 CPU, and 2 CPUs at once)   >= 100,000
+  SLUB, SLAB and sheaves fast-path time as a multiple of the floor <= 3x
   locked slow/fast path cost of SLUB's alloc and free             >= 3x
     (free's lock-free slow path, a cmpxchg on the slab, shown too) >= 1x
   SLUB/SLAB pairs/s                                               >= 1x
@@ -16,6 +19,8 @@ its row says ERROR and why).  The rows (harness/tools/bench.py):
   boot time and metadata bytes per page, 1 GiB and 4 GiB models   <= 1 s, 2 s; <= 64 B
 
 On a shared or loaded machine the figures are noise: look at the load first.
+``--compare OLD.json`` (a saved ``--json``) adds each row's after/before ratio,
+so a change's effect on speed is one command.
 
 ``mmstress bench races`` is a separate section, run only when named: every
 order-dependent race of the catalogue (scenarios/bugs/races.txt) under the
@@ -120,6 +125,7 @@ def main(args):
               f"(a loaded or shared machine makes every figure noise)")
     except OSError:
         load = None
+    before = _load_compare(args.compare) if args.compare else None
     print(bench.header())
     restore = machine.install_stop_handlers()
     try:
@@ -133,6 +139,9 @@ def main(args):
     errors = [r.key for r in rows if r.status == "ERROR"]
     print(f"{len(rows) - len(missed) - len(errors)} PASS, {len(missed)} MISS, {len(errors)} ERROR "
           "(measured, not asserted)")
+    if before is not None:
+        print(f"\ncompared with {args.compare} (machine then: {_machine_line(before)}):")
+        print(bench.format_compare(bench.compare(rows, before)))
     if args.json:
         doc = {"command": "mmstress " + " ".join(args.argv or []), "quick": args.quick,
                "machine": dict(info, load_average=list(load) if load else None),
@@ -141,6 +150,28 @@ def main(args):
             json.dump(doc, f, indent=2)
             f.write("\n")
     return EXIT_HARNESS if errors else EXIT_OK
+
+
+def _load_compare(path):
+    """The saved bench JSON ``--compare`` names: read before the run, so a bad path is
+    exit 2 at once rather than after minutes of measuring."""
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise UsageError(f"--compare {path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(f"--compare {path}: not JSON: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
+        raise UsageError(f"--compare {path}: not a `mmstress bench --json` file (no rows)")
+    return doc
+
+
+def _machine_line(doc):
+    m = doc.get("machine") if isinstance(doc.get("machine"), dict) else {}
+    load = m.get("load_average")
+    load = f", load {load[0]:.2f}" if isinstance(load, list) and load else ""
+    return f"{m.get('cores', '?')} cores, Python {m.get('python', '?')}{load}"
 
 
 def arguments(p):
@@ -153,6 +184,8 @@ def arguments(p):
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (a first look; "
                    "the test uses it)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    p.add_argument("--compare", metavar="OLD.json", help="print each row's ratio against a "
+                   "saved --json run")
     p.add_argument("--seed", type=int, help="seed of the harness runs (default 1)")
     p.add_argument("--pairs", type=int, help="kmalloc+kfree pairs per slab rate "
                    "(default 200000, --quick 20000)")

@@ -39,7 +39,7 @@ import tomllib
 
 from harness import scenario as scenario_mod
 from harness.scenario.files import InputFileError, is_inside, read_input
-from harness.scenario.workload import locate_workload
+from harness.scenario.workload import WorkloadNotFound, locate_workload
 from harness.scheduler.trace import BadTrace
 
 MAX_MODULE_BYTES = 4 << 20          # a workload module's source
@@ -51,11 +51,20 @@ def sha256_of(path):
 
 
 def _locate(spec, scenario_file):
+    """The WorkloadLocation of ``spec`` (a filesystem search), or None."""
     try:
-        path = locate_workload(spec, scenario_file)
-    except Exception:  # noqa: BLE001 - not found, whatever the search says
+        return locate_workload(spec, scenario_file)
+    except (WorkloadNotFound, OSError, ValueError):
         return None
-    return str(path) if path else None
+
+
+def _find_in(root, name):
+    """The file of dotted module ``name`` under sys.path entry ``root``, or None."""
+    base = os.path.join(root, *name.split("."))
+    for path in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def _imported_names(path, module):
@@ -63,7 +72,7 @@ def _imported_names(path, module):
     (as ``a`` and ``a.b``), relative imports resolved against its package."""
     try:
         tree = ast.parse(read_input(path, MAX_MODULE_BYTES, "Python module"), path)
-    except (InputFileError, SyntaxError, ValueError, RecursionError):
+    except (InputFileError, SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
     names = []
@@ -82,28 +91,31 @@ def _imported_names(path, module):
 
 
 def workload_files(spec, scenario_file):
-    """{module: file} of the workload ``spec`` of the scenario at ``scenario_file``:
-    it and the modules of its own folder it imports; {} if ``spec`` is not found."""
-    top = _locate(spec, scenario_file)
-    if top is None:
+    """{module: file} of the workload ``spec`` of the scenario at ``scenario_file``
+    (the spec itself names the top one): it, its packages' ``__init__.py`` and the
+    modules of its own folder it imports, found as the import will find them (from
+    its sys.path root); {} if ``spec`` is not found."""
+    loc = _locate(spec, scenario_file)
+    if loc is None:
         return {}
-    folder = os.path.dirname(os.path.abspath(top))
-    found, todo = {spec: top}, [spec]
-    parts = spec.split(".")
+    folder = os.path.dirname(os.path.abspath(loc.path))
+    found, names, todo = {spec: loc.path}, {loc.name: spec}, [(loc.name, loc.path)]
+    parts = loc.name.split(".")
     for i in range(1, len(parts)):                   # its packages' __init__.py run first
         package = ".".join(parts[:i])
-        path = _locate(package, scenario_file)
+        path = _find_in(loc.root, package)
         if path:
             found[package] = path
     while todo and len(found) < MAX_MODULES:
-        module = todo.pop()
-        for name in _imported_names(found[module], module):
-            if name in found:
+        module, path = todo.pop()
+        for name in _imported_names(path, module):
+            if name in names or name in found:
                 continue
-            path = _locate(name, scenario_file)
-            if path and is_inside(path, folder) and len(found) < MAX_MODULES:
-                found[name] = path
-                todo.append(name)
+            dep = _find_in(loc.root, name)
+            if dep and is_inside(dep, folder) and len(found) < MAX_MODULES:
+                found[name] = dep
+                names[name] = name
+                todo.append((name, dep))
     return dict(sorted(found.items()))
 
 

@@ -23,7 +23,8 @@ Format (every key optional unless marked; unknown keys are errors)::
     duration = "3s"              # "500ms", "10s", "2m" or seconds (at most 24h); or
     ops = 20000                  # process-context iterations per CPU (not both; at most 10**9)
     seed = 1                     # default: random, printed at the start
-    workload = "scenarios.workloads.larson"   # a module, or op mixes below
+    workload = "ring.py"         # a file next to this scenario, or a module
+                                 # (drivers.ring, scenarios.workloads.larson); or op mixes
 
     [memory]     arch = "x86_64" | "x86_32", page_size = 4096 | 8192,
                  size = "64M", page_data = true
@@ -77,10 +78,12 @@ from harness.scenario.lines import line_of
 from harness.scenario.parse import load, parse, parse_toml
 from harness.scenario.spec import DEFAULT_DURATION, MAX_CPUS, MAX_OPS, MixConfig, Scenario
 from harness.scenario.units import MAX_DURATION, format_duration, parse_duration
-from harness.scenario.workload import WORKLOAD_FUNCTIONS, import_workload
+from harness.scenario.workload import (WORKLOAD_FUNCTIONS, WorkloadLocation, WorkloadNotFound,
+                                       import_workload, locate_workload)
 
 __all__ = ["BUGS_DIR", "BUGS_PREFIX", "DEFAULT_DURATION", "MAX_CPUS", "MAX_DURATION", "MAX_OPS",
            "MAX_SCENARIO_BYTES", "SCENARIO_DIR", "SMOKE_PATH",
            "WORKLOAD_FUNCTIONS", "MixConfig", "Scenario", "ScenarioError", "available",
            "format_duration", "import_workload", "is_library_name", "library_name", "line_of",
-           "load", "parse", "parse_duration", "parse_toml", "resolve", "scenario_file"]
+           "load", "locate_workload", "parse", "parse_duration", "parse_toml", "resolve",
+           "scenario_file", "WorkloadLocation", "WorkloadNotFound"]

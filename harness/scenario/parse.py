@@ -33,6 +33,11 @@ def load(path):
     return parse(raw.decode("utf-8", "replace"), path, name)
 
 
+def _file_of(source):
+    """The scenario's file, when ``source`` names one (a workload is found next to it)."""
+    return source if isinstance(source, str) and os.path.isfile(source) else None
+
+
 def parse_toml(text, source):
     """The TOML tables of ``text``, nested at most MAX_DEPTH deep; ScenarioError if not TOML."""
     if len(text) > MAX_SCENARIO_BYTES:
@@ -139,12 +144,13 @@ def parse(text, source, default_name):
                                          f"{', '.join(sorted(_planted.KNOWN))}")
     sc.planted = list(planted_names)
 
-    sc.workload = v.typed(data, (), "workload", (str,), "a module path like scenarios.workloads.larson")
+    sc.workload = v.typed(data, (), "workload", (str,),
+                          "a file next to the scenario like \"ring.py\", or a module like drivers.ring")
     mixes = [c for c in CONTEXTS if c in data]
     if sc.workload and mixes:
         v.fail((mixes[0],), "give either workload or op mixes ([process], [hardirq], ...), not both")
     if sc.workload:
-        check_workload(v, sc.workload)
+        sc.workload_file = check_workload(v, sc.workload, _file_of(source)).path
     elif not mixes:
         v.fail(("process",), "nothing to run: give workload = \"module\" or at least a [process] op mix")
     for ctx in mixes:

@@ -47,7 +47,8 @@ class Scenario:
     softirq_p: float = 1.0
     tasklet_p: float = 1.0
     watchdog: float = 5.0
-    workload: str | None = None
+    workload: str | None = None                     # as the scenario names it ("ring.py", "drivers.ring")
+    workload_file: str | None = None                # the module's source file it was found at
     mixes: dict = field(default_factory=dict)       # context name -> MixConfig
     caches: list = field(default_factory=list)      # [(name, size)] for kmem_cache_alloc ops
     checkers: list = field(default_factory=list)

@@ -107,7 +107,8 @@ class Plan:
         self.locks = NamedLocks(node)
         self.mix_mode = scenario.workload is None
         self.caches = [km.kmem_cache_create(name, size) for name, size in scenario.caches]
-        self.module = None if self.mix_mode else import_workload(scenario.workload)
+        self.module = None if self.mix_mode else import_workload(scenario.workload,
+                                                                  scenario.source)
         self.setup = None if self.mix_mode else getattr(self.module, "setup", None)
         self.teardown = None if self.mix_mode else getattr(self.module, "teardown", None)
         self._mixes = {}

@@ -25,9 +25,11 @@ import os
 import platform
 import statistics
 import time
+from multiprocessing import shared_memory
 
 import kernel_model as km
 from kernel_model import context, slab_common as sc
+from kernel_model.slub import KCC_FREELIST, KCC_NF, KCC_SLAB, KCC_TID, TID_STEP
 from harness.runtime import bootargs
 
 # --- rows --------------------------------------------------------------------------------------
@@ -49,6 +51,8 @@ class Row:
     def status(self):
         if self.value is None:
             return "ERROR"
+        if self.op == "ref":                # a reference the other rows are measured against
+            return "REF"
         ok = self.value >= self.target if self.op == ">=" else self.value <= self.target
         return "PASS" if ok else "MISS"
 
@@ -103,6 +107,58 @@ def pairs_per_second(alloc, free, arg, n):
     for _ in range(n):
         free(alloc(arg, km.GFP_KERNEL))
     return n / (time.perf_counter() - t0)
+
+
+def floor_rate(n):
+    """The Python floor: kmalloc+kfree "pairs"/s of the bare shared-memory traffic the
+    SLUB fast path must do and nothing else -- the reference every fast-path row is a
+    multiple of (issue: the model's cost is what is above this).
+
+    Alloc: READ_ONCE(c->tid), c->freelist, c->slab, the next pointer of the object,
+    the irq flag set and cleared around the tid/freelist compare-and-swap, the two
+    stores.  Free: the tid, c->slab and c->freelist loads, set_freepointer, the irq
+    flag, the two stores.  It runs on a real booted cache's ``kmem_cache_cpu`` row
+    and object memory (the same memoryviews of the same arena), one object in a loop.
+    """
+    flag_shm = shared_memory.SharedMemory(create=True, size=8)     # the irq flag, shared
+    try:
+        return _floor_loop(n, flag_shm.buf)
+    finally:
+        flag_shm.close()
+        flag_shm.unlink()
+
+
+def _floor_loop(n, irq):
+    flag = 0
+    with km.boot(total="64M", page_data=True, slab="slub", slub_debug=False):
+        s = km.kmem_cache_create("bench-floor", 64)
+        obj0 = km.kmem_cache_alloc(s, km.GFP_KERNEL)     # a CPU slab with a freelist
+        kcc, dq, fpb = s.kcc, s.data_q, s.fp_base
+        c = s.cpu_base + context.this_cpu.id * KCC_NF
+        c_freelist, c_tid, c_slab = c + KCC_FREELIST, c + KCC_TID, c + KCC_SLAB
+        t0 = time.perf_counter()
+        for _ in range(n):
+            tid = kcc[c_tid]                                 # alloc
+            obj = kcc[c_freelist]
+            slab = kcc[c_slab]
+            nxt = dq[(obj - fpb) >> 3]
+            irq[flag] = 1
+            if kcc[c_tid] == tid and kcc[c_freelist] == obj and slab:
+                kcc[c_freelist] = nxt
+                kcc[c_tid] = tid + TID_STEP
+            irq[flag] = 0
+            tid = kcc[c_tid]                                 # free
+            if kcc[c_slab] == slab:
+                freelist = kcc[c_freelist]
+                dq[(obj - fpb) >> 3] = freelist
+                irq[flag] = 1
+                if kcc[c_tid] == tid and kcc[c_freelist] == freelist:
+                    kcc[c_freelist] = obj
+                    kcc[c_tid] = tid + TID_STEP
+                irq[flag] = 0
+        rate = n / (time.perf_counter() - t0)
+        km.kmem_cache_free(s, obj0)
+        return rate
 
 
 def kmalloc_rate(kind, n, debug=False):
@@ -354,21 +410,29 @@ def access_point_cost(sizes):
 
 # --- the table ---------------------------------------------------------------------------------
 
-ROW_KEYS = ("kmalloc_pairs_per_cpu", "kmalloc_pairs_per_cpu_2cpus", "slow_fast_alloc",
-            "slow_fast_free", "slow_fast_free_cmpxchg", "slub_vs_slab", "sheaves_vs_slub",
-            "sheaves_slow_fast_alloc", "sheaves_slow_fast_free", "checker_overhead",
-            "scaling_2cpu", "deterministic_vs_free", "access_points_vs_none", "boot_1g_ms",
-            "bytes_per_page_1g", "boot_4g_ms",
-            "bytes_per_page_4g")
-
-
 def measurements(sizes):
     """(key, label, unit, op, target, fn): fn() -> (value, detail).  Order = the table's."""
     state = {}
 
+    def floor():
+        state["floor"] = floor_rate(sizes.pairs)
+        return state["floor"], (f"{1e6 / state['floor']:.2f} us/pair: the fast path's shared-memory "
+                                "loads and stores alone, 1 CPU")
+
+    def times_floor(kind, debug=False):
+        def fn():
+            key = kind + ("+debug" if debug else "")
+            if key not in state:
+                state[key] = kmalloc_rate(kind, sizes.pairs, debug=debug)
+            fl = state.get("floor") or floor()[0]
+            return fl / state[key], f"{kind}{' with slub_debug' if debug else ''} " \
+                                    f"{state[key]:,.0f} pairs/s, floor {fl:,.0f}"
+        return fn
+
     def slub():
         state["slub"] = kmalloc_rate("slub", sizes.pairs)
-        return state["slub"], f"{1e6 / state['slub']:.2f} us/pair, 1 CPU, debug off"
+        fl = f", {state['floor'] / state['slub']:.1f}x the floor" if "floor" in state else ""
+        return state["slub"], f"{1e6 / state['slub']:.2f} us/pair, 1 CPU, debug off{fl}"
 
     def slub2():
         rates = two_cpu_rate(sizes.pairs)
@@ -389,12 +453,12 @@ def measurements(sizes):
 
     def slab():
         slub_rate = state.get("slub") or kmalloc_rate("slub", sizes.pairs)
-        state["slab"] = slab_rate = kmalloc_rate("slab", sizes.pairs)
+        state["slab"] = slab_rate = state.get("slab") or kmalloc_rate("slab", sizes.pairs)
         return slub_rate / slab_rate, f"SLUB {slub_rate:,.0f} vs SLAB {slab_rate:,.0f} pairs/s"
 
     def sheaves():
         slub_rate = state.get("slub") or kmalloc_rate("slub", sizes.pairs)
-        rate = kmalloc_rate("sheaves", sizes.pairs)
+        state["sheaves"] = rate = state.get("sheaves") or kmalloc_rate("sheaves", sizes.pairs)
         slab = f", SLAB {state['slab']:,.0f}" if "slab" in state else ""
         return rate / slub_rate, (f"sheaves {rate:,.0f} vs SLUB {slub_rate:,.0f}{slab} "
                                   "pairs/s, 1 CPU, debug off")
@@ -444,7 +508,9 @@ def measurements(sizes):
         return fn
 
     return [
+        ("floor_pairs", "Python floor (bare fast-path memory)", "pairs/s", "ref", 0, floor),
         ("kmalloc_pairs_per_cpu", "kmalloc(64)+kfree pairs/s per CPU", "pairs/s", ">=", 100_000, slub),
+        ("slub_vs_floor", "  SLUB fast path / floor (time)", "x", "<=", 3.0, times_floor("slub")),
         ("kmalloc_pairs_per_cpu_2cpus", "  same, 2 CPUs at once (slower CPU)", "pairs/s", ">=",
          100_000, slub2),
         ("slow_fast_alloc", "slow (locked)/fast path cost, alloc", "x", ">=", 3.0, costs("alloc")),
@@ -453,7 +519,9 @@ def measurements(sizes):
         ("slow_fast_free_cmpxchg", "  slow (cmpxchg only)/fast, free", "x", ">=", 1.0,
          costs("free", "free_slow")),
         ("slub_vs_slab", "SLUB/SLAB pairs/s", "x", ">=", 1.0, slab),
+        ("slab_vs_floor", "  SLAB / floor (time)", "x", "<=", 3.0, times_floor("slab")),
         ("sheaves_vs_slub", "sheaves (7.0)/SLUB pairs/s", "x", ">=", 1.0, sheaves),
+        ("sheaves_vs_floor", "  sheaves / floor (time)", "x", "<=", 3.0, times_floor("sheaves")),
         ("sheaves_slow_fast_alloc", "  sheaves: sheaf exchange/fast, alloc", "x", ">=", 3.0,
          sheaf_costs("alloc")),
         ("sheaves_slow_fast_free", "  sheaves: sheaf exchange/fast, free", "x", ">=", 3.0,
@@ -468,6 +536,9 @@ def measurements(sizes):
         ("bytes_per_page_4g", "  metadata bytes/page, 4 GiB", "B", "<=", 64,
          boot("4G", False, "bytes")),
     ]
+
+
+ROW_KEYS = tuple(m[0] for m in measurements(Sizes.quick()))    # the table's keys, in order
 
 
 def run_all(sizes, on_row=None):
@@ -496,6 +567,8 @@ def format_value(row):
 
 
 def format_target(row):
+    if row.op == "ref":
+        return "reference"
     t = f"{row.target:g}x" if row.unit == "x" else (
         f"{row.target:,.0f}" if row.unit == "pairs/s" else f"{row.target:g} {row.unit}")
     return f"{row.op} {t}"
@@ -625,3 +698,32 @@ def format_race_cell(c):
                f"{c.seconds:6.1f} s{k}"
     return f"{what:<32s} {c.strategy:<7s} {c.hits:>3d}/{c.runs:<3d} found  {per:>8s}/detection  " \
            f"{c.seconds:6.1f} s{k}"
+
+
+# --- --compare: this run against a saved one -----------------------------------------------------
+
+
+def compare(rows, old_doc):
+    """[(label, old value, new value, new/old, verdict)] for the rows both runs have.
+    ``verdict``: "better"/"worse" by the row's direction (a rate up, a cost down), or
+    "" within 5% (one run's noise on a quiet machine)."""
+    old = {r.get("key"): r for r in old_doc.get("rows", []) if isinstance(r, dict)}
+    out = []
+    for row in rows:
+        o = old.get(row.key)
+        if o is None or row.value is None or not isinstance(o.get("value"), (int, float)) \
+                or not o["value"]:
+            continue
+        ratio = row.value / o["value"]
+        higher_better = row.op in (">=", "ref")
+        verdict = ""
+        if abs(ratio - 1) > 0.05:
+            verdict = "better" if (ratio > 1) == higher_better else "worse"
+        out.append((row.label.strip(), o["value"], row.value, ratio, verdict))
+    return out
+
+
+def format_compare(lines):
+    head = f"{'measurement':<38s} {'before':>12s} {'after':>12s}  {'after/before':>12s}"
+    body = [f"{label:<38s} {a:>12,.2f} {b:>12,.2f}  {r:>11.2f}x  {v}" for label, a, b, r, v in lines]
+    return "\n".join([head] + body)

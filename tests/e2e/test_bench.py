@@ -25,9 +25,21 @@ def test_quick_bench_writes_every_row_with_value_and_target(tmp_path):
     assert set(rows) == set(bench.ROW_KEYS)
     for key, row in rows.items():
         assert isinstance(row["value"], (int, float)) and row["value"] > 0, row
-        assert isinstance(row["target"], (int, float)) and row["target_op"] in (">=", "<="), row
-        assert row["status"] in ("PASS", "MISS"), row
+        assert isinstance(row["target"], (int, float)) and row["target_op"] in (">=", "<=", "ref"), row
+        assert row["status"] in (("REF",) if row["target_op"] == "ref" else ("PASS", "MISS")), row
         assert row["label"].strip() in proc.stdout, key
+
+
+@pytest.mark.slow
+def test_compare_prints_each_rows_ratio_against_a_saved_run(tmp_path):
+    old = {"rows": [{"key": k, "value": 1.0} for k in bench.ROW_KEYS]}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    proc = subprocess.run([sys.executable, "-m", "harness", "bench", "--quick", "--compare", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == EXIT_OK, proc.stdout + proc.stderr
+    after = proc.stdout.split(f"compared with {path}", 1)[1]
+    assert "after/before" in after and "SLUB fast path / floor" in after
 
 
 def test_bad_options_are_one_clear_message(tmp_path, capsys):

@@ -78,9 +78,10 @@ def test_bad_input_names_file_line_key_and_allowed(tmp_path, text, line, key, al
     assert allowed in msg, msg
 
 
-def test_workload_module_that_does_not_import(tmp_path):
+def test_workload_module_that_is_not_found(tmp_path):
     msg = _err(tmp_path, 'workload = "no.such.module"\n')
-    assert ":1: workload: cannot import 'no.such.module'" in msg
+    assert ":1: workload: cannot find 'no.such.module'; looked for" in msg
+    assert str(tmp_path / "no" / "such" / "module.py") in msg
 
 
 def test_workload_and_mixes_are_exclusive(tmp_path):
