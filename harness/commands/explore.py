@@ -126,7 +126,7 @@ def main(args):
         print(f"found after {out.executions} executions in {out.seconds:.1f} s ({ex.status()})")
         if args.trace:
             recording.save(result, args.trace)
-            print(f"saved: {args.trace} (mmstress replay {args.trace})")
+            print(f"saved: {args.trace} ({recording.replay_command(args.trace, sc)})")
         print(f"reproduce: {explore.reproduce_command(sc, execution)}")
         return EXIT_VIOLATIONS
     if out.exhausted:

@@ -115,7 +115,7 @@ def main(args):
     if upto:
         print(f"steps up to the first report (step {upto:,}):")
     print(minimize.render(shown, upto=upto, tail=args.show))
-    print(f"saved: {args.output}\nreproduce: mmstress replay {args.output}")
+    print(f"saved: {args.output}\nreproduce: {recording.replay_command(args.output, sc)}")
     return EXIT_OK
 
 

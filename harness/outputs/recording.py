@@ -14,11 +14,12 @@ import dataclasses
 import hashlib
 import os
 import re
+import shlex
 
 from harness import scenario as scenario_mod
 from harness.outputs import trust as _trust
 from harness.scheduler import options as scheduling
-from harness.scenario.files import read_input
+from harness.scenario.files import is_inside, read_input
 from harness.scheduler.trace import BadTrace, Trace
 
 
@@ -67,14 +68,26 @@ def violation_key(result):
     return None
 
 
-def make_trace(result):
-    """The trace of a finished scheduled run (its ``result.steps``)."""
+def trace_source(sc, trace_path):
+    """How a trace saved at ``trace_path`` names its scenario: the library name; else the
+    path relative to the trace's folder when the scenario is in it (a folder shared as
+    a whole replays wherever it is unpacked); else the absolute path."""
+    if scenario_mod.library_name(sc.source) or not trace_path:
+        return portable_source(sc)
+    folder = os.path.dirname(os.path.abspath(trace_path))
+    if is_inside(sc.source, folder):
+        return os.path.relpath(os.path.realpath(sc.source), os.path.realpath(folder))
+    return portable_source(sc)
+
+
+def make_trace(result, path=None):
+    """The trace of a finished scheduled run (its ``result.steps``), to be saved at ``path``."""
     sc = result.scenario
     opts = result.sched_options
     text = scenario_text(sc)
     header = {
         "mmstress": _version(), "scenario": sc.name,
-        "source": portable_source(sc),
+        "source": trace_source(sc, path),
         "scenario_hash": hashlib.sha256(text.encode()).hexdigest()[:16], "scenario_text": text,
         "workloads": _trust.workload_hashes(sc), "seed": result.seed, "strategy": opts.strategy,
         "options": opts.header(), "cpus": sc.cpus, "ops": sc.ops, "duration": sc.duration,
@@ -89,8 +102,19 @@ def make_trace(result):
 
 def save(result, path):
     """Write a scheduled run's trace to ``path``; the report then names it."""
-    make_trace(result).save(path)
+    make_trace(result, path).save(path)
     result.trace_path = path
+
+
+def replay_command(trace_path, sc):
+    """``mmstress replay TRACE``, naming the scenario (``--scenario``) when the trust check
+    would otherwise refuse it: a scenario outside the library with workload code, or not
+    beside the trace.  The user's own run: they vouch for their own scenario."""
+    cmd = ["mmstress", "replay", str(trace_path)]
+    beside = is_inside(sc.source, os.path.dirname(os.path.abspath(str(trace_path))))
+    if scenario_mod.library_name(sc.source) is None and (getattr(sc, "workload", None) or not beside):
+        cmd += ["--scenario", os.path.abspath(sc.source)]
+    return " ".join(shlex.quote(c) for c in cmd)
 
 
 def file_safe(name):

@@ -40,6 +40,7 @@ import os
 
 from harness.exits import printable
 from harness.outputs import merge
+from harness.outputs.recording import replay_command
 from harness.outputs import text as render
 from harness.runtime import counters as C
 from harness.scenario import format_duration, library_name
@@ -59,7 +60,7 @@ def reproduce_command(result):
     trace = getattr(result, "trace_path", None)
     opts = result.sched_options
     if trace and opts is not None and opts.strategy in ("free", "replay"):
-        return f"mmstress replay {trace}"
+        return replay_command(trace, result.scenario)
     sc = result.scenario
     what = "smoke" if library_name(sc.source) == "smoke" else sc.source
     limit = f"--ops {sc.ops}" if sc.ops else f"--duration {format_duration(sc.duration)}"

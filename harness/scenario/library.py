@@ -53,8 +53,8 @@ def scenario_file(arg):
 def is_library_name(name):
     """``larson``, ``bugs/lock_abba``: a name that can only mean a file of scenarios/
     (no ``..``, no other folder)."""
-    return re.fullmatch(r"(bugs/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}", name) is not None \
-        and ".." not in name
+    return re.fullmatch(r"(bugs/)?[A-Za-z0-9_][A-Za-z0-9_-]{0,100}", name) is not None \
+        and ".." not in name         # (no dot at all: a name never ends in .toml)
 
 
 def library_name(source):

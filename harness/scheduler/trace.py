@@ -259,11 +259,12 @@ def read_trace_file(path):
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except (OSError, ValueError) as exc:
         raise BadTrace(f"cannot read trace {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise BadTrace(f"{path} is not a regular file: a trace is a file saved by "
+                       "mmstress run --trace")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise BadTrace(f"{path} is not a regular file: a trace is a file saved by "
-                           "mmstress run --trace")
         if st.st_size > MAX_HEADER + MAX_BODY:
             raise BadTrace(f"{path} is {st.st_size:,} bytes: larger than any trace "
                            f"({MAX_HEADER + MAX_BODY:,} at most)")

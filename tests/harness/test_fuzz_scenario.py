@@ -11,6 +11,7 @@ imported.  The CI budget is small (``EXAMPLES``); the nightly lane runs more.
 
 import json
 import math
+import os
 import signal
 import contextlib
 
@@ -21,7 +22,7 @@ from harness import scenario
 from harness.cli import main
 from harness.exits import EXIT_USAGE
 
-EXAMPLES = 60
+EXAMPLES = int(os.environ.get("MMSTRESS_FUZZ_EXAMPLES", 60))    # tests/nightly: 2000
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 

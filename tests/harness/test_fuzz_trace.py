@@ -29,7 +29,7 @@ from harness.scheduler.trace import FORMAT, HEADER_SCHEMA, BadTrace, Trace, Trac
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOOD_TRACE = os.path.join(ROOT, "ci", "regressions", "lock-abba.mmtrace")
-EXAMPLES = 60
+EXAMPLES = int(os.environ.get("MMSTRESS_FUZZ_EXAMPLES", 60))    # tests/nightly: 2000
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 ALARM_S = 20
