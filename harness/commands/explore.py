@@ -44,8 +44,9 @@ def scenario_for(args):
         if not 1 <= args.cpus <= scenario.MAX_CPUS:
             raise UsageError(f"--cpus {args.cpus}: allowed 1 to {scenario.MAX_CPUS}")
         over["cpus"] = args.cpus
-    if args.ops is not None and args.ops < 1:
-        raise UsageError(f"--ops {args.ops}: allowed: a positive number of iterations per CPU")
+    if args.ops is not None and not 1 <= args.ops <= scenario.MAX_OPS:
+        raise UsageError(f"--ops {args.ops}: allowed: a positive number of iterations per CPU, "
+                         f"at most {scenario.MAX_OPS:,}")
     over["ops"] = args.ops or sc.ops or scheduling.SERIAL_DEFAULT_OPS
     return dataclasses.replace(sc, **over)
 

@@ -20,7 +20,7 @@ from harness import scenario as scenario_mod
 from harness.outputs import trust as _trust
 from harness.scheduler import options as scheduling
 from harness.scenario.files import is_inside, read_input
-from harness.scheduler.trace import BadTrace, Trace
+from harness.scheduler.trace import BadTrace, Trace, TraceError
 
 
 def _version():
@@ -151,9 +151,9 @@ def load_for_replay(path, trust=False, named=None):
     trace = load_trace(path, trust)
     h = trace.header
     if h.get("truncated"):
-        raise BadTrace(f"{path} was truncated while recording (the run was longer than "
-                       f"{scheduling.FREE_MAX_STEPS:,} steps): it cannot be replayed; record "
-                       "a shorter run (--ops, --duration) or use --sched random/pct")
+        raise TraceError(f"{path} was truncated while recording (the run was longer than "
+                         f"{scheduling.FREE_MAX_STEPS:,} steps): it cannot be replayed; record "
+                         "a shorter run (--ops, --duration) or use --sched random/pct")
     sc = scenario_of(trace, path, trust=trust, named=named)
     sc = dataclasses.replace(sc, cpus=h["cpus"], ops=h.get("ops"), duration=h.get("duration"))
     opts = sched_options(h, trace.steps, path)

@@ -210,3 +210,15 @@ def test_a_crafted_name_neither_steers_the_trace_path_nor_the_terminal_nor_the_x
     assert "\x1b" not in proc.stdout + proc.stderr and "\\x1b[2J" in proc.stdout
     root = ET.parse(run_dir / "r.xml").getroot()                       # parses: no raw \x1b, \x00
     assert "\\x1b" in root.find(".//testcase").get("name")
+
+
+def test_repro_of_a_report_naming_the_bundle_never_runs_its_code(bundle):
+    run = {"exit_code": 1, "sched": None, "source": str(bundle / "evil.toml"), "seed": 1, "cpus": 1,
+           "violations": [{"kind": "double-free", "site": "evil_wl.py:9 (process)"}]}
+    (bundle / "r.json").write_text(json.dumps({"tool": "mmstress", "runs": [run]}))
+    marker = bundle / "MARKER"
+    proc = mmstress("harness", "repro", "r.json", "--runs", "1", cwd=bundle, marker=marker)
+    assert refused(proc) and "evil_wl.py" in proc.stderr and not marker.exists(), proc.stderr
+    (bundle / "r.json").write_text(json.dumps({"tool": "mmstress", "runs": [dict(run, cpus="2")]}))
+    proc = mmstress("harness", "repro", "r.json", cwd=bundle, marker=marker)
+    assert refused(proc) and "not what mmstress run --json writes" in proc.stderr, proc.stderr

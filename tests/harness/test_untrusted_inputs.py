@@ -128,3 +128,23 @@ def test_a_library_trace_passes_the_trust_check_and_a_moved_one_is_refused(tmp_p
     trace.header["workloads"] = {"scenarios.workloads.bugs.lock_abba": "0" * 64}
     with pytest.raises(BadTrace, match="other workload code"):
         trust.vet_trace(trace, path, trust=True)                       # --trust never lifts a hash
+
+
+def test_an_explore_checkpoint_of_other_workload_code_is_not_resumed(tmp_path):
+    from types import SimpleNamespace
+
+    from harness.tools import explore
+    (tmp_path / "wl_ckpt.py").write_text("def process(k):\n    pass\n")
+    (tmp_path / "s.toml").write_text('ops = 5\nworkload = "wl_ckpt.py"\n')
+    ex = SimpleNamespace(scenario=scenario.load(str(tmp_path / "s.toml")), name="dfs", seed=1,
+                         state=lambda: {"frontier": []})
+    ckpt = str(tmp_path / "c.json")
+    explore.save_checkpoint(ckpt, ex)
+    assert explore.load_checkpoint(ckpt, explore.checkpoint_identity(ex)) == {"frontier": []}
+    (tmp_path / "wl_ckpt.py").write_text("def process(k):\n    pass  # changed\n")
+    with pytest.raises(ValueError, match="another search .*workloads"):
+        explore.load_checkpoint(ckpt, explore.checkpoint_identity(ex))
+    os.remove(ckpt)
+    os.mkfifo(ckpt)
+    with pytest.raises(ValueError, match="FIFO"):
+        explore.load_checkpoint(ckpt, explore.checkpoint_identity(ex))
