@@ -66,7 +66,7 @@ from harness.runtime.access import (KCSAN_ACCESS_ATOMIC, KCSAN_ACCESS_COMPOUND,
                                     KCSAN_ACCESS_PERCPU, KCSAN_ACCESS_SHARED, KCSAN_ACCESS_WRITE)
 
 from .base import Checker
-from .record import HARNESS_DIR, MODEL_DIR, _library, rel
+from .record import ENTRY_FILES, HARNESS_DIR, MODEL_DIR, _library, rel
 
 MAX_SLOTS = 256
 NF = 8
@@ -95,6 +95,8 @@ def workload_frames(frame):
     out = []
     while frame is not None and len(out) < MAX_FRAMES:
         fname = frame.f_code.co_filename
+        if fname.startswith(ENTRY_FILES):       # the CPU's call of the workload: below is ours
+            break
         if not fname.startswith((MODEL_DIR, HARNESS_DIR)) and not _library(fname):
             out.append((frame.f_code.co_name, f"{rel(fname)}:{frame.f_lineno}"))
         frame = frame.f_back

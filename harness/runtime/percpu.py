@@ -1,6 +1,12 @@
 """Per-CPU variables of workloads: ``k.this_cpu_read/write/inc(name)``, ``k.per_cpu(name, cpu)``.
 
-A variable is a named row of one signed 64-bit slot per CPU.  Names are
+A variable is a named row of one 64-bit slot per CPU, holding what kernel
+per-CPU variables hold: a counter (signed: a count that went below zero reads
+negative) or a pointer (a kernel address such as 0xffff888001000040 reads back
+as written).  The slot is an i64; a value in [2**63, 2**64) is stored as its
+two's complement, and a slot below -2**40 -- no counter goes there, every
+kernel address of the model does -- reads back unsigned.  Adds wrap at 64 bits
+as the kernel's do.  Names are
 registered on first use by any CPU (under the irq-safe model spinlock
 ``percpu_alloc``); each process caches name -> row.
 
@@ -23,6 +29,29 @@ from kernel_model import context, debug, spinlock
 
 MAX_PERCPU_VARS = 64
 NAME_LEN = 32
+
+
+_U64 = 1 << 64
+_POINTER_BELOW = -(1 << 40)         # slot values below this are kernel addresses
+
+
+def to_slot(name, value):
+    """``value`` as the i64 the slot stores (two's complement above 2**63)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"per-CPU variable {name!r}: {value!r} is not an integer "
+                        "(per-CPU variables hold counters and addresses)")
+    if not -(1 << 63) <= value < _U64:
+        raise ValueError(f"per-CPU variable {name!r}: {value} does not fit 64 bits")
+    return value - _U64 if value >= 1 << 63 else value
+
+
+def from_slot(v):
+    return v + _U64 if v < _POINTER_BELOW else v
+
+
+def _wrap(v):
+    v &= _U64 - 1
+    return v - _U64 if v >= 1 << 63 else v
 
 
 def arena_sections(nr_cpus):
@@ -82,10 +111,11 @@ class PerCpuVars:
         hooks.percpu_enter(what, cpu, protection)
         try:
             if op == 1:
-                self.val[i] = value
+                self.val[i] = to_slot(name, value)
             elif op == 2:
-                self.val[i] += value
-            return self.val[i]
+                to_slot(name, value)
+                self.val[i] = _wrap(self.val[i] + value)
+            return from_slot(self.val[i])
         finally:
             hooks.percpu_exit(what, cpu)
             context.local_irq_restore(flags)

@@ -89,6 +89,7 @@ from kernel_model.page import Page
 from harness.runtime.access import (KCSAN_ACCESS_ATOMIC as _ATOMIC, KCSAN_ACCESS_COMPOUND as _RMW,
                                     KCSAN_ACCESS_WRITE as _WRITE, AccessPoints)
 from harness.runtime.counters import CONTEXTS, OP, OP_CALL, STAT, ops_base
+from harness.runtime import percpu
 
 _GFP_CACHE = {}
 
@@ -330,8 +331,9 @@ class Kernel:
     def cpu_relax(self):
         """The pause of a busy-wait loop (``while not k.READ_ONCE(flag): k.cpu_relax()``):
         under a schedule a yield point at which this CPU counts as spinning, so the
-        strategy runs another CPU; without one, the OS may run another process."""
-        self._rt.beat[self.cpu] += 1
+        strategy runs another CPU; without one, the OS may run another process.  As in
+        the kernel it does not feed the watchdog: a wait that never ends (for a CPU
+        whose setup failed, a flag nobody sets) is a soft lockup, not a hang."""
         if not self._acc.scheduled:
             os.sched_yield()
         else:
@@ -360,7 +362,7 @@ class Kernel:
         self._pcp_point(name, cpu, _WRITE if op == 1 else _WRITE | _RMW | _ATOMIC)
         flags = context.local_irq_save()
         try:
-            old = pc.val[pc._slot(name, cpu)]
+            old = percpu.from_slot(pc.val[pc._slot(name, cpu)])
             new = pc.access(name, cpu, protection, op, value)
             debug.hooks.percpu_update("percpu:" + name, cpu, new - old, new)
         finally:
@@ -385,7 +387,7 @@ class Kernel:
         pc = self._rt.percpu
         i = pc._slot(name, cpu.id)
         debug.hooks.percpu_enter("percpu:" + name, cpu.id, "irq" if cpu.irqs_off else "preempt")
-        value = pc.val[i]
+        value = percpu.from_slot(pc.val[i])
         self._rmw.append((name, value))
         return value
 
@@ -401,7 +403,7 @@ class Kernel:
         pc = self._rt.percpu
         i = pc._slot(name, cpu)
         if value is not None:
-            pc.val[i] = value
+            pc.val[i] = percpu.to_slot(name, value)
             debug.hooks.percpu_update("percpu:" + name, cpu, value - got, value)
         debug.hooks.percpu_exit("percpu:" + name, cpu)
         context.preempt_enable()

@@ -339,8 +339,16 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
         if t0 is not None and not ctl[C.CTL_ABORT]:
             beats = list(beat)
             if plan.engine is not None and plan.engine.serialised:
-                step = plan.engine.meta[sched_engine.META_STEP]   # one CPU runs at a time:
-                beats = [b + step for b in beats]                  # any step is progress
+                # One CPU runs at a time, so a CPU that waits for the token is not stuck:
+                # the running CPUs are stuck together or not at all.  Each gets the sum of
+                # their beats (an iteration, a cond_resched anywhere is progress); a CPU
+                # waiting at the end-of-run barrier for the others gets every step as its
+                # own.  A CPU busy-waiting for a CPU that will never come (its setup
+                # failed) beats no more, the others wait at the barrier: a soft lockup.
+                step = plan.engine.meta[sched_engine.META_STEP]
+                running = sum(b for c, b in enumerate(beats) if phase[c] < C.PHASE_STOPPED)
+                beats = [b + step if phase[c] >= C.PHASE_STOPPED else running
+                         for c, b in enumerate(beats)]
             clocks = [clock_of(p.pid) if c in live else None for c, p in enumerate(procs)]
             for cpu in dog.observe(beats, now, live, clocks):
                 _soft_lockup(result, node, procs[cpu], cpu, dog.stuck_for(cpu), side,

@@ -2,8 +2,11 @@
 the bug is reported at their file:line, the fixed twin runs clean."""
 
 import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from harness.scenario.workload import ROOT
 
@@ -46,3 +49,86 @@ def test_a_users_double_free_is_reported_at_their_line_and_the_fix_runs_clean(tm
     proc = _run(user / "my.toml", cwd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "BUG:" not in proc.stdout
+
+
+COUNTER = '''\
+"""A statistics counter in a shared object, bumped without its lock."""
+from kernel_model.gfp import GFP_KERNEL
+
+obj = None
+
+
+def setup(k):
+    global obj
+    if k.cpu == 0:
+        obj = k.kzalloc(64, GFP_KERNEL)
+        k.this_cpu_write("stats", obj)          # a pointer in a per-CPU variable
+    else:
+        while not k.per_cpu("stats", 0):
+            k.cpu_relax()
+        obj = k.per_cpu("stats", 0)
+
+
+def process(k):
+    n = int.from_bytes(k.read(obj, 8), "little")
+    k.write(obj, (n + 1).to_bytes(8, "little"))
+
+
+def teardown(k):
+    if k.cpu == 0:
+        k.kfree(obj)
+'''
+COUNTER_OK = COUNTER.replace('''    n = int.from_bytes(k.read(obj, 8), "little")
+    k.write(obj, (n + 1).to_bytes(8, "little"))''', "    k.atomic_inc(obj)")
+
+
+def _mmstress(args, cwd):
+    """The installed console script when there is one (its own frame must not show in
+    a report), else ``python -m harness``."""
+    exe = shutil.which("mmstress")
+    cmd = [exe] if exe else [sys.executable, "-m", "harness"]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run(cmd + args, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=180)
+
+
+@pytest.mark.parametrize("sched", ["none", "random"])
+def test_a_users_racy_counter_is_one_kcsan_report_at_their_lines_and_atomic_inc_is_clean(
+        tmp_path, sched):
+    for name, text in (("counter", COUNTER), ("counter_ok", COUNTER_OK)):
+        (tmp_path / f"{name}.py").write_text(text)
+        (tmp_path / f"{name}.toml").write_text(
+            f'cpus = 2\nops = 300\nworkload = "{name}.py"\n[allocator]\nslab = "slub"\n')
+    proc = _mmstress(["run", "counter.toml", "--seed", "1", "--sched", sched], tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.count("BUG: KCSAN: data-race in process / process") == 1
+    report = proc.stdout.split("BUG: KCSAN", 1)[1].split("value changed", 1)[0]
+    frames = [ln.strip() for ln in report.splitlines() if ln.startswith(" ")]
+    assert frames and all(f.startswith("process (counter.py:") for f in frames), frames
+    proc = _mmstress(["run", "counter_ok.toml", "--seed", "1", "--sched", sched], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+HANG = '''\
+def setup(k):
+    if k.cpu == 0:
+        raise RuntimeError("probe failed")
+    while not k.per_cpu("ready", 0):       # waits for a CPU whose setup failed
+        k.cpu_relax()
+
+
+def process(k):
+    pass
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sched", ["none", "random"])
+def test_a_wait_for_a_cpu_whose_setup_failed_ends_as_a_soft_lockup_not_a_hang(tmp_path, sched):
+    (tmp_path / "hang.py").write_text(HANG)
+    (tmp_path / "hang.toml").write_text('cpus = 2\nops = 50\nworkload = "hang.py"\n'
+                                        '[watchdog]\nthresh = "1s"\n')
+    proc = _mmstress(["run", "hang.toml", "--seed", "1", "--sched", sched], tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "watchdog: BUG: soft lockup - CPU#1 stuck" in proc.stdout
+    assert "RuntimeError: probe failed at hang.py:3 (setup)" in proc.stdout
