@@ -141,8 +141,8 @@ def workload_spec(text, source):
 
 # -- where the scenario comes from ------------------------------------------------------------------
 def _recorded_file(source, folder, where, trust):
-    """(path, in the library) of the scenario a header or report names; BadTrace
-    if it lies outside the library and ``folder`` and ``trust`` is not given."""
+    """The path of the scenario a header or report names; BadTrace if it lies outside
+    the library and ``folder`` and ``trust`` is not given."""
     if source == "<embedded smoke>":                  # format-1 reports and traces
         source = "smoke"
     if scenario_mod.is_library_name(source):
@@ -152,19 +152,17 @@ def _recorded_file(source, folder, where, trust):
             raise BadTrace(f"{where} names the library scenario {source!r}, which this "
                            f"mmstress does not have (`mmstress list`); if you have its file, "
                            "name it: --scenario FILE")
-        return path, True
+        return path
     path = source if os.path.isabs(source) else os.path.join(folder, source)
     if not os.path.exists(path):
         raise BadTrace(f"{where} names the scenario file {source}, which is not here; if you "
                        "have it, name it: --scenario FILE")
-    if is_inside(path, scenario_mod.SCENARIO_DIR):
-        return path, True
-    if not (trust or is_inside(path, folder)):
+    if not (trust or is_inside(path, scenario_mod.SCENARIO_DIR) or is_inside(path, folder)):
         raise BadTrace(f"{where} names the scenario {source}, outside the scenario library and "
                        f"outside the folder {folder or '.'} it was found in; mmstress runs it "
                        "only when you say so: look at it first, then name it on the command "
                        "line (--scenario FILE) or pass --trust")
-    return path, False
+    return path
 
 
 def _read_scenario(path, where):
@@ -207,7 +205,7 @@ def vet_trace(trace, where, trust=False, named=None):
             raise BadTrace(f"--scenario {named}: {exc}") from None
         vouched = True
     else:
-        path, _library = _recorded_file(h["source"], folder, where, trust)
+        path = _recorded_file(h["source"], folder, where, trust)
         vouched = False
     text = _read_scenario(path, where)
     recorded = h.get("scenario_text")
@@ -262,7 +260,7 @@ def vet_report_run(source, where, trust=False):
     """The scenario file a report's run names, if its location and workload code pass
     the checks above (a report carries no hashes); BadTrace says why not."""
     folder = os.path.dirname(os.path.abspath(where))
-    path, _library = _recorded_file(source, folder, where, trust)
+    path = _recorded_file(source, folder, where, trust)
     text = _read_scenario(path, where)
     spec = workload_spec(text, path)
     if spec:

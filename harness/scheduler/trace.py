@@ -46,7 +46,7 @@ FORMAT = 3        # 3: the header carries the scenario text and the workload mod
 LEGACY_FORMAT = 2  # 2: shared memory accesses are steps (the ``access`` yield kind); no hashes
 
 MAX_STEPS = 1 << 23                # options.FREE_MAX_STEPS: the longest recording there is
-MAX_HEADER = 4 << 20               # the header line, scenario text included (JSON-escaped)
+MAX_HEADER = 8 << 20               # the header line, scenario text included (JSON-escaped)
 MAX_SCENARIO_TEXT = 1 << 20        # the scenario text a header may carry
 MAX_BODY = 2 * MAX_STEPS + (1 << 20)   # zlib never grows data by more than a little
 MAX_CPUS = 64                      # harness.scenario.MAX_CPUS
