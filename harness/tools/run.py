@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, interrupted as _interrupted
+from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, interrupted as _interrupted, printable
 
 
 @dataclasses.dataclass
@@ -139,7 +139,7 @@ def check_determinism(scenarios, seed, settings):
             a, b = runs
             ha, hb = (a.sched or {}).get("hash"), (b.sched or {}).get("hash")
             if ha and ha == hb:
-                print(f"{sc.name}: deterministic: seed {seed}, --sched {strategy}, "
+                print(f"{printable(sc.name)}: deterministic: seed {seed}, --sched {strategy}, "
                       f"{a.sched['steps']:,} steps, trace hash {ha} twice", flush=True)
                 continue
             code = EXIT_HARNESS
@@ -152,7 +152,7 @@ def check_determinism(scenarios, seed, settings):
                     cpu, kind = steps[step - 1]
                     return f"CPU {cpu} at {YIELD_KINDS[kind]}"
                 where = f"first differing step {step}: {at(a.steps)} vs {at(b.steps)}"
-            print(f"{sc.name}: NOT deterministic: seed {seed}, --sched {strategy}: trace hashes "
+            print(f"{printable(sc.name)}: NOT deterministic: seed {seed}, --sched {strategy}: trace hashes "
                   f"{ha} and {hb}; {where}")
     finally:
         restore()
