@@ -313,6 +313,11 @@ def load_checkpoint(path, identity):
     if not isinstance(doc, dict) or doc.get("checkpoint") != 1:
         raise ValueError(f"{path} is not an explore checkpoint")
     for key, want in identity.items():
+        if doc.get(key) != want and key == "workloads":
+            had = doc.get(key) if isinstance(doc.get(key), dict) else {}
+            changed = sorted(m for m in set(had) | set(want) if had.get(m) != want.get(m))
+            raise ValueError(f"{path} is a checkpoint of another search (workloads: "
+                             f"{', '.join(changed[:6]) or 'none recorded'} changed since)")
         if doc.get(key) != want:
             raise ValueError(f"{path} is a checkpoint of another search ({key} {doc.get(key)!r}, "
                              f"this one {want!r})")

@@ -142,7 +142,7 @@ def test_an_explore_checkpoint_of_other_workload_code_is_not_resumed(tmp_path):
     explore.save_checkpoint(ckpt, ex)
     assert explore.load_checkpoint(ckpt, explore.checkpoint_identity(ex)) == {"frontier": []}
     (tmp_path / "wl_ckpt.py").write_text("def process(k):\n    pass  # changed\n")
-    with pytest.raises(ValueError, match="another search .*workloads"):
+    with pytest.raises(ValueError, match="another search .workloads: wl_ckpt.py changed"):
         explore.load_checkpoint(ckpt, explore.checkpoint_identity(ex))
     os.remove(ckpt)
     os.mkfifo(ckpt)
