@@ -20,7 +20,7 @@ from kernel_model import LINUX_VERSION, ModelError
 
 import harness
 from harness.commands import _colour
-from harness.exits import EXIT_HELP, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, UsageError
+from harness.exits import EXIT_HELP, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, UsageError, printable
 
 DESCRIPTION = (f"A multi-process allocator stress harness over an executable model of the Linux "
                f"{LINUX_VERSION} memory manager.  `mmstress COMMAND --help` for a command's options.")
@@ -76,7 +76,7 @@ def main(argv=None):
     try:
         return args.func(args)
     except (UsageError, ModelError) as exc:
-        print(f"mmstress: {exc}", file=sys.stderr)
+        print(f"mmstress: {printable(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("mmstress: interrupted", file=sys.stderr)

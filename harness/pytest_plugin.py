@@ -16,6 +16,10 @@ does not validate is a collection error naming the file, line and key.
 Each ``*.mmtrace`` file (a regression trace from ``mmstress minimize``) is one
 item, ``ci/regressions/lock-abba.mmtrace::replay[lock-abba]``, that replays it
 and fails unless the recorded outcome (trace hash, violation kinds) comes out.
+A trace is checked as ``mmstress replay`` checks it before anything is
+imported (harness/outputs/trust.py): a trace whose scenario or workload code
+lies outside the scenario library fails without running unless
+``--mmstress-trust`` is given (read the code first).
 
 Seeds come from ``--mmstress-seeds`` (``0-99``, ``1,5,7`` or mixes; default
 ``0-2``) and are parsed into the same list by every process, so pytest-xdist
@@ -58,7 +62,7 @@ Options: ``--mmstress``, ``--mmstress-seeds SPEC``, ``--mmstress-duration D``
 (override every scenario's duration: ``300ms``, ``2s``),
 ``--mmstress-failures-dir DIR`` (or ``$MMSTRESS_FAILURES_DIR``),
 ``--mmstress-no-failures`` (or ``MMSTRESS_NO_FAILURES=1``),
-``--mmstress-failures-keep N``.  Markers:
+``--mmstress-failures-keep N``, ``--mmstress-trust``.  Markers:
 ``mmstress`` on every item, ``mmstress_planted`` on the items of planted-bug
 scenarios (a non-empty ``expect``), so ``-m "not mmstress_planted"`` gates on
 the correct library alone.  ``--junitxml`` records each item's reproduce
@@ -77,7 +81,8 @@ import pytest
 
 DEFAULT_SEEDS = "0-2"
 _CONF = pytest.StashKey()          # {"seeds", "seeds_text", "duration", "library", "absolute", "sweep",
-                                   #  "db": FailureDB | None, "saved": [entry], "corrupt": [text]}
+                                   #  "db": FailureDB | None, "saved": [entry], "corrupt": [text],
+                                   #  "trust": bool}
 _NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?")
 
 
@@ -99,6 +104,9 @@ def pytest_addoption(parser):
                     help="drop a saved failure after N passes in a row (default 3)")
     group.addoption("--mmstress-path", action="append", default=[], metavar="ABSPATH",
                     help=argparse.SUPPRESS)      # a path argument as the controller hands it on
+    group.addoption("--mmstress-trust", action="store_true", default=False,
+                    help="replay *.mmtrace files whose scenario or workload code lies outside the "
+                         "scenario library (read it first), and format-2 traces without hashes")
 
 
 def pytest_configure(config):
@@ -110,6 +118,8 @@ def pytest_configure(config):
     if not config.getoption("mmstress"):
         if seeds_text is not None or duration_text is not None:
             raise pytest.UsageError("--mmstress-seeds and --mmstress-duration need --mmstress")
+        if config.getoption("mmstress_trust"):
+            raise pytest.UsageError("--mmstress-trust needs --mmstress")
         return
     from harness.tools.sweep import parse_seeds
     seeds_text = seeds_text if seeds_text is not None else DEFAULT_SEEDS
@@ -136,7 +146,8 @@ def pytest_configure(config):
     conf = {"seeds": seeds, "seeds_text": seeds_text, "duration": duration,
             "library": {},                 # file path -> library name (its node id)
             "absolute": [],                # paths handed on by a controller (node id: the path)
-            "sweep": None, "db": db, "saved": saved, "corrupt": corrupt}
+            "sweep": None, "db": db, "saved": saved, "corrupt": corrupt,
+            "trust": config.getoption("mmstress_trust")}
     if hasattr(config, "workerinput"):
         from harness.tools.sweep_xdist import SWEEP_INPUT
         conf["sweep"] = config.workerinput.get(SWEEP_INPUT)
@@ -325,12 +336,13 @@ class TraceItem(pytest.Item):
     (same steps, same violation kinds); seeds and durations do not apply."""
 
     def runtest(self):
+        from harness.exits import printable
         from harness.outputs import recording, report
         from harness.scheduler.trace import TraceError
         try:
-            trace, res = recording.replay(str(self.path))
+            trace, res = recording.replay(str(self.path), trust=self.config.stash[_CONF]["trust"])
         except TraceError as exc:
-            raise TraceFailed(f"cannot replay: {exc}") from None
+            raise TraceFailed(printable(f"cannot replay: {exc}", multiline=True)) from None
         h = trace.header
         if not recording.reproduced(trace, res):
             kinds, got = recording.violation_kinds(res), (res.sched or {}).get("hash")
@@ -358,16 +370,18 @@ class ScenarioFile(pytest.File):
 
     def collect(self):
         from harness import scenario
+        from harness.exits import printable
+        from harness.scenario.files import InputFileError, read_input
         conf = self.config.stash[_CONF]
         source = (str(self.path) if _host_independent_id(conf, str(self.path)) is not None
                   else _display_path(self.path, self.config.invocation_params.dir))
         try:
-            text = self.path.read_bytes().decode("utf-8", "replace")
-            sc = scenario.parse(text, source, self.path.stem)
-        except OSError as exc:
-            raise self.CollectError(f"{source}: cannot read: {exc.strerror}") from None
+            text = read_input(str(self.path), scenario.MAX_SCENARIO_BYTES, "scenario file")
+            sc = scenario.parse(text.decode("utf-8", "replace"), source, self.path.stem)
+        except InputFileError as exc:
+            raise self.CollectError(printable(exc)) from None
         except scenario.ScenarioError as exc:
-            raise self.CollectError(str(exc)) from None
+            raise self.CollectError(printable(exc)) from None
         if conf["sweep"] is not None:
             sc = dataclasses.replace(sc, **conf["sweep"]["over"])
         elif conf["duration"] is not None:

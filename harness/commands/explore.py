@@ -45,8 +45,9 @@ def scenario_for(args):
         if not 1 <= args.cpus <= scenario.MAX_CPUS:
             raise UsageError(f"--cpus {args.cpus}: allowed 1 to {scenario.MAX_CPUS}")
         over["cpus"] = args.cpus
-    if args.ops is not None and args.ops < 1:
-        raise UsageError(f"--ops {args.ops}: allowed: a positive number of iterations per CPU")
+    if args.ops is not None and not 1 <= args.ops <= scenario.MAX_OPS:
+        raise UsageError(f"--ops {args.ops}: allowed: a positive number of iterations per CPU, "
+                         f"at most {scenario.MAX_OPS:,}")
     over["ops"] = args.ops or sc.ops or scheduling.SERIAL_DEFAULT_OPS
     return dataclasses.replace(sc, **over)
 
@@ -87,7 +88,11 @@ def main(args):
             ident = explore.checkpoint_identity(ex)
             state = explore.load_checkpoint(args.checkpoint, ident)
             if state is not None:
-                ex.restore(state)
+                try:
+                    ex.restore(state)
+                except (KeyError, TypeError, IndexError, AttributeError):
+                    raise ValueError(f"{args.checkpoint}: its state is damaged: not a "
+                                     "checkpoint this mmstress wrote") from None
                 print(f"explore: resuming {args.checkpoint}: {ex.status()}", file=sys.stderr)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -130,7 +135,7 @@ def main(args):
         print(f"found after {out.executions} executions in {out.seconds:.1f} s ({ex.status()})")
         if args.trace:
             recording.save(result, args.trace)
-            print(f"saved: {args.trace} (mmstress replay {args.trace})")
+            print(f"saved: {args.trace} ({recording.replay_command(args.trace, sc)})")
         print(f"reproduce: {explore.reproduce_command(sc, execution)}")
         return write("found", EXIT_VIOLATIONS, execution, result, args.trace)
     if out.exhausted:

@@ -10,15 +10,21 @@ if nothing smaller fails the same way, OUT is a copy of the input and the
 command says so.  Prints the violation's title, the sizes before and after,
 the runs tried and the small run's steps.
 
+The trace is checked as ``mmstress replay`` checks it before anything is
+imported (its scenario and workload code: where they are, and unchanged
+since the recording); ``--scenario FILE`` and ``--trust`` are replay's.
+
 Exit codes: 0 OUT holds a run that fails the same way (smaller, or the
-input), 2 bad usage, 3 the trace cannot be used.
+input), 2 bad usage or a trace that is invalid, changed or not trusted,
+3 the trace cannot be used.
 """
 
 import os
 import shutil
 import sys
 
-from harness.exits import EXIT_HARNESS, EXIT_OK, UsageError, interrupted
+from harness.commands.replay import add_trust_arguments
+from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_USAGE, UsageError, interrupted, printable
 
 HELP = "shrink a failing run's schedule, keeping its violation"
 EPILOG = None                # the docstring says the exit codes
@@ -49,7 +55,7 @@ def _save_replayable(shrinker, output, log):
     for att in reversed(shrinker.accepted):
         recording.save(att.payload, output)
         try:
-            trace, res = recording.replay(output)
+            trace, res = recording.replay(output, trust=True)    # our own, of a vetted input
         except TraceError as exc:
             log(f"the run of {att.candidate.describe()} cannot be replayed ({exc}); trying the one before")
             continue
@@ -61,36 +67,36 @@ def _save_replayable(shrinker, output, log):
 
 def main(args):
     from harness.outputs import recording
-    from harness.scheduler.trace import TraceError
+    from harness.scheduler.trace import BadTrace, TraceError
     from harness.supervisor import machine
     from harness.tools import minimize
     if args.budget < 1:
         raise UsageError(f"--budget {args.budget}: allowed: a positive number of runs")
 
     def log(s):
-        print(f"minimize: {s}", file=sys.stderr)
+        print(printable(f"minimize: {s}"), file=sys.stderr)
 
     restore = machine.install_stop_handlers()
     try:
-        trace = minimize.load(args.trace)
+        trace = minimize.load(args.trace, trust=args.trust)
         initial = minimize.initial_attempt(trace)
-        sc = recording.scenario_of(trace, args.trace)
+        sc = recording.scenario_of(trace, args.trace, trust=args.trust, named=args.scenario)
         run = minimize.machine_runner(sc, trace.header["seed"], trace.header.get("irq_mask"))
         shrinker = minimize.Shrinker(initial, run, budget=args.budget, log=log)
         log(f"target {shrinker.target['kind']} at {shrinker.target.get('site')}")
         shrinker.shrink()
         best = _save_replayable(shrinker, args.output, log) if shrinker.shrunk else None
     except TraceError as exc:
-        print(f"mmstress: {exc}", file=sys.stderr)
-        return EXIT_HARNESS
+        print(f"mmstress: {printable(exc, multiline=True)}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, BadTrace) else EXIT_HARNESS
     except minimize.Interrupted as exc:
         print("mmstress: minimize interrupted; nothing saved", file=sys.stderr)
         return interrupted(exc.signum)
     finally:
         restore()
     shown_v = best.violation if best is not None else shrinker.target
-    print(_title(shown_v))
-    print(f"  at {shown_v.get('site')}")
+    print(printable(_title(shown_v)))           # the trace's header says these: escaped
+    print(printable(f"  at {shown_v.get('site')}"))
     before = initial.sizes()
     print(f"before: {_line(before)}")
     if best is None:
@@ -109,7 +115,7 @@ def main(args):
     if upto:
         print(f"steps up to the first report (step {upto:,}):")
     print(minimize.render(shown, upto=upto, tail=args.show))
-    print(f"saved: {args.output}\nreproduce: mmstress replay {args.output}")
+    print(f"saved: {args.output}\nreproduce: {recording.replay_command(args.output, sc)}")
     return EXIT_OK
 
 
@@ -118,3 +124,4 @@ def arguments(p):
     p.add_argument("-o", "--output", required=True, help="where to save the minimal run's trace")
     p.add_argument("--budget", type=int, default=100, help="at most this many runs (default 100)")
     p.add_argument("--show", type=int, default=60, help="steps of the minimal run to print (default 60)")
+    add_trust_arguments(p)

@@ -7,15 +7,25 @@ replayable", with the step, exit 3.  Otherwise the run ends where the
 recording ended and its trace hash (steps + violation kinds) is compared with
 the recorded one.
 
+A trace is data someone else may have written: before anything is imported
+the scenario and its workload code are checked (harness/outputs/trust.py).
+The scenario must be in the library or beside the trace, workload code in the
+library, and both unchanged since the recording (the trace carries the
+scenario text and the workload modules' sha256).  To run a scenario or
+workload from elsewhere, read it first, then name the scenario
+(``--scenario FILE``) or pass ``--trust``.
+
 Exit codes: like ``mmstress run`` (0 clean, 1 violations, 3 not replayable);
 with ``--check``: 0 the replay reproduced the recording (same hash, same
 violation kinds), 1 it ran through but the outcome differs, 3 it diverged or
-the trace cannot be used.
+the trace cannot be used; 2 (with or without ``--check``) a trace that is
+invalid, names a changed scenario or workload, or is not trusted.
 """
 
 import sys
 
-from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, interrupted
+from harness.exits import (EXIT_HARNESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, interrupted,
+                           printable)
 
 HELP = "redo a recorded run (a .mmtrace) and check it matches"
 EPILOG = None                # the docstring says the exit codes
@@ -24,20 +34,20 @@ EPILOG = None                # the docstring says the exit codes
 def main(args):
     from harness.outputs import junit, recording, report
     from harness.supervisor import machine
-    from harness.scheduler.trace import TraceError
+    from harness.scheduler.trace import BadTrace, TraceError
 
     def announce(trace):
         h = trace.header
-        print(f"mmstress: replaying {args.trace}: {h['scenario']}, seed {h['seed']}, recorded "
-              f"with --sched {h['strategy']}, {len(trace.steps):,} steps, trace hash "
-              f"{h.get('hash')}", file=sys.stderr)
+        print(printable(f"mmstress: replaying {args.trace}: {h['scenario']}, seed {h['seed']}, "
+                        f"recorded with --sched {h['strategy']}, {len(trace.steps):,} steps, "
+                        f"trace hash {h.get('hash')}"), file=sys.stderr)
 
     restore = machine.install_stop_handlers()
     try:
-        trace, res = recording.replay(args.trace, announce)
+        trace, res = recording.replay(args.trace, announce, trust=args.trust, named=args.scenario)
     except TraceError as exc:
-        print(f"mmstress: {exc}", file=sys.stderr)
-        return EXIT_HARNESS if args.check else EXIT_USAGE
+        print(f"mmstress: {printable(exc, multiline=True)}", file=sys.stderr)
+        return EXIT_HARNESS if args.check and not isinstance(exc, BadTrace) else EXIT_USAGE
     finally:
         restore()
     h = trace.header
@@ -79,3 +89,14 @@ def arguments(p):
                    "and the verdict; harness/outputs/schemas/replay.schema.json)")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML")
     p.add_argument("--quiet", action="store_true", help="no run summary, only the verdict")
+    add_trust_arguments(p)
+
+
+def add_trust_arguments(p):
+    """--scenario and --trust: how a user vouches for a trace's scenario and workload code."""
+    p.add_argument("--scenario", metavar="FILE", help="replay against this scenario file (or "
+                   "library name) instead of the one the trace names; its text and workload "
+                   "code must still be the recorded ones, and you vouch for its code")
+    p.add_argument("--trust", action="store_true", help="run the scenario and workload code "
+                   "the trace names even outside the scenario library (read them first), and "
+                   "accept a format-2 trace that carries no hashes")

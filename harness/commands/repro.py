@@ -9,8 +9,12 @@ budget, and prints the one command that shows it every time, or says plainly
 that none was found in the budget (as syzkaller's repro does).
 ``mmstress run ... --repro`` does the same right after a failing run.
 
+A report is data someone else may have written: the scenario it names runs
+only if it is in the library or beside the report, and its workload code only
+if it is in the library (harness/outputs/trust.py), unless ``--trust``.
+
 Exit codes: 0 a reproducing schedule was found (its command printed), 1 none
-found within the budget, 2 bad usage or a report that cannot be used,
+found within the budget, 2 bad usage or a report that cannot be used or trusted,
 130/143 interrupted.
 """
 
@@ -19,6 +23,7 @@ import json
 from harness.tools import explore
 
 DEFAULT_BUDGET = "60s"
+MAX_REPORT_BYTES = 256 << 20       # a sweep of thousands of runs stays far below
 
 from harness.exits import UsageError
 
@@ -37,17 +42,33 @@ def failing_runs(doc):
     return out
 
 
+def _check_run(run, where):
+    """UsageError unless a report's run has the fields repro uses, of the right types."""
+    from harness import scenario
+    ok = (isinstance(run.get("source"), str) and len(run["source"]) <= 4096
+          and isinstance(run.get("seed"), int) and not isinstance(run["seed"], bool)
+          and 0 <= run["seed"] < 2**63
+          and isinstance(run.get("cpus"), int) and 1 <= run["cpus"] <= scenario.MAX_CPUS
+          and isinstance(run["violations"], list) and isinstance(run["violations"][0], dict))
+    if not ok:
+        raise UsageError(f"{where}: a failing run's source, seed, cpus or violations are not "
+                         "what mmstress run --json writes")
+
+
 def main(args):
     from harness import scenario
     from harness.commands.explore import parse_budget
+    from harness.outputs import trust
+    from harness.scenario.files import InputFileError, read_input
+    from harness.scheduler.trace import BadTrace
     try:
-        with open(args.report) as f:
-            doc = json.load(f)
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.report}: {exc.strerror}") from None
-    except ValueError:
+        doc = json.loads(read_input(args.report, MAX_REPORT_BYTES, "JSON report"))
+    except InputFileError as exc:
+        raise UsageError(str(exc)) from None
+    except (ValueError, RecursionError):
         raise UsageError(f"{args.report} is not a JSON report (mmstress run --json)") from None
-    if not isinstance(doc, dict) or doc.get("tool") != "mmstress":
+    if not isinstance(doc, dict) or doc.get("tool") != "mmstress" or not isinstance(
+            doc.get("runs", []), list) or not all(isinstance(r, dict) for r in doc.get("runs", [])):
         raise UsageError(f"{args.report} is not an mmstress report (mmstress run --json)")
     try:
         budget = parse_budget(args.budget)
@@ -59,9 +80,12 @@ def main(args):
                              "reproduce (a scheduled run's 'reproduce' line already redoes it)")
     code = 0
     for run in runs:
-        source = run["source"]
+        _check_run(run, args.report)
         try:
-            sc = scenario.resolve("smoke" if source == "<embedded smoke>" else source)
+            path = trust.vet_report_run(run["source"], args.report, trust=args.trust)
+            sc = scenario.load(path)
+        except BadTrace as exc:
+            raise UsageError(str(exc)) from None
         except scenario.ScenarioError as exc:
             raise UsageError(f"{args.report}: its scenario cannot be loaded: {exc}") from None
         sc = dataclasses.replace(sc, cpus=run["cpus"])
@@ -76,3 +100,5 @@ def arguments(p):
     p.add_argument("report", help="a JSON report (mmstress run --json) of a failing run")
     p.add_argument("--budget", default=DEFAULT_BUDGET, help="search this long (default 60s)")
     p.add_argument("--runs", type=int, help="and at most this many schedules")
+    p.add_argument("--trust", action="store_true", help="run the scenario and workload code the "
+                   "report names even outside the scenario library (read them first)")

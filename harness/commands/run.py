@@ -80,8 +80,9 @@ def scenarios_of(args):
         except ValueError as exc:
             raise UsageError(f"--duration {args.duration!r}: allowed: {exc}") from None
     if args.ops is not None:
-        if args.ops < 1:
-            raise UsageError(f"--ops {args.ops}: allowed: a positive number of iterations per CPU")
+        if not 1 <= args.ops <= scenario.MAX_OPS:
+            raise UsageError(f"--ops {args.ops}: allowed: a positive number of iterations per CPU, "
+                             f"at most {scenario.MAX_OPS:,}")
         over["ops"], over["duration"] = args.ops, None
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed {args.seed}: allowed: an integer >= 0")

@@ -19,7 +19,7 @@ import shlex
 import sys
 import time
 
-from harness.exits import EXIT_HELP, UsageError
+from harness.exits import EXIT_HELP, UsageError, printable
 
 HELP = "run scenarios over many seeds, N runs at a time; summarise failing seeds with reproduce commands"
 
@@ -192,8 +192,8 @@ def _fail_line(run):
     probs = problems(run)
     what = "; ".join(f"{w['kind']}: {w['title']}" + (f" at {w['site']}" if w["site"] else "")
                      for _key, w in probs[:2]) or run["status"]
-    return f"FAIL {run['scenario']} seed {run['seed']} ({run['status']}): {what}\n" \
-           f"     reproduce: {run['reproduce']}"
+    return printable(f"FAIL {run['scenario']} seed {run['seed']} ({run['status']}): {what}\n"
+                     f"     reproduce: {run['reproduce']}", multiline=True)
 
 
 class Lines:

@@ -5,11 +5,26 @@ that exited unasked included) is a <failure>; a run where the harness itself
 failed (a CPU killed by a signal, its own exception, a timeout) is an <error>;
 an interrupted run is <skipped>.  <system-out> carries the summary and the
 command that reproduces the run.
+
+XML 1.0 forbids most control characters (even as ``&#27;``), and a scenario
+name or a workload's message can hold any: the document goes through
+``xml_text``, which writes each forbidden character as its escape text
+(``\\x1b``: no ``<&"`` in it, so it is safe in text and attributes alike),
+so the file always parses.
 """
 
+import re
 import xml.etree.ElementTree as ET
 
 from harness.outputs.report import summary
+
+# Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]  (XML 1.0, 2.2)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value):
+    """``value`` as text XML 1.0 allows: each forbidden character as its escape (``\\x00``)."""
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], str(value))
 
 
 def junit_xml(doc):
@@ -37,7 +52,7 @@ def junit_xml(doc):
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    return xml_text(ET.tostring(root, encoding="unicode", xml_declaration=True)) + "\n"
 
 
 def write_junit(path, doc):

@@ -47,7 +47,9 @@ import json
 import os
 import socket
 
+from harness.exits import printable
 from harness.outputs import merge, schemas
+from harness.outputs.recording import replay_command
 from harness.outputs import text as render
 from harness.runtime import counters as C
 from harness.scenario import format_duration, library_name
@@ -67,7 +69,7 @@ def reproduce_command(result):
     trace = getattr(result, "trace_path", None)
     opts = result.sched_options
     if trace and opts is not None and opts.strategy in ("free", "replay"):
-        return f"mmstress replay {trace}"
+        return replay_command(trace, result.scenario)
     sc = result.scenario
     what = library_name(sc.source) or sc.source
     limit = f"--ops {sc.ops}" if sc.ops else f"--duration {format_duration(sc.duration)}"
@@ -208,4 +210,4 @@ def summary(run):
                    "command that shows this violation every time: add --repro, or mmstress repro "
                    "REPORT.json, which searches reproducible schedules of this seed; to replay "
                    "this kind of run: --sched free)")
-    return "\n".join(out)
+    return printable("\n".join(out), multiline=True)     # names, messages: from user files

@@ -18,7 +18,8 @@ list.  Every splat has the same frame::
     What to do: ... / (mmstress explain KIND)
 
 ``title(rec)`` is the header's first line (what JSON and JUnit carry);
-``render(rec)`` the whole splat.  A record made by the old ``emit(kind,
+``render(rec)`` the whole splat.  Both escape control characters
+(``harness.exits.printable``): messages and names come from user files.  A record made by the old ``emit(kind,
 text)`` API carries its checker's ``text`` and is printed as it is, inside
 the same frame.  Each kind's words live in one small function in ``BODIES``.
 """
@@ -27,6 +28,7 @@ import sys
 
 from harness.checkers import record
 from harness.checkers.kinds import KINDS
+from harness.exits import printable
 
 KASAN_LINE = "=" * 66
 SLUB_LINE = "=" * 77
@@ -523,7 +525,8 @@ def _kind_body(rec):
 def title(rec):
     """The first line of the splat that is not a ruler (JSON ``title``, JUnit message)."""
     head = _body(rec)[0]
-    return next((ln for ln in head.splitlines() if ln.strip(" =-")), head.splitlines()[0] if head else "")
+    return printable(next((ln for ln in head.splitlines() if ln.strip(" =-")),
+                          head.splitlines()[0] if head else ""))
 
 
 def render(rec):
@@ -546,7 +549,7 @@ def render(rec):
     k = KINDS.get(rec.get("kind"))
     if k is not None:
         out += ["", f"What to do: {k.fix}", f"(mmstress explain {k.name})"]
-    return "\n".join(out)
+    return printable("\n".join(out), multiline=True)      # workload messages, names, sites
 
 
 record.RENDERER = sys.modules[__name__]      # records' title/splat conveniences render here

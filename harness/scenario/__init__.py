@@ -13,14 +13,15 @@ below keep working; import them from here):
     mixes.py      the [process]/[hardirq]/[softirq]/[tasklet] op mixes
     workload.py   workload modules: importing and checking them
     library.py    names -> files: smoke and scenarios/NAME.toml, bugs/NAME, paths; `mmstress list`
+    files.py      reading input files: regular files only, bounded in size
 
 Format (every key optional unless marked; unknown keys are errors)::
 
     name = "larson"              # default: the file name
     description = "one line"     # shown by `mmstress list`
     cpus = 2                     # 1..64
-    duration = "3s"              # "500ms", "10s", "2m" or seconds; or
-    ops = 20000                  # process-context iterations per CPU (not both)
+    duration = "3s"              # "500ms", "10s", "2m" or seconds (at most 24h); or
+    ops = 20000                  # process-context iterations per CPU (not both; at most 10**9)
     seed = 1                     # default: random, printed at the start
     workload = "ring.py"         # a file next to this scenario, or a module
                                  # (drivers.ring, scenarios.workloads.larson); or op mixes
@@ -70,21 +71,24 @@ __get_free_pages get_zeroed_page vmalloc vzalloc), ``weight`` (> 0),
 cache's name; one cache per name and size, created before the CPUs start).
 
 Errors are ``ScenarioError``: file, line, key, the problem and what is
-allowed -- exit 2, never a traceback.
+allowed -- exit 2, never a traceback.  Only regular files of at most 1 MiB
+are read, tables and arrays nest at most 16 deep.
 """
 
 from harness.scenario.errors import ScenarioError
+from harness.scenario.files import MAX_SCENARIO_BYTES
 from harness.scenario.library import (BUGS_DIR, BUGS_PREFIX, SCENARIO_DIR, SMOKE_PATH, available,
-                                      library_name, resolve)
+                                      is_library_name, library_name, resolve, scenario_file)
 from harness.scenario.lines import line_of
-from harness.scenario.parse import load, parse
-from harness.scenario.spec import DEFAULT_DURATION, MAX_CPUS, MixConfig, Scenario
-from harness.scenario.units import format_duration, parse_duration
+from harness.scenario.parse import load, parse, parse_toml
+from harness.scenario.spec import DEFAULT_DURATION, MAX_CPUS, MAX_OPS, MixConfig, Scenario
+from harness.scenario.units import MAX_DURATION, format_duration, parse_duration
 from harness.scenario.workload import (WORKLOAD_FUNCTIONS, WorkloadLocation, WorkloadNotFound,
                                        import_workload, locate_workload)
 
-__all__ = ["BUGS_DIR", "BUGS_PREFIX", "DEFAULT_DURATION", "MAX_CPUS", "SCENARIO_DIR", "SMOKE_PATH",
+__all__ = ["BUGS_DIR", "BUGS_PREFIX", "DEFAULT_DURATION", "MAX_CPUS", "MAX_DURATION", "MAX_OPS",
+           "MAX_SCENARIO_BYTES", "SCENARIO_DIR", "SMOKE_PATH",
            "WORKLOAD_FUNCTIONS", "MixConfig", "Scenario", "ScenarioError", "available",
-           "format_duration", "import_workload", "locate_workload", "WorkloadLocation",
-           "WorkloadNotFound", "library_name", "line_of", "load", "parse",
-           "parse_duration", "resolve"]
+           "format_duration", "import_workload", "is_library_name", "library_name", "line_of",
+           "load", "locate_workload", "parse", "parse_duration", "parse_toml", "resolve",
+           "scenario_file", "WorkloadLocation", "WorkloadNotFound"]

@@ -11,6 +11,7 @@ command or trace works on any checkout).
 """
 
 import os
+import re
 
 from harness.scenario.errors import ScenarioError
 from harness.scenario.parse import load
@@ -25,22 +26,35 @@ SMOKE_PATH = os.path.join(SCENARIO_DIR, SMOKE + ".toml")
 
 def resolve(arg):
     """A scenario argument (a path, or a name from `mmstress list`) -> Scenario."""
+    return load(scenario_file(arg))
+
+
+def scenario_file(arg):
+    """A scenario argument (a path, or a name from `mmstress list`) -> the file's path,
+    without reading it."""
     if arg.startswith(BUGS_PREFIX) and not arg.endswith(".toml"):
         path = os.path.join(BUGS_DIR, arg[len(BUGS_PREFIX):] + ".toml")
-        if os.path.exists(path):
-            return load(path)
+        if is_library_name(arg) and os.path.exists(path):
+            return path
         if not os.path.exists(arg):
             raise ScenarioError(f"no scenario called {arg!r}: the planted-bug scenarios are "
                                 f"{', '.join(BUGS_PREFIX + n for n in _toml_names(BUGS_DIR)) or 'none'}")
     if os.path.sep in arg or arg.endswith(".toml") or os.path.exists(arg):
         if not os.path.exists(arg):
             raise ScenarioError(f"{arg}: no such scenario file")
-        return load(arg)
+        return arg
     path = os.path.join(SCENARIO_DIR, arg + ".toml")
-    if os.path.exists(path):
-        return load(path)
+    if is_library_name(arg) and os.path.exists(path):
+        return path
     raise ScenarioError(f"no scenario called {arg!r}: give a .toml path or a name from "
                         f"`mmstress list` ({', '.join(n for n, _ in available())})")
+
+
+def is_library_name(name):
+    """``larson``, ``bugs/lock_abba``: a name that can only mean a file of scenarios/
+    (no ``..``, no other folder)."""
+    return re.fullmatch(r"(bugs/)?[A-Za-z0-9_][A-Za-z0-9_-]{0,100}", name) is not None \
+        and ".." not in name         # (no dot at all: a name never ends in .toml)
 
 
 def library_name(source):

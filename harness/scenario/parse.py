@@ -16,8 +16,9 @@ from harness.runtime import bootargs as _bootargs, hooks, opmix
 from harness.runtime.counters import CONTEXTS
 from harness.scenario.errors import ScenarioError
 from harness.scenario.faults import fault_section
+from harness.scenario.files import MAX_SCENARIO_BYTES, InputFileError, read_input
 from harness.scenario.mixes import mix_section
-from harness.scenario.spec import DEFAULT_DURATION, MAX_CPUS, Scenario
+from harness.scenario.spec import DEFAULT_DURATION, MAX_CPUS, MAX_DEPTH, MAX_OPS, Scenario
 from harness.scenario.validate import Validator
 from harness.scenario.workload import check_workload
 
@@ -25,10 +26,9 @@ from harness.scenario.workload import check_workload
 def load(path):
     """Read and validate a scenario file."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+        raw = read_input(path, MAX_SCENARIO_BYTES, "scenario file")
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from None
     name = os.path.splitext(os.path.basename(path))[0]
     return parse(raw.decode("utf-8", "replace"), path, name)
 
@@ -38,12 +38,32 @@ def _file_of(source):
     return source if isinstance(source, str) and os.path.isfile(source) else None
 
 
-def parse(text, source, default_name):
-    """Validate TOML ``text``; ``source`` names it in errors."""
+def parse_toml(text, source):
+    """The TOML tables of ``text``, nested at most MAX_DEPTH deep; ScenarioError if not TOML."""
+    if len(text) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{source}: larger than {MAX_SCENARIO_BYTES:,} characters: too "
+                            "large for a scenario")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: arrays or tables nested deeper than TOML can be read; "
+                            f"allowed: at most {MAX_DEPTH} levels") from None
+    todo = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{source}: arrays or tables nested more than {MAX_DEPTH} "
+                                "levels deep; a scenario needs three at most")
+        children = value.values() if isinstance(value, dict) else value
+        todo.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return data
+
+
+def parse(text, source, default_name):
+    """Validate TOML ``text``; ``source`` names it in errors."""
+    data = parse_toml(text, source)
     v = Validator(source, text)
     top = ("name", "description", "cpus", "duration", "ops", "seed", "workload", "memory",
            "allocator", "interrupts", "watchdog", "checkers", "expect", "model", "fault",
@@ -56,7 +76,7 @@ def parse(text, source, default_name):
         v.fail(("ops",), "give either duration or ops, not both")
     sc.duration = v.duration(data, (), "duration", DEFAULT_DURATION)
     if "ops" in data:
-        sc.ops = v.number(data, (), "ops", 1, 10**12, None, integer=True)
+        sc.ops = v.number(data, (), "ops", 1, MAX_OPS, None, integer=True)
         sc.duration = None
     sc.seed = v.number(data, (), "seed", 0, 2**63 - 1, None, integer=True)
 

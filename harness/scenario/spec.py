@@ -15,6 +15,8 @@ from harness.scenario.units import format_duration
 
 DEFAULT_DURATION = 3.0
 MAX_CPUS = 64
+MAX_OPS = 10**9           # iterations per CPU: a day's run at ten thousand a second
+MAX_DEPTH = 16            # TOML nesting: a scenario needs three ([process] ops = [{...}])
 
 
 @dataclass

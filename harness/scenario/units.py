@@ -1,6 +1,9 @@
 """Sizes of time and ranges in scenario files and options: "500ms", "10s", "2m"; 64, "8..4096", [8, 4096]."""
 
+import math
 import re
+
+MAX_DURATION = 24 * 3600.0     # a day: longer is a typo (or a 5000-digit number), not a run
 
 
 def parse_duration(value):
@@ -10,12 +13,14 @@ def parse_duration(value):
     if isinstance(value, (int, float)):
         secs = float(value)
     else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", str(value))
+        m = re.fullmatch(r"\s*(\d{1,30}(?:\.\d{1,30})?)\s*(ms|s|m|h)?\s*", str(value)[:200])
         if not m:
             raise ValueError("a duration like 10s, 500ms or 2m")
         secs = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
     if not secs > 0:
         raise ValueError("a duration greater than zero")
+    if not math.isfinite(secs) or secs > MAX_DURATION:
+        raise ValueError(f"a duration of at most {MAX_DURATION / 3600:g}h")
     return secs
 
 
@@ -28,7 +33,7 @@ def parse_range(value, what):
     if isinstance(value, int) and not isinstance(value, bool):
         return value, value
     if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?", value)
+        m = re.fullmatch(r"\s*(\d{1,20})\s*(?:\.\.\s*(\d{1,20})\s*)?", value)
         if m:
             lo = int(m.group(1))
             return lo, int(m.group(2)) if m.group(2) else lo

@@ -34,11 +34,13 @@ import sys
 import time
 from dataclasses import dataclass
 
-from harness.outputs import recording, schemas
+from harness.outputs import recording, schemas, trust
+from harness.scenario.files import read_input
 from harness.scheduler import options as scheduling
 from harness.scheduler.base import RUNNABLE, has_choice, states_along
 
 EXPLORERS = ("random", "pct", "pos", "dfs")
+MAX_CHECKPOINT_BYTES = 256 << 20     # a dfs frontier; far more than a search saves
 
 
 @dataclass
@@ -287,7 +289,8 @@ def checkpoint_identity(explorer):
     sc = explorer.scenario
     return {"strategy": explorer.name, "scenario": recording.portable_source(sc),
             "scenario_hash": recording.scenario_hash(sc), "seed": explorer.seed,
-            "cpus": sc.cpus, "ops": sc.ops}
+            "cpus": sc.cpus, "ops": sc.ops,
+            "workloads": trust.workload_hashes(sc)}    # changed workload code: another search
 
 
 def save_checkpoint(path, explorer):
@@ -305,13 +308,17 @@ def load_checkpoint(path, identity):
     if not os.path.exists(path):
         return None
     try:
-        with open(path) as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as exc:
+        doc = json.loads(read_input(path, MAX_CHECKPOINT_BYTES, "explore checkpoint"))
+    except (ValueError, RecursionError) as exc:            # InputFileError is a ValueError
         raise ValueError(f"{path} is not an explore checkpoint: {exc}") from None
     if not isinstance(doc, dict) or doc.get("checkpoint") != 1:
         raise ValueError(f"{path} is not an explore checkpoint")
     for key, want in identity.items():
+        if doc.get(key) != want and key == "workloads":
+            had = doc.get(key) if isinstance(doc.get(key), dict) else {}
+            changed = sorted(m for m in set(had) | set(want) if had.get(m) != want.get(m))
+            raise ValueError(f"{path} is a checkpoint of another search (workloads: "
+                             f"{', '.join(changed[:6]) or 'none recorded'} changed since)")
         if doc.get(key) != want:
             raise ValueError(f"{path} is a checkpoint of another search ({key} {doc.get(key)!r}, "
                              f"this one {want!r})")

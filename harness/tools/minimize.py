@@ -342,5 +342,6 @@ def render(steps, upto=None, tail=60):
     return "\n".join(line for line in lines if line)
 
 
-def load(path):
-    return Trace.load(path)
+def load(path, trust=False):
+    """The trace to shrink (a format-2 trace only with ``trust``)."""
+    return Trace.load(path, legacy=trust)

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, interrupted as _interrupted
+from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, interrupted as _interrupted, printable
 
 
 @dataclasses.dataclass
@@ -63,7 +63,7 @@ def run_scenarios(scenarios, seed, settings):
             path = settings.trace
             if path and len(scenarios) > 1:
                 root, ext = os.path.splitext(path)
-                path = f"{root}-{sc.name}{ext or '.mmtrace'}"
+                path = f"{root}-{recording.file_safe(sc.name)}{ext or '.mmtrace'}"
             res = machine.run(sc, seed, irq_mask=settings.irq_mask, proc_views=list(settings.proc_views),
                               progress=progress if live else None, sched=opts)
             if opts.strategy == "free" and not path and res.exit_code == EXIT_VIOLATIONS:
@@ -146,7 +146,7 @@ def check_determinism(scenarios, seed, settings):
             a, b = runs
             ha, hb = (a.sched or {}).get("hash"), (b.sched or {}).get("hash")
             if ha and ha == hb:
-                print(f"{sc.name}: deterministic: seed {seed}, --sched {strategy}, "
+                print(f"{printable(sc.name)}: deterministic: seed {seed}, --sched {strategy}, "
                       f"{a.sched['steps']:,} steps, trace hash {ha} twice", flush=True)
                 continue
             code = EXIT_HARNESS
@@ -159,7 +159,7 @@ def check_determinism(scenarios, seed, settings):
                     cpu, kind = steps[step - 1]
                     return f"CPU {cpu} at {YIELD_KINDS[kind]}"
                 where = f"first differing step {step}: {at(a.steps)} vs {at(b.steps)}"
-            print(f"{sc.name}: NOT deterministic: seed {seed}, --sched {strategy}: trace hashes "
+            print(f"{printable(sc.name)}: NOT deterministic: seed {seed}, --sched {strategy}: trace hashes "
                   f"{ha} and {hb}; {where}")
     finally:
         restore()

@@ -63,7 +63,8 @@ import xml.etree.ElementTree as ET
 
 from kernel_model import ModelError
 
-from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, EXIT_VIOLATIONS, UsageError
+from harness.exits import (EXIT_HARNESS, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, EXIT_VIOLATIONS, UsageError,
+                           printable)
 
 MAX_SEEDS = 10_000_000
 SHM = "/dev/shm"
@@ -165,7 +166,7 @@ def failure_text(run):
         out.append(f"BUG: allocator state corrupt: {p}")
     out.append("")
     out.append(f"reproduce: {run['reproduce']}")
-    return "\n".join(out)
+    return printable("\n".join(out), multiline=True)     # names, messages: from user files
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -549,7 +550,8 @@ def junit_xml(doc):
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    from harness.outputs.junit import xml_text           # characters XML 1.0 forbids, escaped
+    return xml_text(ET.tostring(root, encoding="unicode", xml_declaration=True)) + "\n"
 
 
 def write_junit(path, doc):
