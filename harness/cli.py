@@ -7,14 +7,25 @@ Each subcommand is a module of ``harness/commands/`` listed in
 ``harness.commands.COMMANDS`` (its options, its ``main(args)``).  Exit codes
 and ``UsageError`` are ``harness.exits``.  Bad input is one clear message on
 stderr, never a traceback.
+
+Two things hold for every command, so they are done here, once:
+
+* SIGINT and SIGTERM are caught before anything else is imported
+  (``harness.signals``): a signal at any instant stops the command with its
+  report and exit 128 + n, never a traceback.
+* A reader that goes away (``mmstress run ... | head -1``) ends the output,
+  not the command: the first EPIPE on stdout or stderr sends the rest of that
+  stream to /dev/null (the Python documentation's recipe for SIGPIPE, applied
+  where the write happens) and the command goes on to its reports and its
+  own exit code.
 """
 
 import argparse
 import importlib
+import os
 import sys
 
-from kernel_model import ModelError
-
+from harness import signals
 from harness.exits import EXIT_HELP, EXIT_SIGINT, EXIT_USAGE, UsageError
 
 
@@ -37,16 +48,76 @@ def build_parser():
     return parser
 
 
+class ReaderGone:
+    """``sys.stdout``/``sys.stderr`` during a command: writes that find the reader gone
+    (EPIPE) send the rest of the stream to /dev/null instead of raising."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self):
+        try:
+            fd = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+        try:
+            self._stream.flush()          # what was buffered goes to /dev/null now
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None):
+    """Run one command; its exit code.  ``main()`` (the console script, ``python -m
+    harness``) is the process's command: once it returns, SIGINT and SIGTERM are held
+    until the process exits, so a signal after the reports are written changes nothing.  ``main(argv)``
+    (tests, scripts) puts the previous handlers and streams back when it returns."""
+    restore = signals.catch()
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ReaderGone(sys.stdout), ReaderGone(sys.stderr)
+    try:
+        return _command(argv)
+    finally:
+        for guarded in (sys.stdout, sys.stderr):
+            guarded.flush()
+        if argv is not None:
+            sys.stdout, sys.stderr = streams
+            restore()
+        else:
+            signals.hold()
+
+
+def _command(argv):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)            # bad options: exit 2 before the model is imported
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    from kernel_model import ModelError
     try:
         return args.func(args)
     except (UsageError, ModelError) as exc:
         print(f"mmstress: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:                  # only if a command put Python's handler back
         print("mmstress: interrupted", file=sys.stderr)
         return EXIT_SIGINT
 

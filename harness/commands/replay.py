@@ -10,11 +10,14 @@ the recorded one.
 Exit codes: like ``mmstress run`` (0 clean, 1 violations, 3 not replayable);
 with ``--check``: 0 the replay reproduced the recording (same hash, same
 violation kinds), 1 it ran through but the outcome differs, 3 it diverged or
-the trace cannot be used.
+the trace cannot be used.  SIGINT/SIGTERM: 130/143 whatever the rest, and the
+reports say ``"interrupted"`` (a replay cut short is neither reproduced nor
+diverged: no verdict).
 """
 
 import sys
 
+from harness import signals
 from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, interrupted
 
 HELP = "redo a recorded run (a .mmtrace) and check it matches"
@@ -22,7 +25,7 @@ EPILOG = None                # the docstring says the exit codes
 
 
 def main(args):
-    from harness.outputs import junit, recording, report
+    from harness.outputs import recording, report
     from harness.supervisor import machine
     from harness.scheduler.trace import TraceError
 
@@ -41,15 +44,17 @@ def main(args):
     finally:
         restore()
     h = trace.header
+    res.interrupted = res.interrupted or signals.requested()
     if not args.quiet:
         print(report.summary(report.run_dict(res)), flush=True)
-    doc = report.document([res], "mmstress " + " ".join(args.argv or []), h["seed"], res.exit_code)
-    if args.json:
-        report.write_json(args.json, doc)
-    if args.junit:
-        junit.write_junit(args.junit, doc)
+    code = interrupted(res.interrupted) if res.interrupted else res.exit_code
+    doc = report.document([res], "mmstress " + " ".join(args.argv or []), h["seed"], code,
+                          signals.name(res.interrupted))
+    code = _write(args, doc, code)
     if res.interrupted:
-        return interrupted(res.interrupted)
+        print(f"mmstress: replay interrupted by {signals.name(res.interrupted)}"
+              + ("; partial report written" if args.json or args.junit else ""), file=sys.stderr)
+        return code
     got = (res.sched or {}).get("hash")
     kinds = recording.violation_kinds(res)
     diverged = any(f["kind"] == "not-replayable" for f in res.failures)
@@ -67,9 +72,24 @@ def main(args):
     return EXIT_HARNESS if diverged else res.exit_code
 
 
+def _write(args, doc, code):
+    """Write the reports asked for; exit 2 if one cannot be written after all."""
+    from harness.outputs import destination, junit, report
+    for flag, path, write in (("--json", args.json, report.write_json),
+                              ("--junit", args.junit, junit.write_junit)):
+        if path:
+            try:
+                write(path, doc)
+            except OSError as exc:
+                destination.failed(flag, path, exc)
+                code = EXIT_USAGE
+    return code
+
+
 def arguments(p):
+    from harness.outputs.destination import writable
     p.add_argument("trace", help="a trace saved by `mmstress run --trace` or a failing free run")
     p.add_argument("--check", action="store_true", help="exit 0 only if the recording was reproduced")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report")
-    p.add_argument("--junit", metavar="PATH", help="write JUnit XML")
+    p.add_argument("--json", metavar="PATH", type=writable, help="write the JSON report")
+    p.add_argument("--junit", metavar="PATH", type=writable, help="write JUnit XML")
     p.add_argument("--quiet", action="store_true", help="no run summary, only the verdict")

@@ -16,7 +16,6 @@ found within the budget, 2 bad usage or a report that cannot be used,
 
 import dataclasses
 import json
-from harness.tools import explore
 
 DEFAULT_BUDGET = "60s"
 
@@ -65,6 +64,7 @@ def main(args):
         except scenario.ScenarioError as exc:
             raise UsageError(f"{args.report}: its scenario cannot be loaded: {exc}") from None
         sc = dataclasses.replace(sc, cpus=run["cpus"])
+        from harness.tools import explore    # not at import: `mmstress --help` stays light
         rc = explore.search_and_print(sc, run["seed"], run["violations"][0], budget, args.runs)
         if rc > 1:
             return rc

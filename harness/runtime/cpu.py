@@ -339,8 +339,16 @@ def cpu_main(plan, cpu_id, wfd):
     """Entry point of the forked CPU process; never returns (os._exit)."""
     code = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the machine's to handle
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Stopping is the machine's job (run_ctl STOP/ABORT): a CPU ignores SIGINT and
+        # SIGTERM, and leaves the machine's process group for one of its own, so a group
+        # signal (a terminal's Ctrl-C, `timeout`, a CI runner) reaches the machine alone
+        # and the machine's SIGKILL of this group at the end takes what the workload spawned.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass                                           # the machine did it first
         try:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         except (OSError, AttributeError):
