@@ -26,8 +26,12 @@ code always agree).  Nothing here ever raises, so no signal can interrupt a
 ``finally``, a report write or an import.
 
 Who catches.  ``harness.cli.main`` calls ``catch()`` first, before the heavy
-imports; the restore function it returns puts the previous handlers back and
-forgets the request (tests call ``main`` many times in one process).  A
+imports.  Called as the process's command (``main()``), it ends with
+``hold()``: the signals are blocked until the process exits, because
+Python's finalisation puts the default handlers back and a signal then would
+kill the process after its report said otherwise.  Called in-process
+(``main(argv)``: tests), the restore function puts the previous handlers
+back and forgets the request.  A
 nested ``catch()`` (``machine.install_stop_handlers``, used by code that runs
 the machine without the CLI) keeps the outer handlers and the request.  A
 forked child inherits the handler and the request: a sweep's runner that is

@@ -160,7 +160,7 @@ def _write_json(args, trace, shrinker, initial, best, stopped, code):
         "target": {k: shrinker.target.get(k) for k in ("kind", "site", "title")},
         "before": initial.sizes(), "after": best.sizes() if best is not None else None,
         "shrunk": best is not None, "checked": best is not None and not stopped,
-        "runs": shrinker.runs, "budget": args.budget,
+        "runs_tried": shrinker.runs, "budget": args.budget,
         "reproduce": f"mmstress replay {args.output}",
     })
     try:
