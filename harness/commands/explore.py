@@ -135,6 +135,7 @@ def main(args):
 
 
 def arguments(p):
+    from harness.outputs.destination import writable
     from harness.scheduler import options as scheduling
     from harness.tools.explore import EXPLORERS
     p.add_argument("scenario", help="a scenario name (see `mmstress list`) or a .toml path")
@@ -148,7 +149,8 @@ def arguments(p):
     p.add_argument("--kind", help="only a violation of this kind counts (e.g. deadlock)")
     p.add_argument("--preemptions", type=int, default=2, help="dfs: at most this many "
                    "preemptions (default 2)")
-    p.add_argument("--checkpoint", metavar="FILE", help="dfs: save the search's frontier here "
+    p.add_argument("--checkpoint", metavar="FILE", type=writable, help="dfs: save the search's frontier here "
                    "after each execution; an existing file of the same search is resumed")
-    p.add_argument("--trace", metavar="PATH", help="also save the failing execution's trace")
+    p.add_argument("--trace", metavar="PATH", type=writable,
+                   help="also save the failing execution's trace")
     scheduling.add_arguments(p)

@@ -14,6 +14,7 @@
 The signal matrix itself is tests/e2e/test_signals_matrix.py.
 """
 
+import dataclasses
 import errno
 import json
 import os
@@ -100,6 +101,41 @@ def test_a_sigterm_to_a_cpu_is_ignored_and_the_run_ends_clean(tmp_path):
     assert proc.returncode == 0, err
     run = json.loads(out.read_text())["runs"][0]
     assert run["status"] == "passed" and run["failures"] == []
+
+
+# --- a stop requested before the run booted ---------------------------------------------------------
+def test_a_stop_before_the_boot_is_a_schema_valid_report_of_an_interrupted_run(tmp_path, capsys):
+    import jsonschema
+    from harness import scenario, signals
+    from harness.outputs.report import SCHEMA_PATH
+    from harness.tools import run
+    restore = signals.catch()
+    try:
+        signals.request(signal.SIGTERM)              # as if it came during the imports
+        settings = run.RunSettings(json=str(tmp_path / "r.json"), junit=str(tmp_path / "r.xml"))
+        code = run.run_scenarios([scenario.resolve("smoke")], 1, settings)
+    finally:
+        restore()
+    out, err = capsys.readouterr()
+    assert code == 143 and "interrupted by SIGTERM; partial report written" in err
+    assert "== smoke: interrupted" in out
+    doc = json.loads((tmp_path / "r.json").read_text())
+    with open(SCHEMA_PATH) as f:
+        jsonschema.validate(doc, json.load(f))
+    assert doc["interrupted"] == "SIGTERM" and doc["exit_code"] == 143
+    assert [(r["status"], r["ops"]["total"]) for r in doc["runs"]] == [("interrupted", 0)]
+    assert "<skipped" in (tmp_path / "r.xml").read_text() and own_segments() == []
+
+
+def test_without_a_stop_the_same_run_is_complete(tmp_path, capsys):
+    from harness import scenario
+    from harness.tools import run
+    settings = run.RunSettings(json=str(tmp_path / "r.json"), quiet=True)
+    sc = dataclasses.replace(scenario.resolve("smoke"), ops=20, duration=None)
+    assert run.run_scenarios([sc], 1, settings) == 0
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["interrupted"] is None and doc["runs"][0]["status"] == "passed"
+    assert doc["runs"][0]["ops"]["total"] > 0
 
 
 # --- report paths, checked before the run ---------------------------------------------------------
