@@ -89,7 +89,7 @@ class ReaderGone:
 
 def main(argv=None):
     """Run one command; its exit code.  ``main()`` (the console script, ``python -m
-    harness``) is the process's command: once it returns, SIGINT and SIGTERM are held
+    harness``) is the process's command: once it returns, SIGINT and SIGTERM are ignored
     until the process exits, so a signal after the reports are written changes nothing.  ``main(argv)``
     (tests, scripts) puts the previous handlers and streams back when it returns."""
     restore = signals.catch()

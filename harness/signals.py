@@ -27,7 +27,7 @@ code always agree).  Nothing here ever raises, so no signal can interrupt a
 
 Who catches.  ``harness.cli.main`` calls ``catch()`` first, before the heavy
 imports.  Called as the process's command (``main()``), it ends with
-``hold()``: the signals are blocked until the process exits, because
+``hold()``: the signals are ignored until the process exits, because
 Python's finalisation puts the default handlers back and a signal then would
 kill the process after its report said otherwise.  Called in-process
 (``main(argv)``: tests), the restore function puts the previous handlers
@@ -77,11 +77,13 @@ def catch():
 
 
 def hold():
-    """The command's outcome is decided and reported: block SIGINT and SIGTERM for the rest
-    of the process.  Python's finalisation puts the default handlers back before the
-    process exits; a signal then would kill it by that signal after its report said
-    otherwise.  Blocked, it stays pending and dies with the process."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    """The command's outcome is decided and reported: ignore SIGINT and SIGTERM for the rest
+    of the process.  Python's finalisation puts the default action back for a signal
+    that has a Python handler (not for an ignored one), and a signal then would kill
+    the process by that signal after its report said otherwise.  (Blocking is not
+    enough: multiprocessing's resource tracker unblocks both when it starts.)"""
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
 
 
 def requested():

@@ -58,6 +58,7 @@ from harness.runtime.workload_api import Kernel
 _MODEL_CTX = {C.X_PROCESS: context.CTX_TASK, C.X_HARDIRQ: context.CTX_HARDIRQ,
               C.X_SOFTIRQ: context.CTX_SOFTIRQ, C.X_TASKLET: context.CTX_SOFTIRQ}
 PR_SET_PDEATHSIG = 1
+MACHINE_GONE = signal.SIGHUP      # the parent-death signal: its handler kills this CPU's group
 HARNESS_UNWIND = (SchedStop, SchedDeadlock, Divergence, DeadlockStop)
 
 
@@ -335,6 +336,14 @@ def _dump_stack(rt):
     return handler
 
 
+def _machine_gone(signum, frame):
+    """The machine died (PR_SET_PDEATHSIG; it was SIGKILLed): SIGKILL this CPU's process
+    group -- the CPU and whatever its workload started, which a plain SIGKILL of the CPU
+    would leave running now that they are out of the machine's group."""
+    os.killpg(0, signal.SIGKILL)
+    os._exit(3)                                  # not reached
+
+
 def cpu_main(plan, cpu_id, wfd):
     """Entry point of the forked CPU process; never returns (os._exit)."""
     code = 0
@@ -349,8 +358,9 @@ def cpu_main(plan, cpu_id, wfd):
             os.setpgid(0, 0)
         except OSError:
             pass                                           # the machine did it first
+        signal.signal(MACHINE_GONE, _machine_gone)
         try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, MACHINE_GONE)
         except (OSError, AttributeError):
             pass
         if os.getppid() != plan.machine_pid:

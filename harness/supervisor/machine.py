@@ -25,8 +25,9 @@ report are that report's collateral, not a timeout.
 Nothing a report needs lives only in a CPU: counters are in the arena,
 messages are sent when they happen, so any CPU may die at any time.  The
 machine never leaves a child behind: every CPU is killed and reaped in
-``finally``, and each CPU asked the kernel to SIGKILL it if the machine dies
-(PR_SET_PDEATHSIG).
+``finally`` (its whole process group: a CPU leads one, so what its workload
+spawned goes too), and each CPU asked the kernel to signal it if the machine
+dies (PR_SET_PDEATHSIG), on which it SIGKILLs its own group.
 """
 
 import dataclasses

@@ -78,8 +78,10 @@ def test_each_cpu_has_its_own_group_and_what_it_spawned_dies_with_it(tmp_path, m
         spawned.append(child)
     gone, alive = psutil.wait_procs([psutil.Process(p) for p in spawned if psutil.pid_exists(p)],
                                     timeout=5)
-    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], \
-        "a process the workload spawned outlived the run"
+    left = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    for p in left:                                       # leave nothing behind, even failing
+        p.kill()
+    assert not left, "a process the workload spawned outlived the run"
     assert own_segments() == []
 
 
@@ -136,6 +138,28 @@ def test_without_a_stop_the_same_run_is_complete(tmp_path, capsys):
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["interrupted"] is None and doc["runs"][0]["status"] == "passed"
     assert doc["runs"][0]["ops"]["total"] > 0
+
+
+def test_a_sigkill_of_the_machines_group_takes_the_cpus_and_their_spawn(tmp_path):
+    path = _spawning_scenario(tmp_path, duration="20s")
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", path, "--seed", "1"],
+                            cwd=tmp_path, env=_env(tmp_path), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not all((tmp_path / f"cpu{c}").exists() for c in (0, 1)):
+        assert time.monotonic() < deadline and proc.poll() is None, "the CPUs never started"
+        time.sleep(0.02)
+    pids = [int(x) for c in (0, 1) for x in (tmp_path / f"cpu{c}").read_text().split()[::2]]
+    os.killpg(proc.pid, signal.SIGKILL)                  # what a CI runner's kill -9 does
+    proc.wait()
+    procs = [psutil.Process(p) for p in pids if psutil.pid_exists(p)]
+    _, alive = psutil.wait_procs(procs, timeout=10)
+    left = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    for p in left:                                       # leave nothing behind, even failing
+        p.kill()
+    assert not left, "a CPU or what its workload spawned outlived the SIGKILLed machine"
+    from harness.tools import leftovers                  # its segment: the next run's to remove
+    leftovers.remove([(p, pid) for p, pid in leftovers.stale_segments() if pid == proc.pid])
 
 
 # --- report paths, checked before the run ---------------------------------------------------------
