@@ -23,8 +23,13 @@ shares its group), sends the signal at its instant, and checks:
 
 The instants:
 
-    early   as soon as the command catches SIGTERM (its first lines: imports
-            are still going on), at most 0.4 s after it started
+    early   as soon as the command catches SIGTERM: its first lines, the imports
+            still going on, nothing booted (about 0.05 s after the start on an
+            idle machine, up to 0.3 s at a load of 15 on 2 cores).  A signal
+            before that is the interpreter's own start, which no handler of
+            mmstress can cover (harness/signals.py).  The "before" count of the
+            issue-15 report capped this wait at 0.4 s: the old code caught
+            SIGTERM only once its run was about to boot.
     mid     0.2 s after the first CPU process appeared
     late    when a CPU started its teardown (the workload's teardown writes a
             marker file, then sleeps 0.3 s): the run is over, the CPUs are
@@ -49,6 +54,7 @@ SIGNALS = ("SIGINT", "SIGTERM")
 TARGETS = ("parent", "group")
 WHEN = ("early", "mid", "late", "twice")
 COMMANDS = ("run", "replay", "minimize", "sweep")
+EARLY_LIMIT = float(os.environ.get("MMSTRESS_MATRIX_EARLY_LIMIT", "5"))   # 0.4: the old measure
 
 WORKLOAD = '''"""A small workload for the signal matrix: pages and kmalloc objects on every CPU;
 with BUG, CPU 0 frees one object twice at iteration BUG_AT; teardown marks the file
@@ -242,7 +248,8 @@ def run_cell(command, signame, target, when, files, workdir):
 
     try:
         if when == "early":
-            _wait(lambda: _catches(proc.pid, signal.SIGTERM), proc, 0.4, seen, every=0.005)
+            _wait(lambda: _catches(proc.pid, signal.SIGTERM), proc, EARLY_LIMIT, seen,
+                  every=0.005)
             sent = proc.poll() is None
         elif when == "late":
             sent = _wait(lambda: os.path.exists(mark), proc, 60, seen)
