@@ -26,6 +26,7 @@ import os
 import sys
 
 from harness import signals
+from harness.outputs import destination
 from harness.exits import EXIT_HELP, EXIT_SIGINT, EXIT_USAGE, UsageError
 
 
@@ -108,6 +109,11 @@ def main(argv=None):
 
 
 def _command(argv):
+    words = list(sys.argv[1:] if argv is None else argv)
+    bad = destination.scan(words[1:])
+    if bad and words and not words[0].startswith("-"):
+        print(f"mmstress {words[0]}: error: argument {bad[0]}: {bad[1]}", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)            # bad options: exit 2 before the model is imported
     args.argv = list(sys.argv[1:] if argv is None else argv)

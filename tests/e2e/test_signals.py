@@ -192,6 +192,15 @@ def test_every_report_option_refuses_a_path_it_cannot_write(tmp_path, capsys, ar
                                 "folder": "is a directory"}[why] in err
 
 
+def test_the_early_scan_sees_both_spellings_and_passes_good_paths(tmp_path):
+    bad, good = str(tmp_path / "no" / "r.json"), str(tmp_path / "r.json")
+    assert destination.scan(["smoke", "--json", bad])[0] == "--json"
+    assert destination.scan([f"--junit={bad}"]) == ("--junit", f"{bad}: no such directory "
+                                                   f"{tmp_path / 'no'}")
+    assert destination.scan(["t.mmtrace", "-o", good, "--json", good, "--html", good]) is None
+    assert destination.scan(["--json"]) is None           # argparse says what is missing
+
+
 def test_a_writable_path_is_taken_as_given(tmp_path):
     for p in (tmp_path / "r.json", tmp_path / "exists.json"):
         assert destination.writable(str(p)) == str(p)

@@ -31,7 +31,7 @@ ALLOWED = {
                       "supervisor", "outputs", "tools", "exits", "signals"},
     "commands": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler", "supervisor",
                  "outputs", "tools", "exits", "signals"},
-    "cli": {"kernel_model", "commands", "exits", "signals"},
+    "cli": {"kernel_model", "commands", "exits", "signals", "outputs"},   # report paths, first
     "__main__": {"cli"},
 }
 
