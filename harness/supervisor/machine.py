@@ -265,9 +265,10 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
 
 def _own_group(pid):
     """Put CPU ``pid`` in a process group of its own (the CPU does the same first thing;
-    whichever runs first wins, so a group signal sent between the fork and the CPU's
-    first line cannot reach it): a terminal's or a CI runner's group signal reaches
-    the machine alone, and killing the group takes what the workload spawned."""
+    whichever runs first wins): a terminal's or a CI runner's group signal reaches the
+    machine alone, and killing the group takes what the workload spawned.  A group
+    signal that reaches the CPU before either has run finds the machine's handler,
+    inherited at fork: it only notes a request in the CPU's copy, which nothing reads."""
     try:
         os.setpgid(pid, pid)
     except OSError:
