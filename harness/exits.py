@@ -27,9 +27,11 @@ EXIT_HELP = """exit codes:
   0    clean: every scenario ran to the end with no violation
   1    violations found: anything the workload or the model did (a checker fired, a
        deadlock or soft lockup, a workload raised, a CPU exited unasked, invariants broke)
-  2    bad usage or a bad scenario (the message names the file, line and key)
+  2    bad usage or a bad scenario (the message names the file, line and key), a report
+       path that cannot be written (checked before the run), too little room in /dev/shm
   3    the harness itself failed: its own exception, a CPU killed by a signal, a timeout
-  130  interrupted by Ctrl-C (SIGINT), 143 by SIGTERM; the report is still written
+  130  interrupted by Ctrl-C (SIGINT), 143 by SIGTERM (to mmstress or its whole process
+       group, at any instant); the report is still written and says "interrupted"
 """
 
 

@@ -30,6 +30,12 @@ multiprocessing resource tracker or from the next owner's ``sweep_stale()``.
 CPUs are forked children: they inherit the mapping and never unlink.
 Processes that attach by name unregister from the resource tracker so their
 exit does not destroy a segment they do not own.
+
+Space.  /dev/shm is a tmpfs: creating a segment larger than its free space
+succeeds (the file is sparse) and the first touch of a page past the limit
+is a SIGBUS that kills the process.  So ``create`` compares the segment's
+size with the free space of /dev/shm first and raises ``ArenaSpaceError``
+(a ``ConfigError``) naming both.
 """
 
 import os
@@ -40,7 +46,10 @@ from multiprocessing import resource_tracker, shared_memory
 
 import numpy as np
 
+from .errors import ConfigError
+
 ARENA_VERSION = 1
+SHM_DIR = "/dev/shm"
 MAGIC = b"MMSTRESS"
 PREFIX = "mmstress_"
 _HEADER = struct.Struct("<8sIIQQ")
@@ -52,6 +61,31 @@ _NP = {"B": np.uint8, "H": np.uint16, "I": np.uint32, "i": np.int32,
 
 def _align(n, a):
     return (n + a - 1) // a * a
+
+
+class ArenaSpaceError(ConfigError):
+    """/dev/shm has less free space than the arena needs.
+
+    Common causes: a [memory] size too large for this machine's /dev/shm (a
+    container's default is 64 MB); segments of killed runs still there;
+    many runs at once (a sweep's -j), each with its own arena.
+    """
+
+
+def _mib(n):
+    return f"{n / (1 << 20):,.1f} MiB"
+
+
+def check_space(size, shm_dir=SHM_DIR):
+    """Raise ArenaSpaceError unless ``shm_dir`` has ``size`` bytes free (no SIGBUS later)."""
+    try:
+        st = os.statvfs(shm_dir)
+    except OSError:
+        return                               # no such filesystem here: nothing to compare
+    free = st.f_bavail * st.f_frsize
+    if free < size:
+        raise ArenaSpaceError(f"not enough shared memory for the arena: {shm_dir} has "
+                              f"{_mib(free)} free, the arena needs {_mib(size)}")
 
 
 class Arena:
@@ -97,6 +131,7 @@ class Arena:
             directory[name] = (tc, offset, int(count))
             offset += int(count) * _ITEMSIZE[tc]
         size = _align(max(offset, 64), 4096)
+        check_space(size)
         seg = f"{PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
         shm = shared_memory.SharedMemory(name=seg, create=True, size=size)
         _HEADER.pack_into(shm.buf, 0, MAGIC, ARENA_VERSION, len(directory), size, os.getpid())

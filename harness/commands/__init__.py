@@ -26,4 +26,5 @@ COMMANDS = (              # in `mmstress --help` order
     "explore",
     "repro",
     "failures",
+    "clean",
 )

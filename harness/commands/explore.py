@@ -167,6 +167,7 @@ def _write_json(args, sc, ex, out, outcome, code, execution, result, trace):
 
 
 def arguments(p):
+    from harness.outputs.destination import writable
     from harness.scheduler import options as scheduling
     from harness.tools.explore import EXPLORERS
     p.add_argument("scenario", help="a scenario name (see `mmstress list`) or a .toml path")
@@ -180,9 +181,10 @@ def arguments(p):
     p.add_argument("--kind", help="only a violation of this kind counts (e.g. deadlock)")
     p.add_argument("--preemptions", type=int, default=2, help="dfs: at most this many "
                    "preemptions (default 2)")
-    p.add_argument("--checkpoint", metavar="FILE", help="dfs: save the search's frontier here "
+    p.add_argument("--checkpoint", metavar="FILE", type=writable, help="dfs: save the search's frontier here "
                    "after each execution; an existing file of the same search is resumed")
-    p.add_argument("--trace", metavar="PATH", help="also save the failing execution's trace")
-    p.add_argument("--json", metavar="PATH", help="write the outcome as JSON (kind explore: "
-                   "executions, time, the failing execution's command)")
+    p.add_argument("--trace", metavar="PATH", type=writable,
+                   help="also save the failing execution's trace")
+    p.add_argument("--json", metavar="PATH", type=writable, help="write the outcome as JSON (kind "
+                   "explore: executions, time, the failing execution's command)")
     scheduling.add_arguments(p)

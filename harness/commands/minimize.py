@@ -14,15 +14,20 @@ The trace is checked as ``mmstress replay`` checks it before anything is
 imported (its scenario and workload code: where they are, and unchanged
 since the recording); ``--scenario FILE`` and ``--trust`` are replay's.
 
+SIGINT/SIGTERM end the search: OUT gets the smallest run found so far (not
+checked to replay: a replay now would be cut short too) or the input, the
+command says so, and ``--json`` says ``"interrupted"``.
+
 Exit codes: 0 OUT holds a run that fails the same way (smaller, or the
 input), 2 bad usage or a trace that is invalid, changed or not trusted,
-3 the trace cannot be used.
+3 the trace cannot be used, 130/143 interrupted (OUT written as above).
 """
 
 import os
 import shutil
 import sys
 
+from harness import signals
 from harness.commands.replay import add_trust_arguments
 from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_USAGE, UsageError, interrupted, printable
 
@@ -49,9 +54,11 @@ def _line(s):
 
 
 def _save_replayable(shrinker, output, log):
-    """Save the smallest accepted run whose recording replays; None if none does."""
+    """Save the smallest accepted run whose recording replays; None if none does.
+    A stop request (SIGINT/SIGTERM) during the checks raises ``minimize.Interrupted``."""
     from harness.outputs import recording
     from harness.scheduler.trace import TraceError
+    from harness.tools import minimize
     for att in reversed(shrinker.accepted):
         recording.save(att.payload, output)
         try:
@@ -59,10 +66,23 @@ def _save_replayable(shrinker, output, log):
         except TraceError as exc:
             log(f"the run of {att.candidate.describe()} cannot be replayed ({exc}); trying the one before")
             continue
+        if res.interrupted:
+            raise minimize.Interrupted(res.interrupted)
         if recording.reproduced(trace, res):
             return att
         log(f"the run of {att.candidate.describe()} did not replay the same; trying the one before")
     return None
+
+
+def _save_unchecked(shrinker, output):
+    """Interrupted: save the smallest run found so far without replaying it (a replay
+    now would be interrupted too); None when nothing smaller was found."""
+    from harness.outputs import recording
+    if not shrinker.accepted:
+        return None
+    best = shrinker.accepted[-1]
+    recording.save(best.payload, output)
+    return best
 
 
 def main(args):
@@ -76,6 +96,7 @@ def main(args):
     def log(s):
         print(printable(f"minimize: {s}"), file=sys.stderr)
 
+    stopped = None
     restore = machine.install_stop_handlers()
     try:
         trace = minimize.load(args.trace, trust=args.trust)
@@ -84,8 +105,14 @@ def main(args):
         run = minimize.machine_runner(sc, trace.header["seed"], trace.header.get("irq_mask"))
         shrinker = minimize.Shrinker(initial, run, budget=args.budget, log=log)
         log(f"target {shrinker.target['kind']} at {shrinker.target.get('site')}")
-        shrinker.shrink()
-        best = _save_replayable(shrinker, args.output, log) if shrinker.shrunk else None
+        try:
+            shrinker.shrink()
+            best = _save_replayable(shrinker, args.output, log) if shrinker.shrunk else None
+        except minimize.Interrupted as exc:   # the search ends; the best so far is kept
+            stopped = exc.signum
+        stopped = stopped or signals.requested()
+        if stopped:
+            best = _save_unchecked(shrinker, args.output)
     except TraceError as exc:
         print(f"mmstress: {printable(exc, multiline=True)}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, BadTrace) else EXIT_HARNESS
@@ -102,7 +129,8 @@ def main(args):
     if best is None:
         if os.path.abspath(args.trace) != os.path.abspath(args.output):
             shutil.copyfile(args.trace, args.output)
-        why = ("smaller runs failed the same way but none of them replayed" if shrinker.shrunk
+        why = ("interrupted before anything smaller was found" if stopped
+               else "smaller runs failed the same way but none of them replayed" if shrinker.shrunk
                else "nothing smaller fails the same way")
         print(f"after:  {why} ({shrinker.runs} runs tried): {args.output} is the input unchanged")
         shown, upto = trace.steps, initial.violation_step
@@ -116,12 +144,48 @@ def main(args):
         print(f"steps up to the first report (step {upto:,}):")
     print(minimize.render(shown, upto=upto, tail=args.show))
     print(f"saved: {args.output}\nreproduce: {recording.replay_command(args.output, sc)}")
-    return EXIT_OK
+    code = interrupted(stopped) if stopped else EXIT_OK
+    if args.json:
+        code = _write_json(args, trace, shrinker, initial, best, stopped, code)
+    if stopped:
+        print(f"mmstress: minimize interrupted by {signals.name(stopped)} after {shrinker.runs} "
+              f"runs; {args.output} holds the smallest run found so far"
+              + (" (not checked to replay: mmstress replay --check)" if best is not None else "")
+              + ("; partial report written" if args.json else ""), file=sys.stderr)
+    return code
+
+
+def _write_json(args, trace, shrinker, initial, best, stopped, code):
+    """The minimize report: the run-report envelope (harness/outputs/report.py, no runs)
+    with ``"kind": "minimize"``, the input and output traces, the target violation,
+    the sizes before and after, the runs tried, and whether the output was checked
+    to replay.  Exit 2 if it cannot be written after all."""
+    from harness.outputs import destination, report
+    doc = report.document([], "mmstress " + " ".join(args.argv or []), trace.header["seed"],
+                          code, signals.name(stopped))
+    doc.update({
+        "kind": "minimize", "input": args.trace, "output": args.output,
+        "target": {k: shrinker.target.get(k) for k in ("kind", "site", "title")},
+        "before": initial.sizes(), "after": best.sizes() if best is not None else None,
+        "shrunk": best is not None, "checked": best is not None and not stopped,
+        "runs_tried": shrinker.runs, "budget": args.budget,
+        "reproduce": f"mmstress replay {args.output}",
+    })
+    try:
+        report.write_json(args.json, doc)
+    except OSError as exc:
+        destination.failed("--json", args.json, exc)
+        return EXIT_USAGE
+    return code
 
 
 def arguments(p):
+    from harness.outputs.destination import writable
     p.add_argument("trace", help="a trace with a violation (mmstress run --trace, or a failing free run)")
-    p.add_argument("-o", "--output", required=True, help="where to save the minimal run's trace")
+    p.add_argument("-o", "--output", required=True, type=writable,
+                   help="where to save the minimal run's trace")
+    p.add_argument("--json", metavar="PATH", type=writable, help="write a JSON report: the "
+                   "target, the sizes before and after, the runs tried, interrupted or not")
     p.add_argument("--budget", type=int, default=100, help="at most this many runs (default 100)")
     p.add_argument("--show", type=int, default=60, help="steps of the minimal run to print (default 60)")
     add_trust_arguments(p)

@@ -19,11 +19,14 @@ Exit codes: like ``mmstress run`` (0 clean, 1 violations, 3 not replayable);
 with ``--check``: 0 the replay reproduced the recording (same hash, same
 violation kinds), 1 it ran through but the outcome differs, 3 it diverged or
 the trace cannot be used; 2 (with or without ``--check``) a trace that is
-invalid, names a changed scenario or workload, or is not trusted.
+invalid, names a changed scenario or workload, or is not trusted.  SIGINT/SIGTERM: 130/143
+whatever the rest, and the reports say ``"interrupted"`` (a replay cut short is
+neither reproduced nor diverged: no verdict).
 """
 
 import sys
 
+from harness import signals
 from harness.exits import (EXIT_HARNESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, interrupted,
                            printable)
 
@@ -32,7 +35,7 @@ EPILOG = None                # the docstring says the exit codes
 
 
 def main(args):
-    from harness.outputs import junit, recording, report
+    from harness.outputs import recording, report
     from harness.supervisor import machine
     from harness.scheduler.trace import BadTrace, TraceError
 
@@ -51,6 +54,7 @@ def main(args):
     finally:
         restore()
     h = trace.header
+    res.interrupted = res.interrupted or signals.requested()
     if not args.quiet:
         print(report.summary(report.run_dict(res)), flush=True)
     got = (res.sched or {}).get("hash")
@@ -67,27 +71,41 @@ def main(args):
     final = (interrupted(res.interrupted) if res.interrupted else code if args.check
              else EXIT_HARNESS if diverged else res.exit_code)
     doc = report.document([res], "mmstress " + " ".join(args.argv or []), h["seed"], final,
-                          kind="replay")
+                          signals.name(res.interrupted), kind="replay")
     doc["replay"] = {"trace": args.trace, "recorded_hash": h.get("hash"), "hash": got,
                      "recorded_kinds": list(h.get("kinds") or []), "kinds": kinds,
                      "reproduced": code == EXIT_OK and not res.interrupted,
                      "diverged": diverged, "verdict": verdict}
-    if args.json:
-        report.write_json(args.json, doc)
-    if args.junit:
-        junit.write_junit(args.junit, doc)
+    final = _write(args, doc, final)
     if res.interrupted:
-        return interrupted(res.interrupted)
+        print(f"mmstress: replay interrupted by {signals.name(res.interrupted)}"
+              + ("; partial report written" if args.json or args.junit else ""), file=sys.stderr)
+        return final
     print(f"replay: {verdict}; trace hash {got} (recorded {h.get('hash')})")
     return final
 
 
+def _write(args, doc, code):
+    """Write the reports asked for; exit 2 if one cannot be written after all."""
+    from harness.outputs import destination, junit, report
+    for flag, path, write in (("--json", args.json, report.write_json),
+                              ("--junit", args.junit, junit.write_junit)):
+        if path:
+            try:
+                write(path, doc)
+            except OSError as exc:
+                destination.failed(flag, path, exc)
+                code = EXIT_USAGE
+    return code
+
+
 def arguments(p):
+    from harness.outputs.destination import writable
     p.add_argument("trace", help="a trace saved by `mmstress run --trace` or a failing free run")
     p.add_argument("--check", action="store_true", help="exit 0 only if the recording was reproduced")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report (kind replay: the run "
-                   "and the verdict; harness/outputs/schemas/replay.schema.json)")
-    p.add_argument("--junit", metavar="PATH", help="write JUnit XML")
+    p.add_argument("--json", metavar="PATH", type=writable, help="write the JSON report (kind "
+                   "replay: the run and the verdict; harness/outputs/schemas/replay.schema.json)")
+    p.add_argument("--junit", metavar="PATH", type=writable, help="write JUnit XML")
     p.add_argument("--quiet", action="store_true", help="no run summary, only the verdict")
     add_trust_arguments(p)
 

@@ -20,7 +20,6 @@ found within the budget, 2 bad usage or a report that cannot be used or trusted,
 
 import dataclasses
 import json
-from harness.tools import explore
 
 DEFAULT_BUDGET = "60s"
 MAX_REPORT_BYTES = 256 << 20       # a sweep of thousands of runs stays far below
@@ -89,6 +88,7 @@ def main(args):
         except scenario.ScenarioError as exc:
             raise UsageError(f"{args.report}: its scenario cannot be loaded: {exc}") from None
         sc = dataclasses.replace(sc, cpus=run["cpus"])
+        from harness.tools import explore    # not at import: `mmstress --help` stays light
         rc = explore.search_and_print(sc, run["seed"], run["violations"][0], budget, args.runs)
         if rc > 1:
             return rc

@@ -28,6 +28,7 @@ HELP = "run scenarios on CPUs as processes; print a summary; write JSON/JUnit re
 
 
 def arguments(p):
+    from harness.outputs.destination import writable
     from harness.scheduler import options as scheduling
     p.add_argument("scenario", nargs="*", help="scenario names (see `mmstress list`) or .toml "
                    "paths; default: smoke")
@@ -35,8 +36,8 @@ def arguments(p):
     p.add_argument("--cpus", type=int, help="number of CPUs (overrides the scenario)")
     p.add_argument("--duration", help="how long: 10s, 500ms, 2m (overrides the scenario)")
     p.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report (kind run: harness/outputs/schemas/run.schema.json)")
-    p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per scenario")
+    p.add_argument("--json", metavar="PATH", type=writable, help="write the JSON report (kind run: harness/outputs/schemas/run.schema.json)")
+    p.add_argument("--junit", metavar="PATH", type=writable, help="write JUnit XML, one test case per scenario")
     p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     p.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "
                    "buddyinfo,zoneinfo,vmstat,slabinfo")
@@ -47,7 +48,7 @@ def arguments(p):
                    "every yield point recorded for replay), random, pct, pos or dfs (one CPU at a "
                    "time, the same run for the same seed; counts --ops, never time)")
     scheduling.add_arguments(p)
-    p.add_argument("--trace", metavar="PATH", help="save the run's trace (with --sched); "
+    p.add_argument("--trace", metavar="PATH", type=writable, help="save the run's trace (with --sched); "
                    "free runs with violations save one anyway, named in the report")
     p.add_argument("--repro", action="store_true", help="when an unscheduled run fails, "
                    "search reproducible schedules of the same scenario, seed and CPUs for the "

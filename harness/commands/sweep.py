@@ -19,7 +19,7 @@ import shlex
 import sys
 import time
 
-from harness.exits import EXIT_HELP, UsageError, printable
+from harness.exits import EXIT_HELP, EXIT_USAGE, UsageError, printable
 
 HELP = "run scenarios over many seeds, N runs at a time; summarise failing seeds with reproduce commands"
 
@@ -36,6 +36,7 @@ examples:
 
 
 def arguments(p):
+    from harness.outputs.destination import writable
     p.add_argument("scenario", nargs="+", help="scenario names (see `mmstress list`) or .toml paths")
     p.add_argument("--seeds", default="0-99", help="seeds to run: 0-999, 1,5,7 or mixes like "
                    "0-9,20 (default: 0-99)")
@@ -53,8 +54,8 @@ def arguments(p):
     p.add_argument("--sched", help="scheduler strategy, as `mmstress run --sched` (free, random, pct)")
     p.add_argument("--budget", help="wall-clock budget for the whole sweep (10m, 1h): start no run "
                    "after it; the runs not started are listed as not run, not as failures")
-    p.add_argument("--json", metavar="PATH", help="write the sweep's JSON report")
-    p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per run")
+    p.add_argument("--json", metavar="PATH", type=writable, help="write the sweep's JSON report")
+    p.add_argument("--junit", metavar="PATH", type=writable, help="write JUnit XML, one test case per run")
     p.add_argument("--show", type=int, default=5, metavar="N", help="reproduce commands printed per "
                    "failing group (default 5; the JSON has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress; the summary only")
@@ -101,9 +102,6 @@ def main(args):
     jobs = _jobs(args.jobs or "auto", max(sc.cpus for sc in scenarios))
     if args.show < 0:
         raise UsageError(f"--show {args.show}: allowed: a number >= 0")
-    for path in (args.json, args.junit):
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise UsageError(f"{path}: no such directory for the report")
 
     named = list(zip(args.scenario, scenarios))
     saved_code, saved = 0, []
@@ -131,15 +129,16 @@ def main(args):
         raise UsageError(f"a run refused its options: {sw.usage_error}")
     command = "mmstress " + " ".join(shlex.quote(a) for a in (args.argv or []))
     doc = sw.document(command, args.seeds)
-    if args.json:
-        from harness.outputs import report
-        report.write_json(args.json, doc)
-    if args.junit:
-        sweep.write_junit(args.junit, doc)
-    try:
-        print(sw.summary(shown=args.show), flush=True)
-    except BrokenPipeError:                 # `mmstress sweep ... | head`: the reader left
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    from harness.outputs import destination, report
+    for flag, path, write in (("--json", args.json, report.write_json),
+                              ("--junit", args.junit, sweep.write_junit)):
+        if path:
+            try:
+                write(path, doc)
+            except OSError as exc:
+                destination.failed(flag, path, exc)
+                code = EXIT_USAGE
+    print(sw.summary(shown=args.show), flush=True)   # a reader gone: harness.cli.ReaderGone
     if sw.interrupted:
         import signal
         print(f"mmstress: sweep interrupted by {signal.Signals(sw.interrupted).name}"

@@ -58,6 +58,7 @@ from harness.runtime.workload_api import Kernel, error_text
 _MODEL_CTX = {C.X_PROCESS: context.CTX_TASK, C.X_HARDIRQ: context.CTX_HARDIRQ,
               C.X_SOFTIRQ: context.CTX_SOFTIRQ, C.X_TASKLET: context.CTX_SOFTIRQ}
 PR_SET_PDEATHSIG = 1
+MACHINE_GONE = signal.SIGHUP      # the parent-death signal: its handler kills this CPU's group
 HARNESS_UNWIND = (SchedStop, SchedDeadlock, Divergence, DeadlockStop)
 
 
@@ -342,14 +343,31 @@ def _dump_stack(rt):
     return handler
 
 
+def _machine_gone(signum, frame):
+    """The machine died (PR_SET_PDEATHSIG; it was SIGKILLed): SIGKILL this CPU's process
+    group -- the CPU and whatever its workload started, which a plain SIGKILL of the CPU
+    would leave running now that they are out of the machine's group."""
+    os.killpg(0, signal.SIGKILL)
+    os._exit(3)                                  # not reached
+
+
 def cpu_main(plan, cpu_id, wfd):
     """Entry point of the forked CPU process; never returns (os._exit)."""
     code = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the machine's to handle
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Stopping is the machine's job (run_ctl STOP/ABORT): a CPU ignores SIGINT and
+        # SIGTERM, and leaves the machine's process group for one of its own, so a group
+        # signal (a terminal's Ctrl-C, `timeout`, a CI runner) reaches the machine alone
+        # and the machine's SIGKILL of this group at the end takes what the workload spawned.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            os.setpgid(0, 0)
+        except OSError:
+            pass                                           # the machine did it first
+        signal.signal(MACHINE_GONE, _machine_gone)
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, MACHINE_GONE)
         except (OSError, AttributeError):
             pass
         if os.getppid() != plan.machine_pid:

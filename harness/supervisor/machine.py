@@ -25,8 +25,9 @@ report are that report's collateral, not a timeout.
 Nothing a report needs lives only in a CPU: counters are in the arena,
 messages are sent when they happen, so any CPU may die at any time.  The
 machine never leaves a child behind: every CPU is killed and reaped in
-``finally``, and each CPU asked the kernel to SIGKILL it if the machine dies
-(PR_SET_PDEATHSIG).
+``finally`` (its whole process group: a CPU leads one, so what its workload
+spawned goes too), and each CPU asked the kernel to signal it if the machine
+dies (PR_SET_PDEATHSIG), on which it SIGKILLs its own group.
 """
 
 import dataclasses
@@ -41,9 +42,10 @@ import multiprocess
 
 import kernel_model as km
 from kernel_model import invariants, pcp, spinlock, tlb as _tlb
+from kernel_model.arena import ArenaSpaceError
 
 from harness.runtime import counters as C
-from harness import rng
+from harness import rng, signals
 from harness.runtime import bootargs, hooks, mailbox, percpu
 from harness.scheduler import options as scheduling
 from harness.scheduler import engine as sched_engine
@@ -56,6 +58,7 @@ from harness.outputs import merge
 from harness.runtime import messages as wire
 from harness.supervisor import messages
 from harness.supervisor.watchdog import Watchdog, clock_of
+from harness.exits import UsageError
 
 START_TIMEOUT = 20.0
 # Exit 3 is the harness's own fault only: a CPU killed by a signal nobody in
@@ -65,28 +68,19 @@ START_TIMEOUT = 20.0
 # a soft lockup, a deadlock -- is exit 1.
 HARNESS_FAILURES = ("cpu-died", "harness-error", "timeout", "start-timeout", "not-replayable")
 
-_stop = {"signum": None, "count": 0}
-
-
-def request_stop(signum, frame=None):
-    """SIGINT/SIGTERM handler of the machine: stop the run (twice: abort it)."""
-    _stop["signum"] = _stop["signum"] or signum
-    _stop["count"] += 1
+# The machine's side of harness/signals.py (kept under these names for the commands
+# that run the machine): a stop request is STOP for the CPUs, a second one ABORT.
+request_stop = signals.request
 
 
 def install_stop_handlers():
-    """Catch SIGINT and SIGTERM for the duration of the runs; returns a restore function."""
-    old = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    _stop["signum"], _stop["count"] = None, 0
-
-    def restore():
-        for s, h in old.items():
-            signal.signal(s, h)
-    return restore
+    """Catch SIGINT and SIGTERM for the duration of the runs (unless the command already
+    does: then the request so far is kept); returns a restore function."""
+    return signals.catch()
 
 
 def stop_requested():
-    return _stop["signum"]
+    return signals.requested()
 
 
 class Plan:
@@ -190,8 +184,14 @@ def _boot(sc, sched_opts=None):
             kw["slub_debug"] = debug.boot_slub_debug
         elif not sc.checkers:
             kw["slub_debug"] = False     # no checker reads the debug data: the kernel's layout
-    node = km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
-                   extra_sections=sections, **kw)
+    try:
+        node = km.boot(sc.layout(), nr_cpus=sc.cpus, page_data=sc.page_data,
+                       extra_sections=sections, **kw)
+    except ArenaSpaceError as exc:
+        # The machine's environment, not the harness's fault: exit 2 with what to change.
+        raise UsageError(f"{sc.source}: {exc} ([memory] size {sc.memory}, {sc.cpus} CPUs); free "
+                         "space in /dev/shm (`mmstress clean` removes what killed runs left) "
+                         "or give a smaller [memory] size") from None
     bootargs.apply_boot(node, debug)
     return node
 
@@ -223,6 +223,9 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
     sched = sched if sched is not None and sched.active else None
     sc = for_schedule(scenario, sched)
     result = RunResult(sc, seed, irq_mask or sc.irq_mask, sched_options=sched)
+    if signals.requested():                 # stopped before it began: nothing to boot
+        result.interrupted = signals.requested()
+        return result
     node = _boot(sc, sched)
     procs, rfds, engine = [], [], None
     side = messages.MachineSide(result)
@@ -233,9 +236,12 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
         result.pinned = plan.pin_cores is not None
         mp = multiprocess.get_context("fork")
         for cpu in range(sc.cpus):
+            if signals.requested():         # the monitor reports it; no more CPUs to start
+                break
             r, w = os.pipe()
             p = mp.Process(target=cpu_main, args=(plan, cpu, w), name=f"CPU {cpu}", daemon=True)
             p.start()
+            _own_group(p.pid)
             os.close(w)
             os.set_blocking(r, False)
             procs.append(p)
@@ -244,10 +250,7 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
     finally:
         for p in procs:
             if p.exitcode is None:
-                try:
-                    os.kill(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_cpu(p.pid)            # the CPU and what its workload started
             p.join(5)
         for r in rfds:
             _drain(side, r, bufs)
@@ -264,10 +267,39 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
     return result
 
 
+def _own_group(pid):
+    """Put CPU ``pid`` in a process group of its own (the CPU does the same first thing;
+    whichever runs first wins): a terminal's or a CI runner's group signal reaches the
+    machine alone, and killing the group takes what the workload spawned.  A group
+    signal that reaches the CPU before either has run finds the machine's handler,
+    inherited at fork: it only notes a request in the CPU's copy, which nothing reads."""
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass                                  # the CPU did it already, or is gone
+
+
+def _kill_cpu(pid):
+    """SIGKILL CPU ``pid``'s process group: the CPU and whatever its workload started.
+
+    Called while the CPU is alive or a zombie, or just after it was reaped: its pid
+    (the group's id) is not handed out again while the group has members."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
     sc, node = result.scenario, plan.node
     ctl, phase, beat = node.arena.v["run_ctl"], node.arena.v["cpu_phase"], node.arena.v["cpu_beat"]
     n = sc.cpus
+    if len(procs) < n:                        # a stop request came while the CPUs were forked
+        result.interrupted = signals.requested()
+        ctl[C.CTL_ABORT] = 1
     dog = Watchdog(n, sc.watchdog)
     t_start = time.monotonic()
     t0 = None
@@ -303,12 +335,22 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
         if plan.engine is not None and plan.engine.serialised and (ctl[C.CTL_ABORT] or ctl[C.CTL_STOP]) \
                 and not plan.engine.meta[sched_engine.META_STOP]:
             plan.engine.stop_all()           # CPUs waiting for the token must see the stop
-        signum = stop_requested()
-        if signum and not ctl[C.CTL_STOP]:
+        signum = signals.requested()
+        if signum and not result.interrupted:
+            # Before GO nothing has run: ABORT (no teardown to wait for).  Later: STOP, the
+            # CPUs finish their iteration and tear down; after the duration ended (STOP
+            # already set) the run still reports the request.
             result.interrupted = signum
-            ctl[C.CTL_STOP] = 1
-            finish_by(now + grace)
-        if signum and _stop["count"] > 1 and not ctl[C.CTL_ABORT]:
+            if plan.engine is not None and plan.engine.serialised:
+                plan.engine.stop_all()      # first: a replaying CPU that sees STOP before the
+                                            # engine's stop would leave its loop off the trace
+            if t0 is None:
+                ctl[C.CTL_ABORT] = 1
+                finish_by(now + grace)
+            elif not ctl[C.CTL_STOP]:
+                ctl[C.CTL_STOP] = 1
+                finish_by(now + grace)
+        if signum and signals.count() > 1 and not ctl[C.CTL_ABORT]:
             ctl[C.CTL_ABORT] = 1
             finish_by(now + 0.5)
         if t0 is not None and sc.duration and not ctl[C.CTL_STOP] and now - t0 >= sc.duration:
@@ -319,6 +361,7 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
             if cpu in reaped or p.exitcode is None:
                 continue
             reaped.add(cpu)
+            _kill_cpu(p.pid)                    # what its workload started goes with it
             doing = C.doing_text(node.arena.v['cpu_doing'][cpu])
             if p.exitcode < 0 and cpu not in dog.fired and not ctl[C.CTL_ABORT]:
                 sig = signal.Signals(-p.exitcode).name
@@ -369,7 +412,7 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
                     result.failures.append(_fail(
                         "timeout", cpu, f"CPU {cpu} did not finish in time after the run was "
                         f"stopped; killed while doing {C.doing_text(node.arena.v['cpu_doing'][cpu])}"))
-                os.kill(procs[cpu].pid, signal.SIGKILL)
+                _kill_cpu(procs[cpu].pid)
             for p in procs:
                 p.join(5)
             break

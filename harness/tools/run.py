@@ -16,7 +16,10 @@ import os
 import signal
 import sys
 
-from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, interrupted as _interrupted, printable
+from harness import signals
+from harness.exits import (EXIT_HARNESS, EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, UsageError,
+                           interrupted as _interrupted, printable)
+from harness.outputs import destination
 
 
 @dataclasses.dataclass
@@ -41,9 +44,13 @@ class RunSettings:
 def run_scenarios(scenarios, seed, settings):
     """Run ``scenarios`` one after the other with ``seed``; write the reports; return the exit code.
 
-    Ctrl-C or SIGTERM stops the current run, skips the rest and still writes
-    the (partial) reports: exit 128 + the signal.  A harness bug prints its
-    traceback and exits 3 with whatever was run.
+    Ctrl-C or SIGTERM (harness/signals.py) stops the current run, skips the
+    rest and still writes the (partial) reports: exit 128 + the signal, the
+    reports saying ``"interrupted"``; a signal before the first run booted gives
+    a report whose run is interrupted with no operations.  A trace that cannot be
+    saved is said on stderr and in the run's ``sched.trace_error``; the run stays
+    in the reports.  A harness bug prints its traceback and exits 3 with whatever
+    was run.  A report that cannot be written at the end exits 2.
     """
     from harness.outputs import junit, recording, report
     from harness.scheduler import options as scheduling
@@ -68,8 +75,12 @@ def run_scenarios(scenarios, seed, settings):
                               progress=progress if live else None, sched=opts)
             if opts.strategy == "free" and not path and res.exit_code == EXIT_VIOLATIONS:
                 path = recording.default_path(res.scenario, seed)   # a free run's only way back
-            if path and opts.active:
-                recording.save(res, path)
+            if path and opts.active and res.sched is not None:
+                try:
+                    recording.save(res, path)
+                except OSError as exc:           # the run stays in the reports, without it
+                    destination.failed("--trace", path, exc)
+                    res.sched["trace_error"] = f"{path}: {exc.strerror or exc}"
             if settings.failures is not None:
                 from harness.tools import failures
                 i = len(results)
@@ -80,14 +91,17 @@ def run_scenarios(scenarios, seed, settings):
             results.append(res)
             if not settings.quiet:
                 print(report.summary(report.run_dict(res)), flush=True)
-            if res.interrupted:
-                interrupted = res.interrupted
+            if res.interrupted or signals.requested():
                 break
+    except UsageError:
+        raise                     # the machine's environment (no room in /dev/shm): exit 2
     except Exception:  # noqa: BLE001 - the harness's own bug: report what we have, exit 3
         import traceback
         traceback.print_exc()
         code = EXIT_HARNESS
     finally:
+        interrupted = signals.requested() or next(
+            (r.interrupted for r in results if r.interrupted), None)
         restore()
     if code != EXIT_HARNESS:
         codes = [r.exit_code for r in results]
@@ -99,10 +113,14 @@ def run_scenarios(scenarios, seed, settings):
             code = EXIT_VIOLATIONS
     signame = signal.Signals(interrupted).name if interrupted else None
     doc = report.document(results, settings.command, seed, code, signame)
-    if settings.json:
-        report.write_json(settings.json, doc)
-    if settings.junit:
-        junit.write_junit(settings.junit, doc)
+    for flag, path, write in (("--json", settings.json, report.write_json),
+                              ("--junit", settings.junit, junit.write_junit)):
+        if path:
+            try:
+                write(path, doc)
+            except OSError as exc:
+                destination.failed(flag, path, exc)
+                code = EXIT_USAGE
     if settings.repro_budget and not interrupted and code == EXIT_VIOLATIONS:
         from harness.tools.explore import search_and_print
         for res in results:

@@ -27,6 +27,13 @@ with the run's exit code::
 Runners sit in their own process group, so a terminal's Ctrl-C reaches the
 sweep alone and is forwarded exactly once; each runner asks the kernel for a
 SIGTERM if the sweep dies (PR_SET_PDEATHSIG), and its CPUs already die with it.
+Stop requests are ``harness/signals.py``'s: a runner inherits the handler at
+fork, so a signal forwarded before its run starts is seen by ``machine.run``
+(an interrupted run with nothing done), never lost and never a traceback.
+
+The per-run files live in ``$TMPDIR/mmstress-sweep-<pid>-<hex>/``, removed at
+the end; a SIGKILLed sweep's folder is removed by the next sweep or by
+``mmstress clean`` (harness/tools/leftovers.py).
 
 Order: seed-major (seed 0 of every scenario, then seed 1, ...), so a sweep cut
 short by ``--budget`` or Ctrl-C has covered every scenario evenly.
@@ -57,14 +64,15 @@ import re
 import select
 import signal
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 
 from kernel_model import ModelError
 
+from harness import signals
 from harness.exits import (EXIT_HARNESS, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, EXIT_VIOLATIONS, UsageError,
                            printable)
+from harness.tools import leftovers
 
 MAX_SEEDS = 10_000_000
 SHM = "/dev/shm"
@@ -214,7 +222,6 @@ class Sweep:
         self.interrupted = None           # signal number
         self.budget_hit = False
         self.t0 = self.elapsed = 0.0
-        self._stop_count = 0
         self._forwarded = 0
         self._tmp = None
         self.saved = list(saved)          # tools.failures.Rerun: the saved failures re-run first
@@ -251,14 +258,15 @@ class Sweep:
                 i += 1
 
     # -- signals ------------------------------------------------------------------------------
-    def _on_signal(self, signum, frame):
-        self.interrupted = self.interrupted or signum
-        self._stop_count += 1
+    def _stop_count(self):
+        """Stop requests so far (harness/signals.py); notes the first one's signal."""
+        self.interrupted = self.interrupted or signals.requested()
+        return signals.count()
 
     def _forward(self, running):
         """Forward each new stop request to the runners once; SIGKILL the ones past their grace."""
         now = time.monotonic()
-        while self._forwarded < self._stop_count:
+        while self._forwarded < self._stop_count():
             self._forwarded += 1
             for job in running.values():
                 _kill(job.pid, self.interrupted)
@@ -274,8 +282,8 @@ class Sweep:
         from harness.tools import run  # noqa: F401
         from harness.supervisor import machine  # noqa: F401
         from harness.outputs import report  # noqa: F401
-        self._tmp = tempfile.mkdtemp(prefix="mmstress-sweep-")
-        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        restore = signals.catch()
+        self._tmp = leftovers.sweep_dir()
         running = {}                       # pidfd -> Job
         pending = self._jobs()
         nxt = next(pending, None)
@@ -288,7 +296,7 @@ class Sweep:
                 if self.budget is not None and now - self.t0 >= self.budget and nxt is not None:
                     self.budget_hit = True
                     nxt = None
-                stopping = self._stop_count or self.usage_error
+                stopping = self._stop_count() or self.usage_error
                 while nxt is not None and not stopping and len(running) < self.jobs:
                     self._start(nxt)
                     running[nxt.pidfd] = nxt
@@ -308,9 +316,9 @@ class Sweep:
             for job in running.values():          # only on a harness bug: leave nothing behind
                 _killpg(job.pid)
                 self._reap(job, record=False)
-            for s, h in old.items():
-                signal.signal(s, h)
+            self._stop_count()
             _rmtree(self._tmp)
+            restore()
             self.elapsed = time.monotonic() - self.t0
         if self.events:
             self.events.done(self)
@@ -330,9 +338,7 @@ class Sweep:
         if pid == 0:                                            # the runner
             code = EXIT_HARNESS
             try:
-                os.setpgid(0, 0)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.setpgid(0, 0)                 # the handlers and any request: inherited
                 _set_pdeathsig(signal.SIGTERM)
                 if os.getppid() != parent:
                     os._exit(EXIT_HARNESS)

@@ -17,20 +17,21 @@ ALLOWED = {
     "kernel_model": set(),
     "exits": set(),
     "rng": set(),                        # one random stream per purpose, from the run's seed
+    "signals": set(),                    # SIGINT/SIGTERM as a stop request (harness/signals.py)
     "scheduler": {"rng", "kernel_model"},      # options.py reads the model's lock owner words
     "checkers": {"rng", "kernel_model", "runtime"},
     "runtime": {"rng", "kernel_model", "checkers", "scheduler"},
     "scenario": {"rng", "kernel_model", "checkers", "runtime"},
     "supervisor": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler", "exits",
-                   "outputs"},               # the machine merges records by key (outputs.merge)
+                   "outputs", "signals"},               # the machine merges records by key (outputs.merge)
     "outputs": {"rng", "kernel_model", "checkers", "scenario", "scheduler", "exits"},
     "tools": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler", "supervisor",
-              "outputs", "exits"},
+              "outputs", "exits", "signals"},
     "pytest_plugin": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler",
-                      "supervisor", "outputs", "tools", "exits"},
+                      "supervisor", "outputs", "tools", "exits", "signals"},
     "commands": {"rng", "kernel_model", "checkers", "runtime", "scenario", "scheduler", "supervisor",
-                 "outputs", "tools", "exits"},
-    "cli": {"kernel_model", "commands", "exits"},
+                 "outputs", "tools", "exits", "signals"},
+    "cli": {"kernel_model", "commands", "exits", "signals", "outputs"},   # report paths, first
     "__main__": {"cli"},
 }
 
