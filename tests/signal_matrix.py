@@ -139,9 +139,9 @@ def command_line(command, files, out):
     if command == "run":
         return ["run", files["long"], "--seed", "1", "--json", out]
     if command == "replay":
-        return ["replay", files["trace"], "--json", out]
+        return ["replay", files["trace"], "--trust", "--json", out]     # our own trace
     if command == "minimize":
-        return ["minimize", files["trace"], "-o", out + ".min.mmtrace", "--json", out]
+        return ["minimize", files["trace"], "--trust", "-o", out + ".min.mmtrace", "--json", out]
     return ["sweep", files["long"], "--seeds", "0-3", "-j", "2", "--json", out]
 
 
