@@ -22,7 +22,9 @@ JSON shape (``schema_version`` 2; one entry in ``runs`` per scenario)::
              invariants: [problem text],
              proc: {view: text},
              sched: null | {strategy, steps, hash, truncated, diverged_at, stopped, trace},
-             reproduce: "mmstress run ..." | "mmstress replay TRACE"}]}
+             reproduce: "mmstress run ..." | "mmstress replay TRACE",
+             samples: null | {clock, interval, t, zones, caches, locks, cpus}
+                      (counters over time: harness/runtime/samples.py)}]}
 
 Version 2: a violation is the checker's record (``harness/checkers/record.py``),
 merged over CPUs by ``key`` (kind + normalised workload site; ``merge.py``):
@@ -106,6 +108,7 @@ def run_dict(result):
         "invariants": result.invariants, "proc": result.proc,
         "sched": dict(result.sched, trace=getattr(result, "trace_path", None)) if result.sched else None,
         "reproduce": reproduce_command(result),
+        "samples": getattr(result, "samples", None),
     }
 
 

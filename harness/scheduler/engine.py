@@ -146,6 +146,8 @@ class SchedEngine:
         self.cpu = None
         self.deliver_irq = None
         self.obj_set = False               # per process: this CPU's sched_obj slot is not 0
+        self.sample = None                 # serialised runs: sample(step) at every step (the
+                                           # machine's samples.Sampler.tick; it decides if due)
         strategy.new_execution(seed, self.view)
         self.meta[META_TOKEN] = strategy.next_cpu(self.view, 0, KIND_CODE["start"]) if self.serialised else -1
 
@@ -193,6 +195,8 @@ class SchedEngine:
             self.trace[step - 1] = me << 8 | kind
         else:
             self.meta[META_TRUNC] = 1
+        if self.sample is not None and self.serialised:
+            self.sample(step)
         return step
 
     def _free_point(self, me, kind, obj):
