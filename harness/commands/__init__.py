@@ -25,4 +25,5 @@ COMMANDS = (              # in `mmstress --help` order
     "sweep",
     "explore",
     "repro",
+    "report",
 )
