@@ -14,6 +14,8 @@ space), 1 a violation found (the reproduce command printed), 2 bad usage,
 """
 
 import dataclasses
+import os
+import shlex
 import sys
 
 from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, UsageError
@@ -65,6 +67,8 @@ def main(args):
         raise UsageError(f"--preemptions {args.preemptions}: allowed: an integer >= 0")
     if args.kind is not None and args.kind not in KINDS:
         raise UsageError(f"--kind {args.kind}: not a violation kind; see `mmstress explain`")
+    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
+        raise UsageError(f"--html {args.html}: no such directory for the page")
     if args.checkpoint and args.strategy != "dfs":
         raise UsageError("--checkpoint: only --strategy dfs keeps a frontier to resume")
     try:
@@ -123,8 +127,12 @@ def main(args):
         if args.trace:
             recording.save(result, args.trace)
             print(f"saved: {args.trace} (mmstress replay {args.trace})")
+        if args.html:
+            _write_html(args, result)
         print(f"reproduce: {explore.reproduce_command(sc, execution)}")
         return EXIT_VIOLATIONS
+    if args.html:
+        print(f"explore: --html {args.html}: no failing execution, no page written", file=sys.stderr)
     if out.exhausted:
         print(f"exhausted: no violation within {args.preemptions} preemptions: {ex.status()} "
               f"({out.seconds:.1f} s)")
@@ -132,6 +140,15 @@ def main(args):
     print(f"no violation in {out.executions} executions ({out.seconds:.1f} s): {ex.status()}"
           + (f"; resume with --checkpoint {args.checkpoint}" if args.checkpoint else ""))
     return EXIT_OK
+
+
+def _write_html(args, result):
+    """The failing execution's page: its report, its steps as the timeline."""
+    from harness.outputs import html_report, report
+    command = "mmstress " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    doc = report.document([result], command, result.seed, result.exit_code)
+    html_report.write(args.html, doc, {0: result.steps} if result.steps else None)
+    print(f"saved: {args.html}")
 
 
 def arguments(p):
@@ -151,4 +168,6 @@ def arguments(p):
     p.add_argument("--checkpoint", metavar="FILE", help="dfs: save the search's frontier here "
                    "after each execution; an existing file of the same search is resumed")
     p.add_argument("--trace", metavar="PATH", help="also save the failing execution's trace")
+    p.add_argument("--html", metavar="PATH", help="draw the failing execution as one HTML page "
+                   "(as `mmstress report --html`)")
     scheduling.add_arguments(p)

@@ -12,6 +12,7 @@ checks the options and turns them into scenarios (``scenarios_of``, which
 """
 
 import dataclasses
+import os
 import shlex
 import sys
 
@@ -30,6 +31,8 @@ def arguments(p):
     p.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
     p.add_argument("--json", metavar="PATH", help="write the JSON report (harness/outputs/report.schema.json)")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per scenario")
+    p.add_argument("--html", metavar="PATH", help="write one self-contained HTML page: splats, "
+                   "timeline, plots over time (as `mmstress report --html`)")
     p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     p.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "
                    "buddyinfo,zoneinfo,slabinfo")
@@ -91,6 +94,8 @@ def scenarios_of(args):
             args.repro_budget_s = parse_budget(args.repro_budget)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
+        raise UsageError(f"--html {args.html}: no such directory for the page")
     views = [v for v in (args.proc or "").split(",") if v]
     for v in views:
         if v not in machine.PROC_VIEWS:
@@ -114,7 +119,7 @@ def main(args):
     settings = run.RunSettings(
         sched=args.sched, sched_params=args.sched_params, sched_seed=args.sched_seed,
         repro_budget=args.repro_budget_s, irq_mask=args.irq_mask, proc_views=tuple(views),
-        trace=args.trace, quiet=args.quiet, json=args.json, junit=args.junit,
+        trace=args.trace, quiet=args.quiet, json=args.json, junit=args.junit, html=args.html,
         command="mmstress " + " ".join(shlex.quote(a) for a in (args.argv or [])))
     if args.check_determinism:
         return run.check_determinism(scenarios, seed, settings)

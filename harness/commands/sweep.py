@@ -42,6 +42,8 @@ def arguments(p):
                    "after it; the runs not started are listed as not run, not as failures")
     p.add_argument("--json", metavar="PATH", help="write the sweep's JSON report")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one test case per run")
+    p.add_argument("--html", metavar="PATH", help="write one HTML page: failures grouped by bug, "
+                   "every seed's outcome, the first failing run's plots (mmstress report)")
     p.add_argument("--show", type=int, default=5, metavar="N", help="reproduce commands printed per "
                    "failing group (default 5; the JSON has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress; the summary only")
@@ -80,7 +82,7 @@ def main(args):
     jobs = _jobs(args.jobs, max(sc.cpus for sc in scenarios))
     if args.show < 0:
         raise UsageError(f"--show {args.show}: allowed: a number >= 0")
-    for path in (args.json, args.junit):
+    for path in (args.json, args.junit, args.html):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UsageError(f"{path}: no such directory for the report")
 
@@ -98,6 +100,9 @@ def main(args):
         report.write_json(args.json, doc)
     if args.junit:
         sweep.write_junit(args.junit, doc)
+    if args.html:
+        from harness.outputs import html_report
+        html_report.write(args.html, doc)
     try:
         print(sw.summary(shown=args.show), flush=True)
     except BrokenPipeError:                 # `mmstress sweep ... | head`: the reader left
@@ -105,7 +110,7 @@ def main(args):
     if sw.interrupted:
         import signal
         print(f"mmstress: sweep interrupted by {signal.Signals(sw.interrupted).name}"
-              + ("; partial report written" if args.json or args.junit else ""), file=sys.stderr)
+              + ("; partial report written" if args.json or args.junit or args.html else ""), file=sys.stderr)
     return code
 
 

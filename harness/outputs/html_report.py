@@ -205,7 +205,7 @@ def run_section(run, steps=None, heading="h2"):
 def _seed_strip(runs):
     """One cell per run, coloured by its outcome, in the sweep's order."""
     shown = runs[:2000]
-    cols = 50
+    cols = max(1, min(50, len(shown)))
     cell = 12
     rows = (len(shown) + cols - 1) // cols
     body = []
@@ -250,7 +250,7 @@ def sweep_page_body(doc):
     if not groups:
         parts.append('<p class="note">No run failed: no bug to group.</p>')
     else:
-        items = [(f"{g.get('kind')} {g.get('site', '')}", g.get("count", 0), "#d62728",
+        items = [(f"{g.get('kind')} {os.path.basename(str(g.get('site', '')))}", g.get("count", 0), "#d62728",
                   f"{g.get('title')}: {g.get('count')} run(s)") for g in groups]
         parts.append(svg.bar_chart("sweep-groups", "Runs that hit each bug (one bar per record key)",
                                    items, "runs", width=2 * svg.WIDTH + 10))

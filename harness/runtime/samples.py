@@ -13,7 +13,8 @@ run:
                   monitor loop; ``t`` is milliseconds since the start barrier)
     serialised    the CPU that holds the token, when the global step reaches
                   the next multiple of ``interval`` steps (the engine's
-                  ``sample`` hook; ``t`` is the step number)
+                  ``sample`` hook, called at multiples of INTERVAL_STEPS;
+                  ``t`` is the step number)
 
 plus one sample at the start (t = 0) and one at the end of the run, both
 taken by the machine while no CPU runs.  The ring is bounded: when its
@@ -52,7 +53,8 @@ CAPACITY = 600
 SAMPLED_CACHES = 64
 SAMPLED_LOCKS = 128
 INTERVAL_MS = 50              # none/free runs: first interval (doubles as the ring fills)
-INTERVAL_STEPS = 64           # serialised runs: first interval in scheduling steps
+INTERVAL_STEPS = 128          # serialised runs: first interval in scheduling steps (a power
+                              # of two: the engine asks only at multiples of it)
 CLOCK_MS, CLOCK_STEP = 0, 1
 META_NR, META_INTERVAL, META_NEXT, META_CLOCK = range(4)
 ZONE_W = 4 + NR_PAGE_ORDERS
@@ -111,7 +113,7 @@ class Sampler:
         elif n >= CAPACITY:
             self.rows[:CAPACITY // 2] = self.rows[0:CAPACITY:2]
             n = CAPACITY // 2
-            meta[META_INTERVAL] = meta[META_INTERVAL] * 2
+            meta[META_INTERVAL] = min(meta[META_INTERVAL] * 2, 1 << 40)
         row = self.rows[n]
         z0, c0, l0, p0 = self.cols
         row[0] = t

@@ -146,8 +146,9 @@ class SchedEngine:
         self.cpu = None
         self.deliver_irq = None
         self.obj_set = False               # per process: this CPU's sched_obj slot is not 0
-        self.sample = None                 # serialised runs: sample(step) at every step (the
-                                           # machine's samples.Sampler.tick; it decides if due)
+        self.sample = None                 # serialised runs: sample(step) at every step whose
+        self.sample_mask = -1              # bits under sample_mask are 0 (the machine sets both:
+                                           # samples.Sampler.tick, which decides if one is due)
         strategy.new_execution(seed, self.view)
         self.meta[META_TOKEN] = strategy.next_cpu(self.view, 0, KIND_CODE["start"]) if self.serialised else -1
 
@@ -195,7 +196,7 @@ class SchedEngine:
             self.trace[step - 1] = me << 8 | kind
         else:
             self.meta[META_TRUNC] = 1
-        if self.sample is not None and self.serialised:
+        if not step & self.sample_mask:
             self.sample(step)
         return step
 

@@ -230,8 +230,8 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
         sampler = samples.Sampler(node.arena, sc.cpus,
                                   samples.CLOCK_STEP if serialised else samples.CLOCK_MS)
         sampler.take(0)                        # the booted machine, before any CPU runs
-        if serialised:
-            engine.sample = sampler.tick       # the token holder samples every K steps
+        if serialised:                         # the token holder samples every K steps
+            engine.sample, engine.sample_mask = sampler.tick, samples.INTERVAL_STEPS - 1
         plan = Plan(sc, seed, node, result.irq_mask, _pin_cores(sc.cpus), engine)
         result.pinned = plan.pin_cores is not None
         mp = multiprocess.get_context("fork")

@@ -33,6 +33,7 @@ class RunSettings:
     quiet: bool = False              # no progress line, no summary
     json: str | None = None
     junit: str | None = None
+    html: str | None = None          # the HTML page (harness/outputs/html_report.py)
     command: str = "mmstress run"    # the command line, for the report
 
 
@@ -96,6 +97,9 @@ def run_scenarios(scenarios, seed, settings):
         report.write_json(settings.json, doc)
     if settings.junit:
         junit.write_junit(settings.junit, doc)
+    if settings.html:
+        from harness.outputs import html_report
+        html_report.write(settings.html, doc, {i: r.steps for i, r in enumerate(results) if r.steps})
     if settings.repro_budget and not interrupted and code == EXIT_VIOLATIONS:
         from harness.tools.explore import search_and_print
         for res in results:
@@ -106,7 +110,7 @@ def run_scenarios(scenarios, seed, settings):
                     code = rc
                     break
     if interrupted:
-        written = "; partial report written" if settings.json or settings.junit else ""
+        written = "; partial report written" if settings.json or settings.junit or settings.html else ""
         print(f"mmstress: interrupted by {signame}{written}", file=sys.stderr)
     return code
 
