@@ -53,7 +53,7 @@ CAPACITY = 600
 SAMPLED_CACHES = 64
 SAMPLED_LOCKS = 128
 INTERVAL_MS = 50              # none/free runs: first interval (doubles as the ring fills)
-INTERVAL_STEPS = 128          # serialised runs: first interval in scheduling steps (a power
+INTERVAL_STEPS = 256          # serialised runs: first interval in scheduling steps (a power
                               # of two: the engine asks only at multiples of it)
 CLOCK_MS, CLOCK_STEP = 0, 1
 META_NR, META_INTERVAL, META_NEXT, META_CLOCK = range(4)
