@@ -28,6 +28,7 @@ import os
 from html import escape
 
 from harness.outputs import html_svg as svg
+from harness.scenario import library_name
 from harness.outputs import text as render
 from harness.outputs.html_timeline import timeline_svg
 
@@ -239,7 +240,8 @@ def sweep_page_body(doc):
     runs = doc.get("runs") or []
     counts = doc.get("counts") or {}
     groups = doc.get("groups") or []
-    parts = [f"<h1>mmstress sweep: {escape(', '.join(map(str, doc.get('scenarios') or [])))}</h1>",
+    names = [library_name(s) or str(s) if isinstance(s, str) else str(s) for s in doc.get("scenarios") or []]
+    parts = [f"<h1>mmstress sweep: {escape(', '.join(names))}</h1>",
              f'<p class="meta">seeds {escape(str(doc.get("seeds")))}, {escape(str(doc.get("jobs")))} at a time, '
              f'{escape(str(doc.get("elapsed")))} s; exit code {escape(str(doc.get("exit_code")))}; '
              f'<code>{escape(str(doc.get("command", "")))}</code></p>',
