@@ -54,7 +54,7 @@ def scenario_for(args):
 
 def main(args):
     from harness.checkers.kinds import KINDS
-    from harness.outputs import recording
+    from harness.outputs import merge, recording
     from harness.scheduler import options as scheduling
     from harness.supervisor import machine
     from harness.tools import explore
@@ -117,7 +117,7 @@ def main(args):
         execution, result = out.found
         v = explore.same_violation(result, args.kind) or (result.violations or [None])[0]
         if v is not None:
-            print(v["text"].splitlines()[0])
+            print(merge.as_record(v)["title"])     # records carry no text (report schema 2)
             print(f"  at {v.get('site')} (CPU {v['cpu']} {v['context']})")
         else:
             print(f"failed: {(result.failures or [{}])[0].get('message', 'exit 1')}")
