@@ -27,6 +27,8 @@ is escaped with ``html.escape``.
 import os
 from html import escape
 
+from kernel_model.extfrag import fragmentation_index
+
 from harness.outputs import html_svg as svg
 from harness.scenario import library_name
 from harness.outputs import text as render
@@ -99,11 +101,13 @@ def _zone_plots(samples, vlines):
         rows = [(f"order {o}", z["nr_free"][o]) for o in range(len(z["nr_free"]) - 1, -1, -1)]
         out.append(svg.heatmap(f"buddy-{name}", f"Zone {name}: buddy free blocks by order", xs, rows, _x_label(samples),
                                "free blocks", log=True))
-        orders = [o for o in range(1, len(z["extfrag"])) if any(v != -1000 for v in z["extfrag"][o])]
+        by_time = list(zip(*z["nr_free"]))               # [nr_free by order] per sample
+        extfrag = [[fragmentation_index(row, o) for row in by_time] for o in range(len(z["nr_free"]))]
+        orders = [o for o in range(1, len(extfrag)) if any(v != -1000 for v in extfrag[o])]
         orders = (orders or [1, 2, 3])[:len(svg.PALETTE)]
         out.append(svg.line_chart(
             f"extfrag-{name}", f"Zone {name}: fragmentation index (extfrag_index)", xs,
-            [(f"order {o}", [v / 1000 for v in z["extfrag"][o]], svg.PALETTE[i % len(svg.PALETTE)], None)
+            [(f"order {o}", [v / 1000 for v in extfrag[o]], svg.PALETTE[i % len(svg.PALETTE)], None)
              for i, o in enumerate(orders)],
             _x_label(samples), "index", y_range=(-1.05, 1.05), y_fmt=lambda v: f"{v:g}", vlines=vlines))
     return out

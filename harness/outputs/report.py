@@ -39,6 +39,7 @@ start-timeout, harness-error, not-replayable (exit 3: the harness's own).
 
 import json
 import os
+import re
 
 from harness.outputs import merge
 from harness.outputs import text as render
@@ -123,10 +124,21 @@ def document(results, command, seed, exit_code, interrupted=None):
             "interrupted": interrupted, "runs": [run_dict(r) for r in results]}
 
 
+# an array of numbers as json.dump(indent=1) spreads it, one per line (a string cannot
+# hold a raw newline, so only real arrays match)
+_NUMBER_LIST = re.compile(r"\[\n\s*-?[\d.eE+-]+(?:,\n\s*-?[\d.eE+-]+)*\n\s*\]")
+
+
+def _one_line(match):
+    return "[" + ", ".join(part.strip() for part in match.group(0)[1:-1].split(",")) + "]"
+
+
 def write_json(path, doc):
+    """Indented JSON, with each array of numbers (the samples' series) on one line."""
+    text = _NUMBER_LIST.sub(_one_line, json.dumps(doc, indent=1, default=str))
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1, default=str)
+        f.write(text)
         f.write("\n")
     os.replace(tmp, path)
 

@@ -41,7 +41,6 @@ CPUs are gone and in none/free runs; the token holder in serialised runs.
 import numpy as np
 
 from kernel_model import spinlock
-from kernel_model.extfrag import fragmentation_index
 from kernel_model.gfp import MAX_NR_ZONES, ZONE_NAMES
 from kernel_model.slab_common import MAX_CACHES, NAME_LEN, NR_STAT
 from kernel_model.zone import (NR_FREE_PAGES, NR_PAGE_ORDERS, PRESENT, WMARK_HIGH, WMARK_LOW,
@@ -52,6 +51,7 @@ from harness.runtime import counters as C
 CAPACITY = 600
 SAMPLED_CACHES = 64
 SAMPLED_LOCKS = 128
+REPORTED = 16                 # the report keeps the busiest caches and locks
 INTERVAL_MS = 50              # none/free runs: first interval (doubles as the ring fills)
 INTERVAL_STEPS = 256          # serialised runs: first interval in scheduling steps (a power
                               # of two: the engine asks only at multiples of it)
@@ -133,8 +133,11 @@ def decode(node, nr_cpus):
     """The samples of a finished run as the report's ``samples`` object (None: no samples).
 
     ``node``: the booted model, still open (names of zones, caches and locks are
-    read from it).  Only populated zones, caches and locks that did anything
-    are kept; counters stay cumulative (the renderer differentiates).
+    read from it).  Only populated zones are kept, and of the caches and locks
+    that did anything the REPORTED busiest (sorted: stable, so ties keep id
+    order); counters stay cumulative (the renderer differentiates).  The
+    fragmentation index is not stored: it is a function of ``nr_free``
+    (kernel_model/extfrag.py), computed where it is drawn.
     """
     arena = node.arena
     if "sample_meta" not in arena.v:
@@ -161,9 +164,7 @@ def decode(node, nr_cpus):
         out["zones"].append({
             "name": ZONE_NAMES[z], "free": block[:, 0].tolist(), "min": block[:, 1].tolist(),
             "low": block[:, 2].tolist(), "high": block[:, 3].tolist(),
-            "nr_free": [nr_free[:, o].tolist() for o in range(NR_PAGE_ORDERS)],
-            "extfrag": [[fragmentation_index(r, o) for r in nr_free.tolist()]
-                        for o in range(NR_PAGE_ORDERS)]})
+            "nr_free": [nr_free[:, o].tolist() for o in range(NR_PAGE_ORDERS)]})
     if "kmem_cache_name" in arena.v:
         names = bytes(arena.v["kmem_cache_name"])
         for cid in range(SAMPLED_CACHES):
@@ -173,12 +174,16 @@ def decode(node, nr_cpus):
             name = names[cid * NAME_LEN:(cid + 1) * NAME_LEN].split(b"\0", 1)[0].decode("ascii", "replace")
             out["caches"].append({"name": name or f"cache {cid}", "alloc_fastpath": fast.tolist(),
                                   "alloc_slowpath": slow.tolist()})
+    out["caches"].sort(key=lambda c: -(c["alloc_fastpath"][-1] + c["alloc_slowpath"][-1]))
+    del out["caches"][REPORTED:]
     pool = node.locks
     for lid in range(min(SAMPLED_LOCKS, spinlock.MAX_LOCKS, pool.next[0])):
         acquired, contended = rows[:, l0 + 2 * lid], rows[:, l0 + 2 * lid + 1]
         if acquired[-1]:
             out["locks"].append({"name": pool.name_of(lid), "acquired": acquired.tolist(),
                                  "contended": contended.tolist()})
+    out["locks"].sort(key=lambda lk: (-lk["contended"][-1], -lk["acquired"][-1]))
+    del out["locks"][REPORTED:]
     for cpu in range(nr_cpus):
         base = p0 + cpu * CPU_W
         out["cpus"].append({"cpu": cpu,

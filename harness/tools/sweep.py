@@ -42,7 +42,8 @@ The sweep JSON (``"kind": "sweep"``)::
      runs: [passing: {scenario, source, seed, status, exit_code, elapsed, reproduce}
             otherwise: the full run object of harness/outputs/report.schema.json]}
 
-Passing runs are kept short so a sweep of a million seeds fits in memory.
+Passing runs are kept short so a sweep of a million seeds fits in memory; of the
+failing runs, only the first of each bug keeps its ``samples`` (the HTML page's plots).
 """
 
 import dataclasses
@@ -407,10 +408,14 @@ class Sweep:
             run = {k: run.get(k) for k in ("scenario", "source", "seed", "status", "exit_code",
                                            "elapsed", "reproduce")}
         elif key != "interrupted":
+            first = False
             for key, what in problems(run):
-                self.groups.setdefault(key, []).append(
-                    {"scenario": run["scenario"], "seed": run["seed"], **what,
-                     "reproduce": run["reproduce"]})
+                group = self.groups.setdefault(key, [])
+                first = first or not group
+                group.append({"scenario": run["scenario"], "seed": run["seed"], **what,
+                              "reproduce": run["reproduce"]})
+            if not first and run.get("samples"):
+                run = dict(run, samples=None)    # the first run of each bug keeps its samples
         self.results.append(run)
         if self.events:
             self.events.finished(self, job, run)
