@@ -1,7 +1,7 @@
 """``mmstress run [SCENARIO ...]``: run scenarios on CPUs as processes; print a summary; write reports.
 
     mmstress run [SCENARIO ...] [--seed N] [--cpus N] [--duration 10s | --ops N]
-                 [--json PATH] [--junit PATH] [--quiet] [--proc buddyinfo,zoneinfo,slabinfo]
+                 [--json PATH] [--junit PATH] [--html PATH] [--quiet] [--proc buddyinfo,zoneinfo,slabinfo]
                  [--irq-mask lazy|sigmask] [--sched none|free|random|pct|pos|dfs] [--trace PATH]
                  [--repro]
 

@@ -3,7 +3,8 @@
 Each scenario x seed is one ``mmstress run`` (the same options, the same
 reports); ``-j`` of them run at once.  A progress bar on a terminal (plain
 lines otherwise), then the failing runs grouped by violation kind and site,
-each with the command that reproduces it.  How the runs are started and
+each with the command that reproduces it (``--html``: the same as one page
+with the plots of the first failing run).  How the runs are started and
 stopped: ``harness/tools/sweep.py``.
 """
 
