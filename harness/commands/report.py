@@ -56,6 +56,8 @@ def load_traces(doc, report_path, trace_path):
     runs = doc["runs"] if doc.get("kind") != "sweep" else []
     wanted = {}
     if trace_path:
+        if doc.get("kind") == "sweep":
+            raise UsageError(f"--trace {trace_path}: goes with the report of a run, not of a sweep")
         if len(runs) != 1:
             raise UsageError(f"--trace {trace_path}: the report has {len(runs)} runs; --trace goes "
                              "with a report of one run")
@@ -88,27 +90,33 @@ def load_traces(doc, report_path, trace_path):
     return traces
 
 
+def _print_summary(doc):
+    from harness.outputs import report
+    if doc.get("kind") == "sweep":
+        for g in doc.get("groups") or []:
+            print(f"{g.get('count')} runs: {g.get('title')}")
+        print(f"runs: {doc.get('counts')}")
+    else:
+        for run in doc["runs"]:
+            print(report.summary(run), flush=True)
+
+
 def main(args):
-    from harness.outputs import html_report, report
+    from harness.outputs import html_report
     doc = load_report(args.report)
-    if not args.html:
-        if args.trace:
-            raise UsageError("--trace: draws the timeline of --html; give --html PATH")
-        if doc.get("kind") == "sweep":
-            for g in doc.get("groups") or []:
-                print(f"{g.get('count')} runs: {g.get('title')}")
-            print(f"runs: {doc.get('counts')}")
-        else:
-            for run in doc["runs"]:
-                print(report.summary(run), flush=True)
-        return EXIT_OK
-    traces = load_traces(doc, args.report, args.trace)
+    if args.trace and not args.html:
+        raise UsageError("--trace: draws the timeline of --html; give --html PATH")
+    traces = load_traces(doc, args.report, args.trace) if args.html else None
     try:
+        if not args.html:
+            _print_summary(doc)
+            return EXIT_OK
         html_report.write(args.html, doc, traces)
     except OSError as exc:
         raise UsageError(f"--html {args.html}: cannot write: {exc.strerror}") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise UsageError(f"{args.report}: a report this mmstress cannot draw "
+        what = "draw" if args.html else "summarise"
+        raise UsageError(f"{args.report}: a report this mmstress cannot {what} "
                          f"({type(exc).__name__}: {exc})") from None
     print(f"mmstress: wrote {args.html}", file=sys.stderr)
     return EXIT_OK

@@ -164,10 +164,11 @@ def _cpu_plots(samples):
     return [svg.heatmap("cpu-activity", "Per-CPU activity: calls by context, hardirqs", samples["t"], rows, _x_label(samples), "per interval")]
 
 
-def run_section(run, steps=None, heading="h2"):
-    """The HTML of one run object (report.schema.json's ``run``)."""
-    status = run.get("status", "?")
-    parts = [f'<section class="run"><{heading}>{escape(run.get("scenario", "?"))}: '
+def run_section(run, steps=None, level=2):
+    """The HTML of one run object (report.schema.json's ``run``), headed at ``<h{level}>``."""
+    status = str(run.get("status", "?"))
+    heading, sub = f"h{level}", f"h{level + 1}"
+    parts = [f'<section class="run"><{heading}>{escape(str(run.get("scenario", "?")))}: '
              f'<span class="status-{escape(status)}">{escape(status)}</span></{heading}>',
              f'<p class="meta">seed {escape(str(run.get("seed")))}, {escape(str(run.get("cpus")))} CPUs, '
              f'{escape(str(run.get("allocator")))}, {escape(str(run.get("elapsed")))} s, exit code '
@@ -175,10 +176,8 @@ def run_section(run, steps=None, heading="h2"):
              f'<p class="meta">reproduce: <code>{escape(run.get("reproduce", ""))}</code></p>']
     splats = _splats(run)
     if splats:
-        parts.append(f"<{heading[0]}{int(heading[1]) + 1}>What the kernel would print</"
-                     f"{heading[0]}{int(heading[1]) + 1}>")
+        parts.append(f"<{sub}>What the kernel would print</{sub}>")
         parts += splats
-    sub = f"h{int(heading[1]) + 1}"
     violations = run.get("violations") or []
     if steps is not None and len(steps):
         parts.append(f"<{sub}>Which CPU ran what</{sub}>")
@@ -281,7 +280,7 @@ def sweep_page_body(doc):
     failing = [r for r in runs if r.get("status") not in ("passed", None) and r.get("samples")]
     if failing:
         parts.append(f"<h2>The first failing run (seed {escape(str(failing[0].get('seed')))})</h2>")
-        parts.append(run_section(failing[0], heading="h3"))
+        parts.append(run_section(failing[0], level=3))
     return "\n".join(parts)
 
 

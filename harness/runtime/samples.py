@@ -84,7 +84,8 @@ class Sampler:
         if "kmem_cache_stat" in arena.v:
             self.slab = arena.np("kmem_cache_stat").reshape(MAX_CACHES, nr_cpus, NR_STAT)[
                 :SAMPLED_CACHES, :, :2]
-        self.locks = arena.np("spinlock_stat").reshape(-1, 4)[:SAMPLED_LOCKS, :2]
+        self.locks = arena.np("spinlock_stat").reshape(-1, 4)[:SAMPLED_LOCKS, :2]   # a model
+        # booted with fewer lock slots leaves the rest of its columns 0
         self.ops = arena.np("cpu_ops").reshape(nr_cpus, C.NR_CTX, C.NR_OPS)[:, :, C.OP_CALL]
         self.irqs = arena.np("cpu_stat").reshape(nr_cpus, C.NR_STATS)[:, C.STAT["irq_delivered"]]
         z0 = 1
@@ -122,7 +123,7 @@ class Sampler:
         zones[:, 4:] = self.free_area
         if self.slab is not None:
             row[c0:l0] = self.slab.sum(axis=1).reshape(-1)
-        row[l0:p0] = self.locks.reshape(-1)
+        row[l0:l0 + self.locks.size] = self.locks.reshape(-1)
         cpus = row[p0:].reshape(self.nr_cpus, CPU_W)
         cpus[:, :C.NR_CTX] = self.ops
         cpus[:, C.NR_CTX] = self.irqs

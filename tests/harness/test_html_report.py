@@ -165,3 +165,29 @@ def test_report_command_refuses_a_report_it_cannot_draw(tmp_path, capsys):
     js.write_text(json.dumps(doc))
     assert main(["report", str(js), "--html", str(tmp_path / "x.html")]) == EXIT_USAGE
     assert "r.json: a report this mmstress cannot draw" in capsys.readouterr().err
+
+
+def test_report_command_without_html_prints_the_summary_again(tmp_path, capsys):
+    js = tmp_path / "r.json"
+    doc = run_doc(status="passed")
+    doc["runs"][0].update(ops={"total": 1, "per_second": 1.0, "by_context": {c: 0 for c in CTXS},
+                               "by_cpu": []},
+                          interrupts={k: 0 for k in IRQ_KEYS} | {"by_cpu": []},
+                          mailbox={"sent": 0, "full": 0, "received": 0}, locks=[], slab=None,
+                          irq_mask="lazy")
+    js.write_text(json.dumps(doc))
+    assert main(["report", str(js)]) == EXIT_OK
+    assert "== double_free: passed" in capsys.readouterr().out
+
+
+def test_report_command_refuses_a_trace_for_a_sweep(tmp_path, capsys):
+    js = tmp_path / "s.json"
+    js.write_text(json.dumps(sweep_doc()))
+    code = main(["report", str(js), "--html", str(tmp_path / "x.html"), "--trace", str(tmp_path / "t")])
+    assert code == EXIT_USAGE
+    assert "not of a sweep" in capsys.readouterr().err
+
+
+CTXS = ("process", "hardirq", "softirq", "tasklet")
+IRQ_KEYS = ("raised", "delivered", "in_model_code", "deferred", "coalesced", "in_softirq", "softirqs",
+            "tasklets", "ksoftirqd_wakeups")
