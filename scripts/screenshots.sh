@@ -18,7 +18,7 @@ python3 -m harness sweep bugs/lock_abba bugs/lock_abba_ok --seeds 0-9 --ops 100 
 
 shot() {   # page, png, height
     "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-        --disable-background-networking --disable-component-update --disable-sync \
+        --disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage \
         --user-data-dir="$out/profile" --hide-scrollbars --force-device-scale-factor=1 \
         --window-size=1150,"$3" --screenshot="$2" "file://$1" 2>/dev/null
 }

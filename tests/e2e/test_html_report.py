@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage",
                  "--enable-logging=stderr", "--v=0")
 RUN_PLOTS = ("timeline", "zone-DMA32", "buddy-DMA32", "extfrag-DMA32", "slab-fastpath",
              "slab-fastpath-time", "lock-contention", "lock-contention-time", "cpu-activity")
