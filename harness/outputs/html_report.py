@@ -164,8 +164,10 @@ def _cpu_plots(samples):
     return [svg.heatmap("cpu-activity", "Per-CPU activity: calls by context, hardirqs", samples["t"], rows, _x_label(samples), "per interval")]
 
 
-def run_section(run, steps=None, level=2):
-    """The HTML of one run object (report.schema.json's ``run``), headed at ``<h{level}>``."""
+def run_section(run, steps=None, level=2, anchor="run0"):
+    """The HTML of one run object (report.schema.json's ``run``), headed at ``<h{level}>``;
+    its parts are linkable as ``#{anchor}-splats``, ``-timeline``, ``-zones``, ``-slab``,
+    ``-locks``, ``-cpus``."""
     status = str(run.get("status", "?"))
     heading, sub = f"h{level}", f"h{level + 1}"
     parts = [f'<section class="run"><{heading}>{escape(str(run.get("scenario", "?")))}: '
@@ -176,11 +178,11 @@ def run_section(run, steps=None, level=2):
              f'<p class="meta">reproduce: <code>{escape(run.get("reproduce", ""))}</code></p>']
     splats = _splats(run)
     if splats:
-        parts.append(f"<{sub}>What the kernel would print</{sub}>")
+        parts.append(f'<{sub} id="{anchor}-splats">What the kernel would print</{sub}>')
         parts += splats
     violations = run.get("violations") or []
     if steps is not None and len(steps):
-        parts.append(f"<{sub}>Which CPU ran what</{sub}>")
+        parts.append(f'<{sub} id="{anchor}-timeline">Which CPU ran what</{sub}>')
         parts.append(timeline_svg(steps, run.get("cpus") or 1, violations))
     samples = run.get("samples")
     if not samples or not samples.get("t"):
@@ -191,11 +193,11 @@ def run_section(run, steps=None, level=2):
         if samples["clock"] == "step":
             vlines = [(v["step"], "#d62728", f"{v.get('kind')} at step {v['step']}")
                       for v in violations if isinstance(v.get("step"), int)]
-        for title, plots in (("Zones and the buddy allocator", _zone_plots(samples, vlines)),
-                             ("Slab fast path", _slab_plots(samples, vlines)),
-                             ("Lock contention", _lock_plots(samples, vlines)),
-                             ("CPUs", _cpu_plots(samples))):
-            parts.append(f"<{sub}>{title}</{sub}>")
+        for part, title, plots in (("zones", "Zones and the buddy allocator", _zone_plots(samples, vlines)),
+                                   ("slab", "Slab fast path", _slab_plots(samples, vlines)),
+                                   ("locks", "Lock contention", _lock_plots(samples, vlines)),
+                                   ("cpus", "CPUs", _cpu_plots(samples))):
+            parts.append(f'<{sub} id="{anchor}-{part}">{title}</{sub}>')
             parts.append('<div class="grid">' + "\n".join(plots) + "</div>")
         parts.append(f'<p class="note">{len(samples["t"])} samples, one every '
                      f'{samples["interval"]} {"steps" if samples["clock"] == "step" else "ms"} '
@@ -280,7 +282,7 @@ def sweep_page_body(doc):
     failing = [r for r in runs if r.get("status") not in ("passed", None) and r.get("samples")]
     if failing:
         parts.append(f"<h2>The first failing run (seed {escape(str(failing[0].get('seed')))})</h2>")
-        parts.append(run_section(failing[0], level=3))
+        parts.append(run_section(failing[0], level=3, anchor="first-failing"))
     return "\n".join(parts)
 
 
@@ -292,7 +294,7 @@ def run_page_body(doc, traces=None):
              f'{", interrupted by " + escape(str(doc["interrupted"])) if doc.get("interrupted") else ""}; '
              f'<code>{escape(str(doc.get("command", "")))}</code></p>']
     for i, run in enumerate(runs):
-        parts.append(run_section(run, traces.get(i)))
+        parts.append(run_section(run, traces.get(i), anchor=f"run{i}"))
     return "\n".join(parts)
 
 

@@ -138,8 +138,8 @@ def line_chart(name, title, xs, series, x_label, y_label, width=WIDTH, height=21
             xx = _f(sx(x))
             body.append(f'<line x1="{xx}" x2="{xx}" y1="{y0}" y2="{y0 + h}" stroke="{color}" '
                         f'stroke-width="1.5"><title>{escape(label)}</title></line>')
-    legend, extra = _legend(x0, height + 2, [(lbl, c, d) for lbl, _, c, d in series], width)
-    return _frame(name, title, width, height + extra + 4, body + legend)
+    legend, extra = _legend(x0, height + 6, [(lbl, c, d) for lbl, _, c, d in series], width)
+    return _frame(name, title, width, height + extra + 8, body + legend)
 
 
 def _heat_color(frac):
