@@ -38,8 +38,6 @@ Only one writer at a time: the machine before the start barrier, after the
 CPUs are gone and in none/free runs; the token holder in serialised runs.
 """
 
-import numpy as np
-
 from kernel_model import spinlock
 from kernel_model.gfp import MAX_NR_ZONES, ZONE_NAMES
 from kernel_model.slab_common import MAX_CACHES, NAME_LEN, NR_STAT
