@@ -191,3 +191,25 @@ def test_report_command_refuses_a_trace_for_a_sweep(tmp_path, capsys):
 CTXS = ("process", "hardirq", "softirq", "tasklet")
 IRQ_KEYS = ("raised", "delivered", "in_model_code", "deferred", "coalesced", "in_softirq", "softirqs",
             "tasklets", "ksoftirqd_wakeups")
+
+
+def test_a_long_trace_is_drawn_in_a_bounded_number_of_marks():
+    from harness.outputs.html_timeline import BUCKETS, timeline_svg
+    steps = [(i % 3, KIND_CODE["alloc"] if i % 7 else KIND_CODE["irq"]) for i in range(200_000)]
+    svg_text = timeline_svg(steps, 3, [{"kind": "leak", "step": 150_000, "cpu": 2}])
+    marks = svg_text.count('class="data"')
+    assert 3 <= marks <= 2 * 3 * BUCKETS                     # bars and hardirq ticks, per slice at most
+    assert "leak at step 150000 on CPU 2" in svg_text
+    assert ">CPU 2<" in svg_text
+
+
+def test_an_empty_trace_draws_no_timeline():
+    from harness.outputs.html_timeline import timeline_svg
+    assert timeline_svg([], 2) is None
+
+
+def test_ticks_are_round_numbers_covering_the_range():
+    from harness.outputs.html_svg import nice_ticks
+    assert nice_ticks(0, 1000) == [0, 200, 400, 600, 800, 1000]
+    assert nice_ticks(-1.05, 1.05) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert nice_ticks(5, 5) == [5, 5.2, 5.4, 5.6, 5.8, 6]
