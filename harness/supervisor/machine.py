@@ -9,11 +9,13 @@ Data flow::
     all READY: run_ctl[GO] = 1  --------------->  setup, timer, main loop
     read pipes: MachineSide.on_<kind>  <-------  messages (runtime/messages.py)
     watch exits (sentinels), heartbeats (watchdog)
+    none/free runs: sample the arena every 50 ms   (serialised: the token holder
+                    (runtime/samples.py)             samples every 256 steps)
     duration over / Ctrl-C / SIGTERM: STOP  --->  stop, teardown, roots, exit
     a CPU died, exited, locked up: ABORT  ----->  leave at once, no teardown
                               ABORT  <---------  a CPU that found a deadlock
     grace over: SIGKILL the stragglers
-    final counters, lock stats, /proc views; clean runs only: kmemleak's
+    last sample, final counters, lock stats, /proc views; clean runs only: kmemleak's
     reachability scan (the CPUs' roots + the arena), invariants
     close the arena (unlinks /dev/shm) -- on every path, in ``finally``
 
