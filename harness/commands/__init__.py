@@ -27,4 +27,5 @@ COMMANDS = (              # in `mmstress --help` order
     "repro",
     "failures",
     "clean",
+    "report",
 )

@@ -15,6 +15,7 @@ space), 1 a violation found (the reproduce command printed), 2 bad usage,
 
 import dataclasses
 import os
+import shlex
 import sys
 
 from harness.exits import EXIT_HARNESS, EXIT_OK, EXIT_VIOLATIONS, UsageError
@@ -54,7 +55,7 @@ def scenario_for(args):
 
 def main(args):
     from harness.checkers.kinds import KINDS
-    from harness.outputs import recording
+    from harness.outputs import merge, recording
     from harness.scheduler import options as scheduling
     from harness.supervisor import machine
     from harness.tools import explore
@@ -126,7 +127,7 @@ def main(args):
         execution, result = out.found
         v = explore.same_violation(result, args.kind) or (result.violations or [None])[0]
         if v is not None:
-            print(v["text"].splitlines()[0])
+            print(merge.as_record(v)["title"])     # records carry no text (report schema 2)
             print(f"  at {v.get('site')} (CPU {v['cpu']} {v['context']})")
         else:
             print(f"failed: {(result.failures or [{}])[0].get('message', 'exit 1')}")
@@ -136,8 +137,12 @@ def main(args):
         if args.trace:
             recording.save(result, args.trace)
             print(f"saved: {args.trace} ({recording.replay_command(args.trace, sc)})")
+        if args.html:
+            _write_html(args, result)
         print(f"reproduce: {explore.reproduce_command(sc, execution)}")
         return write("found", EXIT_VIOLATIONS, execution, result, args.trace)
+    if args.html:
+        print(f"explore: --html {args.html}: no failing execution, no page written", file=sys.stderr)
     if out.exhausted:
         print(f"exhausted: no violation within {args.preemptions} preemptions: {ex.status()} "
               f"({out.seconds:.1f} s)")
@@ -166,6 +171,15 @@ def _write_json(args, sc, ex, out, outcome, code, execution, result, trace):
     report.write_json(args.json, doc)
 
 
+def _write_html(args, result):
+    """The failing execution's page: its report, its steps as the timeline."""
+    from harness.outputs import html_report, report
+    command = "mmstress " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    doc = report.document([result], command, result.seed, result.exit_code)
+    html_report.write(args.html, doc, {0: result.steps} if result.steps else None)
+    print(f"saved: {args.html}")
+
+
 def arguments(p):
     from harness.outputs.destination import writable
     from harness.scheduler import options as scheduling
@@ -187,4 +201,6 @@ def arguments(p):
                    help="also save the failing execution's trace")
     p.add_argument("--json", metavar="PATH", type=writable, help="write the outcome as JSON (kind "
                    "explore: executions, time, the failing execution's command)")
+    p.add_argument("--html", metavar="PATH", type=writable, help="draw the failing execution as "
+                   "one HTML page (as `mmstress report --html`)")
     scheduling.add_arguments(p)

@@ -1,7 +1,7 @@
 """``mmstress run [SCENARIO ...]``: run scenarios on CPUs as processes; print a summary; write reports.
 
     mmstress run [SCENARIO ...] [--seed N] [--cpus N] [--duration 10s | --ops N]
-                 [--json PATH] [--junit PATH] [--quiet] [--proc buddyinfo,zoneinfo,slabinfo]
+                 [--json PATH] [--junit PATH] [--html PATH] [--quiet] [--proc buddyinfo,zoneinfo,slabinfo]
                  [--irq-mask lazy|sigmask] [--sched none|free|random|pct|pos|dfs] [--trace PATH]
                  [--repro] [--failures-dir DIR | --no-failures] [--failures-keep N]
 
@@ -19,6 +19,7 @@ started; after --failures-keep passes in a row (default 3) it is dropped.
 """
 
 import dataclasses
+import os
 import shlex
 import sys
 
@@ -38,6 +39,8 @@ def arguments(p):
     p.add_argument("--ops", type=int, help="process-context iterations per CPU, instead of a duration")
     p.add_argument("--json", metavar="PATH", type=writable, help="write the JSON report (kind run: harness/outputs/schemas/run.schema.json)")
     p.add_argument("--junit", metavar="PATH", type=writable, help="write JUnit XML, one test case per scenario")
+    p.add_argument("--html", metavar="PATH", type=writable, help="write one self-contained HTML "
+                   "page: splats, timeline, plots over time (as `mmstress report --html`)")
     p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     p.add_argument("--proc", metavar="VIEWS", help="print /proc views at the end: "
                    "buddyinfo,zoneinfo,vmstat,slabinfo")
@@ -102,6 +105,8 @@ def scenarios_of(args):
             args.repro_budget_s = parse_budget(args.repro_budget)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
+        raise UsageError(f"--html {args.html}: no such directory for the page")
     views = [v for v in (args.proc or "").split(",") if v]
     for v in views:
         if v not in machine.PROC_VIEWS:
@@ -126,7 +131,7 @@ def main(args):
     settings = run.RunSettings(
         sched=args.sched, sched_params=args.sched_params, sched_seed=args.sched_seed,
         repro_budget=args.repro_budget_s, irq_mask=args.irq_mask, proc_views=tuple(views),
-        trace=args.trace, quiet=args.quiet, json=args.json, junit=args.junit,
+        trace=args.trace, quiet=args.quiet, json=args.json, junit=args.junit, html=args.html,
         command="mmstress " + " ".join(shlex.quote(a) for a in (args.argv or [])),
         failures=db, names=tuple(args.scenario or ["smoke"]))
     if db is not None and not args.check_determinism:

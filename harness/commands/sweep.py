@@ -4,7 +4,8 @@ Each scenario x seed is one ``mmstress run`` (the same options, the same
 reports); ``-j`` of them run at once on this machine, or one per ``--tx``
 pytest-xdist gateway, on this machine or others (``harness/tools/sweep_xdist.py``).  A progress bar on a terminal (plain
 lines otherwise), then the failing runs grouped by violation kind and site,
-each with the command that reproduces it.  How the runs are started and
+each with the command that reproduces it (``--html``: the same as one page
+with the plots of the first failing run).  How the runs are started and
 stopped: ``harness/tools/sweep.py``.
 
 Saved failures first: the failure database's entries for these scenarios
@@ -56,6 +57,8 @@ def arguments(p):
                    "after it; the runs not started are listed as not run, not as failures")
     p.add_argument("--json", metavar="PATH", type=writable, help="write the sweep's JSON report")
     p.add_argument("--junit", metavar="PATH", type=writable, help="write JUnit XML, one test case per run")
+    p.add_argument("--html", metavar="PATH", type=writable, help="write one HTML page: failures "
+                   "grouped by bug, every seed's outcome, the first failing run's plots (mmstress report)")
     p.add_argument("--show", type=int, default=5, metavar="N", help="reproduce commands printed per "
                    "failing group (default 5; the JSON has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress; the summary only")
@@ -131,7 +134,8 @@ def main(args):
     doc = sw.document(command, args.seeds)
     from harness.outputs import destination, report
     for flag, path, write in (("--json", args.json, report.write_json),
-                              ("--junit", args.junit, sweep.write_junit)):
+                              ("--junit", args.junit, sweep.write_junit),
+                              ("--html", args.html, _html_report)):
         if path:
             try:
                 write(path, doc)
@@ -142,7 +146,7 @@ def main(args):
     if sw.interrupted:
         import signal
         print(f"mmstress: sweep interrupted by {signal.Signals(sw.interrupted).name}"
-              + ("; partial report written" if args.json or args.junit else ""), file=sys.stderr)
+              + ("; partial report written" if args.json or args.junit or args.html else ""), file=sys.stderr)
     return code
 
 
@@ -260,3 +264,8 @@ class Bar:
     def done(self, sw):
         sys.stderr.write("\r\033[K")
         sys.stderr.flush()
+
+
+def _html_report(path, doc):
+    from harness.outputs import html_report
+    html_report.write(path, doc)

@@ -23,7 +23,9 @@ JSON shape (``schema_version`` 3, ``kind`` "run"; one entry in ``runs`` per scen
              proc: {view: text},
              sched: null | {strategy, steps, hash, truncated, diverged_at, stopped, trace},
              host: {name, cpus, worker},
-             reproduce: "mmstress run ..." | "mmstress replay TRACE"}]}
+             reproduce: "mmstress run ..." | "mmstress replay TRACE",
+             samples: null | {clock, interval, t, zones, caches, locks, cpus}
+                      (counters over time: harness/runtime/samples.py)}]}
 
 Version 3: every document the tool writes carries ``kind`` (``outputs/schemas/``).
 Version 2: a violation is the checker's record (``harness/checkers/record.py``),
@@ -45,6 +47,7 @@ machines.  A library scenario's ``reproduce`` names it (``larson``,
 
 import json
 import os
+import re
 import socket
 
 from harness.exits import printable
@@ -120,6 +123,7 @@ def run_dict(result):
         "sched": dict(result.sched, trace=getattr(result, "trace_path", None)) if result.sched else None,
         "host": host(),
         "reproduce": reproduce_command(result),
+        "samples": getattr(result, "samples", None),
     }
 
 
@@ -140,10 +144,21 @@ def document(results, command, seed, exit_code, interrupted=None, kind="run"):
             "interrupted": interrupted, "runs": [run_dict(r) for r in results]}
 
 
+# an array of numbers as json.dump(indent=1) spreads it, one per line (a string cannot
+# hold a raw newline, so only real arrays match)
+_NUMBER_LIST = re.compile(r"\[\n\s*-?[\d.eE+-]+(?:,\n\s*-?[\d.eE+-]+)*\n\s*\]")
+
+
+def _one_line(match):
+    return "[" + ", ".join(part.strip() for part in match.group(0)[1:-1].split(",")) + "]"
+
+
 def write_json(path, doc):
+    """Indented JSON, with each array of numbers (the samples' series) on one line."""
+    text = _NUMBER_LIST.sub(_one_line, json.dumps(doc, indent=1, default=str))
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1, default=str)
+        f.write(text)
         f.write("\n")
     os.replace(tmp, path)
 

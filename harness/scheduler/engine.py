@@ -146,6 +146,9 @@ class SchedEngine:
         self.cpu = None
         self.deliver_irq = None
         self.obj_set = False               # per process: this CPU's sched_obj slot is not 0
+        self.sample = None                 # serialised runs: sample(step) at every step whose
+        self.sample_mask = -1              # bits under sample_mask are 0 (the machine sets both:
+                                           # samples.Sampler.tick, which decides if one is due)
         strategy.new_execution(seed, self.view)
         self.meta[META_TOKEN] = strategy.next_cpu(self.view, 0, KIND_CODE["start"]) if self.serialised else -1
 
@@ -193,6 +196,8 @@ class SchedEngine:
             self.trace[step - 1] = me << 8 | kind
         else:
             self.meta[META_TRUNC] = 1
+        if not step & self.sample_mask:
+            self.sample(step)
         return step
 
     def _free_point(self, me, kind, obj):

@@ -9,11 +9,13 @@ Data flow::
     all READY: run_ctl[GO] = 1  --------------->  setup, timer, main loop
     read pipes: MachineSide.on_<kind>  <-------  messages (runtime/messages.py)
     watch exits (sentinels), heartbeats (watchdog)
+    none/free runs: sample the arena every 50 ms   (serialised: the token holder
+                    (runtime/samples.py)             samples every 256 steps)
     duration over / Ctrl-C / SIGTERM: STOP  --->  stop, teardown, roots, exit
     a CPU died, exited, locked up: ABORT  ----->  leave at once, no teardown
                               ABORT  <---------  a CPU that found a deadlock
     grace over: SIGKILL the stragglers
-    final counters, lock stats, /proc views; clean runs only: kmemleak's
+    last sample, final counters, lock stats, /proc views; clean runs only: kmemleak's
     reachability scan (the CPUs' roots + the arena), invariants
     close the arena (unlinks /dev/shm) -- on every path, in ``finally``
 
@@ -46,7 +48,7 @@ from kernel_model.arena import ArenaSpaceError
 
 from harness.runtime import counters as C
 from harness import rng, signals
-from harness.runtime import bootargs, hooks, mailbox, percpu
+from harness.runtime import bootargs, hooks, mailbox, percpu, samples
 from harness.scheduler import options as scheduling
 from harness.scheduler import engine as sched_engine
 from harness.runtime.cpu import cpu_main
@@ -146,6 +148,7 @@ class RunResult:
     sched_options: object = None
     sched: dict | None = None         # strategy, steps, trace hash, divergence (scheduling.outcome)
     steps: list = field(default_factory=list, repr=False)   # the recorded (CPU, kind) steps
+    samples: dict | None = None       # counters over time (runtime/samples.py decode)
     trace_path: str | None = None
 
     @property
@@ -175,7 +178,7 @@ def _boot(sc, sched_opts=None):
     if getattr(sc, "tlb", None) is not None:
         kw["tlb"] = True                 # per-CPU TLBs: their shared flush word (kernel_model/tlb.py)
     sections = (C.arena_sections(sc.cpus) + mailbox.arena_sections(sc.cpus)
-                + percpu.arena_sections(sc.cpus)
+                + percpu.arena_sections(sc.cpus) + samples.arena_sections(sc.cpus)
                 + hooks.arena_sections(sc.checkers, spinlock.MAX_LOCKS, sc.layout().nr_pages)
                 + (scheduling.arena_sections(sched_opts, sc.cpus) if sched_opts else []))
     debug = getattr(sc, "debug", None)
@@ -227,11 +230,17 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
         result.interrupted = signals.requested()
         return result
     node = _boot(sc, sched)
-    procs, rfds, engine = [], [], None
+    procs, rfds, engine, sampler, serialised = [], [], None, None, False
     side = messages.MachineSide(result)
     bufs = {}
     try:
         engine = scheduling.make_engine(sched, node, seed, sc.cpus) if sched else None
+        serialised = engine is not None and engine.serialised
+        sampler = samples.Sampler(node.arena, sc.cpus,
+                                  samples.CLOCK_STEP if serialised else samples.CLOCK_MS)
+        sampler.take(0)                        # the booted machine, before any CPU runs
+        if serialised:                         # the token holder samples every K steps
+            engine.sample, engine.sample_mask = sampler.tick, samples.INTERVAL_STEPS - 1
         plan = Plan(sc, seed, node, result.irq_mask, _pin_cores(sc.cpus), engine)
         result.pinned = plan.pin_cores is not None
         mp = multiprocess.get_context("fork")
@@ -246,7 +255,8 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
             os.set_blocking(r, False)
             procs.append(p)
             rfds.append(r)
-        _monitor(result, plan, procs, rfds, progress, grace, side, bufs)
+        _monitor(result, plan, procs, rfds, progress, grace, side, bufs,
+                 None if serialised else sampler)
     finally:
         for p in procs:
             if p.exitcode is None:
@@ -256,6 +266,10 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
             _drain(side, r, bufs)
             os.close(r)
         try:
+            if sampler is not None:            # the end of the run, every CPU gone
+                sampler.take(engine.meta[sched_engine.META_STEP] if serialised
+                             else int(result.elapsed * 1000))
+                result.samples = samples.decode(node, sc.cpus)
             _collect(result, node, proc_views, side.roots)
             if engine is not None:             # the steps live in the arena: read them before it closes
                 result.steps = engine.steps()
@@ -293,7 +307,9 @@ def _kill_cpu(pid):
             pass
 
 
-def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
+def _monitor(result, plan, procs, rfds, progress, grace, side, bufs, sampler=None):
+    """Watch the CPUs until every one is gone; ``sampler``: none/free runs, sampled here
+    every interval of wall time (serialised runs sample in the token holder)."""
     sc, node = result.scenario, plan.node
     ctl, phase, beat = node.arena.v["run_ctl"], node.arena.v["cpu_phase"], node.arena.v["cpu_beat"]
     n = sc.cpus
@@ -416,6 +432,8 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs):
             for p in procs:
                 p.join(5)
             break
+        if sampler is not None and t0 is not None and not ctl[C.CTL_STOP]:
+            sampler.tick(int((now - t0) * 1000))
         if progress and t0 is not None and now - max(last_progress, t0) >= 0.5:
             last_progress = now
             progress(_progress_line(node, n, now - t0))

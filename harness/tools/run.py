@@ -36,6 +36,7 @@ class RunSettings:
     quiet: bool = False              # no progress line, no summary
     json: str | None = None
     junit: str | None = None
+    html: str | None = None          # the HTML page (harness/outputs/html_report.py)
     command: str = "mmstress run"    # the command line, for the report
     failures: object = None          # outputs.failures.FailureDB: save failing runs (None: off)
     names: tuple = ()                # the scenarios as the user named them (for the database)
@@ -114,7 +115,8 @@ def run_scenarios(scenarios, seed, settings):
     signame = signal.Signals(interrupted).name if interrupted else None
     doc = report.document(results, settings.command, seed, code, signame)
     for flag, path, write in (("--json", settings.json, report.write_json),
-                              ("--junit", settings.junit, junit.write_junit)):
+                              ("--junit", settings.junit, junit.write_junit),
+                              ("--html", settings.html, lambda p, d: _html(p, d, results))):
         if path:
             try:
                 write(path, doc)
@@ -131,7 +133,7 @@ def run_scenarios(scenarios, seed, settings):
                     code = rc
                     break
     if interrupted:
-        written = "; partial report written" if settings.json or settings.junit else ""
+        written = "; partial report written" if settings.json or settings.junit or settings.html else ""
         print(f"mmstress: interrupted by {signame}{written}", file=sys.stderr)
     return code
 
@@ -182,3 +184,9 @@ def check_determinism(scenarios, seed, settings):
     finally:
         restore()
     return code
+
+
+def _html(path, doc, results):
+    """The run's page (harness/outputs/html_report.py), with each traced run's steps."""
+    from harness.outputs import html_report
+    html_report.write(path, doc, {i: r.steps for i, r in enumerate(results) if r.steps})

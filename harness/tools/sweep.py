@@ -54,7 +54,8 @@ The sweep JSON (``"kind": "sweep"``, harness/outputs/schemas/sweep.schema.json):
      saved_failures: [{id, scenario, seed, status, exit_code, change, key, reproduce}]}
                                   (the failure database's entries re-run before the sweep)
 
-Passing runs are kept short so a sweep of a million seeds fits in memory.
+Passing runs are kept short so a sweep of a million seeds fits in memory; of the
+failing runs, only the first of each bug keeps its ``samples`` (the HTML page's plots).
 """
 
 import dataclasses
@@ -429,10 +430,14 @@ class Sweep:
             run = {k: run.get(k) for k in ("scenario", "source", "seed", "status", "exit_code",
                                            "elapsed", "host", "reproduce")}
         elif key != "interrupted":
+            first = False
             for key, what in problems(run):
-                self.groups.setdefault(key, []).append(
-                    {"scenario": run["scenario"], "seed": run["seed"], **what,
-                     "reproduce": run["reproduce"]})
+                group = self.groups.setdefault(key, [])
+                first = first or not group
+                group.append({"scenario": run["scenario"], "seed": run["seed"], **what,
+                              "reproduce": run["reproduce"]})
+            if not first and run.get("samples"):
+                run = dict(run, samples=None)    # the first run of each bug keeps its samples
         self.results.append(run)
         if self.events:
             self.events.finished(self, job, run)

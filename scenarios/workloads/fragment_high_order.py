@@ -14,9 +14,9 @@ it gets; attempts and successes go to ``high_o<N>_tries`` / ``high_o<N>_ok``,
 so the report's per-CPU sums give the success ratio per order.
 """
 
+from kernel_model import extfrag
 from kernel_model import pgdat as _pgdat
 from kernel_model.gfp import GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT, __GFP_MEMALLOC, __GFP_NORETRY, __GFP_NOWARN
-from kernel_model.zone import NR_PAGE_ORDERS
 
 MAX_TRY = 5
 FILL_GFP = (GFP_NOWAIT | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN,
@@ -29,18 +29,7 @@ tries = 0
 
 def fragmentation_index(zone, order):
     """mm/vmstat.c fill_contig_page_info + __fragmentation_index, for ``zone``."""
-    free_pages = blocks_total = blocks_suitable = 0
-    for o in range(NR_PAGE_ORDERS):
-        blocks = zone.fa_nr[o]
-        blocks_total += blocks
-        free_pages += blocks << o
-        if o >= order:
-            blocks_suitable += blocks << (o - order)
-    if not blocks_total:
-        return 0
-    if blocks_suitable:
-        return -1000
-    return 1000 - (1000 + free_pages * 1000 // (1 << order)) // blocks_total
+    return extfrag.fragmentation_index(zone.fa_nr, order)
 
 
 def _main_zone():
