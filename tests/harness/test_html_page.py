@@ -127,10 +127,18 @@ def test_report_command_writes_the_page(tmp_path, capsys):
     assert set(RUN_PLOTS) <= set(plots(out.read_text()))
 
 
+def _trace(scenario, seed, steps):
+    """A trace with a whole format-3 header (traces are validated when read)."""
+    from harness.scheduler.trace import FORMAT
+    return Trace({"format": FORMAT, "scenario": scenario, "source": f"bugs/{scenario}",
+                  "scenario_hash": "0" * 64, "scenario_text": "", "workloads": {}, "seed": seed,
+                  "strategy": "random", "options": {}, "cpus": 2, "steps": len(steps)}, steps)
+
+
 def test_report_command_draws_the_trace_given(tmp_path, capsys):
     js, out, tr = tmp_path / "r.json", tmp_path / "r.html", tmp_path / "t.mmtrace"
     js.write_text(json.dumps(run_doc()))
-    Trace({"scenario": "double_free", "seed": 0}, [(0, 1), (1, 2)] * 10).save(tr)
+    _trace("double_free", 0, [(0, 1), (1, 2)] * 10).save(tr)
     assert main(["report", str(js), "--html", str(out), "--trace", str(tr)]) == EXIT_OK
     assert plots(out.read_text())["timeline"] > 0
 
@@ -151,7 +159,7 @@ def test_report_command_refuses_bad_input_naming_the_file(tmp_path, capsys):
 def test_report_command_refuses_a_trace_of_another_run(tmp_path, capsys):
     js, tr = tmp_path / "r.json", tmp_path / "t.mmtrace"
     js.write_text(json.dumps(run_doc()))
-    Trace({"scenario": "leak", "seed": 4}, [(0, 1)]).save(tr)
+    _trace("leak", 4, [(0, 1)]).save(tr)
     code = main(["report", str(js), "--html", str(tmp_path / "x.html"), "--trace", str(tr)])
     assert code == EXIT_USAGE
     assert "a trace of leak seed 4" in capsys.readouterr().err
