@@ -252,7 +252,10 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
             _drain(side, r, bufs)
             os.close(r)
         try:
-            _collect(result, node, proc_views, side.roots)
+            unwound = bool(node.arena.v["run_ctl"][C.CTL_ABORT]) or (
+                engine is not None and engine.serialised
+                and bool(engine.meta[sched_engine.META_STOP]))
+            _collect(result, node, proc_views, side.roots, unwound)
             if engine is not None:             # the steps live in the arena: read them before it closes
                 result.steps = engine.steps()
                 kinds = {v["kind"] for v in result.violations}
@@ -460,9 +463,15 @@ def _progress_line(node, n, elapsed):
     return f"[{elapsed:5.1f}s] {rate} | interrupts {irqs:,}"
 
 
-def _collect(result, node, proc_views, roots=None):
+def _collect(result, node, proc_views, roots=None, unwound=False):
     """Final counters and model views; model checks (kmemleak's scan, the invariants)
-    only after a clean finish.  ``roots``: {cpu: [addresses]} the CPUs sent for kmemleak."""
+    only after a clean finish.  ``roots``: {cpu: [addresses]} the CPUs sent for kmemleak.
+
+    ``unwound``: the CPUs were told to leave as they stood (ABORT, or the schedule's
+    engine stopped: a second signal, a deadlock, a stop of a serialised run) -- they
+    may have left in the middle of the model with a lock held, and their phase
+    says EXITED all the same; draining the per-CPU lists would wait for that lock
+    forever, and the checks would judge a half-done state.  Not clean."""
     sc = result.scenario
     if any("step" in v for v in result.violations):     # scheduled: in the order they happened
         result.violations.sort(key=lambda v: (v.get("step", 1 << 62), v.get("cpu") or 0))
@@ -473,7 +482,8 @@ def _collect(result, node, proc_views, roots=None):
     a = node.arena
     percpu_vars.names, percpu_vars.nr, percpu_vars.val = a.v["percpu_name"], a.v["percpu_nr"], a.v["percpu_val"]
     result.percpu = percpu_vars.sums()
-    clean = all(p >= C.PHASE_TORNDOWN for p in result.counters["phase"]) and not result.harness_failed
+    clean = (all(p >= C.PHASE_TORNDOWN for p in result.counters["phase"])
+             and not result.harness_failed and not unwound)
     result.slab = _slab_summary(node) if sc.slab else None
     if clean and sc.slab and "kmemleak" in sc.checkers:
         for rec in kmemleak.scan_run(node, [a for addrs in (roots or {}).values() for a in addrs],
