@@ -113,7 +113,7 @@ def main(args):
         execution, result = out.found
         v = explore.same_violation(result, args.kind) or (result.violations or [None])[0]
         if v is not None:
-            print(v["text"].splitlines()[0])
+            print(v.get("title") or v["kind"])     # a record: its text is rendered, not stored
             print(f"  at {v.get('site')} (CPU {v['cpu']} {v['context']})")
         else:
             print(f"failed: {(result.failures or [{}])[0].get('message', 'exit 1')}")
