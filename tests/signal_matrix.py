@@ -112,17 +112,21 @@ def make_files(folder):
         with open(os.path.join(folder, f"{module}.py"), "w") as f:
             f.write(WORKLOAD.format(bug=bug))
     files = {"long": os.path.join(folder, "long.toml"), "bug": os.path.join(folder, "bug.toml"),
-             "trace": os.path.join(folder, "bug.mmtrace")}
+             "trace": os.path.join(folder, "bug.mmtrace"),
+             "long_trace": os.path.join(folder, "long-bug.mmtrace")}
     with open(files["long"], "w") as f:
         f.write(SCENARIO.format(what="clean, 600 ms", limit='duration = "600ms"', module="sigwork"))
     with open(files["bug"], "w") as f:
         f.write(SCENARIO.format(what="a double free", limit="ops = 150", module="sigbug"))
-    r = subprocess.run([sys.executable, "-m", "harness", "run", files["bug"], "--seed", "1",
-                        "--sched", "random", "--trace", files["trace"], "--quiet"],
-                       cwd=folder, env=_env(folder, None), capture_output=True, text=True,
-                       timeout=120)
-    if r.returncode != 1 or not os.path.exists(files["trace"]):
-        raise RuntimeError(f"recording the matrix's trace failed ({r.returncode}):\n{r.stderr}")
+    # minimize shrinks the short trace; replay redoes the long one (about a second of
+    # steps: "mid" must land inside the run, not after it)
+    for trace, ops in (("trace", "150"), ("long_trace", "800")):
+        r = subprocess.run([sys.executable, "-m", "harness", "run", files["bug"], "--seed", "1",
+                            "--sched", "random", "--ops", ops, "--trace", files[trace], "--quiet"],
+                           cwd=folder, env=_env(folder, None), capture_output=True, text=True,
+                           timeout=120)
+        if r.returncode != 1 or not os.path.exists(files[trace]):
+            raise RuntimeError(f"recording the matrix's trace failed ({r.returncode}):\n{r.stderr}")
     return files
 
 
@@ -139,7 +143,7 @@ def command_line(command, files, out):
     if command == "run":
         return ["run", files["long"], "--seed", "1", "--json", out]
     if command == "replay":
-        return ["replay", files["trace"], "--trust", "--json", out]     # our own trace
+        return ["replay", files["long_trace"], "--trust", "--json", out]     # our own trace
     if command == "minimize":
         return ["minimize", files["trace"], "--trust", "-o", out + ".min.mmtrace", "--json", out]
     return ["sweep", files["long"], "--seeds", "0-3", "-j", "2", "--json", out]
