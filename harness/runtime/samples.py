@@ -103,6 +103,12 @@ class Sampler:
             self.take(t)
             meta[META_NEXT] = t + meta[META_INTERVAL]
 
+    def close(self):
+        """Let go of the arena's NumPy views (before the arena closes: a view still
+        alive keeps the segment mapped, and its descriptor open, for the process's life)."""
+        self.rows = self.zone_meta = self.free_area = self.slab = self.locks = None
+        self.ops = self.irqs = self.meta = None
+
     def take(self, t):
         """Copy the counters into the next row (halving the ring first when it is full)."""
         meta = self.meta

@@ -280,6 +280,8 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
                 result.sched = dict(strategy=sched.strategy,
                                     **scheduling.outcome(engine, result.steps, kinds))
         finally:
+            if sampler is not None:
+                sampler.close()
             node.close()
     return result
 
