@@ -227,7 +227,7 @@ class Arena:
 _kept_mappings = []
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -254,7 +254,7 @@ def sweep_stale(shm_dir="/dev/shm"):
             pid = int(name[len(PREFIX):].split("_")[0])
         except ValueError:
             continue
-        if pid != os.getpid() and not _pid_alive(pid):
+        if pid != os.getpid() and not pid_alive(pid):
             try:
                 os.unlink(os.path.join(shm_dir, name))
                 removed.append(name)

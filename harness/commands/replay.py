@@ -88,15 +88,8 @@ def main(args):
 def _write(args, doc, code):
     """Write the reports asked for; exit 2 if one cannot be written after all."""
     from harness.outputs import destination, junit, report
-    for flag, path, write in (("--json", args.json, report.write_json),
-                              ("--junit", args.junit, junit.write_junit)):
-        if path:
-            try:
-                write(path, doc)
-            except OSError as exc:
-                destination.failed(flag, path, exc)
-                code = EXIT_USAGE
-    return code
+    return destination.write_all((("--json", args.json, report.write_json),
+                                  ("--junit", args.junit, junit.write_junit)), doc, code, EXIT_USAGE)
 
 
 def arguments(p):

@@ -133,15 +133,9 @@ def main(args):
     command = "mmstress " + " ".join(shlex.quote(a) for a in (args.argv or []))
     doc = sw.document(command, args.seeds)
     from harness.outputs import destination, report
-    for flag, path, write in (("--json", args.json, report.write_json),
-                              ("--junit", args.junit, sweep.write_junit),
-                              ("--html", args.html, _html_report)):
-        if path:
-            try:
-                write(path, doc)
-            except OSError as exc:
-                destination.failed(flag, path, exc)
-                code = EXIT_USAGE
+    code = destination.write_all((("--json", args.json, report.write_json),
+                                  ("--junit", args.junit, sweep.write_junit),
+                                  ("--html", args.html, _html_report)), doc, code, EXIT_USAGE)
     print(sw.summary(shown=args.show), flush=True)   # a reader gone: harness.cli.ReaderGone
     if sw.interrupted:
         import signal

@@ -72,3 +72,17 @@ def failed(flag, path, exc):
     """Say on stderr that ``flag PATH`` could not be written after all (``exc``: the OSError)."""
     reason = getattr(exc, "strerror", None) or str(exc)
     print(f"mmstress: {flag} {path}: could not write it: {reason}", file=sys.stderr)
+
+
+def write_all(outputs, doc, code, usage_code=2):
+    """Write ``doc`` to each ``(flag, path, write)`` whose path was given; a report that
+    cannot be written after all is said on stderr and makes the exit ``usage_code``
+    (the others are still written).  Returns the exit code."""
+    for flag, path, write in outputs:
+        if path:
+            try:
+                write(path, doc)
+            except OSError as exc:
+                failed(flag, path, exc)
+                code = usage_code
+    return code

@@ -22,7 +22,7 @@ import re
 import shutil
 import tempfile
 
-from kernel_model.arena import PREFIX as SEGMENT_PREFIX
+from kernel_model.arena import PREFIX as SEGMENT_PREFIX, pid_alive
 
 SHM = "/dev/shm"
 SWEEP_PREFIX = "mmstress-sweep-"
@@ -32,15 +32,7 @@ _SWEEP = re.compile(re.escape(SWEEP_PREFIX) + r"(\d+)-")
 
 def alive(pid):
     """Is process ``pid`` alive (or at least not known to be gone)?"""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid == os.getpid() or pid_alive(pid)
 
 
 def _owned(folder, pattern):

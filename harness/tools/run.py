@@ -114,15 +114,10 @@ def run_scenarios(scenarios, seed, settings):
             code = EXIT_VIOLATIONS
     signame = signal.Signals(interrupted).name if interrupted else None
     doc = report.document(results, settings.command, seed, code, signame)
-    for flag, path, write in (("--json", settings.json, report.write_json),
-                              ("--junit", settings.junit, junit.write_junit),
-                              ("--html", settings.html, lambda p, d: _html(p, d, results))):
-        if path:
-            try:
-                write(path, doc)
-            except OSError as exc:
-                destination.failed(flag, path, exc)
-                code = EXIT_USAGE
+    code = destination.write_all((("--json", settings.json, report.write_json),
+                                  ("--junit", settings.junit, junit.write_junit),
+                                  ("--html", settings.html, lambda p, d: _html(p, d, results))),
+                                 doc, code, EXIT_USAGE)
     if settings.repro_budget and not interrupted and code == EXIT_VIOLATIONS:
         from harness.tools.explore import search_and_print
         for res in results:

@@ -354,11 +354,13 @@ def test_a_sigkilled_sweep_leaves_a_folder_the_next_sweep_removes(tmp_path):
 def test_replay_and_minimize_reports_without_a_signal_are_complete(tmp_path):
     import signal_matrix
     files = signal_matrix.make_files(tmp_path)
-    r = _cli(["replay", files["trace"], "--json", "replay.json"], tmp_path, extra=[tmp_path])
+    r = _cli(["replay", files["trace"], "--trust", "--json", "replay.json"], tmp_path,
+             extra=[tmp_path])                             # our own trace and workload
     doc = json.loads((tmp_path / "replay.json").read_text())
     assert r.returncode == 1 == doc["exit_code"], r.stderr
     assert doc["interrupted"] is None and doc["runs"][0]["status"] == "violations"
-    r = _cli(["minimize", files["trace"], "-o", "min.mmtrace", "--budget", "3", "--json", "m.json"],
+    r = _cli(["minimize", files["trace"], "--trust", "-o", "min.mmtrace", "--budget", "3",
+              "--json", "m.json"],
              tmp_path, extra=[tmp_path])
     doc = json.loads((tmp_path / "m.json").read_text())
     assert r.returncode == 0 == doc["exit_code"], r.stderr
