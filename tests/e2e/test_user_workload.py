@@ -21,7 +21,7 @@ def process(k):
     k.kfree(obj)
 '''
 FIXED = BUGGY.replace("    k.kfree(obj)\n    k.kfree(obj)\n", "    k.kfree(obj)\n")
-TOML = 'cpus = 2\nops = 50\nworkload = "drivers/mydrv.py"\n[allocator]\nslab = "slub"\n'
+TOML = 'cpus = 2\nops = 50\nworkload = "drivers/mydrv.py"\n'     # slab: the kernel's default, slub
 
 
 def _run(toml, cwd):
