@@ -23,8 +23,8 @@ from .gfp import format_gfp, gfp_zone, gfpflags_allow_blocking, parse_gfp  # noq
 from .layout import MemoryLayout, parse_size  # noqa: E402
 from .page import Page, page_count  # noqa: E402
 from .page_api import (__free_page, __free_pages, __get_free_page, __get_free_pages,  # noqa: E402
-                       alloc_page, alloc_pages, free_page, free_pages, get_zeroed_page,
-                       page_address, virt_to_page)
+                       alloc_page, alloc_pages, alloc_pages_node, free_page, free_pages,
+                       get_zeroed_page, numa_node_id, page_address, page_to_nid, virt_to_page)
 from .pgdat import current  # noqa: E402
 from .mm_init import boot  # noqa: E402
 from . import invariants  # noqa: E402
