@@ -35,7 +35,7 @@ from .kmalloc import (ZERO_SIZE_PTR, kcalloc, kfree, kfree_sensitive, kmalloc,  
 from .slab_common import (SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS,  # noqa: E402
                           SLAB_HWCACHE_ALIGN, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
                           SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU, kmem_cache,
-                          kmem_cache_alloc, kmem_cache_create, kmem_cache_destroy,
-                          kmem_cache_free, kmem_cache_shrink, kmem_cache_zalloc, object_info)
+                          kmem_cache_alloc, kmem_cache_alloc_node, kmem_cache_create,
+                          kmem_cache_destroy, kmem_cache_free, kmem_cache_shrink, kmem_cache_zalloc, object_info)
 from .vmalloc import (is_vmalloc_addr, vfree, vmalloc, vmalloc_to_page, vmalloc_to_pfn,  # noqa: E402
                       vzalloc)

@@ -39,9 +39,9 @@ def slab_allocator_name(slab, page_data):
     return name
 
 
-def slab_sections(layout, nr_cpus, allocator, debug_data):
+def slab_sections(layout, nr_cpus, allocator, debug_data, nr_nodes=1):
     n = layout.nr_pages
-    out = slab_common.arena_sections(nr_cpus)
+    out = slab_common.arena_sections(nr_cpus, nr_nodes)
     if debug_data:
         out += slab_debug.arena_sections(nr_cpus, n, layout.page_size)
     return out + allocator.arena_sections(nr_cpus) + vmalloc_sections(n)
@@ -87,7 +87,8 @@ def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
     allocator = slab_h.allocator(name) if name else None
     debug_flags = slab_common.slub_debug_flags(slub_debug)
     debug_data = bool(debug_flags) and allocator is not None
-    sections = slab_sections(layout, nr_cpus, allocator, debug_data) if allocator else []
+    sections = (slab_sections(layout, nr_cpus, allocator, debug_data, numa.nr_nodes)
+                if allocator else [])
     if tlb:
         sections = list(sections) + tlb_mod.arena_sections(nr_cpus)
     node = pgdat_mod.pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections, sections,

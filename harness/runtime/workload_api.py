@@ -28,6 +28,7 @@ Allocation   kmalloc(size, gfp) kzalloc kfree(addr) ksize krealloc(addr, size, g
              kmem_cache_return_sheaf(cache, gfp, sheaf)
              alloc_pages(gfp, order) -> page   __free_pages(page, order)
              alloc_pages_node(nid, gfp, order)  numa_node_id()  page_to_nid(page)
+             kmalloc_node(size, gfp, nid)  kmem_cache_alloc_node(cache, gfp, nid)
              __get_free_pages(gfp, order) -> addr   get_zeroed_page(gfp)
              free_pages(addr, order)   page_address(page)   virt_to_page(addr)
              page_to_pfn(page)  pfn_to_page(pfn)   vmalloc(size) vzalloc vfree(addr)
@@ -176,7 +177,7 @@ def _sheaf_fn(name):
 _GFP_ARG = {"kmalloc": 1, "kzalloc": 1, "krealloc": 2, "kmem_cache_alloc": 1,
             "kmem_cache_prefill_sheaf": 1, "kmem_cache_alloc_from_sheaf": 1,
             "alloc_pages": 0, "__get_free_pages": 0, "get_zeroed_page": 0,
-            "alloc_pages_node": 1}
+            "alloc_pages_node": 1, "kmalloc_node": 1, "kmem_cache_alloc_node": 1}
 
 
 class Kernel:
@@ -224,6 +225,8 @@ class Kernel:
     kmem_cache_alloc = _counted_alloc("kmem_cache_alloc")
     alloc_pages = _counted_alloc("alloc_pages")
     alloc_pages_node = _counted_alloc("alloc_pages_node", op="alloc_pages")
+    kmalloc_node = _counted_alloc("kmalloc_node", op="kmalloc")
+    kmem_cache_alloc_node = _counted_alloc("kmem_cache_alloc_node", op="kmem_cache_alloc")
 
     def numa_node_id(self):
         """The NUMA node of this CPU ([memory] nodes, cpus_per_node)."""
@@ -546,9 +549,6 @@ class Kernel:
         return 0 if x == y else (1 if x > y else -1)
 
     # -- more of the kernel's allocation API (uncounted wrappers of counted calls) -------
-    def kmalloc_node(self, size, gfp, node=0):
-        return self.kmalloc(size, gfp)
-
     def kfree_sensitive(self, addr):
         """Zero the object (ksize bytes) and kfree it (kzfree before 5.9)."""
         km.kfree_sensitive(addr)

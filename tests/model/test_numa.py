@@ -6,7 +6,7 @@ import re
 import pytest
 
 import kernel_model as km
-from kernel_model import invariants, procfs
+from kernel_model import invariants, procfs, slab_common as sc, slub
 from kernel_model.numa import NumaTopology
 from kernel_model.pgdat import ZONELIST_FALLBACK, ZONELIST_NOFALLBACK
 
@@ -158,3 +158,65 @@ def test_one_node_counts_no_misses_and_vmstat_has_no_numa_lines():
     with km.boot(total="64M", nr_cpus=2, nodes=2) as node:
         km.alloc_pages(km.GFP_KERNEL, 0)
         assert "numa_hit 1\n" in procfs.vmstat(node)
+
+
+# -- SLUB's per-node lists -------------------------------------------------------------
+def _nid(node, addr):
+    return node.page_to_nid(node.virt_to_pfn(addr))
+
+
+def test_slub_remote_free_goes_to_the_owning_nodes_lists():
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab="slub") as node:
+        s = km.kmem_cache_create("numa_obj", 256)
+        km.context.set_this_cpu(km.context.CPU(1))
+        objs = [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(100)]
+        assert {_nid(node, a) for a in objs} == {1}
+        km.context.set_this_cpu(km.context.CPU(0))
+        for a in objs[:-1]:                    # keep one: its slab stays on a list
+            km.kmem_cache_free(s, a)
+        slub.flush_all(s)
+        n0, n1 = s.node
+        kn = node.slab.node
+        assert kn[n0.base + sc.KN_NR_SLABS] == kn[n0.base + sc.KN_NR_PARTIAL] == 0
+        assert kn[n1.base + sc.KN_NR_SLABS] >= 1 and kn[n1.base + sc.KN_NR_PARTIAL] >= 1
+        assert slub.check_cache(s) == [] and sc.check_slabs(node, [objs[-1]]) == []
+        # CPU 0 allocates again: its own node first, not node 1's partial slabs
+        assert _nid(node, km.kmem_cache_alloc(s, km.GFP_KERNEL)) == 0
+
+
+def test_kmalloc_node_and_kmem_cache_alloc_node():
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab="slub") as node:
+        s = km.kmem_cache_create("numa_obj", 512)
+        local = km.kmem_cache_alloc(s, km.GFP_KERNEL)
+        assert _nid(node, local) == 0
+        remote = km.kmem_cache_alloc_node(s, km.GFP_KERNEL | km.__GFP_THISNODE, 1)
+        assert _nid(node, remote) == 1
+        assert sc.slab_stats(s)["alloc_node_mismatch"] == 1      # CPU 0's slab was node 0's
+        assert _nid(node, km.kmalloc_node(100, km.GFP_KERNEL, 1)) == 1
+        # NUMA_NO_NODE is no preference: node_match() takes the CPU slab whatever
+        # its node, and kmalloc-128's CPU slab is now node 1's
+        assert _nid(node, km.kmalloc_node(100, km.GFP_KERNEL, -1)) == 1
+        assert _nid(node, km.kmalloc_node(64 << 10, km.GFP_KERNEL, 1)) == 1     # large kmalloc
+        with pytest.raises(ValueError, match="node 3 is not online"):
+            km.kmalloc_node(100, km.GFP_KERNEL, 3)
+        assert slub.check_cache(s) == []
+
+
+def test_slub_thisnode_fails_when_the_node_is_full_and_falls_back_without():
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab="slub") as node:
+        s = km.kmem_cache_create("big_obj", 4096)
+        gfp = km.GFP_NOWAIT | km.__GFP_NOWARN
+        held = []
+        while True:
+            a = km.kmem_cache_alloc_node(s, gfp | km.__GFP_THISNODE, 1)
+            if a is None:
+                break
+            assert _nid(node, a) == 1
+            held.append(a)
+        assert len(held) > 1000                   # node 1 (32 MiB) filled to its watermarks
+        other = km.kmem_cache_alloc_node(s, gfp, 1)
+        assert other is not None and _nid(node, other) == 0
+        for a in held + [other]:
+            km.kmem_cache_free(s, a)
+        slub.flush_all(s)
+        assert slub.check_cache(s) == [] and sc.check_slabs(node, []) == []
