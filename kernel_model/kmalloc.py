@@ -115,12 +115,14 @@ def kmalloc_node(size, gfp, node=-1):
     st = sc.slab_state()
     sc.check_node(st.pgdat, node, "kmalloc_node")
     if size > st.kmalloc_max_cache:
-        return __kmalloc_large_node(st, size, gfp, node)
-    if not size:
+        addr = __kmalloc_large_node(st, size, gfp, node)
+    elif not size:
         return ZERO_SIZE_PTR
-    s = st.kmalloc_caches[(KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL,
-                           kmalloc_index(size))]
-    return sc.slab_alloc_node(s, gfp, size, node) or None
+    else:
+        s = st.kmalloc_caches[(KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL,
+                               kmalloc_index(size))]
+        addr = sc.slab_alloc_node(s, gfp, size, node) or None
+    return sc.node_alloc_done("kmalloc_node", st.pgdat, node, addr)
 
 
 def _large_head(node, addr):

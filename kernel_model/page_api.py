@@ -47,7 +47,11 @@ def alloc_pages_node(nid, gfp, order=0):
         raise ValueError(f"alloc_pages_node: node {nid!r} is not online "
                          f"(nodes 0..{node.nr_nodes - 1}, or NUMA_NO_NODE -1)")
     pfn = page_alloc.__alloc_pages(node, gfp, order, nid)
-    return None if pfn is None else Page(node, pfn)
+    if pfn is None:
+        return None
+    if nid >= 0:
+        debug.hooks.node_alloc("alloc_pages_node", nid, node.page_to_nid(pfn), pfn)
+    return Page(node, pfn)
 
 
 def numa_node_id():

@@ -484,7 +484,17 @@ def kmem_cache_alloc_node(s, gfp, node):
     """kmem_cache_alloc from NUMA node ``node`` (-1, NUMA_NO_NODE: no preference, as
     kmem_cache_alloc); with __GFP_THISNODE only from that node."""
     check_node(s.pgdat, node, "kmem_cache_alloc_node")
-    return slab_alloc_node(s, gfp, s.object_size, node) or None
+    return node_alloc_done("kmem_cache_alloc_node", s.pgdat, node,
+                           slab_alloc_node(s, gfp, s.object_size, node) or None)
+
+
+def node_alloc_done(what, pgdat, node, addr):
+    """The node_alloc hook of an allocation that named a node; returns ``addr``."""
+    if addr is not None and node >= 0:
+        pfn = pgdat.virt_to_pfn(addr)
+        if pfn is not None:
+            debug.hooks.node_alloc(what, node, pgdat.page_to_nid(pfn), addr)
+    return addr
 
 
 def kmem_cache_zalloc(s, gfp):

@@ -66,3 +66,43 @@ def test_two_node_run_reports_numastat_per_node():
 def test_one_node_run_has_no_numa_section():
     run = report.run_dict(machine.run(dataclasses.replace(_parse(""), ops=10), 1))
     assert "numa" not in run["memory"]
+
+
+def test_numa_lint_is_off_unless_named():
+    assert "numa" not in _parse("nodes = 2\n").checkers
+    named = scenario.parse('checkers = ["memory", "numa"]\n' + BASE + "[memory]\nnodes = 2\n",
+                           "t.toml", "t")
+    assert list(named.checkers) == ["memory", "numa"]
+
+
+def _kinds(name, **over):
+    sc = dataclasses.replace(scenario.resolve(name), **over)
+    run = report.run_dict(machine.run(sc, 1))
+    return run, sorted({v["kind"] for v in run["violations"]})
+
+
+def test_node_locality_bug_is_reported_and_its_twin_is_silent():
+    run, kinds = _kinds("bugs/numa_local_fallback")
+    assert kinds == ["numa-remote-alloc"]
+    v = run["violations"][0]
+    assert v["details"]["node"] == 1 and v["details"]["got_node"] == 0 and v["cpu"] == 1
+    assert run["memory"]["numa"][1]["numastat"]["numa_foreign"] > 0
+    run, kinds = _kinds("bugs/numa_local_fallback_ok")
+    assert kinds == [] and run["invariants"] == []
+    assert all(n["numastat"]["numa_miss"] == 0 for n in run["memory"]["numa"])
+
+
+def test_the_same_fallback_without_the_lint_is_not_reported():
+    sc = scenario.resolve("bugs/numa_local_fallback")
+    sc = dataclasses.replace(sc, checkers=type(sc.checkers)([c for c in sc.checkers if c != "numa"]))
+    run = report.run_dict(machine.run(sc, 1))
+    assert run["violations"] == []
+    assert run["memory"]["numa"][0]["numastat"]["numa_miss"] > 0     # it did fall back
+
+
+def test_library_two_node_scenario_allocates_locally():
+    run, kinds = _kinds("numa-two-nodes", ops=300, duration=None)
+    assert kinds == [] and run["invariants"] == []
+    for n in run["memory"]["numa"]:
+        st = n["numastat"]
+        assert st["numa_hit"] > 0 and st["other_node"] == 0 and st["local_node"] == st["numa_hit"]
