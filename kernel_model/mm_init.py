@@ -62,6 +62,17 @@ def kmem_cache_init(pgdat, name, allocator):
     create_kmalloc_caches(st)
 
 
+def _too_many_locks(exc, numa, nr_cpus, max_locks):
+    """Out of spinlocks at boot: with several nodes every CPU has a pageset lock per
+    zone of every node and every cache a list_lock per node -- a configuration
+    the model cannot hold, said as such (ConfigError), not a crash."""
+    if "out of spinlocks" not in str(exc) or numa.nr_nodes == 1:
+        return exc
+    return ConfigError(f"{numa.nr_nodes} nodes x {nr_cpus} CPUs need more spinlocks than the "
+                       f"model has ({max_locks}: pageset locks per CPU per zone of every node, "
+                       "a list_lock per cache per node): give fewer nodes or CPUs")
+
+
 def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
          extra_sections=(), slab=None, slub_debug=True, tlb=False, nodes=1, cpus_per_node=None,
          distance=None, **layout_kw):
@@ -91,14 +102,20 @@ def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
                 if allocator else [])
     if tlb:
         sections = list(sections) + tlb_mod.arena_sections(nr_cpus)
-    node = pgdat_mod.pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections, sections,
-                                 numa)
+    try:
+        node = pgdat_mod.pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections,
+                                     sections, numa)
+    except RuntimeError as exc:
+        raise _too_many_locks(exc, numa, nr_cpus, max_locks) from None
     node.tlb_flush = node.arena.v["tlb_flush"] if tlb else None
     if allocator is not None:
         node.slub_debug = debug_data
         node.slub_debug_flags = debug_flags
         try:
             kmem_cache_init(node, name, allocator)
+        except RuntimeError as exc:
+            node.close()
+            raise _too_many_locks(exc, numa, nr_cpus, max_locks) from None
         except BaseException:
             node.close()
             raise

@@ -11,6 +11,8 @@
           zone_watermark_fast -> rmqueue -> rmqueue_pcplist | rmqueue_buddy
           zone_statistics(preferred_zone, zone): numa_hit or numa_miss (and
             numa_foreign on the preferred zone), local_node or other_node
+            (with more than one node: the one-node model is a !CONFIG_NUMA
+            kernel, which keeps no numastat)
       __alloc_pages_slowpath
         gfp_to_alloc_flags: WMARK_MIN, __GFP_HIGH -> ALLOC_MIN_RESERVE,
           no direct reclaim and no __GFP_NOMEMALLOC -> ALLOC_NON_BLOCK
@@ -175,7 +177,8 @@ def get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx, zone
         pfn = rmqueue(pgdat, zone, order)
         if pfn is not None:
             zone.m[PGALLOC] += 1 << order
-            zone_statistics(zonelist[0], zone, pgdat.numa_node_id())
+            if pgdat.nr_nodes > 1:                    # CONFIG_NUMA's counters
+                zone_statistics(zonelist[0], zone, pgdat.numa_node_id())
             prep_new_page(pgdat, pfn, order, gfp)
             return pfn
     return None
@@ -266,9 +269,12 @@ def __alloc_pages(pgdat, gfp, order, preferred_nid=NUMA_NO_NODE):
     if (gfp & GFP_ZONEMASK) in GFP_ZONE_BAD and hooks.gfp_zone_bad(gfp):
         return None                                   # reported (the kernel: VM_BUG_ON)
     highest_zoneidx = gfp_zone(gfp, lay.has_highmem, lay.has_dma32)
-    if preferred_nid == NUMA_NO_NODE:
-        preferred_nid = pgdat.numa_node_id()
-    zonelist = node_zonelist(pgdat, preferred_nid, gfp, highest_zoneidx)
+    if pgdat.nr_nodes == 1:
+        zonelist = pgdat.zonelists[highest_zoneidx]       # one node: one list, no fallback
+    else:
+        if preferred_nid == NUMA_NO_NODE:
+            preferred_nid = pgdat.numa_node_id()
+        zonelist = node_zonelist(pgdat, preferred_nid, gfp, highest_zoneidx)
     if gfp & __GFP_DIRECT_RECLAIM:
         hooks.might_sleep("mm/page_alloc.c:__alloc_pages", gfp)
     hooks.yield_point("alloc")

@@ -86,7 +86,10 @@ def _numa_keys(v, mem, sc, layout):
     except ConfigError as exc:
         text = str(exc)
         key = next((k for k in ("cpus_per_node", "distance") if text.startswith(k)), "nodes")
-        v.fail(path + (key,), text.split(": ", 1)[-1] if text.startswith(key) else text)
+        # "nodes = 9: must be ..." -> "memory.nodes: must be ..."; an indexed message
+        # ("nodes[1] = ...", "distance[0][1] = ...") keeps its index
+        strip = text.startswith(key) and not text.startswith(key + "[")
+        v.fail(path + (key,), text.split(": ", 1)[-1] if strip else text)
     sc.nodes, sc.cpus_per_node, sc.distance = nodes, cpus_per_node, distance
 
 
