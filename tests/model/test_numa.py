@@ -6,7 +6,7 @@ import re
 import pytest
 
 import kernel_model as km
-from kernel_model import invariants, procfs, slab_common as sc, slub
+from kernel_model import extfrag, invariants, procfs, slab_common as sc, slub
 from kernel_model.numa import NumaTopology
 from kernel_model.pgdat import ZONELIST_FALLBACK, ZONELIST_NOFALLBACK
 
@@ -226,3 +226,9 @@ def test_more_nodes_and_cpus_than_the_lock_pool_holds_is_a_config_error():
         km.boot(total="256M", nr_cpus=32, nodes=8, page_data=True, slab="slub")
     with km.boot(total="256M", nr_cpus=16, nodes=8, page_data=True, slab="slub") as node:
         assert node.nr_nodes == 8 and invariants.check_page_allocator(node) == []
+
+
+def test_extfrag_index_names_each_zones_node():
+    with km.boot(total="64M", nr_cpus=2, nodes=2) as node:
+        lines = extfrag.extfrag_index(node).splitlines()
+    assert [ln.split(",")[0] for ln in lines] == ["Node 0", "Node 0", "Node 1"]
