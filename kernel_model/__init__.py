@@ -23,8 +23,8 @@ from .gfp import format_gfp, gfp_zone, gfpflags_allow_blocking, parse_gfp  # noq
 from .layout import MemoryLayout, parse_size  # noqa: E402
 from .page import Page, page_count  # noqa: E402
 from .page_api import (__free_page, __free_pages, __get_free_page, __get_free_pages,  # noqa: E402
-                       alloc_page, alloc_pages, free_page, free_pages, get_zeroed_page,
-                       page_address, virt_to_page)
+                       alloc_page, alloc_pages, alloc_pages_node, free_page, free_pages,
+                       get_zeroed_page, numa_node_id, page_address, page_to_nid, virt_to_page)
 from .pgdat import current  # noqa: E402
 from .mm_init import boot  # noqa: E402
 from . import invariants  # noqa: E402
@@ -35,7 +35,7 @@ from .kmalloc import (ZERO_SIZE_PTR, kcalloc, kfree, kfree_sensitive, kmalloc,  
 from .slab_common import (SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS,  # noqa: E402
                           SLAB_HWCACHE_ALIGN, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
                           SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU, kmem_cache,
-                          kmem_cache_alloc, kmem_cache_create, kmem_cache_destroy,
-                          kmem_cache_free, kmem_cache_shrink, kmem_cache_zalloc, object_info)
+                          kmem_cache_alloc, kmem_cache_alloc_node, kmem_cache_create,
+                          kmem_cache_destroy, kmem_cache_free, kmem_cache_shrink, kmem_cache_zalloc, object_info)
 from .vmalloc import (is_vmalloc_addr, vfree, vmalloc, vmalloc_to_page, vmalloc_to_pfn,  # noqa: E402
                       vzalloc)

@@ -76,6 +76,10 @@ class DebugHooks:
     def alloc_failed(self, gfp, order, text):
         pass
 
+    def node_alloc(self, what, nid, got_nid, addr):
+        """An allocation that named node ``nid`` (alloc_pages_node, kmalloc_node,
+        kmem_cache_alloc_node) succeeded with memory of node ``got_nid``."""
+
     # scheduler yield points (lock operations, allocator entry/exit)
     def yield_point(self, kind, obj=None):
         """``obj``: the lock a CPU spins on, for deadlock reports."""

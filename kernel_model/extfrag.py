@@ -59,5 +59,5 @@ def extfrag_index(pgdat):
             index = fragmentation_index(zone.fa_nr, order)
             quot = int(index / 1000)                 # C division truncates toward zero
             cells.append(f"{quot:2d}.{index - quot * 1000:03d} ")
-        lines.append(f"Node 0, zone {zone.name:>8s} " + "".join(cells))
+        lines.append(f"Node {zone.nid}, zone {zone.name:>8s} " + "".join(cells))
     return "\n".join(lines) + "\n"

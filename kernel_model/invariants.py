@@ -72,7 +72,7 @@ def check_page_allocator(pgdat, allocated=None):
                 held += len(pfns) << order
             if held != pcp.count:
                 problems.append(f"CPU {cpu} pcp {pcp.zone.name}: count {pcp.count} but lists hold {held}")
-            pcp_pages[pcp.zone.idx] += held
+            pcp_pages[pcp.zone.id] += held
     types = np.frombuffer(mm.type, dtype=np.uint8)
     stray = np.nonzero(types == PGTY_buddy)[0]
     for pfn in stray[:5]:
@@ -100,10 +100,10 @@ def check_page_allocator(pgdat, allocated=None):
         problems.append(f"{len(bad)} page frames are not in exactly one place "
                         f"(first pfn {pfn:#x} counted {int(cover[pfn])} times)")
     for zone in pgdat.zones:
-        total = zone.m[NR_FREE_PAGES] + pcp_pages[zone.idx] + alloc_pages[zone.idx]
+        total = zone.m[NR_FREE_PAGES] + pcp_pages[zone.id] + alloc_pages[zone.id]
         if total != zone.m[MANAGED]:
-            problems.append(f"zone {zone.name}: free {zone.m[NR_FREE_PAGES]} + pcp {pcp_pages[zone.idx]} "
-                            f"+ allocated {alloc_pages[zone.idx]} != managed {zone.m[MANAGED]}")
+            problems.append(f"zone {zone.name}: free {zone.m[NR_FREE_PAGES]} + pcp {pcp_pages[zone.id]} "
+                            f"+ allocated {alloc_pages[zone.id]} != managed {zone.m[MANAGED]}")
     return problems
 
 

@@ -73,12 +73,12 @@ def kmalloc_slab(state, size, gfp):
     return state.kmalloc_caches[(typ, kmalloc_index(size))]
 
 
-def __kmalloc_large_node(state, size, gfp):
+def __kmalloc_large_node(state, size, gfp, nid=-1):
     if gfp & GFP_SLAB_BUG_MASK:
         gfp = sc.kmalloc_fix_flags(gfp)
     node = state.pgdat
     order = sc.get_order(size, node.page_shift)
-    pfn = page_alloc.__alloc_pages(node, gfp | __GFP_COMP, order)
+    pfn = page_alloc.__alloc_pages(node, gfp | __GFP_COMP, order, nid)
     if pfn is None:
         return None
     node.mem_map.private[pfn] = LARGE_KMALLOC
@@ -107,9 +107,22 @@ def kcalloc(n, size, gfp):
     return kzalloc(n * size, gfp)
 
 
-def kmalloc_node(size, gfp, node=0):
-    """kmalloc on NUMA node ``node`` (the model has one node)."""
-    return kmalloc(size, gfp)
+def kmalloc_node(size, gfp, node=-1):
+    """kmalloc from NUMA node ``node`` (-1, NUMA_NO_NODE: no preference -- the CPU
+    slab whatever its node, partial and new slabs of this CPU's node first);
+    with __GFP_THISNODE only from that node (slab_common.slab_alloc_node: the
+    classic SLAB and sheaves keep one node's lists and take no node)."""
+    st = sc.slab_state()
+    sc.check_node(st.pgdat, node, "kmalloc_node")
+    if size > st.kmalloc_max_cache:
+        addr = __kmalloc_large_node(st, size, gfp, node)
+    elif not size:
+        return ZERO_SIZE_PTR
+    else:
+        s = st.kmalloc_caches[(KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL,
+                               kmalloc_index(size))]
+        addr = sc.slab_alloc_node(s, gfp, size, node) or None
+    return sc.node_alloc_done("kmalloc_node", st.pgdat, node, addr)
 
 
 def _large_head(node, addr):

@@ -1,7 +1,10 @@
 """Boot: the node, then the slab allocator, kmalloc caches and vmalloc.
 
-    boot(layout, nr_cpus, page_data, slab=..., slub_debug=..., tlb=...)
-      pgdat.pglist_data(...)     memory map, zones, watermarks, pagesets,
+    boot(layout, nr_cpus, page_data, slab=..., slub_debug=..., tlb=...,
+         nodes=1, cpus_per_node=None, distance=None)
+      numa.NumaTopology(...)     the nodes' page frames and CPUs, node_distance
+      pgdat.pglist_data(...)     memory map, every node's zones and zonelists,
+                                 watermarks, pagesets,
                                  every page into the buddy lists (mm_core_init)
       kmem_cache_init(pgdat)     SlabState over slab_common's sections, the
                                  allocator's init, slab_mutex and the slab_lock
@@ -16,7 +19,7 @@ slab_common.arena_sections, slab_debug.arena_sections (only with
 slub_debug), the allocator's arena_sections, vmalloc.arena_sections.
 """
 
-from . import pgdat as pgdat_mod, slab_common, slab_debug, slab_h, spinlock, tlb as tlb_mod
+from . import numa as numa_mod, pgdat as pgdat_mod, slab_common, slab_debug, slab_h, spinlock, tlb as tlb_mod
 from .errors import ConfigError, NotBootedWith
 from .kmalloc import create_kmalloc_caches
 from .layout import MemoryLayout
@@ -36,9 +39,9 @@ def slab_allocator_name(slab, page_data):
     return name
 
 
-def slab_sections(layout, nr_cpus, allocator, debug_data):
+def slab_sections(layout, nr_cpus, allocator, debug_data, nr_nodes=1):
     n = layout.nr_pages
-    out = slab_common.arena_sections(nr_cpus)
+    out = slab_common.arena_sections(nr_cpus, nr_nodes)
     if debug_data:
         out += slab_debug.arena_sections(nr_cpus, n, layout.page_size)
     return out + allocator.arena_sections(nr_cpus) + vmalloc_sections(n)
@@ -59,8 +62,20 @@ def kmem_cache_init(pgdat, name, allocator):
     create_kmalloc_caches(st)
 
 
+def _too_many_locks(exc, numa, nr_cpus, max_locks):
+    """Out of spinlocks at boot: with several nodes every CPU has a pageset lock per
+    zone of every node and every cache a list_lock per node -- a configuration
+    the model cannot hold, said as such (ConfigError), not a crash."""
+    if "out of spinlocks" not in str(exc) or numa.nr_nodes == 1:
+        return exc
+    return ConfigError(f"{numa.nr_nodes} nodes x {nr_cpus} CPUs need more spinlocks than the "
+                       f"model has ({max_locks}: pageset locks per CPU per zone of every node, "
+                       "a list_lock per cache per node): give fewer nodes or CPUs")
+
+
 def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
-         extra_sections=(), slab=None, slub_debug=True, tlb=False, **layout_kw):
+         extra_sections=(), slab=None, slub_debug=True, tlb=False, nodes=1, cpus_per_node=None,
+         distance=None, **layout_kw):
     """Boot a model and make it this process's node.
 
     ``boot(MemoryLayout("x86_32", total="1G"))`` or ``boot(total="64M")``.
@@ -70,25 +85,37 @@ def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,
     and per-object debug data (benchmarks); a string of slub_debug= letters
     (F consistency checks, Z red zones, P poisoning, U tracks: the model's
     per-object state and KASAN's slab checks need U) gives every cache those.
+    ``nodes`` (a count or node sizes in bytes), ``cpus_per_node`` and
+    ``distance`` make a NUMA machine (numa.py); the default is one node.
     """
     if layout is None:
         layout = MemoryLayout(**layout_kw)
     elif layout_kw:
         raise ConfigError("give either a MemoryLayout or layout keywords, not both")
+    numa = numa_mod.NumaTopology(layout.nr_pages, layout.page_size, nr_cpus, nodes,
+                                 cpus_per_node, distance)
     name = slab_allocator_name(slab, page_data)
     allocator = slab_h.allocator(name) if name else None
     debug_flags = slab_common.slub_debug_flags(slub_debug)
     debug_data = bool(debug_flags) and allocator is not None
-    sections = slab_sections(layout, nr_cpus, allocator, debug_data) if allocator else []
+    sections = (slab_sections(layout, nr_cpus, allocator, debug_data, numa.nr_nodes)
+                if allocator else [])
     if tlb:
         sections = list(sections) + tlb_mod.arena_sections(nr_cpus)
-    node = pgdat_mod.pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections, sections)
+    try:
+        node = pgdat_mod.pglist_data(layout, nr_cpus, page_data, max_locks, extra_sections,
+                                     sections, numa)
+    except RuntimeError as exc:
+        raise _too_many_locks(exc, numa, nr_cpus, max_locks) from None
     node.tlb_flush = node.arena.v["tlb_flush"] if tlb else None
     if allocator is not None:
         node.slub_debug = debug_data
         node.slub_debug_flags = debug_flags
         try:
             kmem_cache_init(node, name, allocator)
+        except RuntimeError as exc:
+            node.close()
+            raise _too_many_locks(exc, numa, nr_cpus, max_locks) from None
         except BaseException:
             node.close()
             raise

@@ -1,10 +1,18 @@
 """The zoned page allocator of mm/page_alloc.c (Linux 6.12).
 
-    __alloc_pages(gfp, order)
-      prepare_alloc_pages: highest_zoneidx = gfp_zone(gfp); might_alloc(gfp)
+    __alloc_pages(gfp, order, preferred_nid)
+      prepare_alloc_pages: highest_zoneidx = gfp_zone(gfp); might_alloc(gfp);
+        the zonelist of the preferred node (numa_node_id() unless the caller
+        names one): its fallback list (its own zones from highest_zoneidx
+        down, then each other node's in build_zonelists' order), or with
+        __GFP_THISNODE its own zones only (ZONELIST_NOFALLBACK)
       get_page_from_freelist(ALLOC_WMARK_LOW)           fast path
-        for zone in zonelist (that zone, then each lower one):
+        for zone in zonelist:
           zone_watermark_fast -> rmqueue -> rmqueue_pcplist | rmqueue_buddy
+          zone_statistics(preferred_zone, zone): numa_hit or numa_miss (and
+            numa_foreign on the preferred zone), local_node or other_node
+            (with more than one node: the one-node model is a !CONFIG_NUMA
+            kernel, which keeps no numastat)
       __alloc_pages_slowpath
         gfp_to_alloc_flags: WMARK_MIN, __GFP_HIGH -> ALLOC_MIN_RESERVE,
           no direct reclaim and no __GFP_NOMEMALLOC -> ALLOC_NON_BLOCK
@@ -25,7 +33,9 @@ and checks the poison -- before the memory is zeroed.  init_on_alloc=1 and
 init_on_free=1 (``pgdat.init_on_alloc`` / ``pgdat.init_on_free``, set at boot
 from the [debug] section) zero pages on allocation / free, as __GFP_ZERO does.
 
-Not modelled: migrate types and fragmentation avoidance, compaction, the
+Not modelled: node_reclaim (node_reclaim_mode is 0 by default, as here),
+ALLOC_NOFRAGMENT, mempolicies and nodemasks (interleave_hit stays 0),
+migrate types and fragmentation avoidance, compaction, the
 OOM killer (a __GFP_NOFAIL allocation that cannot be met after
 NOFAIL_RETRIES rounds is reported instead of looping forever), cpusets,
 highatomic reserves, watermark boosting.
@@ -34,11 +44,14 @@ highatomic reserves, watermark boosting.
 from . import buddy, context, debug, pcp, reclaim, sched_mm
 from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_HIGH, __GFP_KSWAPD_RECLAIM,
                   __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN,
-                  __GFP_RETRY_MAYFAIL, __GFP_ZERO, GFP_ZONE_BAD, GFP_ZONEMASK, format_gfp,
-                  gfp_zone)
+                  __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, GFP_ZONE_BAD, GFP_ZONEMASK,
+                  format_gfp, gfp_zone)
 from .page import NO_OWNER, PAGE_FLAGS_CHECK_AT_FREE, PG_head, PGTY_NONE, PGTY_buddy
 from .zone import (ALLOCFAIL, LOWMEM_RESERVE, MAX_PAGE_ORDER, NR_FREE_PAGES, NR_PAGE_ORDERS,
+                   NUMA_FOREIGN, NUMA_HIT, NUMA_LOCAL, NUMA_MISS, NUMA_OTHER,
                    PAGE_ALLOC_COSTLY_ORDER, PGALLOC, PGFREE, WMARK_MIN)
+
+NUMA_NO_NODE = -1
 
 # mm/internal.h
 ALLOC_WMARK_MIN = 0
@@ -135,9 +148,28 @@ def prep_new_page(pgdat, pfn, order, gfp):
         pgdat.data[start:start + size] = bytes(size)
 
 
-def get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx):
+def zone_statistics(preferred_zone, z, nid):
+    """mm/page_alloc.c zone_statistics (nr_account 1: one event per allocation)."""
+    local_stat = NUMA_LOCAL if z.nid == nid else NUMA_OTHER
+    if z.nid == preferred_zone.nid:
+        z.m[NUMA_HIT] += 1
+    else:
+        z.m[NUMA_MISS] += 1
+        preferred_zone.m[NUMA_FOREIGN] += 1
+    z.m[local_stat] += 1
+
+
+def node_zonelist(pgdat, nid, gfp, highest_zoneidx):
+    """node_zonelist(nid, gfp) cut to highest_zoneidx: the zones to try, in order."""
+    which = 1 if gfp & __GFP_THISNODE else 0          # ZONELIST_NOFALLBACK / _FALLBACK
+    return pgdat.node_data[nid].node_zonelists[which][highest_zoneidx]
+
+
+def get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx, zonelist=None):
     """Walk the zonelist; returns a pfn (the page is prepared) or None."""
-    for zone in pgdat.zonelists[highest_zoneidx]:
+    if zonelist is None:
+        zonelist = pgdat.zonelists[highest_zoneidx]
+    for zone in zonelist:
         mark = zone.m[WMARK_MIN + (alloc_flags & ALLOC_WMARK_MASK)]
         if not zone_watermark_fast(zone, order, mark, highest_zoneidx, alloc_flags):
             if not alloc_flags & ALLOC_NO_WATERMARKS:
@@ -145,13 +177,17 @@ def get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx):
         pfn = rmqueue(pgdat, zone, order)
         if pfn is not None:
             zone.m[PGALLOC] += 1 << order
+            if pgdat.nr_nodes > 1:                    # CONFIG_NUMA's counters
+                zone_statistics(zonelist[0], zone, pgdat.numa_node_id())
             prep_new_page(pgdat, pfn, order, gfp)
             return pfn
     return None
 
 
-def warn_alloc(pgdat, gfp, order, highest_zoneidx):
-    zone = pgdat.zonelists[highest_zoneidx][0] if pgdat.zonelists[highest_zoneidx] else None
+def warn_alloc(pgdat, gfp, order, highest_zoneidx, zonelist=None):
+    if zonelist is None:
+        zonelist = pgdat.zonelists[highest_zoneidx]
+    zone = zonelist[0] if zonelist else None
     if zone is not None:
         zone.m[ALLOCFAIL] += 1
     if gfp & __GFP_NOWARN:
@@ -163,7 +199,7 @@ def warn_alloc(pgdat, gfp, order, highest_zoneidx):
     debug.printk(text)
 
 
-def __alloc_pages_slowpath(pgdat, gfp, order, highest_zoneidx):
+def __alloc_pages_slowpath(pgdat, gfp, order, highest_zoneidx, zonelist):
     can_direct_reclaim = bool(gfp & __GFP_DIRECT_RECLAIM)
     costly_order = order > PAGE_ALLOC_COSTLY_ORDER
     alloc_flags = gfp_to_alloc_flags(gfp, order)
@@ -173,11 +209,10 @@ def __alloc_pages_slowpath(pgdat, gfp, order, highest_zoneidx):
                                f"({format_gfp(gfp)}): the allocator cannot guarantee it")
         if costly_order:
             debug.hooks.report("nofail-costly", f"WARNING: __GFP_NOFAIL at costly order {order}")
-    zonelist = pgdat.zonelists[highest_zoneidx]
     if alloc_flags & ALLOC_KSWAPD:
         for zone in zonelist:
             reclaim.wakeup_kswapd(pgdat, zone)
-    pfn = get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx)
+    pfn = get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx, zonelist)
     if pfn is not None:
         return pfn
     reserve_flags = __gfp_pfmemalloc_flags(gfp)
@@ -188,14 +223,14 @@ def __alloc_pages_slowpath(pgdat, gfp, order, highest_zoneidx):
     while True:
         rounds += 1
         if reserve_flags or rounds > 1:
-            pfn = get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx)
+            pfn = get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx, zonelist)
             if pfn is not None:
                 return pfn
         if not can_direct_reclaim or reclaim.current_is_reclaiming():
             break
         debug.hooks.yield_point("reclaim")
         progress = reclaim.try_to_free_pages(pgdat, gfp, order)
-        pfn = get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx)
+        pfn = get_page_from_freelist(pgdat, gfp, order, alloc_flags, highest_zoneidx, zonelist)
         if pfn is not None:
             return pfn
         if gfp & __GFP_NORETRY:
@@ -214,12 +249,16 @@ def __alloc_pages_slowpath(pgdat, gfp, order, highest_zoneidx):
                                f"be met after {rounds} reclaim rounds (the kernel would now run the "
                                "OOM killer, which the model does not have)")
         break
-    warn_alloc(pgdat, gfp, order, highest_zoneidx)
+    warn_alloc(pgdat, gfp, order, highest_zoneidx, zonelist)
     return None
 
 
-def __alloc_pages(pgdat, gfp, order):
-    """Allocate 2**order pages; returns the head pfn or None (NULL)."""
+def __alloc_pages(pgdat, gfp, order, preferred_nid=NUMA_NO_NODE):
+    """Allocate 2**order pages; returns the head pfn or None (NULL).
+
+    ``preferred_nid``: the node to allocate on first (alloc_pages_node);
+    NUMA_NO_NODE means this CPU's node (numa_node_id()).  The caller checks
+    that a named node exists."""
     hooks = debug.hooks
     if order > MAX_PAGE_ORDER:
         hooks.report("order", f"WARNING: __alloc_pages order {order} > MAX_PAGE_ORDER {MAX_PAGE_ORDER}")
@@ -230,15 +269,21 @@ def __alloc_pages(pgdat, gfp, order):
     if (gfp & GFP_ZONEMASK) in GFP_ZONE_BAD and hooks.gfp_zone_bad(gfp):
         return None                                   # reported (the kernel: VM_BUG_ON)
     highest_zoneidx = gfp_zone(gfp, lay.has_highmem, lay.has_dma32)
+    if pgdat.nr_nodes == 1:
+        zonelist = pgdat.zonelists[highest_zoneidx]       # one node: one list, no fallback
+    else:
+        if preferred_nid == NUMA_NO_NODE:
+            preferred_nid = pgdat.numa_node_id()
+        zonelist = node_zonelist(pgdat, preferred_nid, gfp, highest_zoneidx)
     if gfp & __GFP_DIRECT_RECLAIM:
         hooks.might_sleep("mm/page_alloc.c:__alloc_pages", gfp)
     hooks.yield_point("alloc")
     if hooks.should_fail_alloc_page(gfp, order):
-        warn_alloc(pgdat, gfp, order, highest_zoneidx)
+        warn_alloc(pgdat, gfp, order, highest_zoneidx, zonelist)
         return None
-    pfn = get_page_from_freelist(pgdat, gfp, order, ALLOC_WMARK_LOW, highest_zoneidx)
+    pfn = get_page_from_freelist(pgdat, gfp, order, ALLOC_WMARK_LOW, highest_zoneidx, zonelist)
     if pfn is None:
-        pfn = __alloc_pages_slowpath(pgdat, gfp, order, highest_zoneidx)
+        pfn = __alloc_pages_slowpath(pgdat, gfp, order, highest_zoneidx, zonelist)
     hooks.yield_point("alloc_done")
     return pfn
 

@@ -2,6 +2,8 @@
 
     alloc_pages(gfp, order) -> struct page * or None
     alloc_page(gfp)
+    alloc_pages_node(nid, gfp, order)   node nid first (NUMA_NO_NODE: this CPU's)
+    numa_node_id(), page_to_nid(page)
     __get_free_pages(gfp, order) -> kernel address or None
     __get_free_page(gfp), get_zeroed_page(gfp)
     page_address(page) -> address, None for HighMem
@@ -34,6 +36,31 @@ def alloc_pages(gfp, order=0):
 
 def alloc_page(gfp):
     return alloc_pages(gfp, 0)
+
+
+def alloc_pages_node(nid, gfp, order=0):
+    """alloc_pages_node: NUMA_NO_NODE (-1) means numa_node_id(); a node that
+    does not exist is the caller's bug (the kernel's VM_BUG_ON in
+    __alloc_pages_node), a ValueError here."""
+    node = _node()
+    if isinstance(nid, bool) or not isinstance(nid, int) or not -1 <= nid < node.nr_nodes:
+        raise ValueError(f"alloc_pages_node: node {nid!r} is not online "
+                         f"(nodes 0..{node.nr_nodes - 1}, or NUMA_NO_NODE -1)")
+    pfn = page_alloc.__alloc_pages(node, gfp, order, nid)
+    if pfn is None:
+        return None
+    if nid >= 0:
+        debug.hooks.node_alloc("alloc_pages_node", nid, node.page_to_nid(pfn), pfn)
+    return Page(node, pfn)
+
+
+def numa_node_id():
+    """The node of the CPU this code runs on."""
+    return _node().numa_node_id()
+
+
+def page_to_nid(page):
+    return page._pgdat.page_to_nid(page.pfn)
 
 
 def page_address(page):

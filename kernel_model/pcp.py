@@ -13,11 +13,15 @@ zone->lock, so irqs need not be disabled; a remote CPU draining the lists
 5.19 used local_irq_save() instead.  Migrate types are not modelled: one list
 per order.
 
-Arena sections (c = cpu, z = zone, o = order < NR_PCP_ORDERS)::
+Arena sections (c = cpu, z = zone id over every node's zones (zone.id),
+o = order < NR_PCP_ORDERS; Z = nr_nodes * MAX_NR_ZONES)::
 
-    pcp_head, pcp_tail  u32[nr_cpus * MAX_NR_ZONES * NR_PCP_ORDERS]   list ends
-    pcp_count           i64[nr_cpus * MAX_NR_ZONES]   pages on the lists
-    pcp_high, pcp_batch i64[nr_cpus * MAX_NR_ZONES]
+    pcp_head, pcp_tail  u32[nr_cpus * Z * NR_PCP_ORDERS]   list ends
+    pcp_count           i64[nr_cpus * Z]   pages on the lists
+    pcp_high, pcp_batch i64[nr_cpus * Z]
+
+Every CPU has a pageset for every zone of every node (a remote node's
+pages freed on this CPU go to its pageset for that node's zone).
 """
 
 from . import buddy, context, debug, planted, spinlock
@@ -29,8 +33,8 @@ from .zone import PAGE_ALLOC_COSTLY_ORDER, PCP_DRAIN, PCP_REFILL
 NR_PCP_ORDERS = PAGE_ALLOC_COSTLY_ORDER + 1
 
 
-def arena_sections(nr_cpus):
-    n = nr_cpus * MAX_NR_ZONES
+def arena_sections(nr_cpus, nr_nodes=1):
+    n = nr_cpus * nr_nodes * MAX_NR_ZONES
     return [("pcp_head", "I", n * NR_PCP_ORDERS), ("pcp_tail", "I", n * NR_PCP_ORDERS),
             ("pcp_count", "q", n), ("pcp_high", "q", n), ("pcp_batch", "q", n)]
 
@@ -40,11 +44,11 @@ class per_cpu_pages:
 
     __slots__ = ("cpu", "zone", "lock", "head", "tail", "row", "count_v", "high", "batch", "what")
 
-    def __init__(self, arena, cpu, zone, lock, high, batch):
-        row = cpu * MAX_NR_ZONES + zone.idx
+    def __init__(self, arena, cpu, zone, lock, high, batch, nr_zones=MAX_NR_ZONES):
+        row = cpu * nr_zones + zone.id
         lo = row * NR_PCP_ORDERS
         self.cpu = cpu
-        self.what = f"pcp:{zone.name}"
+        self.what = f"pcp:{zone.nid}/{zone.name}" if zone.nid else f"pcp:{zone.name}"
         self.zone = zone
         self.lock = lock
         self.head = arena.view("pcp_head", lo, lo + NR_PCP_ORDERS)
@@ -65,17 +69,19 @@ class per_cpu_pages:
 
 
 class PerCpuPagesets:
-    """zone->per_cpu_pageset for every CPU: ``psets[cpu][zone_idx]``."""
+    """zone->per_cpu_pageset for every CPU: ``psets[cpu][zone.id]`` (sizes by zone.id)."""
 
     def __init__(self, pgdat, sizes):
         self.psets = []
+        nr_zones = len(pgdat.zones)
         for cpu in range(pgdat.nr_cpus):
             row = []
             for z in pgdat.zones:
-                batch, high = sizes[z.idx]
-                lock = (spinlock.spin_lock_init(pgdat.locks, f"&pcp->lock[{cpu}/{z.name}]")
+                batch, high = sizes[z.id]
+                where = f"{z.nid}/{z.name}" if z.nid else z.name
+                lock = (spinlock.spin_lock_init(pgdat.locks, f"&pcp->lock[{cpu}/{where}]")
                         if z.populated() else None)
-                row.append(per_cpu_pages(pgdat.arena, cpu, z, lock, high, batch))
+                row.append(per_cpu_pages(pgdat.arena, cpu, z, lock, high, batch, nr_zones))
             self.psets.append(row)
 
 
@@ -125,7 +131,7 @@ def _free_pcppages_bulk(zone, mm, count, pcp, order):
 def rmqueue_pcplist(pgdat, zone, order):
     """Allocate one block of ``order`` from this CPU's list; None to fall back."""
     cpu = context.this_cpu.id
-    pcp = pgdat.pcp.psets[cpu][zone.idx]
+    pcp = pgdat.pcp.psets[cpu][zone.id]
     if not spinlock.spin_trylock(pcp.lock):
         return None
     hooks = debug.hooks
@@ -151,7 +157,7 @@ def rmqueue_pcplist(pgdat, zone, order):
 def free_unref_page(pgdat, zone, pfn, order):
     """Free to this CPU's list; falls back to the buddy if the lock is busy."""
     cpu = context.this_cpu.id
-    pcp = pgdat.pcp.psets[cpu][zone.idx]
+    pcp = pgdat.pcp.psets[cpu][zone.id]
     mm = pgdat.mem_map
     if not spinlock.spin_trylock(pcp.lock):
         buddy.free_one_page(zone, mm, pfn, order)
@@ -170,7 +176,7 @@ def free_unref_page(pgdat, zone, pfn, order):
 
 def drain_pages_zone(pgdat, cpu, zone):
     """Empty one CPU's lists for a zone (any CPU may do this: it takes pcp->lock)."""
-    pcp = pgdat.pcp.psets[cpu][zone.idx]
+    pcp = pgdat.pcp.psets[cpu][zone.id]
     if pcp.lock is None:
         return 0
     spinlock.spin_lock(pcp.lock)

@@ -1,8 +1,8 @@
 """/proc views of the model in the kernel's own formats (mm/vmstat.c of Linux 6.12).
 
-    buddyinfo(pgdat)  frag_show_print: "Node 0, zone %8s " then "%6lu " per order,
-                      populated zones only
-    zoneinfo(pgdat)   zoneinfo_show_print: every zone the architecture configures
+    buddyinfo(pgdat)  frag_show_print: "Node %d, zone %8s " then "%6lu " per order,
+                      populated zones only, node by node
+    zoneinfo(pgdat)   zoneinfo_show_print, node by node: every zone the architecture configures
                       (populated or not, as the kernel prints them): pages free,
                       boost, min, low, high, promo, spanned, present, managed,
                       cma, protection; for a populated zone the zone counters the
@@ -10,7 +10,13 @@
                       batch, high_min, high_max, vm stats threshold
     vmstat(pgdat)     vmstat_show: "name value" lines of the counters the model
                       keeps, in vmstat_text's order (nr_free_pages, nr_slab_*,
-                      pgalloc_<zone>, allocstall_<zone>, pgfree)
+                      pgalloc_<zone>, allocstall_<zone>, pgfree); with more than
+                      one node the numa_* items after nr_free_pages (the
+                      model's one-node machine is a !CONFIG_NUMA kernel, which
+                      has none)
+    numastat(pgdat, nid)  /sys/devices/system/node/nodeN/numastat
+                      (node_read_numastat): numa_hit, numa_miss, numa_foreign,
+                      interleave_hit, local_node, other_node
 
 Which zones exist is a configuration fact, not an emptiness fact: x86_64 has
 DMA, DMA32, Normal and Movable (no CONFIG_HIGHMEM on 64-bit); x86_32 has DMA,
@@ -45,9 +51,9 @@ import numpy as np
 from .gfp import MAX_NR_ZONES, ZONE_DMA32, ZONE_HIGHMEM
 from .page import PGTY_slab
 from .slab_common import KC_FLAGS, KC_NF, SLAB_RECLAIM_ACCOUNT
-from .zone import (LOWMEM_RESERVE, MANAGED, NR_FREE_PAGES, NR_PAGE_ORDERS, PGALLOC, PGFREE,
-                   PRESENT, RECLAIM, SPANNED, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO,
-                   ZONE_START_PFN)
+from .zone import (LOWMEM_RESERVE, MANAGED, NR_FREE_PAGES, NR_PAGE_ORDERS, NUMASTAT_FIELDS,
+                   NUMASTAT_NAMES, PGALLOC, PGFREE, PRESENT, RECLAIM, SPANNED, WMARK_HIGH,
+                   WMARK_LOW, WMARK_MIN, WMARK_PROMO, ZONE_START_PFN)
 
 MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8
 # include/linux/vmstat.h: the zone part of the pgalloc_*/allocstall_* names
@@ -84,17 +90,16 @@ def buddyinfo(pgdat):
         if not zone.populated():
             continue
         counts = "".join(f"{zone.fa_nr[o]:6d} " for o in range(NR_PAGE_ORDERS))
-        lines.append(f"Node 0, zone {zone.name:>8s} {counts}")
+        lines.append(f"Node {zone.nid}, zone {zone.name:>8s} {counts}")
     return "\n".join(lines) + "\n"
 
 
 def zoneinfo(pgdat):
     zones = configured_zones(pgdat)
     out = []
-    for zi in zones:
-        zone = pgdat.zones[zi]
+    for zone in (nd.node_zones[zi] for nd in pgdat.node_data for zi in zones):
         m = zone.m
-        out.append(f"Node 0, zone {zone.name:>8s}")
+        out.append(f"Node {zone.nid}, zone {zone.name:>8s}")
         out.append(f"  pages free     {m[NR_FREE_PAGES]}")
         out.append("        boost    0")
         for name, field in (("min", WMARK_MIN), ("low", WMARK_LOW), ("high", WMARK_HIGH),
@@ -109,14 +114,15 @@ def zoneinfo(pgdat):
         out.append(f"      {'nr_free_pages':<12s} {m[NR_FREE_PAGES]}")
         out.append("  pagesets")
         threshold = calculate_normal_threshold(m[MANAGED], pgdat.page_shift, pgdat.nr_cpus)
+        split = len(pgdat.node_data[zone.nid].cpus) or pgdat.nr_cpus
         for cpu in range(pgdat.nr_cpus):
-            pcp = pgdat.pcp.psets[cpu][zone.idx]
+            pcp = pgdat.pcp.psets[cpu][zone.id]
             out.append(f"    cpu: {cpu}")
             out.append(f"              count:    {pcp.count}")
             out.append(f"              high:     {pcp.high}")
             out.append(f"              batch:    {pcp.batch}")
             out.append(f"              high_min: {pcp.high}")
-            out.append(f"              high_max: {pcp_high_max(m[MANAGED], pcp.batch, pgdat.nr_cpus)}")
+            out.append(f"              high_max: {pcp_high_max(m[MANAGED], pcp.batch, split)}")
             out.append(f"  vm stats threshold: {threshold}")
         out.append("  node_unreclaimable:  0")
         out.append(f"  start_pfn:           {m[ZONE_START_PFN]}")
@@ -140,13 +146,33 @@ def _slab_pages(pgdat):
     return reclaimable, unreclaimable
 
 
+def numastat_counts(pgdat, nid):
+    """{name: value} of node ``nid``'s numastat (its zones' NUMA events summed)."""
+    zones = pgdat.node_data[nid].node_zones
+    return {name: sum(int(z.m[field]) for z in zones)
+            for name, field in zip(NUMASTAT_NAMES, NUMASTAT_FIELDS)}
+
+
+def numastat(pgdat, nid):
+    return "".join(f"{name} {value}\n" for name, value in numastat_counts(pgdat, nid).items())
+
+
 def vmstat(pgdat):
     zones = configured_zones(pgdat)
-    rows = [("nr_free_pages", sum(pgdat.zones[z].m[NR_FREE_PAGES] for z in zones))]
+    nodes = pgdat.node_data
+
+    def total(z, field):
+        return sum(nd.node_zones[z].m[field] for nd in nodes)
+    rows = [("nr_free_pages", sum(total(z, NR_FREE_PAGES) for z in zones))]
+    if len(nodes) > 1:
+        # the NUMA items (CONFIG_NUMA) come after the zone stats, before the node stats
+        for name, field in zip(("numa_hit", "numa_miss", "numa_foreign", "numa_interleave",
+                                "numa_local", "numa_other"), NUMASTAT_FIELDS):
+            rows.append((name, sum(total(z, field) for z in range(MAX_NR_ZONES))))
     rec, unrec = _slab_pages(pgdat)
     rows += [("nr_slab_reclaimable", rec), ("nr_slab_unreclaimable", unrec)]
     # vm_event_item order (vmstat_text): pgalloc_<zone>, allocstall_<zone>, pgskip_<zone>, pgfree
-    rows += [(f"pgalloc_{VMSTAT_ZONE_NAMES[z]}", pgdat.zones[z].m[PGALLOC]) for z in zones]
-    rows += [(f"allocstall_{VMSTAT_ZONE_NAMES[z]}", pgdat.zones[z].m[RECLAIM]) for z in zones]
-    rows.append(("pgfree", sum(pgdat.zones[z].m[PGFREE] for z in zones)))
+    rows += [(f"pgalloc_{VMSTAT_ZONE_NAMES[z]}", total(z, PGALLOC)) for z in zones]
+    rows += [(f"allocstall_{VMSTAT_ZONE_NAMES[z]}", total(z, RECLAIM)) for z in zones]
+    rows.append(("pgfree", sum(total(z, PGFREE) for z in zones)))
     return "".join(f"{name} {value}\n" for name, value in rows)

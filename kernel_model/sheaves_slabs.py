@@ -122,7 +122,7 @@ def get_partial_node_bulk(s, min_objects, max_objects):
     slabs = []
     total = 0
     flags = spinlock.spin_lock_irqsave(s.list_lock)
-    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+    pfn = st.lhead[s.lbase + LIST_PARTIAL]
     while pfn != NIL:
         nxt = mm.next[pfn]
         co = mm.slab_counters[pfn]
@@ -216,7 +216,7 @@ def get_from_partial_node(s):
     mm = s.mm
     obj = 0
     flags = spinlock.spin_lock_irqsave(s.list_lock)
-    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+    pfn = st.lhead[s.lbase + LIST_PARTIAL]
     if pfn != NIL and mm.slab_freelist[pfn]:
         while True:
             fl = mm.slab_freelist[pfn]

@@ -237,7 +237,7 @@ def __kmem_cache_create(st, cid, ctor):
 # -- slabs ----------------------------------------------------------------------------
 def _lists(s, lid):
     st = s.state
-    return st.lhead, st.ltail, s.id * 3 + lid
+    return st.lhead, st.ltail, s.lbase + lid
 
 
 def _move(s, pfn, frm, to):
@@ -365,10 +365,10 @@ def cache_alloc_refill(s, gfp, a, irqflags):
         batch = acv[a + AC_BATCH]
         flags = spinlock.spin_lock_irqsave(s.list_lock)
         while batch > 0:
-            pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+            pfn = st.lhead[s.lbase + LIST_PARTIAL]
             lid = LIST_PARTIAL
             if pfn == NIL:
-                pfn = st.lhead[s.id * 3 + LIST_FREE]
+                pfn = st.lhead[s.lbase + LIST_FREE]
                 lid = LIST_FREE
                 if pfn == NIL:
                     break
@@ -512,7 +512,7 @@ def _drain_freelist(s):
     freed = []
     flags = spinlock.spin_lock_irqsave(s.list_lock)
     while True:
-        pfn = st.lhead[s.id * 3 + LIST_FREE]
+        pfn = st.lhead[s.lbase + LIST_FREE]
         if pfn == NIL:
             break
         h, t, l = _lists(s, LIST_FREE)

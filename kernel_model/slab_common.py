@@ -24,10 +24,18 @@ Arena sections (C = MAX_CACHES, N = nr_cpus)::
     kmem_cache_stat   u64[C*N*NR_STAT] SLUB_STATS-like counters, per CPU (the
                                        kernel's are per CPU too); summed to read;
                                        slot = stat_slot(s, cpu, item)
-    kmem_cache_node   q[C * KN_NF]     kmem_cache_node scalars (KN_* below)
-    kmem_cache_lhead  u32[C * 3]       list heads (pfn of a slab's head page):
-    kmem_cache_ltail  u32[C * 3]       0 partial, 1 full, 2 free (SLAB only);
+    kmem_cache_node   q[C * M * KN_NF] kmem_cache_node scalars (KN_* below), row
+                                       cid * M + nid (M = the NUMA nodes)
+    kmem_cache_lhead  u32[C * M * 3]   list heads (pfn of a slab's head page):
+    kmem_cache_ltail  u32[C * M * 3]   0 partial, 1 full, 2 free (SLAB only),
+                                       at (cid * M + nid) * 3;
                                        links in page_lru_next/prev
+
+Per node (s->node[nid], get_node(s, nid)): a ``kmem_cache_node`` handle with
+its list_lock (lock id in KN_LIST_LOCK), its KN row and its lists.  SLUB keeps
+each slab on the lists of the node its pages are on (slab_nid); the classic
+SLAB and sheaves use node 0's lists for every slab (``s.list_lock``,
+``s.node_base``, ``s.lbase`` are node 0's).
   plus slab_debug.py's sections with debug data, and the allocator's own.
 
 Lock order (mm/slub.c): slab_mutex -> node->list_lock -> kmem_cache_cpu
@@ -103,7 +111,7 @@ KC_SHEAF_CAPACITY = 20    # kmem_cache_args.sheaf_capacity (asked), then s->shea
 KC_NF = 24
 # kmem_cache_node fields
 (KN_NR_PARTIAL, KN_NR_SLABS, KN_TOTAL_OBJECTS, KN_NR_FULL, KN_COLOUR_NEXT, KN_FREE_OBJECTS,
- KN_NR_FREE) = range(7)
+ KN_NR_FREE, KN_LIST_LOCK) = range(8)
 KN_NF = 8
 LIST_PARTIAL, LIST_FULL, LIST_FREE = 0, 1, 2
 
@@ -142,12 +150,42 @@ def get_order(size, page_shift=12):
     return order
 
 
-def arena_sections(nr_cpus):
+def arena_sections(nr_cpus, nr_nodes=1):
     c = MAX_CACHES
+    m = nr_nodes
     return [("slab_meta", "q", 8), ("kmem_cache_meta", "q", c * KC_NF),
             ("kmem_cache_name", "B", c * NAME_LEN), ("kmem_cache_stat", "Q", c * nr_cpus * NR_STAT),
-            ("kmem_cache_node", "q", c * KN_NF), ("kmem_cache_lhead", "I", c * 3),
-            ("kmem_cache_ltail", "I", c * 3)]
+            ("kmem_cache_node", "q", c * m * KN_NF), ("kmem_cache_lhead", "I", c * m * 3),
+            ("kmem_cache_ltail", "I", c * m * 3)]
+
+
+def _lock_handle(pool, lid):
+    """A spinlock_t for lock ``lid`` made by another process (at kmem_cache_create)."""
+    lock = object.__new__(spinlock.spinlock_t)
+    lock.id, lock.name, lock.sem, lock.owner, lock.stat = (
+        lid, pool.name_of(lid), pool.sems[lid], pool.owner, pool.stat)
+    lock.cls = pool.classes[lid]           # lockdep's class, as spin_lock_init sets it
+    return lock
+
+
+class kmem_cache_node:
+    """s->node[nid]: one node's slab lists of a cache (rows in the arena)."""
+
+    __slots__ = ("nid", "list_lock", "base", "lbase")
+
+    def __init__(self, state, cid, nid):
+        row = cid * state.pgdat.nr_nodes + nid
+        self.nid = nid
+        self.base = row * KN_NF              # state.node[base + KN_*]
+        self.lbase = row * 3                 # state.lhead/ltail[lbase + LIST_*]
+        self.list_lock = _lock_handle(state.pgdat.locks, state.node[self.base + KN_LIST_LOCK])
+
+    def __repr__(self):
+        return f"<kmem_cache_node {self.nid}>"
+
+
+def get_node(s, nid):
+    return s.node[nid]
 
 
 class SlabState:
@@ -228,14 +266,11 @@ class kmem_cache:
         self.batchcount = kc[b + KC_BATCH]
         self.freelist_size = kc[b + KC_FREELIST_SIZE]
         self.ctor = None
-        lock = object.__new__(spinlock.spinlock_t)
-        lid = kc[b + KC_LIST_LOCK]
-        pool = state.pgdat.locks
-        lock.id, lock.name, lock.sem, lock.owner, lock.stat = (
-            lid, pool.name_of(lid), pool.sems[lid], pool.owner, pool.stat)
-        lock.cls = pool.classes[lid]           # lockdep's class, as spin_lock_init sets it
-        self.list_lock = lock
-        self.node_base = cid * KN_NF
+        self.node = [kmem_cache_node(state, cid, nid) for nid in range(state.pgdat.nr_nodes)]
+        self.list_lock = self.node[0].list_lock      # node 0's (SLAB, sheaves: the only one)
+        self.node_base = self.node[0].base
+        self.lbase = self.node[0].lbase
+        self.node_lists = False                      # the allocator's bind_cache: per-node lists
         self.stat_base = cid * state.pgdat.nr_cpus * NR_STAT
         self.debug = bool(self.flags & SLAB_STORE_USER) and bool(state.debug)
         self.poison = bool(self.flags & OBJECT_POISON)
@@ -362,13 +397,18 @@ def kmem_cache_create(name, size, align=0, flags=0, ctor=None, pgdat=None, sheaf
             debug.hooks.report("kmem-cache-create",
                                f"kmem_cache_create({name}) failed: object too large")
             return None
-        kc[b + KC_LIST_LOCK] = spinlock.spin_lock_init(node.locks, f"&n->list_lock[{name}]").id
-        nb = cid * KN_NF
-        for i in range(KN_NF):
-            st.node[nb + i] = 0
-        for l in range(3):
-            st.lhead[cid * 3 + l] = 0xFFFFFFFF
-            st.ltail[cid * 3 + l] = 0xFFFFFFFF
+        for nid in range(node.nr_nodes):
+            row = cid * node.nr_nodes + nid
+            nb = row * KN_NF
+            for i in range(KN_NF):
+                st.node[nb + i] = 0
+            where = f"{name}/{nid}" if nid else name
+            st.node[nb + KN_LIST_LOCK] = spinlock.spin_lock_init(
+                node.locks, f"&n->list_lock[{where}]").id
+            for l in range(3):
+                st.lhead[row * 3 + l] = 0xFFFFFFFF
+                st.ltail[row * 3 + l] = 0xFFFFFFFF
+        kc[b + KC_LIST_LOCK] = st.node[cid * node.nr_nodes * KN_NF + KN_LIST_LOCK]
         kc[b + KC_ALIVE] = 1
     finally:
         spinlock.spin_unlock(lock)
@@ -422,6 +462,39 @@ def kmalloc_fix_flags(flags):
 def kmem_cache_alloc(s, gfp):
     """Allocate an object of cache ``s``; its address, or None (NULL)."""
     return s.state.allocator.slab_alloc_node(s, gfp, s.object_size) or None
+
+
+def check_node(pgdat, node, what):
+    """A node that does not exist is the caller's bug (the kernel's VM_BUG_ON)."""
+    if isinstance(node, bool) or not isinstance(node, int) or not -1 <= node < pgdat.nr_nodes:
+        raise ValueError(f"{what}: node {node!r} is not online "
+                         f"(nodes 0..{pgdat.nr_nodes - 1}, or NUMA_NO_NODE -1)")
+
+
+def slab_alloc_node(s, gfp, orig_size, node):
+    """The allocator's slab_alloc_node, on ``node`` when it keeps per-node lists
+    (SLUB); SLAB and sheaves keep node 0's lists only and take no node."""
+    alloc = s.state.allocator
+    if node == -1 or not s.node_lists:
+        return alloc.slab_alloc_node(s, gfp, orig_size)
+    return alloc.slab_alloc_node(s, gfp, orig_size, node)
+
+
+def kmem_cache_alloc_node(s, gfp, node):
+    """kmem_cache_alloc from NUMA node ``node`` (-1, NUMA_NO_NODE: no preference, as
+    kmem_cache_alloc); with __GFP_THISNODE only from that node."""
+    check_node(s.pgdat, node, "kmem_cache_alloc_node")
+    return node_alloc_done("kmem_cache_alloc_node", s.pgdat, node,
+                           slab_alloc_node(s, gfp, s.object_size, node) or None)
+
+
+def node_alloc_done(what, pgdat, node, addr):
+    """The node_alloc hook of an allocation that named a node; returns ``addr``."""
+    if addr is not None and node >= 0:
+        pfn = pgdat.virt_to_pfn(addr)
+        if pfn is not None:
+            debug.hooks.node_alloc(what, node, pgdat.page_to_nid(pfn), addr)
+    return addr
 
 
 def kmem_cache_zalloc(s, gfp):

@@ -30,7 +30,20 @@ Differences from the kernel, all deliberate:
   alloc/free hooks on both paths, as KASAN does, instead of sending debug
   caches to the locked path as slub_debug does: the checkers must see the
   lock-free paths.  SLAB_CONSISTENCY_CHECKS keeps the kernel's locked route.
-- No freelist randomisation or pointer obfuscation; one node.
+- No freelist randomisation or pointer obfuscation.
+
+NUMA (s->node[nid], slab_common.kmem_cache_node): a slab is on the lists of
+the node its pages are on (slab_nid), under that node's list_lock, so a
+remote free goes to the owning node's lists.  slab_alloc_node(s, gfp, size,
+node): node_match() on the CPU slab (fast path and ___slab_alloc: a slab of
+another node is deactivated, a CPU-partial one of another node is put back
+on its node's list), get_partial: the node asked for (numa_node_id() for
+NUMA_NO_NODE), then -- unless the caller named a node with __GFP_THISNODE --
+get_any_partial over the other nodes in zonelist order whose nr_partial is
+above min_partial.  The kernel tries get_any_partial only when get_cycles()
+% 1024 <= remote_node_defrag_ratio (1000: about 98% of the time); the model
+always tries (no clock in the model).  A new slab's pages come from
+alloc_pages_node(node) (any node's zonelist fallback unless __GFP_THISNODE).
 - With debug data, every allocation checks the object's free pointer
   (check_object's "Freepointer corrupt"; a pointer to itself is a loop).
 
@@ -66,6 +79,7 @@ from .gfp import (__GFP_DIRECT_RECLAIM, __GFP_HARDWALL,
                   __GFP_RECLAIM, __GFP_THISNODE, __GFP_ZERO,
                   GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
 from .list import list_add, list_add_tail, list_del
+from .page_alloc import NUMA_NO_NODE
 from .page import NIL, PGTY_NONE, PGTY_slab
 from . import slab_common as sc
 from .slab_common import (ALIGN, KC_ALLOCFLAGS, KC_CPU_PARTIAL_SLABS, KC_INUSE, KC_MIN_PARTIAL,
@@ -114,6 +128,7 @@ def bind_cache(s):
     s.fp_base = s.page_offset - s.offset      # (obj - fp_base) >> 3 = word of the free pointer
     s.mm = st.pgdat.mem_map
     s.locked = bool(s.flags & SLAB_CONSISTENCY_CHECKS)
+    s.node_lists = True                       # each slab on its own node's lists
     s.fast = not s.debug and not s.locked and s.ctor is None
 
 
@@ -265,48 +280,68 @@ def set_freepointer(s, obj, fp):
     s.data_q[(obj - s.fp_base) >> 3] = fp
 
 
-def _node_list(s, lid):
+def slab_nid(s, pfn):
+    return s.pgdat.page_to_nid(pfn)
+
+
+def slab_node(s, pfn):
+    """get_node(s, slab_nid(slab)): the lists a slab belongs on.  A cache of an
+    allocator without per-node lists (sheaves, which shares these helpers) has
+    node 0's lists only."""
+    return s.node[s.pgdat.page_to_nid(pfn)] if s.node_lists else s.node[0]
+
+
+def node_match(s, pfn, node):
+    return node == NUMA_NO_NODE or s.pgdat.page_to_nid(pfn) == node
+
+
+def _node_list(s, lid, n):
     st = s.state
-    return st.lhead, st.ltail, s.id * 3 + lid
+    return st.lhead, st.ltail, n.lbase + lid
 
 
 def add_partial(s, pfn, tail):
-    heads, tails, lid = _node_list(s, LIST_PARTIAL)
+    n = slab_node(s, pfn)
+    heads, tails, lid = _node_list(s, LIST_PARTIAL, n)
     mm = s.mm
     (list_add_tail if tail else list_add)(mm.next, mm.prev, heads, tails, lid, pfn)
     mm.flags[pfn] |= PG_workingset
-    s.state.node[s.node_base + KN_NR_PARTIAL] += 1
+    s.state.node[n.base + KN_NR_PARTIAL] += 1
 
 
 def remove_partial(s, pfn):
-    heads, tails, lid = _node_list(s, LIST_PARTIAL)
+    n = slab_node(s, pfn)
+    heads, tails, lid = _node_list(s, LIST_PARTIAL, n)
     mm = s.mm
     list_del(mm.next, mm.prev, heads, tails, lid, pfn)
     mm.flags[pfn] &= ~PG_workingset
-    s.state.node[s.node_base + KN_NR_PARTIAL] -= 1
+    s.state.node[n.base + KN_NR_PARTIAL] -= 1
 
 
 def _add_full(s, pfn):
-    heads, tails, lid = _node_list(s, LIST_FULL)
+    n = slab_node(s, pfn)
+    heads, tails, lid = _node_list(s, LIST_FULL, n)
     list_add(s.mm.next, s.mm.prev, heads, tails, lid, pfn)
-    s.state.node[s.node_base + KN_NR_FULL] += 1
+    s.state.node[n.base + KN_NR_FULL] += 1
 
 
 def _remove_full(s, pfn):
-    heads, tails, lid = _node_list(s, LIST_FULL)
+    n = slab_node(s, pfn)
+    heads, tails, lid = _node_list(s, LIST_FULL, n)
     list_del(s.mm.next, s.mm.prev, heads, tails, lid, pfn)
-    s.state.node[s.node_base + KN_NR_FULL] -= 1
+    s.state.node[n.base + KN_NR_FULL] -= 1
 
 
-def _inc_slabs_node(s, objects, nr):
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
-    s.state.node[s.node_base + KN_NR_SLABS] += nr
-    s.state.node[s.node_base + KN_TOTAL_OBJECTS] += objects
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+def _inc_slabs_node(s, pfn, objects, nr):
+    n = slab_node(s, pfn)
+    flags = spinlock.spin_lock_irqsave(n.list_lock)
+    s.state.node[n.base + KN_NR_SLABS] += nr
+    s.state.node[n.base + KN_TOTAL_OBJECTS] += objects
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
 
 
 # -- new and discarded slabs ------------------------------------------------------
-def allocate_slab(s, flags):
+def allocate_slab(s, flags, node=NUMA_NO_NODE):
     pgdat = s.pgdat
     flags |= s.allocflags
     order = s.order
@@ -314,10 +349,10 @@ def allocate_slab(s, flags):
     min_order = sc.get_order(s.size, s.page_shift)
     if alloc_gfp & __GFP_DIRECT_RECLAIM and order > min_order:
         alloc_gfp = (alloc_gfp | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM
-    pfn = page_alloc.__alloc_pages(pgdat, alloc_gfp, order)
+    pfn = page_alloc.__alloc_pages(pgdat, alloc_gfp, order, node)
     if pfn is None and order > min_order:
         order = min_order
-        pfn = page_alloc.__alloc_pages(pgdat, flags, order)
+        pfn = page_alloc.__alloc_pages(pgdat, flags, order, node)
     if pfn is None:
         return None
     objects = (pgdat.page_size << order) // s.size
@@ -349,16 +384,16 @@ def allocate_slab(s, flags):
     mm.slab_freelist[pfn] = first
     mm.slab_counters[pfn] = slab_counters(0, objects)
     mm.private[pfn] = 0
-    _inc_slabs_node(s, objects, 1)
+    _inc_slabs_node(s, pfn, objects, 1)
     return pfn
 
 
-def new_slab(s, flags):
+def new_slab(s, flags, node=NUMA_NO_NODE):
     if flags & GFP_SLAB_BUG_MASK:
         flags = sc.kmalloc_fix_flags(flags)
     if flags & __GFP_NO_GROW:
         return None
-    return allocate_slab(s, flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK))
+    return allocate_slab(s, flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK), node)
 
 
 def free_slab(s, pfn):
@@ -374,7 +409,7 @@ def free_slab(s, pfn):
     mm.type[pfn] = PGTY_NONE
     mm.flags[pfn] &= ~PG_workingset
     mm.private[pfn] = 0
-    _inc_slabs_node(s, -objects, -1)
+    _inc_slabs_node(s, pfn, -objects, -1)
     debug.hooks.slab_event("free_slab", cache=s.name, pfn=pfn, order=order)
     page_alloc.__free_pages(s.pgdat, pfn, order)
 
@@ -445,34 +480,45 @@ def deactivate_slab(s, pfn, freelist):
             nfl = ofl
         if slab_update_freelist(s, pfn, ofl, oco, nfl, slab_counters(inuse, objects)):
             break
-    if not inuse and s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
+    n = slab_node(s, pfn)
+    if not inuse and s.state.node[n.base + KN_NR_PARTIAL] >= s.min_partial:
         _stat(s, sc.DEACTIVATE_EMPTY)
         discard_slab(s, pfn)
     elif nfl:
-        flags = spinlock.spin_lock_irqsave(s.list_lock)
+        flags = spinlock.spin_lock_irqsave(n.list_lock)
         add_partial(s, pfn, tail_mode)
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
         _stat(s, sc.DEACTIVATE_TO_TAIL if tail_mode else sc.DEACTIVATE_TO_HEAD)
     else:
         _stat(s, sc.DEACTIVATE_FULL)
 
 
 def __put_partials(s, pfn):
+    """Each slab to its own node's partial list, switching list_lock as the node
+    changes (n2 != n), as the kernel does."""
     mm = s.mm
     discard = []
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    n = None
+    flags = None
     while pfn != NIL:
         nxt = mm.next[pfn]
         mm.next[pfn] = NIL
         mm.private[pfn] = 0
+        n2 = slab_node(s, pfn)
+        if n2 is not n:
+            if n is not None:
+                spinlock.spin_unlock_irqrestore(n.list_lock, flags)
+            n = n2
+            flags = spinlock.spin_lock_irqsave(n.list_lock)
         if not slab_inuse(mm.slab_counters[pfn]) and \
-                s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
+                s.state.node[n.base + KN_NR_PARTIAL] >= s.min_partial:
             discard.append(pfn)
         else:
             add_partial(s, pfn, True)
             _stat(s, sc.FREE_ADD_PARTIAL)
         pfn = nxt
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    if n is not None:
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
     for p in discard:
         discard_slab(s, p)
 
@@ -502,17 +548,17 @@ def put_cpu_partial(s, pfn, drain):
         _stat(s, sc.CPU_PARTIAL_DRAIN)
 
 
-def get_partial_node(s):
-    """Take a slab off the node partial list (and refill the CPU partial list)."""
+def get_partial_node(s, n):
+    """Take a slab off node n's partial list (and refill the CPU partial list)."""
     st = s.state
-    if not st.node[s.node_base + KN_NR_PARTIAL]:
+    if not st.node[n.base + KN_NR_PARTIAL]:
         return None
     heads = st.lhead
-    lid = s.id * 3 + LIST_PARTIAL
+    lid = n.lbase + LIST_PARTIAL
     mm = s.mm
     got = None
     partial_slabs = 0
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    flags = spinlock.spin_lock_irqsave(n.list_lock)
     pfn = heads[lid]
     while pfn != NIL:
         nxt = mm.next[pfn]
@@ -527,11 +573,37 @@ def get_partial_node(s):
             if partial_slabs > s.cpu_partial_slabs // 2:
                 break
         pfn = nxt
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
     return got
 
 
-def ___slab_alloc(s, gfp, c, irqflags):
+def get_any_partial(s):
+    """A partial slab of another node, nearest first (the zonelist of this CPU's node)."""
+    pgdat = s.pgdat
+    here = pgdat.numa_node_id()
+    st = s.state
+    for nid in pgdat.node_data[here].node_order:
+        n = s.node[nid]
+        if st.node[n.base + KN_NR_PARTIAL] > s.min_partial:
+            pfn = get_partial_node(s, n)
+            if pfn is not None:
+                return pfn
+    return None
+
+
+def get_partial(s, node, gfp):
+    """The node asked for (this CPU's for NUMA_NO_NODE), then any node unless
+    the caller named one with __GFP_THISNODE."""
+    if not s.node_lists:
+        return get_partial_node(s, s.node[0])
+    searchnode = s.pgdat.numa_node_id() if node == NUMA_NO_NODE else node
+    pfn = get_partial_node(s, s.node[searchnode])
+    if pfn is not None or (node != NUMA_NO_NODE and gfp & __GFP_THISNODE):
+        return pfn
+    return get_any_partial(s)
+
+
+def ___slab_alloc(s, gfp, c, irqflags, node=NUMA_NO_NODE):
     """The slow path; interrupts are off (irqflags restores the caller's state).
 
     Returns (object, slab head pfn) or (0, None).
@@ -541,6 +613,14 @@ def ___slab_alloc(s, gfp, c, irqflags):
     _stat(s, sc.ALLOC_SLOWPATH)
     while True:                                   # reread_slab
         slab = kcc[c + KCC_SLAB]
+        if slab and not node_match(s, slab - 1, node):
+            _stat(s, sc.ALLOC_NODE_MISMATCH)        # goto deactivate_slab
+            flush_fl = kcc[c + KCC_FREELIST]
+            kcc[c + KCC_SLAB] = 0
+            kcc[c + KCC_FREELIST] = 0
+            kcc[c + KCC_TID] += TID_STEP
+            deactivate_slab(s, slab - 1, flush_fl)
+            slab = 0
         if slab:
             pfn = slab - 1
             freelist = kcc[c + KCC_FREELIST]
@@ -556,6 +636,14 @@ def ___slab_alloc(s, gfp, c, irqflags):
             kcc[c + KCC_TID] += TID_STEP
             _stat(s, sc.DEACTIVATE_BYPASS)
         partial = kcc[c + KCC_PARTIAL]              # new_slab:
+        while partial and not node_match(s, partial - 1, node):
+            pfn = partial - 1                      # another node's: back to its node list
+            nxt = mm.next[pfn]
+            kcc[c + KCC_PARTIAL] = partial = 0 if nxt == NIL else nxt + 1
+            if nxt != NIL:
+                mm.private[nxt] = mm.private[pfn] - 1
+            mm.next[pfn] = NIL
+            __put_partials(s, pfn)
         if partial:
             pfn = partial - 1
             nxt = mm.next[pfn]
@@ -567,13 +655,13 @@ def ___slab_alloc(s, gfp, c, irqflags):
             _stat(s, sc.CPU_PARTIAL_ALLOC)
             freelist = freeze_slab(s, pfn)
         else:
-            pfn = get_partial_node(s)              # new_objects:
+            pfn = get_partial(s, node, gfp)        # new_objects:
             if pfn is not None:
                 freelist = freeze_slab(s, pfn)
             else:
                 local_irq_restore(irqflags)        # the page allocator may sleep
                 try:
-                    pfn = new_slab(s, gfp)
+                    pfn = new_slab(s, gfp, node)
                 finally:
                     local_irq_save()
                 if pfn is None:
@@ -599,28 +687,34 @@ def ___slab_alloc(s, gfp, c, irqflags):
         return freelist, pfn
 
 
-def __slab_alloc(s, gfp, c):
+def __slab_alloc(s, gfp, c, node=NUMA_NO_NODE):
     flags = local_irq_save()
     try:
-        return ___slab_alloc(s, gfp, c, flags)
+        return ___slab_alloc(s, gfp, c, flags, node)
     finally:
         local_irq_restore(flags)
 
 
 # -- the locked debug route (SLAB_CONSISTENCY_CHECKS) ----------------------------------
-def alloc_single(s, gfp):
-    """alloc_single_from_partial / alloc_single_from_new_slab, under list_lock."""
+def alloc_single(s, gfp, node=NUMA_NO_NODE):
+    """alloc_single_from_partial / alloc_single_from_new_slab, under list_lock
+    (of the node asked for, this CPU's for NUMA_NO_NODE)."""
     _stat(s, sc.ALLOC_LOCKED)
     mm = s.mm
     st = s.state
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
-    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
+    if not s.node_lists:
+        n = s.node[0]
+    else:
+        n = s.node[s.pgdat.numa_node_id() if node == NUMA_NO_NODE else node]
+    flags = spinlock.spin_lock_irqsave(n.list_lock)
+    pfn = st.lhead[n.lbase + LIST_PARTIAL]
     if pfn == NIL:
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-        pfn = new_slab(s, gfp)
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
+        pfn = new_slab(s, gfp, node)
         if pfn is None:
             return 0, None
-        flags = spinlock.spin_lock_irqsave(s.list_lock)
+        n = slab_node(s, pfn)
+        flags = spinlock.spin_lock_irqsave(n.list_lock)
         add_partial(s, pfn, True)
     obj = mm.slab_freelist[pfn]
     mm.slab_freelist[pfn] = get_freepointer(s, obj)
@@ -629,13 +723,14 @@ def alloc_single(s, gfp):
     if slab_inuse(co) == slab_objects(co):
         remove_partial(s, pfn)
         _add_full(s, pfn)
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
     return obj, pfn
 
 
 def free_to_partial_list(s, pfn, obj):
     mm = s.mm
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    n = slab_node(s, pfn)
+    flags = spinlock.spin_lock_irqsave(n.list_lock)
     co = mm.slab_counters[pfn]
     was_full = not mm.slab_freelist[pfn]
     set_freepointer(s, obj, mm.slab_freelist[pfn])
@@ -646,18 +741,18 @@ def free_to_partial_list(s, pfn, obj):
         _remove_full(s, pfn)
         add_partial(s, pfn, True)
     discard = False
-    if not slab_inuse(co) and s.state.node[s.node_base + KN_NR_PARTIAL] > s.min_partial:
+    if not slab_inuse(co) and s.state.node[n.base + KN_NR_PARTIAL] > s.min_partial:
         remove_partial(s, pfn)
         discard = True
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
     _stat(s, sc.FREE_SLOWPATH)
     if discard:
         discard_slab(s, pfn)
 
 
 # -- entry points ---------------------------------------------------------------------
-def slab_alloc_node(s, gfp, orig_size):
-    """Allocate one object; returns its address or 0 (NULL)."""
+def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
+    """Allocate one object (on ``node`` if named); returns its address or 0 (NULL)."""
     cpu = context.this_cpu
     hooks = debug.hooks
     if gfp & __GFP_DIRECT_RECLAIM:
@@ -665,7 +760,7 @@ def slab_alloc_node(s, gfp, orig_size):
     if hooks.should_failslab(s.name, gfp):
         return 0
     if s.locked:
-        obj, pfn = alloc_single(s, gfp)
+        obj, pfn = alloc_single(s, gfp, node)
     else:
         kcc = s.kcc
         cid = cpu.id
@@ -679,9 +774,9 @@ def slab_alloc_node(s, gfp, orig_size):
             tid = kcc[c_tid]                        # tid = READ_ONCE(c->tid)
             obj = kcc[c_freelist]                   # object = c->freelist
             slab = kcc[c_slab]                      # slab = c->slab
-            if not obj or not slab:
+            if not obj or not slab or (node != NUMA_NO_NODE and not node_match(s, slab - 1, node)):
                 hooks.percpu_exit("slab_alloc_node", cid)
-                obj, pfn = __slab_alloc(s, gfp, c)
+                obj, pfn = __slab_alloc(s, gfp, c, node)
                 break
             nxt = dq[(obj - fpb) >> 3]              # get_freepointer_safe(s, object)
             hooks.slab_tid_window("slab_alloc_node", cid)
@@ -722,18 +817,19 @@ def slab_alloc_node(s, gfp, orig_size):
 
 def __slab_free(s, pfn, obj):
     mm = s.mm
+    n = slab_node(s, pfn)                          # the owning node's lists, not this CPU's
     _stat(s, sc.FREE_SLOWPATH)
     locked = False
     flags = None
     while True:
         if locked:
-            spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+            spinlock.spin_unlock_irqrestore(n.list_lock, flags)
             locked = False
         prior = mm.slab_freelist[pfn]
         co = mm.slab_counters[pfn]
         if obj == prior:                           # set_freepointer's BUG_ON(object == fp)
             if locked:
-                spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+                spinlock.spin_unlock_irqrestore(n.list_lock, flags)
             debug.hooks.double_free(s.name, obj, f"kernel BUG at mm/slub.c (set_freepointer): "
                                     f"naive detection of double free or corruption: {s.name} "
                                     f"object {obj:#x} is already the head of its slab's freelist")
@@ -743,7 +839,7 @@ def __slab_free(s, pfn, obj):
         inuse = slab_inuse(co) - 1
         on_node_partial = False
         if (not inuse or not prior) and not was_frozen and prior:
-            flags = spinlock.spin_lock_irqsave(s.list_lock)
+            flags = spinlock.spin_lock_irqsave(n.list_lock)
             locked = True
             on_node_partial = bool(mm.flags[pfn] & PG_workingset)
         if slab_update_freelist(s, pfn, prior, co, obj, co - SLAB_INUSE_ONE):   # new.inuse -= 1
@@ -756,15 +852,15 @@ def __slab_free(s, pfn, obj):
             _stat(s, sc.CPU_PARTIAL_FREE)
         return
     if prior and not on_node_partial:
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
         return
-    if not inuse and s.state.node[s.node_base + KN_NR_PARTIAL] >= s.min_partial:
+    if not inuse and s.state.node[n.base + KN_NR_PARTIAL] >= s.min_partial:
         remove_partial(s, pfn)
         _stat(s, sc.FREE_REMOVE_PARTIAL)
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
         discard_slab(s, pfn)
         return
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
 
 
 def do_slab_free(s, pfn, obj):
@@ -850,16 +946,17 @@ def _drop_empty_partials(s):
     st = s.state
     mm = s.mm
     freed = 0
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
-    pfn = st.lhead[s.id * 3 + LIST_PARTIAL]
     empty = []
-    while pfn != NIL:
-        nxt = mm.next[pfn]
-        if not slab_inuse(mm.slab_counters[pfn]):
-            remove_partial(s, pfn)
-            empty.append(pfn)
-        pfn = nxt
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    for n in s.node:
+        flags = spinlock.spin_lock_irqsave(n.list_lock)
+        pfn = st.lhead[n.lbase + LIST_PARTIAL]
+        while pfn != NIL:
+            nxt = mm.next[pfn]
+            if not slab_inuse(mm.slab_counters[pfn]):
+                remove_partial(s, pfn)
+                empty.append(pfn)
+            pfn = nxt
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
     for pfn in empty:
         freed += 1 << mm.order[pfn]
         discard_slab(s, pfn)
@@ -875,8 +972,13 @@ def __kmem_cache_shutdown(s):
     """Flush every CPU, free empty slabs; returns the number of objects left."""
     flush_all(s)
     _drop_empty_partials(s)
-    n = s.state.node
-    return n[s.node_base + KN_TOTAL_OBJECTS] - count_free(s)
+    return _node_sum(s, KN_TOTAL_OBJECTS) - count_free(s)
+
+
+def _node_sum(s, field):
+    """A kmem_cache_node counter summed over the nodes."""
+    kn = s.state.node
+    return sum(kn[n.base + field] for n in s.node)
 
 
 def count_free(s):
@@ -884,8 +986,8 @@ def count_free(s):
     st = s.state
     mm = s.mm
     free = 0
-    for lid in (LIST_PARTIAL,):
-        pfn = st.lhead[s.id * 3 + lid]
+    for n in s.node:
+        pfn = st.lhead[n.lbase + LIST_PARTIAL]
         while pfn != NIL:
             co = mm.slab_counters[pfn]
             free += slab_objects(co) - slab_inuse(co)
@@ -899,9 +1001,8 @@ def slabinfo_counts(s):
     SLUB counts objects on the per-CPU freelists and CPU slabs as active,
     as the kernel's /proc/slabinfo does (count_partial sees only node lists).
     """
-    n = s.state.node
-    nr_slabs = n[s.node_base + KN_NR_SLABS]
-    total = n[s.node_base + KN_TOTAL_OBJECTS]
+    nr_slabs = _node_sum(s, KN_NR_SLABS)
+    total = _node_sum(s, KN_TOTAL_OBJECTS)
     return total - count_free(s), total, nr_slabs, nr_slabs
 
 
@@ -947,5 +1048,23 @@ def free_objects_of_slab(s, head):
 
 
 def check_cache(s):
-    """SLUB keeps nothing beyond what free_objects_of_slab walks: no more to check."""
-    return []
+    """Each node's partial list holds slabs of that node's pages only, as many as
+    its nr_partial says (a slab on another node's list is a remote free that
+    went to the freeing CPU's node instead of the owner's)."""
+    problems = []
+    st = s.state
+    mm = s.mm
+    limit = s.pgdat.nr_pages
+    for n in s.node:
+        pfn = st.lhead[n.lbase + LIST_PARTIAL]
+        count = 0
+        while pfn != NIL and count <= limit:
+            if s.node_lists and slab_nid(s, pfn) != n.nid:
+                problems.append(f"{s.name}: slab {pfn:#x} of node {slab_nid(s, pfn)} is on "
+                                f"node {n.nid}'s partial list")
+            count += 1
+            pfn = mm.next[pfn]
+        if count != st.node[n.base + KN_NR_PARTIAL]:
+            problems.append(f"{s.name}: node {n.nid} partial list holds {count} slabs, "
+                            f"nr_partial is {st.node[n.base + KN_NR_PARTIAL]}")
+    return problems

@@ -32,9 +32,19 @@ def calculate_min_free_kbytes(lowmem_managed_pages, page_size):
 
 def setup_per_zone_wmarks(managed, min_free_kbytes, page_shift):
     """managed[zone] -> [(min, low, high, promo)] per zone."""
+    return setup_node_wmarks([managed], min_free_kbytes, page_shift)[0]
+
+
+def setup_node_wmarks(managed_by_node, min_free_kbytes, page_shift):
+    """managed[node][zone] -> [node][zone] (min, low, high, promo): for_each_zone over
+    every node, min_free_kbytes split by each zone's share of all lowmem pages."""
     pages_min = min_free_kbytes >> (page_shift - 10)
-    lowmem_pages = sum(m for z, m in enumerate(managed)
+    lowmem_pages = sum(m for managed in managed_by_node for z, m in enumerate(managed)
                        if z not in (ZONE_HIGHMEM, ZONE_MOVABLE))
+    return [_wmarks(managed, pages_min, lowmem_pages) for managed in managed_by_node]
+
+
+def _wmarks(managed, pages_min, lowmem_pages):
     out = []
     for z, m in enumerate(managed):
         tmp = pages_min * m // lowmem_pages if lowmem_pages else 0

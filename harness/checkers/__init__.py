@@ -14,6 +14,8 @@
                vmalloc memory; page faults; large kmalloc leaks  (generic KASAN, KASAN_VMALLOC)
     invariants whole-model consistency at the end          (CONFIG_DEBUG_VM)
     kcsan      data races: watchpoints on plain accesses  (CONFIG_KCSAN)
+    numa       a lint, off by default (LINTS): an allocation that named this CPU's
+               node and got another node's memory
 
 Every report is a record (``record.Violation``: kind, workload site, objects,
 tracks, locks, details), made with ``Checker.violation(kind, ...)``; one bug is
@@ -35,13 +37,15 @@ from .kcsan import KcsanChecker
 from .kmemleak import KmemleakChecker
 from .lockdep import LockdepChecker
 from .memory import MemoryChecker
+from .numa import NumaChecker
 from .percpu import PercpuChecker
 from .sleep import SleepChecker
 
 REGISTRY = {c.name: c for c in (SleepChecker, GfpChecker, LockdepChecker, DeadlockChecker,
                                 PercpuChecker, MemoryChecker, KmemleakChecker, KasanPagesChecker,
-                                InvariantChecker, KcsanChecker)}
-DEFAULT = tuple(REGISTRY)
+                                InvariantChecker, KcsanChecker, NumaChecker)}
+LINTS = ("numa",)                     # only when a scenario names them
+DEFAULT = tuple(n for n in REGISTRY if n not in LINTS)
 
 
 def arena_sections(names=DEFAULT, max_locks=None, nr_pages=None):
@@ -60,5 +64,5 @@ def build(names, pgdat, sink=None):
     return CheckerHooks([REGISTRY[n](sink, pgdat) for n in names], sink)
 
 
-__all__ = ["Checker", "CheckerHooks", "Violation", "ViolationSink", "REGISTRY", "DEFAULT",
+__all__ = ["Checker", "CheckerHooks", "Violation", "ViolationSink", "REGISTRY", "DEFAULT", "LINTS",
            "arena_sections", "build"]

@@ -255,6 +255,15 @@ _K = [
          "the machine stopped the run.",
          "Kernel code never leaves its CPU; whatever it was doing is cut off half-way.",
          "Find the exit in the workload (what the CPU was doing is shown); raise instead."),
+    # --- NUMA locality (a lint) --------------------------------------------------------
+    Kind("numa-remote-alloc", "numa", "WARNING: node-local allocation got remote memory",
+         "An allocation named this CPU's own node (alloc_pages_node, kmalloc_node, "
+         "kmem_cache_alloc_node with numa_node_id()) and got memory of another node: the local "
+         "node was at its watermarks and the allocator fell back along the zonelist.",
+         "Code that asks for local memory does so for speed; on remote memory every access "
+         "crosses the interconnect, and a later free goes to the other node's lists.",
+         "Add __GFP_THISNODE and handle NULL (fall back deliberately, or keep less memory "
+         "held on the node), or ask with NUMA_NO_NODE if any node will do."),
 ]
 
 KINDS = {k.name: k for k in _K}

@@ -14,6 +14,7 @@ HELP = "what a violation kind means and how to fix it"
 
 FAMILY_TITLES = {"context": "GFP and context", "gfp": "GFP masks", "memory": "frees and memory",
                  "locks": "locks (lockdep)", "percpu": "per-CPU paths", "races": "data races (KCSAN)",
+                 "numa": "NUMA locality (a lint, off by default)",
                  "invariants": "model invariants", "harness": "the run itself"}
 
 

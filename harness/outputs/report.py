@@ -194,6 +194,12 @@ def summary(run):
         out.append(f"slab fast path: alloc {slab['alloc_fastpath_ratio']:.1%}"
                    + (f", free {slab['free_fastpath_ratio']:.1%}" if slab.get("free_fastpath_ratio")
                       is not None else ""))
+    for nd in (run.get("memory") or {}).get("numa") or []:
+        st = nd["numastat"]
+        cpus = ",".join(map(str, nd["cpus"])) or "none"
+        out.append(f"node {nd['node']} (CPUs {cpus}): " + ", ".join(
+            f"{name} {st[name]:,}" for name in ("numa_hit", "numa_miss", "numa_foreign",
+                                                 "local_node", "other_node")))
     tlb = run.get("tlb")
     if tlb:
         out.append(f"tlb: {tlb['hits']:,} hits, {tlb['misses']:,} misses, {tlb['flushes']:,} flushes")

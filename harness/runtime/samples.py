@@ -27,8 +27,8 @@ Arena sections (W = row width, below)::
                                       2 next due t, 3 clock (CLOCK_MS, CLOCK_STEP)
     sample_rows  i64[CAPACITY * W]    one row per sample
 
-A row: t; per zone z < MAX_NR_ZONES: NR_FREE_PAGES, WMARK_MIN, WMARK_LOW,
-WMARK_HIGH, free_area[0..MAX_PAGE_ORDER].nr_free; per cache id <
+A row: t; per zone type z < MAX_NR_ZONES (summed over the NUMA nodes):
+NR_FREE_PAGES, WMARK_MIN, WMARK_LOW, WMARK_HIGH, free_area[0..MAX_PAGE_ORDER].nr_free; per cache id <
 SAMPLED_CACHES: alloc_fastpath, alloc_slowpath (summed over CPUs); per lock
 id < SAMPLED_LOCKS: acquired, contended; per CPU: calls in each harness
 context (counters.CONTEXTS), hardirqs delivered.  Counters are cumulative;
@@ -75,9 +75,9 @@ class Sampler:
         self.meta = arena.v["sample_meta"]
         self.width = row_width(nr_cpus)
         self.rows = arena.np("sample_rows").reshape(CAPACITY, self.width)
-        self.zone_meta = arena.np("zone_meta").reshape(MAX_NR_ZONES, ZONE_NR_FIELDS)
+        self.zone_meta = arena.np("zone_meta").reshape(-1, MAX_NR_ZONES, ZONE_NR_FIELDS)
         self.zone_fields = [NR_FREE_PAGES, WMARK_MIN, WMARK_LOW, WMARK_HIGH]
-        self.free_area = arena.np("free_area_nr").reshape(MAX_NR_ZONES, NR_PAGE_ORDERS)
+        self.free_area = arena.np("free_area_nr").reshape(-1, MAX_NR_ZONES, NR_PAGE_ORDERS)
         self.slab = None
         if "kmem_cache_stat" in arena.v:
             self.slab = arena.np("kmem_cache_stat").reshape(MAX_CACHES, nr_cpus, NR_STAT)[
@@ -123,8 +123,8 @@ class Sampler:
         z0, c0, l0, p0 = self.cols
         row[0] = t
         zones = row[z0:c0].reshape(MAX_NR_ZONES, ZONE_W)
-        zones[:, :4] = self.zone_meta[:, self.zone_fields]
-        zones[:, 4:] = self.free_area
+        zones[:, :4] = self.zone_meta[:, :, self.zone_fields].sum(axis=0)
+        zones[:, 4:] = self.free_area.sum(axis=0)
         if self.slab is not None:
             row[c0:l0] = self.slab.sum(axis=1).reshape(-1)
         row[l0:l0 + self.locks.size] = self.locks.reshape(-1)
@@ -160,7 +160,7 @@ def decode(node, nr_cpus):
     out = {"clock": "step" if meta[META_CLOCK] == CLOCK_STEP else "ms",
            "interval": int(meta[META_INTERVAL]), "t": rows[:, 0].tolist(),
            "zones": [], "caches": [], "locks": [], "cpus": []}
-    zone_meta = arena.np("zone_meta").reshape(MAX_NR_ZONES, ZONE_NR_FIELDS)
+    zone_meta = arena.np("zone_meta").reshape(-1, MAX_NR_ZONES, ZONE_NR_FIELDS).sum(axis=0)
     for z in range(MAX_NR_ZONES):
         if not zone_meta[z, PRESENT]:
             continue

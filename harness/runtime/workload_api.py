@@ -27,6 +27,8 @@ Allocation   kmalloc(size, gfp) kzalloc kfree(addr) ksize krealloc(addr, size, g
              while the sheaf has objects), kmem_cache_sheaf_size(cache, sheaf),
              kmem_cache_return_sheaf(cache, gfp, sheaf)
              alloc_pages(gfp, order) -> page   __free_pages(page, order)
+             alloc_pages_node(nid, gfp, order)  numa_node_id()  page_to_nid(page)
+             kmalloc_node(size, gfp, nid)  kmem_cache_alloc_node(cache, gfp, nid)
              __get_free_pages(gfp, order) -> addr   get_zeroed_page(gfp)
              free_pages(addr, order)   page_address(page)   virt_to_page(addr)
              page_to_pfn(page)  pfn_to_page(pfn)   vmalloc(size) vzalloc vfree(addr)
@@ -130,9 +132,10 @@ def _op(name, resolve=None):
     return method
 
 
-def _counted_alloc(name, resolve=None):
-    """Like _op, for allocators taking gfp: parse string masks, count NULL."""
-    code = OP[name]
+def _counted_alloc(name, resolve=None, op=None):
+    """Like _op, for allocators taking gfp: parse string masks, count NULL
+    (counted under ``op``'s name when given: a _node variant counts as its call)."""
+    code = OP[op or name]
     resolve = resolve or _model_fn
 
     def method(self, *args):
@@ -173,7 +176,8 @@ def _sheaf_fn(name):
 # Position of the gfp argument in each allocator's signature.
 _GFP_ARG = {"kmalloc": 1, "kzalloc": 1, "krealloc": 2, "kmem_cache_alloc": 1,
             "kmem_cache_prefill_sheaf": 1, "kmem_cache_alloc_from_sheaf": 1,
-            "alloc_pages": 0, "__get_free_pages": 0, "get_zeroed_page": 0}
+            "alloc_pages": 0, "__get_free_pages": 0, "get_zeroed_page": 0,
+            "alloc_pages_node": 1, "kmalloc_node": 1, "kmem_cache_alloc_node": 1}
 
 
 class Kernel:
@@ -220,6 +224,16 @@ class Kernel:
     krealloc = _counted_alloc("krealloc")
     kmem_cache_alloc = _counted_alloc("kmem_cache_alloc")
     alloc_pages = _counted_alloc("alloc_pages")
+    alloc_pages_node = _counted_alloc("alloc_pages_node", op="alloc_pages")
+    kmalloc_node = _counted_alloc("kmalloc_node", op="kmalloc")
+    kmem_cache_alloc_node = _counted_alloc("kmem_cache_alloc_node", op="kmem_cache_alloc")
+
+    def numa_node_id(self):
+        """The NUMA node of this CPU ([memory] nodes, cpus_per_node)."""
+        return self._node.numa_node_id()
+
+    def page_to_nid(self, page):
+        return self._node.page_to_nid(page.pfn)
     get_zeroed_page = _counted_alloc("get_zeroed_page")
     kfree = _op("kfree")
     ksize = _op("ksize")
@@ -535,9 +549,6 @@ class Kernel:
         return 0 if x == y else (1 if x > y else -1)
 
     # -- more of the kernel's allocation API (uncounted wrappers of counted calls) -------
-    def kmalloc_node(self, size, gfp, node=0):
-        return self.kmalloc(size, gfp)
-
     def kfree_sensitive(self, addr):
         """Zero the object (ksize bytes) and kfree it (kzfree before 5.9)."""
         km.kfree_sensitive(addr)

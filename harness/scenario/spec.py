@@ -40,6 +40,9 @@ class Scenario:
     page_size: int = 4096
     memory: str = "64M"
     page_data: bool = True
+    nodes: object = 1                               # [memory] nodes: a count or node sizes (bytes)
+    cpus_per_node: list | None = None               # [memory] cpus_per_node
+    distance: list | None = None                    # [memory] distance (node_distance matrix)
     slab: str | None = None
     irq_rate: float = 1000.0
     irq_jitter: float = 0.5

@@ -175,6 +175,10 @@ def _boot(sc, sched_opts=None):
     params = inspect.signature(km.boot).parameters
     if sc.slab and "slab" in params:
         kw["slab"] = sc.slab
+    if getattr(sc, "nodes", 1) != 1:
+        kw.update(nodes=sc.nodes, cpus_per_node=sc.cpus_per_node, distance=sc.distance)
+    elif getattr(sc, "cpus_per_node", None) is not None or getattr(sc, "distance", None) is not None:
+        kw.update(cpus_per_node=sc.cpus_per_node, distance=sc.distance)
     if getattr(sc, "tlb", None) is not None:
         kw["tlb"] = True                 # per-CPU TLBs: their shared flush word (kernel_model/tlb.py)
     sections = (C.arena_sections(sc.cpus) + mailbox.arena_sections(sc.cpus)
@@ -195,6 +199,12 @@ def _boot(sc, sched_opts=None):
         raise UsageError(f"{sc.source}: {exc} ([memory] size {sc.memory}, {sc.cpus} CPUs); free "
                          "space in /dev/shm (`mmstress clean` removes what killed runs left) "
                          "or give a smaller [memory] size") from None
+    except km.ConfigError as exc:
+        if "nodes" not in kw and "cpus_per_node" not in kw:
+            raise
+        # [memory] cpus_per_node checked at parse against the scenario's cpus; a sweep
+        # or a trace may run it with another count
+        raise UsageError(f"{sc.source}: [memory]: {exc} (with {sc.cpus} CPUs)") from None
     bootargs.apply_boot(node, debug)
     return node
 
@@ -531,6 +541,12 @@ def _collect(result, node, proc_views, roots=None, unwound=False):
     result.memory = {"arch": sc.arch, "page_size": sc.page_size, "size": sc.memory,
                      "nr_pages": node.nr_pages, "free_pages_at_end": int(free),
                      "checked": clean}
+    if node.nr_nodes > 1:
+        # /sys/devices/system/node/nodeN/numastat, and which CPUs and pages each node has
+        result.memory["numa"] = [
+            {"node": nd.node_id, "cpus": list(nd.cpus), "nr_pages": int(nd.node_spanned_pages),
+             "free_pages_at_end": int(nd.free_pages()),
+             "numastat": km.procfs.numastat_counts(node, nd.node_id)} for nd in node.node_data]
     for view in proc_views:
         fn = PROC_VIEWS[view]
         try:

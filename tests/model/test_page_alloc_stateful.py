@@ -11,7 +11,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import kernel_model as km
 from kernel_model import gfp as g
-from kernel_model import invariants, page_alloc, pcp
+from kernel_model import context, invariants, page_alloc, pcp
+from kernel_model.zone import WMARK_LOW
 from kernel_model.layout import MiB
 
 GFPS = [g.GFP_KERNEL, g.GFP_ATOMIC, g.GFP_NOWAIT, g.GFP_DMA | g.GFP_KERNEL,
@@ -20,16 +21,16 @@ GFPS = [g.GFP_KERNEL, g.GFP_ATOMIC, g.GFP_NOWAIT, g.GFP_DMA | g.GFP_KERNEL,
 # Module-level names: inside a class body Python would mangle ``__alloc_pages``.
 ALLOC_PAGES = page_alloc.__alloc_pages
 FREE_PAGES = page_alloc.__free_pages
-NOWARN, DMA = g.__GFP_NOWARN, g.__GFP_DMA
+NOWARN, DMA, THISNODE = g.__GFP_NOWARN, g.__GFP_DMA, g.__GFP_THISNODE
 LAYOUTS = [km.MemoryLayout("x86_64", total="24M"),
            km.MemoryLayout("x86_32", total="20M", movable="2M"),
            km.MemoryLayout("x86_64", total="24M", page_size=8192, movable="4M")]
 
 
 class BuddyMachine(RuleBasedStateMachine):
-    @initialize(layout=st.sampled_from(LAYOUTS))
-    def boot(self, layout):
-        self.node = km.boot(layout, max_locks=16)
+    @initialize(layout=st.sampled_from(LAYOUTS), nodes=st.sampled_from([1, 2]))
+    def boot(self, layout, nodes):
+        self.node = km.boot(layout, max_locks=32, nr_cpus=nodes, nodes=nodes)
         self.held = {}
 
     def teardown(self):
@@ -43,7 +44,7 @@ class BuddyMachine(RuleBasedStateMachine):
             return
         lay = self.node.layout
         limit = g.gfp_zone(gfp, lay.has_highmem, lay.has_dma32)
-        zone = self.node.mem_map.zone[pfn]
+        zone = self.node.page_zone(pfn).idx
         assert zone <= limit, f"{g.format_gfp(gfp)} got a page of zone {zone} above {limit}"
         assert pfn not in self.held
         assert pfn % (1 << order) == 0
@@ -53,6 +54,29 @@ class BuddyMachine(RuleBasedStateMachine):
             assert self.node.pfn_to_virt(pfn) is None
         else:
             assert self.node.pfn_to_virt(pfn) is not None
+        self.held[pfn] = order
+
+    @rule(order=st.integers(0, 10), gfp=st.sampled_from(GFPS), nid=st.integers(0, 1),
+          thisnode=st.booleans(), cpu=st.integers(0, 1))
+    def alloc_node(self, order, gfp, nid, thisnode, cpu):
+        """Two nodes (CPU n on node n): a __GFP_THISNODE block is of that node; a
+        local one is of the local node while that node has a zone the mask allows
+        above its low watermark (the fast path's)."""
+        node = self.node
+        nid, cpu = min(nid, node.nr_nodes - 1), min(cpu, node.nr_cpus - 1)
+        context.set_this_cpu(context.CPU(cpu))
+        lay = node.layout
+        limit = g.gfp_zone(gfp, lay.has_highmem, lay.has_dma32)
+        local_ok = any(page_alloc.zone_watermark_ok(z, order, z.m[WMARK_LOW], limit, 0)
+                       for z in node.node_data[nid].node_zonelists[1][limit])
+        pfn = ALLOC_PAGES(node, gfp | NOWARN | (THISNODE if thisnode else 0), order, nid)
+        context.set_this_cpu(context.CPU(0))
+        if pfn is None:
+            assert thisnode or not local_ok
+            return
+        assert pfn not in self.held
+        if thisnode or local_ok:
+            assert node.page_to_nid(pfn) == nid
         self.held[pfn] = order
 
     @precondition(lambda self: getattr(self, "held", None))

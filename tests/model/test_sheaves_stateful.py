@@ -24,10 +24,11 @@ from test_slab_stateful import SlabMachine
 
 
 class SheavesMachine(SlabMachine):
-    @initialize(debug_on=st.booleans(), capacity=st.sampled_from([0, 2, 5]))
-    def boot(self, debug_on, capacity):
+    @initialize(debug_on=st.booleans(), capacity=st.sampled_from([0, 2, 5]),
+                nodes=st.sampled_from([1, 2]))
+    def boot(self, debug_on, capacity, nodes):
         self.node = km.boot(total="32M", nr_cpus=2, page_data=True, slab="sheaves",
-                            slub_debug=debug_on)
+                            slub_debug=debug_on, nodes=nodes)
         self.debug_on = debug_on
         self.cache = km.kmem_cache_create("obj", 120, align=16)
         self.rec = km.kmem_cache_create("rec", 100)      # SlabMachine's second cache

@@ -13,7 +13,10 @@ both kinds of slab management: "obj" (128-byte slots, 32 to a page, no room
 left) keeps its freelists off the slab in kmalloc objects (OFF_SLAB), "rec"
 (104-byte slots) on the slab; kmalloc-4k and the like are off-slab too
 without debugging.  An off-slab slab's freelist must be a live kmalloc
-object outside the slab, and check_slabs counts it as held.
+object outside the slab, and check_slabs counts it as held.  With two NUMA
+nodes (CPU 0 on node 0, CPU 1 on node 1) SLUB's node lists must hold only
+their node's slabs (check_cache), whichever CPU frees, and kmalloc_node with
+__GFP_THISNODE gives an object of that node.
 """
 
 import hypothesis.strategies as st
@@ -25,16 +28,17 @@ import kernel_model as km
 from kernel_model import context, gfp as g, slab_common as sc
 from kernel_model.page import PGTY_slab
 
-ZERO, DMA = g.__GFP_ZERO, g.__GFP_DMA          # module level: a class body would mangle them
+ZERO, DMA, THISNODE = g.__GFP_ZERO, g.__GFP_DMA, g.__GFP_THISNODE         # module level: a class body would mangle them
 SIZES = st.sampled_from([1, 8, 13, 64, 96, 100, 192, 200, 700, 1500, 4096, 9000])
 GFPS = st.sampled_from([km.GFP_KERNEL, km.GFP_ATOMIC, km.GFP_KERNEL | ZERO, km.GFP_KERNEL | DMA])
 
 
 class SlabMachine(RuleBasedStateMachine):
-    @initialize(kind=st.sampled_from(["slub", "slab"]), debug_on=st.booleans())
-    def boot(self, kind, debug_on):
+    @initialize(kind=st.sampled_from(["slub", "slab"]), debug_on=st.booleans(),
+                nodes=st.sampled_from([1, 2]))
+    def boot(self, kind, debug_on, nodes):
         self.node = km.boot(total="32M", nr_cpus=2, page_data=True, slab=kind,
-                            slub_debug=debug_on)
+                            slub_debug=debug_on, nodes=nodes)
         self.debug_on = debug_on
         self.cache = km.kmem_cache_create("obj", 120, align=16)
         self.rec = km.kmem_cache_create("rec", 100)
@@ -64,6 +68,21 @@ class SlabMachine(RuleBasedStateMachine):
             assert self._data(a, size) == bytes(size)
         off = self.node.data_offset(a)
         self.node.data[off:off + size] = b"\x5c" * size      # the user writes it
+        self.held[a] = (None, size)
+
+    @rule(size=st.sampled_from([8, 100, 700, 9000]), cpu=st.integers(0, 1),
+          nid=st.integers(-1, 1), thisnode=st.booleans())
+    def kmalloc_node(self, size, cpu, nid, thisnode):
+        context.set_this_cpu(context.CPU(cpu))
+        nid = min(nid, self.node.nr_nodes - 1)
+        gfp = km.GFP_KERNEL | (THISNODE if thisnode else 0)
+        a = km.kmalloc_node(size, gfp, nid)
+        assert a is not None and a not in self.held and km.ksize(a) >= size
+        pfn = self.node.virt_to_pfn(a)
+        # NUMA_NO_NODE is no preference even with __GFP_THISNODE (node_match: any CPU slab)
+        if thisnode and nid >= 0 and (self.node.slab_kind == "slub"
+                                      or size > self.node.slab.kmalloc_max_cache):
+            assert self.node.page_to_nid(pfn) == nid
         self.held[a] = (None, size)
 
     @rule(gfp=GFPS, cpu=st.integers(0, 1), which=st.booleans())
@@ -121,6 +140,8 @@ class SlabMachine(RuleBasedStateMachine):
         if not hasattr(self, "node"):
             return
         assert sc.check_slabs(self.node, self.held) == []
+        for s in km.slab_common.all_caches(self.node):
+            assert self.node.slab.allocator.check_cache(s) == []
         for a, (cache, size) in self.held.items():
             info = km.object_info(a)
             if info is None:                      # large kmalloc
