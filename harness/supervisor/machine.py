@@ -268,10 +268,9 @@ def run(scenario, seed, irq_mask=None, proc_views=(), progress=None, grace=2.0, 
         _monitor(result, plan, procs, rfds, progress, grace, side, bufs,
                  None if serialised else sampler)
     finally:
-        for p in procs:
-            if p.exitcode is None:
-                _kill_cpu(p.pid)            # the CPU and what its workload started
-            p.join(5)
+        for p in procs:                     # the CPU and what its workload started; also a CPU
+            _kill_cpu(p.pid)                # that exited after the monitor's last reap (its
+            p.join(5)                       # group lives while the workload's child does)
         for r in rfds:
             _drain(side, r, bufs)
             os.close(r)

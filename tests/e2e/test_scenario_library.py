@@ -10,6 +10,7 @@ import pytest
 from harness.supervisor import machine
 from harness.outputs import report
 from harness import scenario
+from harness import checkers
 from harness.runtime import hooks
 
 LIBRARY = sorted(f[:-5] for f in os.listdir(scenario.SCENARIO_DIR) if f.endswith(".toml"))
@@ -37,7 +38,9 @@ def test_library_has_the_issue_scenarios():
 def test_scenario_parses_with_a_description(name):
     sc = scenario.resolve(name)
     assert sc.description and "\n" not in sc.description
-    assert set(sc.checkers) == set(hooks.CHECKERS) or name in ("pages_irq_storm",)
+    # every checker but the lints (harness.checkers.LINTS: on only when a scenario names them)
+    want = set(checkers.DEFAULT) | (set(checkers.LINTS) & set(sc.checkers))
+    assert set(sc.checkers) == want or name in ("pages_irq_storm",)
 
 
 @pytest.mark.parametrize("name", [n for n in LIBRARY if n not in ("fault-injection",
