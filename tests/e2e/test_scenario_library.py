@@ -11,7 +11,6 @@ from harness.supervisor import machine
 from harness.outputs import report
 from harness import scenario
 from harness import checkers
-from harness.runtime import hooks
 
 LIBRARY = sorted(f[:-5] for f in os.listdir(scenario.SCENARIO_DIR) if f.endswith(".toml"))
 SHORT = 0.6
