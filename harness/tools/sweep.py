@@ -192,6 +192,35 @@ class Job:
         self.last_signal = None
 
 
+def runner_child(scenario, seed, settings, log, prepare):
+    """The body of a forked runner (the local pool's, a pytest-xdist worker's): ``prepare()``,
+    output to ``log``, one ``run_scenarios``; exits with its code (2 for what `mmstress run`
+    exits 2 on, 130 on SIGINT, 3 for anything else).  Never returns."""
+    from harness.tools import run
+    code = EXIT_HARNESS
+    try:
+        prepare()
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        code = run.run_scenarios([scenario], seed, settings)
+    except (UsageError, ModelError) as exc:             # what `mmstress run` exits 2 on
+        print(f"mmstress: {exc}", file=sys.stderr)
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        code = EXIT_SIGINT
+    except BaseException:                              # noqa: BLE001 - report, exit 3
+        import traceback
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code if isinstance(code, int) else EXIT_HARNESS)
+
+
 class Sweep:
     """Runs ``scenarios`` x ``seeds`` with ``jobs`` runners at a time; see the module docstring.
 
@@ -337,31 +366,12 @@ class Sweep:
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:                                            # the runner
-            code = EXIT_HARNESS
-            try:
+            def prepare():
                 os.setpgid(0, 0)                 # the handlers and any request: inherited
                 _set_pdeathsig(signal.SIGTERM)
                 if os.getppid() != parent:
                     os._exit(EXIT_HARNESS)
-                fd = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                os.dup2(fd, 1)
-                os.dup2(fd, 2)
-                os.close(fd)
-                code = run.run_scenarios([job.scenario], job.seed, settings)
-            except (UsageError, ModelError) as exc:             # what `mmstress run` exits 2 on
-                print(f"mmstress: {exc}", file=sys.stderr)
-                code = EXIT_USAGE
-            except KeyboardInterrupt:
-                code = EXIT_SIGINT
-            except BaseException:                              # noqa: BLE001 - report, exit 3
-                import traceback
-                traceback.print_exc()
-            finally:
-                try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                finally:
-                    os._exit(code if isinstance(code, int) else EXIT_HARNESS)
+            runner_child(job.scenario, job.seed, settings, job.log, prepare)
         job.pid = pid
         job.started = time.monotonic()
         job.pidfd = os.pidfd_open(pid)

@@ -41,9 +41,7 @@ import warnings
 
 import pytest
 
-from kernel_model import ModelError
-
-from harness.exits import EXIT_HARNESS, EXIT_SIGINT, EXIT_USAGE, UsageError
+from harness.exits import EXIT_HARNESS
 from harness.tools import sweep
 
 SWEEP_INPUT = "mmstress_sweep"  # workerinput key: the payload below (read by harness/pytest_plugin.py)
@@ -75,30 +73,11 @@ def worker_run(sc, seed, sweep_payload, worker):
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:                                                # the runner
-        code = EXIT_HARNESS
-        try:
-            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            os.close(fd)
+        def prepare():
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             sweep._set_pdeathsig(signal.SIGTERM)
-            code = run.run_scenarios([sc], seed, settings)
-        except (UsageError, ModelError) as exc:                 # what `mmstress run` exits 2 on
-            print(f"mmstress: {exc}", file=sys.stderr)
-            code = EXIT_USAGE
-        except KeyboardInterrupt:
-            code = EXIT_SIGINT
-        except BaseException:                                   # noqa: BLE001 - report, exit 3
-            import traceback
-            traceback.print_exc()
-        finally:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(code if isinstance(code, int) else EXIT_HARNESS)
+        sweep.runner_child(sc, seed, settings, log, prepare)
     result = None
     try:
         _, status = os.waitpid(pid, 0)
