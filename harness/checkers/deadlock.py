@@ -63,6 +63,8 @@ from .record import HARNESS_DIR, MODEL_DIR
 MAX_CPUS = 64
 INFO = 1024
 DESCRIBE_AT = 16          # spins before a CPU writes its part of a possible report
+DESCRIBE_RELAX_EVERY = 16  # a busy-waiting CPU rewrites its part every this many cpu_relax()
+RELAXING = -2             # the "lock id" of a CPU in a cycle that busy-waits in cpu_relax()
 CHECK_AT = 220            # spins before a CPU looks for a cycle (past the busy-wait tries)
 CHECK_EVERY = 16
 CONFIRM = 3
@@ -116,6 +118,7 @@ class DeadlockChecker(Checker):
         self.nr_cpus = pgdat.nr_cpus if pgdat is not None else 1
         self.held = []            # [(lock, (frame, line) where it was taken, context)] in this CPU
         self.spinning = []        # [[preempt level, lock, spins, last cycle, times seen]]
+        self.relaxes = 0          # cpu_relax() calls (a busy-wait's part is rewritten every 16)
         self.acquiring = []       # [(context, lock, (frame, line))]: lock_acquire seen, not yet taken
         self.releasing = None     # the last held entry lock_release removed
 
@@ -151,6 +154,22 @@ class DeadlockChecker(Checker):
             self._spin(obj)
         elif kind == "locked" and self.spinning:
             self._done_spinning()
+        elif kind == "relax":
+            self._relax()
+
+    def _relax(self):
+        """A busy-wait: every DESCRIBE_RELAX_EVERY-th cpu_relax() (the first included)
+        writes where this CPU waits, for a report of CPUs that wait for each other."""
+        if self.info is None or self.spinning:
+            return
+        self.relaxes += 1
+        if self.relaxes % DESCRIBE_RELAX_EVERY != 1:
+            return
+        cpu = context.this_cpu
+        text = (f"CPU{cpu.id} ({cpu.comm}) in {context.CTX_NAMES[cpu.context()]} context\n"
+                f"  busy-waits in cpu_relax() at {workload_site()}")
+        raw = text.encode()[:INFO - 1]
+        self.info[cpu.id * INFO:(cpu.id + 1) * INFO] = raw.ljust(INFO, b"\0")
 
     def _spin(self, lock):
         if self.wait is None or lock is None:
@@ -270,7 +289,8 @@ class DeadlockChecker(Checker):
     # -- the record ------------------------------------------------------------------------------
     def report_cycle(self, cycle, note=None):
         """Emit the ``deadlock`` record of ``cycle`` = [(cpu, lock id waited for, owner cpu)]
-        (owner None: not known; lock id < 0: waiting at a barrier, not on a lock)."""
+        (owner None: not known; lock id RELAXING: busy-waiting in cpu_relax(); another lock
+        id < 0: waiting at a barrier, not on a lock)."""
         names = self.locks.name_of if self.locks is not None else (lambda i: f"lock {i}")
         cpus = [c for c, _l, _o in cycle]
         waits = {c: lid for c, lid, _o in cycle}
@@ -278,14 +298,26 @@ class DeadlockChecker(Checker):
         for c, lid, owner in cycle:
             if lid >= 0 and owner is not None and owner >= 0:
                 holds.setdefault(owner, lid)
+        relaxing = [c for c, lid, _o in cycle if lid == RELAXING]
         if len(cycle) == 1 and cycle[0][2] == cycle[0][0]:
             title = (f"BUG: deadlock: CPU{cpus[0]} spins on {names(cycle[0][1])}, which an "
                      "interrupted context of the same CPU holds")
+        elif relaxing and len(relaxing) < len(cycle) and all(lid < 0 for _c, lid, _o in cycle):
+            title = ("BUG: deadlock: " + " and ".join(f"CPU{c}" for c in relaxing)
+                     + (" busy-waits" if len(relaxing) == 1 else " busy-wait")
+                     + " in cpu_relax() while every other CPU has finished")
+        elif relaxing:
+            title = ("BUG: deadlock: " + " and ".join(f"CPU{c}" for c in cpus)
+                     + (" busy-wait for each other" if all(lid == RELAXING for _c, lid, _o in cycle)
+                        else " spin or busy-wait on each other"))
         else:
             title = ("BUG: deadlock: " + " and ".join(f"CPU{c}" for c in cpus)
                      + " spin on each other's locks")
-        lines = [title, "", " Deadlock found (not predicted): every CPU below spins on a lock "
-                 "another one holds.", ""]
+        what_each = ("spins on a lock another one holds"
+                     if all(lid != RELAXING for _c, lid, _o in cycle) else
+                     "spins on a lock another one holds or busy-waits in cpu_relax() for a "
+                     "condition no other CPU can make true")
+        lines = [title, "", f" Deadlock found (not predicted): every CPU below {what_each}.", ""]
         if note:
             lines += [note, ""]
         width = 24
@@ -298,7 +330,8 @@ class DeadlockChecker(Checker):
             lines.append("      <Interrupt>")
         for col, c in enumerate(cpus):                       # then each spins on the next
             lid = waits[c]
-            what = f"lock({names(lid)});" if lid >= 0 else "(end-of-run barrier)"
+            what = (f"lock({names(lid)});" if lid >= 0 else "cpu_relax();" if lid == RELAXING
+                    else "(end-of-run barrier)")
             lines.append("      " + " " * (width * col) + what)
         lines += ["", " *** DEADLOCK ***", ""]
         for c, lid, owner in cycle:
@@ -308,11 +341,14 @@ class DeadlockChecker(Checker):
             elif lid >= 0:
                 lines.append(f"CPU{c}\n  spins on ({names(lid)}), held by CPU{owner}"
                              + (f"\n  holds ({names(holds[c])})" if c in holds else ""))
+            elif lid == RELAXING:
+                lines.append(f"CPU{c}\n  busy-waits in cpu_relax()")
             else:
                 lines.append(f"CPU{c}\n  waits at the end-of-run barrier for the other CPUs")
         me = context.this_cpu.id
-        site = next((ln.split(" at ", 1)[1] for ln in self._part(me).splitlines()
-                     if ln.startswith("  spins on") and " at " in ln), None)
+        parts = [self._part(me)] + [self._part(c) for c in cpus if c != me]
+        site = next((ln.split(" at ", 1)[1] for part in parts for ln in part.splitlines()
+                     if ln.startswith(("  spins on", "  busy-waits")) and " at " in ln), None)
         lock_names = sorted({names(lid) for _c, lid, _o in cycle if lid >= 0})
         return self.emit("deadlock", "\n".join(lines),
                          site=site or "(deadlock) " + " ".join(lock_names),

@@ -179,11 +179,15 @@ _K = [
     Kind("deadlock", "locks", "BUG: deadlock: CPUs spin on each other's locks",
          "CPUs are spinning on locks in a cycle: each waits for a lock another one of them "
          "holds (found from the lock owner words in every mode, or by a serialising scheduler "
-         "when every CPU left spins). The report shows each CPU's held lock, where it took it "
-         "and where it waits, ending in *** DEADLOCK ***.",
-         "Spinlocks never time out: the machine hangs (the soft-lockup watchdog would fire).",
-         "Break the cycle: one lock order everywhere (see lock-circular), or irqsave where an "
-         "interrupt takes the lock."),
+         "when every CPU left spins). Under a schedule, CPUs that busy-wait in cpu_relax() for "
+         "a flag only another of them would set (or for a CPU that has finished) are the same "
+         "report. It shows each CPU's held lock, where it took it and where it waits, ending "
+         "in *** DEADLOCK ***.",
+         "Spinlocks and busy-waits never time out: the machine hangs (the soft-lockup "
+         "watchdog would fire).",
+         "Break the cycle: one lock order everywhere (see lock-circular), irqsave where an "
+         "interrupt takes the lock, and set the flag a busy-wait waits for before waiting "
+         "yourself."),
     # --- per-CPU paths ----------------------------------------------------------------
     Kind("percpu-lock-in-fastpath", "percpu", "BUG: lock taken on a lock-free fast path",
          "A spinlock was taken inside a per-CPU fast-path section (SLUB's slab_alloc_node, "

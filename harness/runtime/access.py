@@ -63,6 +63,15 @@ def _yield_access():
     debug.hooks.yield_point("access")
 
 
+LINE_OBJ = 1 << 48                  # a yield point's object for data line L: LINE_OBJ | L (lock ids are small)
+
+
+def line_obj(off):
+    """The scheduling object of an access at data offset ``off``: its 64-byte line, so
+    POS can tell which pending accesses race with the one just executed."""
+    return LINE_OBJ | (off >> LINE_SHIFT)
+
+
 class AccessPoints:
     """One per CPU process: decides which accesses are scheduling points."""
 
@@ -74,6 +83,10 @@ class AccessPoints:
         self.cpu = cpu
         self.percpu_who = {}             # name -> first context id, or -1 once shared
         self.atomic_lock = None
+        self.point_obj = None            # the line of the plain access whose point is pending
+
+    def _point(self):
+        debug.hooks.yield_point("access", self.point_obj)
 
     def _shared(self, chunks, who):
         """Mark the lines of ``chunks`` touched by ``who``; True if any is shared."""
@@ -109,13 +122,15 @@ class AccessPoints:
         if type & KCSAN_ACCESS_ATOMIC:
             debug.hooks.check_access(addr, size, type, None, self.data, chunks[0][0])
             return shared and self.scheduled
-        debug.hooks.check_access(addr, size, type, _yield_access if shared and self.scheduled
-                                 else None, self.data, chunks[0][0])
+        point = None
+        if shared and self.scheduled:
+            self.point_obj = line_obj(chunks[0][0])
+            point = self._point
+        debug.hooks.check_access(addr, size, type, point, self.data, chunks[0][0])
         return False
 
-    @staticmethod
-    def marked_done():
-        debug.hooks.yield_point("access")
+    def marked_done(self, off=None):
+        debug.hooks.yield_point("access", None if off is None else line_obj(off))
 
     def percpu(self, ctx, name, slot, vals, type):
         """Before an access to this CPU's per-CPU slot ``slot`` of variable ``name``."""

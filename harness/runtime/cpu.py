@@ -302,7 +302,8 @@ class CpuRuntime:
         elif isinstance(exc, SchedDeadlock):          # the deadlock checker owns every cycle
             checker = next((c for c in self.hooks.checkers if isinstance(c, DeadlockChecker)),
                            None) or DeadlockChecker(self.hooks.sink, self.node)
-            checker.report_cycle(exc.cycle, note=" (found by the scheduler: every CPU left spins)")
+            checker.report_cycle(exc.cycle, note=" (found by the scheduler: every CPU left "
+                                                 "spins or busy-waits)")
         elif isinstance(exc, Divergence):
             self.send("failure", kind="not-replayable", cpu=self.cpu_id, context="process",
                       error=str(exc), doing=None, traceback=None)

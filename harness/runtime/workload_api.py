@@ -351,14 +351,15 @@ class Kernel:
 
     def cpu_relax(self):
         """The pause of a busy-wait loop (``while not k.READ_ONCE(flag): k.cpu_relax()``):
-        under a schedule a yield point at which this CPU counts as spinning, so the
-        strategy runs another CPU; without one, the OS may run another process.  As in
+        under a schedule a ``relax`` yield point: the strategy runs another CPU first
+        (a yield), but this CPU stays runnable -- any other CPU's write may end its
+        wait; without a schedule, the OS may run another process.  As in
         the kernel it does not feed the watchdog: a wait that never ends (for a CPU
         whose setup failed, a flag nobody sets) is a soft lockup, not a hang."""
         if not self._acc.scheduled:
             os.sched_yield()
         else:
-            debug.hooks.yield_point("spin")
+            debug.hooks.yield_point("relax")
 
     def cond_resched(self):
         """A point where long process-context work lets the CPU breathe: feeds the watchdog."""

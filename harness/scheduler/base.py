@@ -57,12 +57,13 @@ from harness import rng
 YIELD_KINDS = ("start", "iter", "lock", "unlock", "spin", "alloc", "alloc_done", "free",
                "percpu_enter", "percpu_exit", "irq_enable", "mailbox", "reclaim", "irq",
                "softirq", "done", "slab", "other", "locked", "trylocked", "peeked", "loop_end", "buddy", "wait",
-               "access")
+               "access", "relax")
 KIND_CODE = {k: i for i, k in enumerate(YIELD_KINDS)}
 
 RUNNABLE, SPINNING, DONE = 0, 1, 2
 _M64 = 0xFFFFFFFFFFFFFFFF
 _SPIN, _WAIT, _UNLOCK, _DONE = KIND_CODE["spin"], KIND_CODE["wait"], KIND_CODE["unlock"], KIND_CODE["done"]
+_RELAX = KIND_CODE["relax"]
 
 
 def splitmix64(x):
@@ -126,7 +127,12 @@ class SchedView:
 def track(state, cpu, kind, ncpus):
     """How a step changes the CPUs' states (the engine's rule, also used to read a
     trace back): spinning or waiting at a barrier -> SPINNING; any other step
-    makes the CPU RUNNABLE; an unlock wakes every spinner; ``done`` -> DONE."""
+    makes the CPU RUNNABLE; an unlock wakes every spinner; ``done`` -> DONE.
+
+    ``relax`` (``cpu_relax()`` in a busy-wait on a flag, not a lock) leaves the
+    CPU RUNNABLE: any other CPU's write may end its wait, so it may run at any
+    time, as a yielding thread in Shuttle and CHESS.  Every strategy treats
+    it as a voluntary yield (the others run first), never as progress."""
     if kind == _DONE:
         state[cpu] = DONE
     elif kind == _SPIN or kind == _WAIT:

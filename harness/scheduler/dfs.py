@@ -5,8 +5,9 @@ CHESS's iterative context bounding: Musuvathi and Qadeer, PLDI 2007) drives
 one execution at a time, as Shuttle's DfsScheduler replays a prefix of
 choices.  ``schedule`` is a tuple of (step, cpu): after step ``step`` the
 token goes to ``cpu``.  Anywhere else the default is non-preemptive: the
-current CPU goes on while it can; when it spins, waits or is done, the next
-CPU (in CPU order after it) that can make progress runs.  A forced choice of
+current CPU goes on while it can; when it spins, waits, busy-waits (``relax``,
+a yield) or is done, the next CPU (in CPU order after it) that can make
+progress runs.  A forced choice of
 another CPU while the current one could go on is a preemption; the search
 bounds their number.
 
@@ -14,7 +15,9 @@ The decisions are a pure function of the schedule and the view, so a failing
 execution is redone by ``mmstress run ... --sched dfs --schedule 17:1,40:0``.
 """
 
-from .base import RUNNABLE, Option, Strategy
+from .base import KIND_CODE, RUNNABLE, Option, Strategy
+
+_RELAX = KIND_CODE["relax"]
 
 
 def parse_schedule(text):
@@ -35,11 +38,12 @@ def format_schedule(schedule):
     return ",".join(f"{s}:{c}" for s, c in schedule)
 
 
-def default_choice(view, current):
-    """The non-preemptive choice: ``current`` while it can go on, else the next CPU
-    after it that can; if none can, the next one not done (all spin: deadlock)."""
+def default_choice(view, current, kind=None):
+    """The non-preemptive choice: ``current`` while it can go on (and did not just
+    yield in cpu_relax), else the next CPU after it that can; if none can, the next
+    one not done (all spin: deadlock)."""
     n = view.ncpus
-    if view.state[current] == RUNNABLE:
+    if view.state[current] == RUNNABLE and kind != _RELAX:
         return current
     order = [(current + i) % n for i in range(1, n + 1)]
     for c in order:
@@ -65,4 +69,4 @@ class DfsScheduler(Strategy):
         want = self.forced.get(view.step)
         if want is not None and want < view.ncpus and view.state[want] == RUNNABLE:
             return want
-        return default_choice(view, current)
+        return default_choice(view, current, kind)

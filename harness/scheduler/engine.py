@@ -23,10 +23,12 @@ Arena sections::
                                 6 step at which the first violation was reported
     sched_state  i64[ncpus]     RUNNABLE / SPINNING / DONE
     sched_prio   i64[ncpus]     strategy-owned priorities (PCT)
-    sched_wait   i64[ncpus]     lock id + 1 a spinning CPU waits for, 0 none
+    sched_wait   i64[ncpus]     lock id + 1 a spinning CPU waits for, 0 none,
+                                RELAXING for a CPU whose last step was cpu_relax()
     sched_obj    i64[ncpus]     object id + 1 of each CPU's last yield point, 0 none
                                 (serialised modes; POS's "same object" races)
-    sched_count  i64[4]         strategy-owned counters (PCT: steps with a choice)
+    sched_count  i64[4]         strategy-owned counters (PCT: 0 steps with a choice,
+                                1 priority drops so far)
     sched_trace  u16[max_steps] step i (1-based) at [i-1]: cpu << 8 | kind
 
 The strategy is called only through ``base.Scheduler`` (new_execution,
@@ -53,10 +55,15 @@ from .trace import steps_to_bytes, trace_hash
 
 META_STEP, META_TOKEN, META_SPINS, META_STOP, META_TRUNC, META_DIVERGED, META_FIRST_BUG = range(7)
 STOP, STOP_DEADLOCK, STOP_DIVERGED = 1, 2, 3
+RELAXING = -1                      # sched_wait of a CPU busy-waiting in cpu_relax()
+RELAX_LOCK_ID = -2                 # its "lock id" in a deadlock cycle (checkers.deadlock.RELAXING)
 POLL_ROUNDS = 20000                # ~1 ms of polling the token word before sleeping
 _SPIN, _UNLOCK, _IRQ = KIND_CODE["spin"], KIND_CODE["unlock"], KIND_CODE["irq"]
 _DONE, _LOOP_END, _OTHER = KIND_CODE["done"], KIND_CODE["loop_end"], KIND_CODE["other"]
-_WAIT = KIND_CODE["wait"]
+_WAIT, _RELAX = KIND_CODE["wait"], KIND_CODE["relax"]
+# What a busy-wait loop does between two cpu_relax(): read its flag (a shared access or a
+# per-CPU variable).  Not progress: a relaxing CPU stays relaxing and the spin count goes on.
+_POLLING = frozenset({KIND_CODE["access"], KIND_CODE["percpu_enter"], KIND_CODE["percpu_exit"]})
 # The model marks each step after its effect (the lock is held, the trylock
 # tried, the read done), in both modes, so a free recording and its serialised
 # replay stop at the same places; these are the names the trace records.
@@ -210,8 +217,8 @@ class SchedEngine:
         ticket.release()
         if kind == _WAIT:
             time.sleep(0.0005)                  # a barrier: others have real work to do
-        elif kind == _SPIN:
-            os.sched_yield()                    # let the lock holder have the ticket
+        elif kind == _SPIN or kind == _RELAX:
+            os.sched_yield()                    # let the lock holder (the flag's writer) go first
         ticket.acquire()
         if self.meta[META_STOP]:
             ticket.release()
@@ -228,12 +235,32 @@ class SchedEngine:
             track(state, me, kind, self.ncpus)      # the rule a trace is read back with
             self.wait[me] = (obj.id + 1) if obj is not None else 0
             meta[META_SPINS] += 1
-            return meta[META_SPINS] > 64 * self.ncpus and not view.progressing()
+            return meta[META_SPINS] > 64 * self.ncpus and self._stuck()
+        if kind == _RELAX:                          # a busy-wait: runnable, but not progress
+            if state[me] != RUNNABLE:
+                track(state, me, kind, self.ncpus)
+            self.wait[me] = RELAXING
+            meta[META_SPINS] += 1
+            return meta[META_SPINS] > 64 * self.ncpus and self._stuck()
+        if kind in _POLLING:
+            if state[me] != RUNNABLE:
+                track(state, me, kind, self.ncpus)
+                self.wait[me] = 0
+            return False
         if state[me] != RUNNABLE or kind == _UNLOCK:  # else track() would change nothing
             track(state, me, kind, self.ncpus)
             self.wait[me] = 0
+        elif self.wait[me]:                         # its busy-wait is over
+            self.wait[me] = 0
         meta[META_SPINS] = 0
         return False
+
+    def _stuck(self):
+        """No CPU left can make progress: each spins on a lock, waits at the end-of-run
+        barrier or busy-waits in cpu_relax() (a runnable CPU whose last step was not a
+        relax can go on)."""
+        state, wait = self.view.state, self.wait
+        return all(state[c] != RUNNABLE or wait[c] == RELAXING for c in range(self.ncpus))
 
     def yield_point(self, kind_name, obj=None):
         me = self.cpu
@@ -327,6 +354,11 @@ class SchedEngine:
         cycle = []
         lines = ["BUG: deadlock: every CPU is spinning on a lock"]
         for c in range(self.ncpus):
+            if self.view.state[c] == RUNNABLE and self.wait[c] == RELAXING:
+                cycle.append((c, RELAX_LOCK_ID, None))       # the deadlock checker's RELAXING
+                lines.append(f"  CPU {c} busy-waits in cpu_relax() for a condition no other "
+                             f"CPU can make true")
+                continue
             if self.view.state[c] != SPINNING:
                 continue
             lid = self.wait[c] - 1

@@ -8,8 +8,9 @@ with probability at least 1 / (n * k^(d-1)).
     - each CPU gets a distinct random initial priority in d .. d+n-1;
     - d-1 change points are chosen uniformly among steps 1..k;
     - the runnable CPU with the highest priority runs;
-    - at change point i (0-based), the running CPU's priority drops to d-1-i,
-      below every initial priority.
+    - at change point i (0-based), the running CPU's priority drops below every
+      priority so far (the paper's d-1-i: below the initial ones and the drops
+      before it).
 
 k matters: change points after the run's last step do nothing.  As in
 Shuttle's PctScheduler (and the paper's 4.1, "Identifying Sequential
@@ -20,6 +21,14 @@ wasted.  ``steps`` (``--pct-steps``) is k; the explorer measures it from the
 previous executions (their steps with a choice), as Shuttle does after a
 first execution.
 
+A CPU that busy-waits (``relax``, cpu_relax()) yields: as in Shuttle's
+PctScheduler, its priority drops below every priority so far, like a change
+point's, so the others run until their own change point; it stays runnable
+(another CPU's write may end its wait), so steps while it waits have a choice
+and count towards k.  The drops below the initial priorities -- change points
+and yields alike -- take 0, -1, -2, ... from a shared counter
+(``view.count[1]``), so the latest drop is the lowest.
+
 Invariants: priorities are distinct at all times; they live in ``view.prio``
 (shared memory), so every CPU process sees the drops made by the others.
 A spinning CPU cannot make progress: the highest-priority CPU that is not
@@ -28,8 +37,9 @@ spinning runs instead (the spinning one keeps its priority).
 
 from .base import KIND_CODE, RUNNABLE, Option, Stream, Strategy, has_choice, positive_int
 
+_RELAX = KIND_CODE["relax"]
 _RECHECK = {KIND_CODE["start"], KIND_CODE["unlock"], KIND_CODE["spin"], KIND_CODE["done"],
-            KIND_CODE["wait"]}
+            KIND_CODE["wait"], _RELAX}
 
 
 class PctScheduler(Strategy):
@@ -62,8 +72,9 @@ class PctScheduler(Strategy):
         if has_choice(view.state):
             view.count[0] += 1
             i = self.change_points.get(view.count[0])
-        if i is not None:
-            view.prio[current] = self.depth - 1 - i
+        if i is not None or kind == _RELAX:
+            view.prio[current] = -view.count[1]     # below every priority so far
+            view.count[1] += 1
         elif kind not in _RECHECK and view.state[current] == RUNNABLE:
             return current               # nothing changed: the highest still runs
         if not view.runnable():

@@ -16,14 +16,22 @@ the next access, so we approximate: a pending event races with the executed
 one when both CPUs' last yield points were on the same object (a CPU spinning
 on, or about to take, the lock just released).  Where no object is known only
 the running CPU redraws, which is the paper's rule for newly enabled events.
-When memory accesses become yield points (with their address as the object)
-the same rule becomes the paper's, less the read/write distinction.
+Shared memory accesses are yield points with their 64-byte line as the
+object (``harness.runtime.access.line_obj``), so for them this is the paper's
+rule, less the read/write distinction.
+
+A busy-wait step (``relax``, cpu_relax()) re-reads a flag that any other
+CPU's next step may be about to write: every pending event races with it and
+every CPU redraws.  (Redrawing only the waiting CPU would let a stale low
+priority of the writer keep it waiting for many steps.)
 
 Priorities live in ``view.prio`` (shared), drawn from the ``pos`` stream at
 (step, CPU): a pure function of the seed and the steps taken.
 """
 
-from .base import Stream, Strategy
+from .base import KIND_CODE, Stream, Strategy
+
+_RELAX = KIND_CODE["relax"]
 
 
 class PosScheduler(Strategy):
@@ -42,7 +50,10 @@ class PosScheduler(Strategy):
         step, prio = view.step, view.prio
         prio[current] = self._draw(step, current)
         obj = view.obj[current]
-        if obj:
+        if kind == _RELAX:
+            for c in range(view.ncpus):
+                prio[c] = self._draw(step, c)
+        elif obj:
             for c in range(view.ncpus):
                 if c != current and view.obj[c] == obj:
                     prio[c] = self._draw(step, c)

@@ -1,5 +1,6 @@
 """``random``: switch to a uniformly chosen other CPU after a geometric number
-of yield points (mean ``1 / switch_prob``), and always away from a spinning CPU.
+of yield points (mean ``1 / switch_prob``), and always away from a spinning CPU
+or one that busy-waits (``relax``: it yields).
 
 Hand-offs between processes cost ~35 us, so switches are rare by default
 (mean every 32 yield points) and each yield point is a countdown, not a
@@ -13,7 +14,7 @@ read-modify-write splits (weights 1 and 2 found fewer of the catalogue's races).
 
 from .base import KIND_CODE, SPINNING, Option, Stream, Strategy, geometric, probability
 
-_ACCESS = KIND_CODE["access"]
+_ACCESS, _RELAX = KIND_CODE["access"], KIND_CODE["relax"]
 ACCESS_WEIGHT = 4      # a shared memory access counts as this many yield points: races live there
 
 
@@ -35,7 +36,7 @@ class RandomScheduler(Strategy):
     def next_cpu(self, view, current, kind):
         if self.rng is None:
             self.on_token(view, current)
-        if view.state[current] == SPINNING:
+        if view.state[current] == SPINNING or kind == _RELAX:
             others = [c for c in view.runnable() if c != current]
             live = [c for c in others if view.state[c] != SPINNING] or others
             return self.rng.choice(live) if live else current

@@ -2,7 +2,7 @@
 
 On disk (``.mmtrace``)::
 
-    line 1   JSON header: {"format": 3, "mmstress": version, "scenario": name,
+    line 1   JSON header: {"format": 4, "mmstress": version, "scenario": name,
              "source": library name or absolute path of the scenario file,
              "scenario_hash": sha256 of the scenario text (16 hex digits),
              "scenario_text": the scenario's TOML text itself,
@@ -26,8 +26,11 @@ are read up to fixed sizes, every header field is checked against
 is decompressed at most to the size the header declares.  Whether the
 scenario and the workload code it names may run is ``harness/outputs/trust.py``.
 
-Format 2 (before the header carried the scenario text and the workload
-hashes) has the same steps; it is read only when asked (``legacy=True``:
+Format 3 recorded a cpu_relax() busy-wait as ``spin`` (a CPU that could not
+run until an unlock); format 4 records ``relax`` (a yield: still runnable),
+which changes the schedules every strategy takes, so a format-3 trace is
+refused with the command that re-records it.  Format 2 (before the header
+carried the scenario text and the workload hashes) is read only when asked (``legacy=True``:
 ``--trust``), since nothing in it lets mmstress check what it would run.
 """
 
@@ -42,7 +45,8 @@ import zlib
 
 from .base import YIELD_KINDS
 
-FORMAT = 3        # 3: the header carries the scenario text and the workload modules' sha256
+FORMAT = 4        # 4: a cpu_relax() busy-wait is a step of its own kind (``relax``, was ``spin``)
+STALE_FORMAT = 3  # 3: the header carries the scenario text and the workload modules' sha256
 LEGACY_FORMAT = 2  # 2: shared memory accesses are steps (the ``access`` yield kind); no hashes
 
 MAX_STEPS = 1 << 23                # options.FREE_MAX_STEPS: the longest recording there is
@@ -331,6 +335,11 @@ class Trace:
                                f"re-record it with `{rerecord_command(header, path)}` (this "
                                f"mmstress reads format {FORMAT}: since format 3 a trace carries "
                                f"its scenario text and workload hashes){how}")
+            if fmt == STALE_FORMAT:
+                raise BadTrace(f"{path} was recorded by an older mmstress (trace format {fmt}); "
+                               f"re-record it with `{rerecord_command(header, path)}` (this "
+                               f"mmstress reads format {FORMAT}: since format 4 a cpu_relax() "
+                               f"busy-wait is a step of its own, so the schedules differ)")
             if _is_int(fmt, 0, 1000) and fmt not in (FORMAT, LEGACY_FORMAT):
                 raise BadTrace(f"{path} has trace format {fmt}; this mmstress "
                                f"reads format {FORMAT}: re-record it with this version")

@@ -124,13 +124,20 @@ def process(k):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sched", ["none", "random"])
-def test_a_wait_for_a_cpu_whose_setup_failed_ends_as_a_soft_lockup_not_a_hang(tmp_path, sched):
+def test_a_wait_for_a_cpu_whose_setup_failed_ends_as_a_report_not_a_hang(tmp_path, sched):
+    """Free-running, the waiting CPU is a soft lockup; under a schedule the engine sees
+    at once that nobody else can run: a busy-wait deadlock at the workload's line."""
     (tmp_path / "hang.py").write_text(HANG)
     (tmp_path / "hang.toml").write_text('cpus = 2\nops = 50\nworkload = "hang.py"\n'
                                         '[watchdog]\nthresh = "1s"\n')
     proc = _mmstress(["run", "hang.toml", "--seed", "1", "--sched", sched], tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "watchdog: BUG: soft lockup - CPU#1 stuck" in proc.stdout
+    if sched == "none":
+        assert "watchdog: BUG: soft lockup - CPU#1 stuck" in proc.stdout
+    else:
+        assert ("BUG: deadlock: CPU1 busy-waits in cpu_relax() while every other CPU has "
+                "finished") in proc.stdout
+        assert "busy-waits in cpu_relax() at hang.py:5 (setup)" in proc.stdout
     assert "RuntimeError: probe failed at hang.py:3 (setup)" in proc.stdout
 
 

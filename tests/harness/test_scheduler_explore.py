@@ -86,6 +86,18 @@ def test_pct_k_is_measured_from_the_last_execution():
     assert fixed.options().steps == 7
 
 
+def test_pct_cycles_the_depth_unless_it_is_given():
+    sc = fake_scenario(cpus=2, ops=5)
+    ex = explore.make_explorer("pct", sc, 1)
+    execute = fake_executor(atomic_cpu, n=5)
+    explore.explore(ex, runs=6, execute=execute)
+    assert [c.opts.depth for c in execute.calls] == [3, 6, 12, 24, 3, 6]
+    fixed = explore.make_explorer("pct", sc, 1, {"depth": 2})
+    execute = fake_executor(atomic_cpu, n=5)
+    explore.explore(fixed, runs=3, execute=execute)
+    assert [c.opts.depth for c in execute.calls] == [2, 2, 2]
+
+
 @pytest.mark.parametrize("name", ["random", "pct", "pos"])
 def test_seeded_explorers_stop_at_the_first_failure_and_vary_the_seed(name):
     sc = fake_scenario(cpus=2, ops=3)
