@@ -44,7 +44,7 @@ def slab_sections(layout, nr_cpus, allocator, debug_data, nr_nodes=1):
     out = slab_common.arena_sections(nr_cpus, nr_nodes)
     if debug_data:
         out += slab_debug.arena_sections(nr_cpus, n, layout.page_size)
-    return out + allocator.arena_sections(nr_cpus) + vmalloc_sections(n)
+    return out + allocator.arena_sections(nr_cpus, nr_nodes) + vmalloc_sections(n)
 
 
 def kmem_cache_init(pgdat, name, allocator):

@@ -110,7 +110,7 @@ GFP_CONSTRAINT_MASK = __GFP_HARDWALL | __GFP_THISNODE
 name = "slub"
 
 
-def arena_sections(nr_cpus):
+def arena_sections(nr_cpus, nr_nodes=1):
     return [("kmem_cache_cpu", "Q", sc.MAX_CACHES * nr_cpus * KCC_NF)]
 
 

@@ -14,8 +14,10 @@ left) keeps its freelists off the slab in kmalloc objects (OFF_SLAB), "rec"
 (104-byte slots) on the slab; kmalloc-4k and the like are off-slab too
 without debugging.  An off-slab slab's freelist must be a live kmalloc
 object outside the slab, and check_slabs counts it as held.  With two NUMA
-nodes (CPU 0 on node 0, CPU 1 on node 1) SLUB's node lists must hold only
-their node's slabs (check_cache), whichever CPU frees, and kmalloc_node with
+nodes (CPU 0 on node 0, CPU 1 on node 1) each node's lists must hold only
+their node's slabs (check_cache: SLUB's partial lists; SLAB's three lists,
+each CPU's array cache only objects of its node and each alien cache only
+objects of the node it is for), whichever CPU frees, and kmalloc_node with
 __GFP_THISNODE gives an object of that node.
 """
 
@@ -80,8 +82,7 @@ class SlabMachine(RuleBasedStateMachine):
         assert a is not None and a not in self.held and km.ksize(a) >= size
         pfn = self.node.virt_to_pfn(a)
         # NUMA_NO_NODE is no preference even with __GFP_THISNODE (node_match: any CPU slab)
-        if thisnode and nid >= 0 and (self.node.slab_kind == "slub"
-                                      or size > self.node.slab.kmalloc_max_cache):
+        if thisnode and nid >= 0:
             assert self.node.page_to_nid(pfn) == nid
         self.held[a] = (None, size)
 
