@@ -286,8 +286,8 @@ def slab_nid(s, pfn):
 
 def slab_node(s, pfn):
     """get_node(s, slab_nid(slab)): the lists a slab belongs on.  A cache of an
-    allocator without per-node lists (sheaves, which shares these helpers) has
-    node 0's lists only."""
+    allocator without per-node lists has node 0's lists only (sheaves, which
+    shares these helpers, keeps per-node lists too)."""
     return s.node[s.pgdat.page_to_nid(pfn)] if s.node_lists else s.node[0]
 
 
