@@ -580,7 +580,7 @@ def alloc_from_pcs(s, gfp, node=NUMA_NO_NODE):
     (or, with ``node`` named, when it is not this CPU's node or the object on top
     is of another node: ALLOC_NODE_MISMATCH)."""
     cid = context.this_cpu.id
-    if node != NUMA_NO_NODE and node != s.cpu_node[cid]:
+    if node >= 0 and node != s.cpu_node[cid]:          # node >= 0: not NUMA_NO_NODE
         _stat(s, sc.ALLOC_NODE_MISMATCH)
         return 0
     p = s.pcs_base + cid * PCS_NF
@@ -601,7 +601,7 @@ def alloc_from_pcs(s, gfp, node=NUMA_NO_NODE):
         size = sh[w]
     elif nolock:
         obj = sh[w + SH_OBJECTS + size - 1]
-        if node != NUMA_NO_NODE and _node_mismatch(s, obj, node, cid, flags):
+        if node >= 0 and _node_mismatch(s, obj, node, cid, flags):
             return 0
         hooks.slab_tid_window("alloc_from_pcs", cid)       # an interrupt may come here
         sh[w] = size - 1
@@ -609,7 +609,7 @@ def alloc_from_pcs(s, gfp, node=NUMA_NO_NODE):
         s.statv[s.stat_base + cid * NR_STAT + sc.ALLOC_FASTPATH] += 1
         return obj
     obj = sh[w + SH_OBJECTS + size - 1]
-    if node != NUMA_NO_NODE and _node_mismatch(s, obj, node, cid, flags):
+    if node >= 0 and _node_mismatch(s, obj, node, cid, flags):
         return 0
     sh[w] = size - 1
     hooks.percpu_exit(s.pcs_what, cid)

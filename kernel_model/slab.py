@@ -678,7 +678,7 @@ def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
     if hooks.should_failslab(s.name, gfp):
         return 0
     flags = local_irq_save()
-    if node == NUMA_NO_NODE or node == s.cpu_node[cpu.id]:       # ____cache_alloc
+    if node < 0 or node == s.cpu_node[cpu.id]:       # NUMA_NO_NODE or local: ____cache_alloc
         acv = s.acv
         a = s.ac_base + cpu.id * AC_NF
         hooks.percpu_enter("slab_alloc_node", cpu.id, "irq")
