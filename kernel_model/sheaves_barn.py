@@ -13,8 +13,10 @@ A full main goes in only while there are fewer than MAX_FULL_SHEAVES
                                       empty one
 
 The barn links its sheaves through the sheaf slots' ``next`` word, so the
-struct slab_sheaf slot layout (SHEAF_NF, SH_*) is defined here; sheaves.py
-describes the slots and re-exports these names.
+struct slab_sheaf slot layout (SHEAF_NF, SH_*, the SH_INUSE marks) and the
+slub_percpu_sheaves row (PCS_*) are defined here, for the barn, sheaves.py
+and sheaves_check.py alike; sheaves.py describes them and re-exports the
+names.
 
 Arena section (C = MAX_CACHES, M = NUMA nodes)::
 
@@ -37,6 +39,9 @@ MAX_FULL_SHEAVES = 10
 MAX_EMPTY_SHEAVES = 10
 SHEAF_NF = 128                     # u64 words a sheaf slot takes
 SH_SIZE, SH_CAPACITY, SH_NEXT, SH_INUSE, SH_OBJECTS = 0, 1, 2, 3, 4
+SHEAF_UNUSED, SHEAF_KERNEL, SHEAF_CALLER = 0, 1, 2   # SH_INUSE: free slot, allocator's, caller's
+SHEAF_MAX_CAPACITY = SHEAF_NF - SH_OBJECTS
+PCS_MAIN, PCS_SPARE, PCS_NF = 0, 1, 2  # a slub_percpu_sheaves row: main, spare (sheaf id + 1)
 (BARN_NR_FULL, BARN_NR_EMPTY, BARN_FULL, BARN_EMPTY, BARN_POOL, BARN_POOL_FREE,
  BARN_LOCK) = range(7)
 BARN_NF = 8
