@@ -85,7 +85,7 @@ are destroyed after every lock is dropped (slabs_destroy).
 """
 
 from . import context, debug, page_alloc, slab_debug, spinlock
-from .kmalloc import KMALLOC_NORMAL, kfree, kmalloc_index, kmalloc_slab
+from .kmalloc import kfree, kmalloc_slab
 from .context import local_irq_restore, local_irq_save
 from .gfp import (__GFP_DIRECT_RECLAIM, __GFP_HARDWALL, __GFP_NOFAIL, __GFP_NOWARN,
                   __GFP_NO_GROW, __GFP_RECLAIM, __GFP_THISNODE, __GFP_ZERO, GFP_RECLAIM_MASK,
@@ -98,10 +98,13 @@ from .slab_common import (ALIGN, KC_ALIGN, KC_ALLOCFLAGS, KC_BATCH, KC_COLOUR, K
                           KC_FLAGS, KC_FREELIST_SIZE, KC_INUSE, KC_LIMIT, KC_NF, KC_OBJECT_SIZE,
                           KC_OBJECTS, KC_ORDER, KC_RED_LEFT_PAD, KC_SIZE, KN_COLOUR_NEXT,
                           KN_FREE_OBJECTS, KN_NR_FREE, KN_NR_SLABS, KN_TOTAL_OBJECTS, LIST_FREE,
-                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
+                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, SLAB_POISON, SLAB_RED_ZONE,
                           SLAB_STORE_USER, ALLOC_FASTPATH, FREE_FASTPATH)
 from .slab_debug import POISON_INUSE
 from .slab_h import slab_counters, slab_inuse, slab_objects, virt_to_slab
+from .slab_sizes import (CFLGS_OFF_SLAB, IDX_SIZE, SLAB_OBJ_MAX_NUM, OFF_SLAB,  # noqa: F401
+                         _kmalloc_slab, cache_estimate, calculate_slab_order,
+                         set_off_slab_cache)
 
 AC_MAX = 120
 AC_NF = 4 + AC_MAX
@@ -109,12 +112,6 @@ AC_AVAIL, AC_LIMIT, AC_BATCH, AC_TOUCHED, AC_ENTRY = 0, 1, 2, 3, 4
 ALIEN_LIMIT = 12                 # alloc_alien_cache: 12 entries (1 where the array cache has 1)
 AL_NF = 4 + ALIEN_LIMIT
 AL_LOCK = 2                      # the alien cache row's lock id (AC_AVAIL, AC_LIMIT as above)
-SLAB_OBJ_MAX_NUM = (1 << 16) - 1
-IDX_SIZE = 2                     # sizeof(freelist_idx_t)
-# The kernel's CFLGS_OFF_SLAB is 0x80000000, which the model already spends on
-# __OBJECT_POISON (slab_common); the model's bit is one no model flag uses (the
-# kernel's SLAB_SKIP_KFENCE, which the model does not have).
-CFLGS_OFF_SLAB = 0x20000000
 GFP_CONSTRAINT_MASK = __GFP_HARDWALL | __GFP_THISNODE
 name = "slab"
 
@@ -164,74 +161,6 @@ def slab_base(s, head):
 def _stat(s, item, n=1):
     # sc.stat_slot(s, cpu, item), inlined: the slow paths count often
     s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
-
-
-# -- sizes: cache_estimate / calculate_slab_order / set_*_slab_cache -------------------
-def OFF_SLAB(s):
-    """The cache keeps its slabs' freelists off the slab (in kmalloc objects)."""
-    return s.flags & CFLGS_OFF_SLAB
-
-
-def cache_estimate(order, size, page_size, flags=0):
-    """(num, left_over) of a 2**order-page slab: the index array counts against the
-    slab only on-slab."""
-    slab_size = page_size << order
-    if flags & CFLGS_OFF_SLAB:
-        return slab_size // size, slab_size % size
-    num = slab_size // (size + IDX_SIZE)
-    return num, slab_size % (size + IDX_SIZE)
-
-
-def calculate_slab_order(size, flags, page_size, max_order, freelist_cache=None,
-                         kmalloc_max_cache_size=0):
-    """(num, order, left_over), 0 objects if no order fits.  With CFLGS_OFF_SLAB in
-    ``flags``, ``freelist_cache(n)`` is kmalloc_slab(n): (its size, OFF_SLAB) or
-    None while that kmalloc cache does not exist yet."""
-    num = order = left = 0
-    for gfporder in range(0, 11):
-        n, rem = cache_estimate(gfporder, size, page_size, flags)
-        if not n:
-            continue
-        if n > SLAB_OBJ_MAX_NUM:
-            break
-        if flags & CFLGS_OFF_SLAB:
-            freelist_size = n * IDX_SIZE
-            if freelist_size > kmalloc_max_cache_size:
-                fc_size = page_size << sc.get_order(freelist_size, page_size.bit_length() - 1)
-            else:
-                fc = freelist_cache(freelist_size)
-                if fc is None or fc[1]:        # not made yet / off-slab itself: a loop in grow
-                    continue
-                fc_size = fc[0]
-            if fc_size > size // 2:            # check if off slab has enough benefit
-                continue
-        num, order, left = n, gfporder, rem
-        if flags & SLAB_RECLAIM_ACCOUNT:
-            break
-        if gfporder >= max_order:
-            break
-        if left * 8 <= (page_size << gfporder):
-            break
-    return num, order, left
-
-
-def set_off_slab_cache(size, flags, page_size, max_order, freelist_cache, kmalloc_max_cache_size):
-    """(num, order, left) if the cache should keep its freelists off the slab, else None."""
-    num, order, left = calculate_slab_order(size, flags | CFLGS_OFF_SLAB, page_size, max_order,
-                                            freelist_cache, kmalloc_max_cache_size)
-    if not num:
-        return None
-    if left >= num * IDX_SIZE:      # room on the slab after all: on-slab, less colouring
-        return None
-    return num, order, left
-
-
-def _kmalloc_slab(st):
-    """kmalloc_slab(size, 0) as calculate_slab_order asks it: (s->size, OFF_SLAB) or None."""
-    def lookup(n):
-        c = st.kmalloc_caches.get((KMALLOC_NORMAL, kmalloc_index(n)))
-        return None if c is None else (c.size, bool(OFF_SLAB(c)))
-    return lookup
 
 
 def __kmem_cache_create(st, cid, ctor):
