@@ -285,6 +285,23 @@ def test_thisnode_fails_when_the_node_is_full_and_falls_back_without(kind):
         assert alloc.check_cache(s) == [] and sc.check_slabs(node, []) == []
 
 
+@pytest.mark.parametrize("kind", ALLOCATORS)
+def test_slabinfo_sums_the_nodes(kind):
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab=kind) as node:
+        alloc = node.slab.allocator
+        s = km.kmem_cache_create("numa_obj", 256)
+        held = []
+        for cpu in (0, 1):
+            km.context.set_this_cpu(km.context.CPU(cpu))
+            held += [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(30)]
+        km.context.set_this_cpu(km.context.CPU(0))
+        per_node = [node.slab.node[n.base + sc.KN_NR_SLABS] for n in s.node]
+        assert min(per_node) >= 1
+        active, total, _, slabs = alloc.slabinfo_counts(s)
+        assert slabs == sum(per_node) and total == slabs * s.objects and active >= len(held)
+        assert f" {slabs:6d} {slabs:6d} " in km.slabinfo.cache_show(s)
+
+
 def test_slab_remote_free_goes_through_the_alien_cache():
     with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab="slab") as node:
         s = km.kmem_cache_create("numa_obj", 256)
