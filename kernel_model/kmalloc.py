@@ -110,8 +110,7 @@ def kcalloc(n, size, gfp):
 def kmalloc_node(size, gfp, node=-1):
     """kmalloc from NUMA node ``node`` (-1, NUMA_NO_NODE: no preference -- the CPU
     slab whatever its node, partial and new slabs of this CPU's node first);
-    with __GFP_THISNODE only from that node (slab_common.slab_alloc_node: the
-    classic SLAB and sheaves keep one node's lists and take no node)."""
+    with __GFP_THISNODE only from that node (slab_common.slab_alloc_node)."""
     st = sc.slab_state()
     sc.check_node(st.pgdat, node, "kmalloc_node")
     if size > st.kmalloc_max_cache:

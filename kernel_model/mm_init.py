@@ -44,7 +44,7 @@ def slab_sections(layout, nr_cpus, allocator, debug_data, nr_nodes=1):
     out = slab_common.arena_sections(nr_cpus, nr_nodes)
     if debug_data:
         out += slab_debug.arena_sections(nr_cpus, n, layout.page_size)
-    return out + allocator.arena_sections(nr_cpus) + vmalloc_sections(n)
+    return out + allocator.arena_sections(nr_cpus, nr_nodes) + vmalloc_sections(n)
 
 
 def kmem_cache_init(pgdat, name, allocator):
@@ -64,13 +64,15 @@ def kmem_cache_init(pgdat, name, allocator):
 
 def _too_many_locks(exc, numa, nr_cpus, max_locks):
     """Out of spinlocks at boot: with several nodes every CPU has a pageset lock per
-    zone of every node and every cache a list_lock per node -- a configuration
-    the model cannot hold, said as such (ConfigError), not a crash."""
+    zone of every node and every cache a list_lock per node (and the classic
+    SLAB an alien cache lock, sheaves a barn lock) -- a configuration the model
+    cannot hold, said as such (ConfigError), not a crash."""
     if "out of spinlocks" not in str(exc) or numa.nr_nodes == 1:
         return exc
     return ConfigError(f"{numa.nr_nodes} nodes x {nr_cpus} CPUs need more spinlocks than the "
                        f"model has ({max_locks}: pageset locks per CPU per zone of every node, "
-                       "a list_lock per cache per node): give fewer nodes or CPUs")
+                       "a list_lock per cache per node, SLAB's alien and the sheaves' barn "
+                       "locks per cache per node): give fewer nodes or CPUs")
 
 
 def boot(layout=None, nr_cpus=1, page_data=False, max_locks=spinlock.MAX_LOCKS,

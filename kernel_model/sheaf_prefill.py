@@ -71,7 +71,7 @@ def kmem_cache_prefill_sheaf(s, gfp, size):
         sv.sheaf_stat(s, sv.SHEAF_PREFILL_FAST)
     else:
         sv.sheaf_stat(s, sv.SHEAF_PREFILL_SLOW)
-        g = sv.barn_get_full_or_empty_sheaf(s)
+        g = sv.barn_get_full_or_empty_sheaf(s, s.cpu_barn[cid])
         sv.sheaf_stat(s, sv.BARN_GET if g is not None and sv.sheaf_size(s, g) else sv.BARN_GET_FAIL)
     sv.pcs_unlock(s, cid, flags)
     if g is None:
@@ -149,9 +149,10 @@ def kmem_cache_return_sheaf(s, gfp, sheaf):
     if g is None:
         return
     sv.sheaf_stat(s, sv.SHEAF_RETURN_SLOW)
-    if s.barn[s.barn_base + sv.BARN_NR_FULL] >= sv.MAX_FULL_SHEAVES or sv.refill_sheaf(s, g, gfp):
+    barn = sv.get_barn(s)
+    if s.barn[barn.base + sv.BARN_NR_FULL] >= sv.MAX_FULL_SHEAVES or sv.refill_sheaf(s, g, gfp):
         sv.sheaf_flush_unused(s, g)
         sv.free_empty_sheaf(s, g)
         return
-    sv.barn_put_full_sheaf(s, g)
+    sv.barn_put_full_sheaf(s, barn, g)
     sv.sheaf_stat(s, sv.BARN_PUT)

@@ -17,10 +17,9 @@ locked debug route.
     struct slub_percpu_sheaves {local_trylock_t lock; main; spare}: main is
                                never NULL, spare is empty, full or NULL
     struct node_barn           {lock, sheaves_full, sheaves_empty, nr_full,
-                               nr_empty}: full and empty sheaves shared by the
-                               CPUs; a full main goes in only while there are
-                               fewer than MAX_FULL_SHEAVES (MAX_EMPTY_SHEAVES
-                               bounds only the kfree_rcu path, not modelled)
+                               nr_empty}, one per NUMA node (sheaves_barn.py):
+                               full and empty sheaves shared by the CPUs of
+                               the node
 
     slab_alloc_node     alloc_from_pcs: objects[--main->size]; an empty main
                         goes to __pcs_replace_empty_main: a non-empty spare
@@ -43,6 +42,16 @@ locked debug route.
                         CPU), barn_shrink: every sheaf's objects back to their
                         slabs by __kmem_cache_free_bulk.
 
+NUMA (nodes > 1): slabs are on the lists of their own node (s.node[nid],
+sheaves_slabs.py); each CPU trades sheaves with its node's barn.  A free
+goes to this CPU's sheaves only when the object is of this CPU's node
+(slab_free: slab_nid(slab) == numa_mem_id()); another node's object goes
+straight to its slab (__slab_free, under the owner's list_lock).  Sheaves
+are refilled from this node first, then from other nodes' partial slabs,
+so they may hold remote objects; alloc_from_pcs with a node named gives
+up (ALLOC_NODE_MISMATCH) for another node than this CPU's, or when the
+object on top is of another node, and the slab layer serves it.
+
 Caller-owned prefilled sheaves (kmem_cache_prefill_sheaf and friends, the
 maple tree's API) are in sheaf_prefill.py.
 
@@ -58,11 +67,8 @@ Arena sections (C = MAX_CACHES, N = nr_cpus, P = sheaves_per_cache(N))::
 
     slub_percpu_sheaves u64[C * N * 2]    [(cache * N + cpu) * 2 + PCS_*]:
                                           0 main, 1 spare (sheaf id + 1, 0 NULL)
-    node_barn           u64[C * 8]        [cache * 8 + BARN_*]: 0 nr_full,
-                                          1 nr_empty, 2 full list head, 3 empty
-                                          list head (sheaf id + 1), 4 head of
-                                          the cache's free sheaf slots, 5 slots
-                                          free, 6 barn lock id
+    node_barn           u64[C * M * 8]    one row per cache and node:
+                                          sheaves_barn.py (M = NUMA nodes)
     slab_sheaf          u64[C * P * 128]  sheaf id g = cache * P + k at g * 128:
                                           0 size, 1 capacity, 2 next (barn list
                                           or free-slot link, id + 1), 3 in use
@@ -105,7 +111,7 @@ Differences from the kernel, all deliberate:
   kernel queues flush work on every CPU.  kmem_cache_destroy flushes every
   CPU from the caller (correct while the others are idle), as slub.py does.
 - __kmem_cache_free_bulk groups a batch by slab (build_detached_freelist
-  looks ahead three objects); one node, no pfmemalloc, no rcu_free sheaf
+  looks ahead three objects); no pfmemalloc, no rcu_free sheaf
   (kfree_rcu), no kmalloc_nolock.
 
 Planted bug (kernel_model.planted): ``sheaves_no_irq`` pops and pushes the
@@ -113,36 +119,34 @@ main sheaf without the local lock (interrupts stay on; an interrupt between
 the read of main->size and its write hands out or loses an object).
 """
 
-import numpy as np
-
 from . import context, debug, planted, slab_debug, slub, spinlock
 from .context import local_irq_restore, local_irq_save
 from .gfp import __GFP_DIRECT_RECLAIM, __GFP_NOMEMALLOC, __GFP_ZERO
+from .page_alloc import NUMA_NO_NODE
+from .sheaves_barn import (BARN_EMPTY, BARN_FULL, BARN_LOCK, BARN_NF, BARN_NR_EMPTY,  # noqa: F401
+                           BARN_NR_FULL, BARN_POOL, BARN_POOL_FREE, E2BIG, ENOMEM,
+                           MAX_EMPTY_SHEAVES, MAX_FULL_SHEAVES, SH_CAPACITY, SH_INUSE, SH_NEXT,
+                           SH_OBJECTS, SH_SIZE, SHEAF_NF, barn_get_empty_sheaf,
+                           barn_get_full_or_empty_sheaf, barn_put_empty_sheaf,
+                           barn_put_full_sheaf, barn_replace_empty_sheaf,
+                           barn_replace_full_sheaf, barn_row, barn_take_all, node_barn,
+                           PCS_MAIN, PCS_NF, PCS_SPARE, SHEAF_CALLER, SHEAF_KERNEL,
+                           SHEAF_MAX_CAPACITY, SHEAF_UNUSED)
+from .sheaves_check import (cached_objects, check_sheaves, free_objects_of_slab,  # noqa: F401
+                            pcs_sheaves)
 from .sheaves_slabs import (__kmem_cache_free_bulk, __slab_free, ___slab_alloc,  # noqa: F401
                             refill_objects)
 from . import slab_common as sc
 from .slab_common import (KC_ALLOCFLAGS, KC_ALIGN, KC_CPU_PARTIAL_SLABS, KC_FLAGS, KC_INUSE,
                           KC_MIN_PARTIAL, KC_NF, KC_OBJECT_SIZE, KC_OBJECTS, KC_OFFSET, KC_ORDER,
                           KC_RED_LEFT_PAD, KC_SHEAF_CAPACITY, KC_SIZE,
-                          KN_TOTAL_OBJECTS, NR_STAT, SLAB_CONSISTENCY_CHECKS)
+                          KN_NR_SLABS, KN_TOTAL_OBJECTS, NR_STAT, SLAB_CONSISTENCY_CHECKS)
 
 name = "sheaves"
 
-MAX_FULL_SHEAVES = 10
-MAX_EMPTY_SHEAVES = 10
 PCS_BATCH_MAX = 32                 # objects a sheaf_flush_main batch moves under the lock
 SHEAF_HEADER = 32                  # sizeof(struct slab_sheaf) without objects[], 64-bit
-SHEAF_NF = 128                     # u64 words a sheaf slot takes
-SH_SIZE, SH_CAPACITY, SH_NEXT, SH_INUSE, SH_OBJECTS = 0, 1, 2, 3, 4
-SHEAF_UNUSED, SHEAF_KERNEL, SHEAF_CALLER = 0, 1, 2   # SH_INUSE: free slot, allocator's, caller's
-SHEAF_MAX_CAPACITY = SHEAF_NF - SH_OBJECTS
 NR_CALLER_SHEAVES = 8              # slots for sheaves callers hold (prefill) and for races
-PCS_MAIN, PCS_SPARE = 0, 1
-PCS_NF = 2
-(BARN_NR_FULL, BARN_NR_EMPTY, BARN_FULL, BARN_EMPTY, BARN_POOL, BARN_POOL_FREE,
- BARN_LOCK) = range(7)
-BARN_NF = 8
-E2BIG, ENOMEM = -7, -12            # barn_replace_full_sheaf's ERR_PTRs
 KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
 
 # enum stat_item of 7.0, the sheaf and barn items (the rest are slab_common's)
@@ -162,9 +166,10 @@ def sheaves_per_cache(nr_cpus):
     return 4 * nr_cpus + MAX_FULL_SHEAVES + MAX_EMPTY_SHEAVES + NR_CALLER_SHEAVES
 
 
-def arena_sections(nr_cpus):
+def arena_sections(nr_cpus, nr_nodes=1):
     c = sc.MAX_CACHES
-    return [("slub_percpu_sheaves", "Q", c * nr_cpus * PCS_NF), ("node_barn", "Q", c * BARN_NF),
+    return [("slub_percpu_sheaves", "Q", c * nr_cpus * PCS_NF),
+            ("node_barn", "Q", c * nr_nodes * BARN_NF),
             ("slab_sheaf", "Q", c * sheaves_per_cache(nr_cpus) * SHEAF_NF),
             ("sheaf_stat", "Q", c * nr_cpus * NR_SHEAF_STAT)]
 
@@ -201,12 +206,19 @@ def bind_cache(s):
     s.nr_sheaves = sheaves_per_cache(n)
     s.sheaf_first = s.id * s.nr_sheaves
     s.barn = st.barn
-    s.barn_base = s.id * BARN_NF
+    s.node_lists = True                        # each slab on its own node's lists
+    s.numa = st.pgdat.nr_nodes > 1
     s.shstat = st.sheaf_stat
     s.shstat_base = s.id * n * NR_SHEAF_STAT
     s.sheaf_capacity = st.kc[s.id * KC_NF + KC_SHEAF_CAPACITY]
-    s.barn_lock = (_lock_by_id(st.pgdat.locks, s.barn[s.barn_base + BARN_LOCK])
-                   if s.sheaf_capacity else None)
+    m = st.pgdat.nr_nodes
+    rows = [barn_row(s.id, nid, m) for nid in range(m)]
+    s.barns = [node_barn(nid, r, _lock_by_id(st.pgdat.locks, s.barn[r + BARN_LOCK])
+                         if s.sheaf_capacity else None) for nid, r in enumerate(rows)]
+    s.cpu_barn = [s.barns[nid] for nid in st.pgdat.numa.cpu_to_node]     # get_barn(s) per CPU
+    s.cpu_node = st.pgdat.numa.cpu_to_node
+    s.pool_base = rows[0]                      # the free sheaf slots: node 0's barn row
+    s.pool_lock = s.barns[0].lock
     s.pcs_what = "cpu_sheaves:" + s.name
 
 
@@ -265,15 +277,21 @@ def __kmem_cache_create(st, cid, ctor):
     n = node.nr_cpus
     for i in range(cid * n * NR_SHEAF_STAT, (cid + 1) * n * NR_SHEAF_STAT):
         st.sheaf_stat[i] = 0
-    bb = cid * BARN_NF
-    for i in range(BARN_NF):
-        st.barn[bb + i] = 0
+    m = node.nr_nodes
+    for nid in range(m):
+        bb = barn_row(cid, nid, m)
+        for i in range(BARN_NF):
+            st.barn[bb + i] = 0
+    bb = barn_row(cid, 0, m)                    # node 0's row keeps the free sheaf slots
     for i in range(cid * n * PCS_NF, (cid + 1) * n * PCS_NF):
         st.pcs[i] = 0
     if not cap:
         return True
     # barn_init + init_percpu_sheaves: every CPU's main is an empty sheaf
-    st.barn[bb + BARN_LOCK] = spinlock.spin_lock_init(node.locks, f"&barn->lock[{name}]").id
+    for nid in range(m):
+        where = f"{name}/{nid}" if nid else name
+        st.barn[barn_row(cid, nid, m) + BARN_LOCK] = spinlock.spin_lock_init(
+            node.locks, f"&barn->lock[{where}]").id
     nr = sheaves_per_cache(n)
     first = cid * nr
     sh = st.sheaf
@@ -319,16 +337,15 @@ def sheaf_objects(s, g):
     return list(s.sh[b:b + s.sh[g * SHEAF_NF + SH_SIZE]])
 
 
-def pcs_sheaves(s, cpu):
-    """(main, spare) sheaf ids of a CPU; spare is None when NULL."""
-    p = s.pcs_base + cpu * PCS_NF
-    spare = s.pcs[p + PCS_SPARE]
-    return s.pcs[p + PCS_MAIN] - 1, (spare - 1 if spare else None)
+def get_barn(s):
+    """The barn of this CPU's node."""
+    return s.cpu_barn[context.this_cpu.id]
 
 
-def barn_counts(s):
-    """(nr_full, nr_empty) of the cache's barn."""
-    return s.barn[s.barn_base + BARN_NR_FULL], s.barn[s.barn_base + BARN_NR_EMPTY]
+def barn_counts(s, nid=None):
+    """(nr_full, nr_empty) of node ``nid``'s barn (default: this CPU's node's)."""
+    from_ = get_barn(s) if nid is None else s.barns[nid]
+    return s.barn[from_.base + BARN_NR_FULL], s.barn[from_.base + BARN_NR_EMPTY]
 
 
 def pcs_lock(s, cid):
@@ -346,8 +363,8 @@ def pcs_unlock(s, cid, flags):
 # -- sheaf slots (the kernel's kzalloc/kfree of struct slab_sheaf) -----------------------------
 def __alloc_empty_sheaf(s, capacity):
     """A free sheaf slot, or None (kzalloc's NULL)."""
-    b = s.barn_base
-    lock = s.barn_lock
+    b = s.pool_base
+    lock = s.pool_lock
     flags = spinlock.spin_lock_irqsave(lock)
     g1 = s.barn[b + BARN_POOL]
     if g1:
@@ -371,117 +388,19 @@ def free_empty_sheaf(s, g):
     w = g * SHEAF_NF
     s.sh[w + SH_INUSE] = SHEAF_UNUSED
     s.sh[w + SH_SIZE] = 0
-    b = s.barn_base
-    flags = spinlock.spin_lock_irqsave(s.barn_lock)
+    b = s.pool_base
+    flags = spinlock.spin_lock_irqsave(s.pool_lock)
     s.sh[w + SH_NEXT] = s.barn[b + BARN_POOL]
     s.barn[b + BARN_POOL] = g + 1
     s.barn[b + BARN_POOL_FREE] += 1
-    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+    spinlock.spin_unlock_irqrestore(s.pool_lock, flags)
     sheaf_stat(s, SHEAF_FREE)
 
 
-# -- the barn (everything under barn->lock) ----------------------------------------------------
-def _barn_pop(s, head, count):
-    """list_first_entry + list_del on a barn list; barn->lock held."""
-    barn = s.barn
-    g1 = barn[head]
-    barn[head] = s.sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
-    barn[count] -= 1
-    return g1 - 1
-
-
-def _barn_push(s, head, count, g):
-    """list_add on a barn list; barn->lock held."""
-    barn = s.barn
-    s.sh[g * SHEAF_NF + SH_NEXT] = barn[head]
-    barn[head] = g + 1
-    barn[count] += 1
-
-
-def barn_get_empty_sheaf(s):
-    b = s.barn_base
-    if not s.barn[b + BARN_NR_EMPTY]:                    # data_race() check
-        return None
-    g = None
-    flags = spinlock.spin_lock_irqsave(s.barn_lock)
-    if s.barn[b + BARN_NR_EMPTY]:
-        g = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
-    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
-    return g
-
-
-def barn_put_empty_sheaf(s, g):
-    b = s.barn_base
-    flags = spinlock.spin_lock_irqsave(s.barn_lock)
-    _barn_push(s, b + BARN_EMPTY, b + BARN_NR_EMPTY, g)
-    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
-
-
-def barn_put_full_sheaf(s, g):
-    b = s.barn_base
-    flags = spinlock.spin_lock_irqsave(s.barn_lock)
-    _barn_push(s, b + BARN_FULL, b + BARN_NR_FULL, g)
-    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
-
-
-def barn_get_full_or_empty_sheaf(s):
-    b = s.barn_base
-    if not s.barn[b + BARN_NR_FULL] and not s.barn[b + BARN_NR_EMPTY]:
-        return None
-    g = None
-    flags = spinlock.spin_lock_irqsave(s.barn_lock)
-    if s.barn[b + BARN_NR_FULL]:
-        g = _barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL)
-    elif s.barn[b + BARN_NR_EMPTY]:
-        g = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
-    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
-    return g
-
-
-def barn_replace_empty_sheaf(s, empty):
-    """A full sheaf for the given empty one, or None (the empty one stays the caller's)."""
-    b = s.barn_base
-    if not s.barn[b + BARN_NR_FULL]:
-        return None
-    full = None
-    flags = spinlock.spin_lock_irqsave(s.barn_lock)
-    if s.barn[b + BARN_NR_FULL]:
-        full = _barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL)
-        _barn_push(s, b + BARN_EMPTY, b + BARN_NR_EMPTY, empty)
-    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
-    return full
-
-
-def barn_replace_full_sheaf(s, full):
-    """An empty sheaf for the given full one; E2BIG with MAX_FULL_SHEAVES full
-    ones in the barn, ENOMEM with no empty one."""
-    b = s.barn_base
-    barn = s.barn
-    if barn[b + BARN_NR_FULL] >= MAX_FULL_SHEAVES:       # not rechecked under the lock
-        return E2BIG
-    if not barn[b + BARN_NR_EMPTY]:
-        return ENOMEM
-    flags = spinlock.spin_lock_irqsave(s.barn_lock)
-    if barn[b + BARN_NR_EMPTY]:
-        empty = _barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY)
-        _barn_push(s, b + BARN_FULL, b + BARN_NR_FULL, full)
-    else:
-        empty = ENOMEM
-    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
-    return empty
-
-
-def barn_shrink(s):
-    """Every barn sheaf: full ones flushed to their slabs, all given back."""
-    b = s.barn_base
-    barn = s.barn
-    flags = spinlock.spin_lock_irqsave(s.barn_lock)
-    full, empty = [], []
-    while barn[b + BARN_NR_FULL]:
-        full.append(_barn_pop(s, b + BARN_FULL, b + BARN_NR_FULL))
-    while barn[b + BARN_NR_EMPTY]:
-        empty.append(_barn_pop(s, b + BARN_EMPTY, b + BARN_NR_EMPTY))
-    spinlock.spin_unlock_irqrestore(s.barn_lock, flags)
+# -- the barns --------------------------------------------------------------------------------
+def barn_shrink(s, barn):
+    """Every sheaf of a barn: full ones flushed to their slabs, all given back."""
+    full, empty = barn_take_all(s, barn)
     for g in full:
         sheaf_flush_unused(s, g)
         free_empty_sheaf(s, g)
@@ -599,7 +518,8 @@ def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
     if spare and sh[(spare - 1) * SHEAF_NF + SH_SIZE]:
         pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
         return spare - 1
-    full = barn_replace_empty_sheaf(s, main)
+    barn = s.cpu_barn[cid]
+    full = barn_replace_empty_sheaf(s, barn, main)
     if full is not None:
         sheaf_stat(s, BARN_GET)
         pcs[p + PCS_MAIN] = full + 1
@@ -612,7 +532,7 @@ def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
             empty = spare - 1
             pcs[p + PCS_SPARE] = 0
         else:
-            empty = barn_get_empty_sheaf(s)
+            empty = barn_get_empty_sheaf(s, barn)
     pcs_unlock(s, cid, irqflags)
     if not can_alloc:
         return -1
@@ -632,23 +552,28 @@ def __pcs_replace_empty_main(s, p, gfp, cid, irqflags):
         if not spare:
             pcs[p + PCS_SPARE] = main + 1
         else:
-            barn_put_empty_sheaf(s, main)
+            barn_put_empty_sheaf(s, barn, main)
         pcs[p + PCS_MAIN] = full + 1
         return full
     if not spare:
         pcs[p + PCS_SPARE] = full + 1
     elif not sh[(spare - 1) * SHEAF_NF + SH_SIZE]:
-        barn_put_empty_sheaf(s, spare - 1)
+        barn_put_empty_sheaf(s, barn, spare - 1)
         pcs[p + PCS_SPARE] = full + 1
     else:
-        barn_put_full_sheaf(s, full)
+        barn_put_full_sheaf(s, barn, full)
         sheaf_stat(s, BARN_PUT)
     return main
 
 
-def alloc_from_pcs(s, gfp):
-    """objects[--main->size] under the local lock; 0 when the sheaves cannot serve."""
+def alloc_from_pcs(s, gfp, node=NUMA_NO_NODE):
+    """objects[--main->size] under the local lock; 0 when the sheaves cannot serve
+    (or, with ``node`` named, when it is not this CPU's node or the object on top
+    is of another node: ALLOC_NODE_MISMATCH)."""
     cid = context.this_cpu.id
+    if node >= 0 and node != s.cpu_node[cid]:          # node >= 0: not NUMA_NO_NODE
+        _stat(s, sc.ALLOC_NODE_MISMATCH)
+        return 0
     p = s.pcs_base + cid * PCS_NF
     sh = s.sh
     hooks = debug.hooks
@@ -667,12 +592,16 @@ def alloc_from_pcs(s, gfp):
         size = sh[w]
     elif nolock:
         obj = sh[w + SH_OBJECTS + size - 1]
+        if node >= 0 and _node_mismatch(s, obj, node, cid, flags):
+            return 0
         hooks.slab_tid_window("alloc_from_pcs", cid)       # an interrupt may come here
         sh[w] = size - 1
         hooks.percpu_exit(s.pcs_what, cid)
         s.statv[s.stat_base + cid * NR_STAT + sc.ALLOC_FASTPATH] += 1
         return obj
     obj = sh[w + SH_OBJECTS + size - 1]
+    if node >= 0 and _node_mismatch(s, obj, node, cid, flags):
+        return 0
     sh[w] = size - 1
     hooks.percpu_exit(s.pcs_what, cid)
     local_irq_restore(flags)
@@ -680,7 +609,20 @@ def alloc_from_pcs(s, gfp):
     return obj
 
 
-def __pcs_install_empty_sheaf(s, p, empty):
+def _node_mismatch(s, obj, node, cid, flags):
+    """The object on top of main is of another node than asked: unlock and say so
+    (a sheaf refilled from another node's partial slabs)."""
+    pgdat = s.pgdat
+    if pgdat.page_to_nid(pgdat.virt_to_pfn(obj)) == node:
+        return False
+    debug.hooks.percpu_exit(s.pcs_what, cid)
+    if flags is not None:                      # None: the planted bug took no lock
+        local_irq_restore(flags)
+    _stat(s, sc.ALLOC_NODE_MISMATCH)
+    return True
+
+
+def __pcs_install_empty_sheaf(s, p, barn, empty):
     pcs = s.pcs
     sh = s.sh
     main = pcs[p + PCS_MAIN] - 1
@@ -691,13 +633,13 @@ def __pcs_install_empty_sheaf(s, p, empty):
         pcs[p + PCS_MAIN] = empty + 1
         return
     if sh[main * SHEAF_NF + SH_SIZE] < cap:
-        barn_put_empty_sheaf(s, empty)
+        barn_put_empty_sheaf(s, barn, empty)
         return
     if sh[(spare - 1) * SHEAF_NF + SH_SIZE] < cap:
         pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
-        barn_put_empty_sheaf(s, empty)
+        barn_put_empty_sheaf(s, barn, empty)
         return
-    barn_put_full_sheaf(s, main)
+    barn_put_full_sheaf(s, barn, main)
     sheaf_stat(s, BARN_PUT)
     pcs[p + PCS_MAIN] = empty + 1
 
@@ -707,13 +649,14 @@ def __pcs_replace_full_main(s, p, cid, irqflags):
     pcs = s.pcs
     sh = s.sh
     cap = s.sheaf_capacity
+    barn = s.cpu_barn[cid]
     while True:                                          # restart:
         main = pcs[p + PCS_MAIN] - 1
         spare = pcs[p + PCS_SPARE]
         put_fail = False
         empty = None
         if not spare:
-            empty = barn_get_empty_sheaf(s)
+            empty = barn_get_empty_sheaf(s, barn)
             if empty is not None:
                 pcs[p + PCS_SPARE] = main + 1
                 pcs[p + PCS_MAIN] = empty + 1
@@ -722,7 +665,7 @@ def __pcs_replace_full_main(s, p, cid, irqflags):
             pcs[p + PCS_MAIN], pcs[p + PCS_SPARE] = spare, main + 1
             return spare - 1
         else:
-            r = barn_replace_full_sheaf(s, main)
+            r = barn_replace_full_sheaf(s, barn, main)
             if r >= 0:
                 sheaf_stat(s, BARN_PUT)
                 pcs[p + PCS_MAIN] = r + 1
@@ -748,7 +691,7 @@ def __pcs_replace_full_main(s, p, cid, irqflags):
                     continue
                 return pcs[p + PCS_MAIN] - 1
         pcs_lock(s, cid)                                # got_empty:
-        __pcs_install_empty_sheaf(s, p, empty)
+        __pcs_install_empty_sheaf(s, p, barn, empty)
         return pcs[p + PCS_MAIN] - 1
 
 
@@ -787,19 +730,19 @@ def free_to_pcs(s, obj):
 
 
 # -- entry points (the allocator contract) ---------------------------------------------------------
-def slab_alloc_node(s, gfp, orig_size):
-    """Allocate one object; returns its address or 0 (NULL)."""
+def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
+    """Allocate one object (of ``node`` if named); returns its address or 0 (NULL)."""
     hooks = debug.hooks
     if gfp & __GFP_DIRECT_RECLAIM:
         hooks.might_sleep("mm/slub.c:slab_alloc_node", gfp)
     if hooks.should_failslab(s.name, gfp):
         return 0
     if s.locked:
-        obj, pfn = slub.alloc_single(s, gfp)
+        obj, pfn = slub.alloc_single(s, gfp, node)
     else:
-        obj = alloc_from_pcs(s, gfp) if s.sheaf_capacity else 0
+        obj = alloc_from_pcs(s, gfp, node) if s.sheaf_capacity else 0
         if not obj:
-            obj = ___slab_alloc(s, gfp)
+            obj = ___slab_alloc(s, gfp, node)
         pfn = None
     if not obj:
         return 0
@@ -825,10 +768,13 @@ def slab_post_alloc_hook(s, gfp, obj, pfn, orig_size):
 
 
 def do_slab_free(s, pfn, obj):
+    """slab_free: to this CPU's sheaves when the object is of this CPU's node
+    (any object with one node), else to its slab."""
     if s.locked:
         slub.free_to_partial_list(s, pfn, obj)
         return
-    if s.sheaf_capacity and free_to_pcs(s, obj):
+    if s.sheaf_capacity and (not s.numa or s.pgdat.page_to_nid(pfn) ==
+                             s.cpu_node[context.this_cpu.id]) and free_to_pcs(s, obj):
         return
     __slab_free(s, pfn, obj, obj, 1)
     _stat(s, sc.FREE_SLOWPATH)
@@ -852,7 +798,8 @@ def __kmem_cache_shrink(s):
     """This CPU's sheaves and the barn to the slabs; empty slabs freed.  Returns pages."""
     if s.sheaf_capacity:
         pcs_flush_all(s)
-        barn_shrink(s)
+        for barn in s.barns:
+            barn_shrink(s, barn)
     return slub._drop_empty_partials(s)
 
 
@@ -860,155 +807,19 @@ def __kmem_cache_shutdown(s):
     """Flush every CPU and the barn, free empty slabs; returns the objects left."""
     if s.sheaf_capacity:
         flush_all(s)
-        barn_shrink(s)
+        for barn in s.barns:
+            barn_shrink(s, barn)
     slub._drop_empty_partials(s)
-    n = s.state.node
-    return n[s.node_base + KN_TOTAL_OBJECTS] - slub.count_free(s)
+    return slub._node_sum(s, KN_TOTAL_OBJECTS) - slub.count_free(s)
 
 
 def slabinfo_counts(s):
     """(active_objs, num_objs, active_slabs, num_slabs) as 7.0's get_slabinfo:
     objects in sheaves are in use as far as their slabs know, so they count as
     active (count_partial_free_approx sees only the partial list)."""
-    n = s.state.node
-    nr_slabs = n[s.node_base + sc.KN_NR_SLABS]
-    total = n[s.node_base + KN_TOTAL_OBJECTS]
+    nr_slabs = slub._node_sum(s, KN_NR_SLABS)
+    total = slub._node_sum(s, KN_TOTAL_OBJECTS)
     return total - slub.count_free(s), total, nr_slabs, nr_slabs
-
-
-def cached_objects(s, start=0, end=1 << 64):
-    """[(object address, sheaf id)] for the objects in [start, end) held by a sheaf
-    in use (any CPU's main or spare, the barn, a caller's prefilled sheaf), and the
-    problems of the sheaves themselves (a size over the capacity).  NumPy over
-    the cache's sheaf slots: check_slabs asks once per slab."""
-    if not s.sheaf_capacity:
-        return [], []
-    rows = s.pgdat.arena.np("slab_sheaf").reshape(-1, SHEAF_NF)[
-        s.sheaf_first:s.sheaf_first + s.nr_sheaves]
-    inuse = rows[:, SH_INUSE] != 0
-    sizes = rows[:, SH_SIZE].astype(np.int64)
-    caps = rows[:, SH_CAPACITY].astype(np.int64)
-    problems = [f"{s.name} sheaf {s.sheaf_first + int(i)}: size {sizes[i]} over capacity "
-                f"{caps[i]}" for i in np.nonzero(inuse & (sizes > caps))[0]]
-    sizes = np.minimum(sizes, caps) * inuse
-    held = np.arange(SHEAF_MAX_CAPACITY)[None, :] < sizes[:, None]
-    objs = rows[:, SH_OBJECTS:]
-    hit = held & (objs >= start) & (objs < end)
-    gi, oi = np.nonzero(hit)
-    return [(int(objs[g, o]), s.sheaf_first + int(g)) for g, o in zip(gi, oi)], problems
-
-
-def free_objects_of_slab(s, head):
-    """Addresses slab ``head`` holds free: its freelist plus its objects sitting in
-    any sheaf (every CPU's main and spare, the barn, prefilled ones).
-    Returns (set, problems)."""
-    node = s.pgdat
-    mm = node.mem_map
-    problems = []
-    free = set()
-    start = node.page_offset + (head << node.page_shift)
-    end = start + (node.page_size << mm.order[head])
-    objects = (mm.slab_counters[head] >> 16) & 0x7FFF
-    inuse = mm.slab_counters[head] & 0xFFFF
-    it = mm.slab_freelist[head]
-    n = 0
-    while it:
-        if not start <= it < end or slab_debug.obj_index(s, head, it) is None:
-            problems.append(f"{s.name} slab {head:#x}: slab freelist points at {it:#x}, "
-                            "not an object of the slab")
-            break
-        if it in free:
-            problems.append(f"{s.name} slab {head:#x}: slab freelist cycle at {it:#x}")
-            break
-        free.add(it)
-        n += 1
-        it = slub.get_freepointer(s, it)
-    if n != objects - inuse:
-        problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
-                        f"counters say objects {objects} inuse {inuse}")
-    cached, _ = cached_objects(s, start, end)    # a sheaf's own problems: check_sheaves
-    seen = {}
-    for obj, g in cached:
-        if slab_debug.obj_index(s, head, obj) is None:
-            problems.append(f"{s.name} slab {head:#x}: sheaf {g} holds {obj:#x}, not an "
-                            "object start")
-        elif obj in seen:
-            problems.append(f"{s.name}: object {obj:#x} twice in sheaves (sheaf {seen[obj]} "
-                            f"and sheaf {g})" if seen[obj] != g else
-                            f"{s.name}: object {obj:#x} twice in sheaf {g}")
-        elif obj in free:
-            problems.append(f"{s.name}: object {obj:#x} both on slab {head:#x}'s freelist "
-                            f"and in sheaf {g}")
-        seen.setdefault(obj, g)
-        free.add(obj)
-    return free, problems
-
-
-def check_sheaves(s, caller_sheaves=None):
-    """Every sheaf slot of the cache is in exactly one place: a CPU's main or
-    spare, a barn list, the free slots, or a caller's hands (marked so by
-    kmem_cache_prefill_sheaf; ``caller_sheaves``, if given, must be exactly
-    those handles); counts match the lists; sizes fit.  For tests and
-    quiescent checks (no CPU in the middle of an operation).  Returns problems."""
-    if not s.sheaf_capacity:
-        return []
-    problems = []
-    where = {}
-    sh = s.sh
-
-    def place(g, what):
-        if not s.sheaf_first <= g < s.sheaf_first + s.nr_sheaves:
-            problems.append(f"{s.name}: {what} is sheaf {g}, not one of this cache's")
-        elif g in where:
-            problems.append(f"{s.name}: sheaf {g} is both {where[g]} and {what}")
-        else:
-            where[g] = what
-
-    for cpu in range(s.pgdat.nr_cpus):
-        main, spare = pcs_sheaves(s, cpu)
-        place(main, f"CPU {cpu}'s main")
-        if spare is not None:
-            place(spare, f"CPU {cpu}'s spare")
-    b = s.barn_base
-    for head, count, what in ((BARN_FULL, BARN_NR_FULL, "barn full"),
-                              (BARN_EMPTY, BARN_NR_EMPTY, "barn empty"),
-                              (BARN_POOL, BARN_POOL_FREE, "free slot")):
-        g1, n = s.barn[b + head], 0
-        while g1 and n <= s.nr_sheaves:
-            place(g1 - 1, what)
-            n += 1
-            g1 = sh[(g1 - 1) * SHEAF_NF + SH_NEXT]
-        if n != s.barn[b + count]:
-            problems.append(f"{s.name}: {what} list has {n} sheaves, the count says "
-                            f"{s.barn[b + count]}")
-    mine = set(h - 1 for h in caller_sheaves) if caller_sheaves is not None else None
-    for g in range(s.sheaf_first, s.sheaf_first + s.nr_sheaves):
-        w = g * SHEAF_NF
-        mark = sh[w + SH_INUSE]
-        if mark == SHEAF_CALLER and (mine is None or g in mine):
-            place(g, "a caller's prefilled sheaf")
-        elif mine is not None and g in mine:
-            problems.append(f"{s.name}: sheaf {g} is held by the caller but marked {mark}")
-        what = where.get(g)
-        if what is None:
-            problems.append(f"{s.name}: sheaf {g} is lost (mark {mark}, size "
-                            f"{sh[w + SH_SIZE]})")
-            continue
-        want = (SHEAF_UNUSED if what == "free slot" else
-                SHEAF_CALLER if what.startswith("a caller") else SHEAF_KERNEL)
-        if mark != want:
-            problems.append(f"{s.name}: sheaf {g} is {what} but marked {mark}")
-        if what == "free slot":
-            continue
-        size, cap = sh[w + SH_SIZE], sh[w + SH_CAPACITY]
-        if size > cap:
-            problems.append(f"{s.name}: sheaf {g} ({what}) holds {size} > capacity {cap}")
-        if what == "barn full" and size != s.sheaf_capacity:
-            problems.append(f"{s.name}: sheaf {g} on the barn's full list holds {size} of "
-                            f"{s.sheaf_capacity}")
-        if what == "barn empty" and size:
-            problems.append(f"{s.name}: sheaf {g} on the barn's empty list holds {size}")
-    return problems
 
 
 def slabinfo_tunables(s):
@@ -1017,4 +828,8 @@ def slabinfo_tunables(s):
     return 0, 0, 0
 
 
-check_cache = check_sheaves        # the contract's name (slab_h.SlabAllocator.check_cache)
+def check_cache(s):
+    """The contract's check (slab_h.SlabAllocator.check_cache): each node's partial
+    list holds only that node's slabs, as many as nr_partial says (slub.py's
+    check), and every sheaf slot is in one place (check_sheaves)."""
+    return slub.check_cache(s) + check_sheaves(s)

@@ -28,13 +28,39 @@ freelist lives is chosen once per cache, as __kmem_cache_create does:
     on-slab    set_on_slab_cache: the array in the last freelist_size bytes
                of the slab.
 
+NUMA (nodes > 1; with one node this is the !CONFIG_NUMA build, none of it
+runs): one kmem_cache_node per node (s.node[nid]: slabs_partial/full/free,
+free_objects, free_limit = (1 + nr_cpus_node) * batchcount + num, colour_next)
+and a slab is on the lists of the node its pages are on.  A CPU's array
+cache holds objects of its own node only:
+
+    __do_cache_alloc   node asked = NUMA_NO_NODE or this CPU's node:
+                       ____cache_alloc (array cache; cache_alloc_refill from
+                       this node's lists, growing with gfp_exact_node:
+                       __GFP_THISNODE, no reclaim), then ____cache_alloc_node
+                       on this node; another node: ____cache_alloc_node(nid)
+    ____cache_alloc_node  one object of node nid's lists, else cache_grow_begin
+                       on nid (gfp_exact_node), else fallback_alloc
+    fallback_alloc     none with __GFP_THISNODE; else the nodes of this CPU's
+                       zonelist that have free objects, then a slab grown with
+                       the caller's flags (the page allocator may fall back)
+                       and allocated from on whatever node it landed
+    cache_free_alien   (___cache_free, when nr_online_nodes > 1) an object of
+                       another node goes to the alien cache of the freeing
+                       CPU's node for the owner (n->alien[slab_node], limit
+                       12); a full one is drained first (__drain_alien_cache:
+                       free_block on the owner's lists under its list_lock)
+
 Not modelled: OBJFREELIST management (set_objfreelist_slab_cache, tried
 first by the kernel for caches without a ctor, SLAB_TYPESAFE_BY_RCU or
 init_on_free; it sizes slabs exactly as OFF_SLAB does but keeps the array
-in a free object), shared and alien array caches, the reaper; the index is
-u16 even where the kernel packs u8.  Debug red zones and poison
-use the SLUB byte values (0xbb/0xcc, 0x6b/0xa5) so the checkers have one
-vocabulary; the classic SLAB wrote 64-bit red-zone words.
+in a free object), the shared array cache (n->shared), the reaper (alien
+caches are drained when full, by kmem_cache_shrink and at destroy); the
+index is u16 even where the kernel packs u8.  The alien caches of one
+(cache, node) share one lock (the kernel has one per alien cache) to stay
+within the lock pool; with two nodes that is the same.  Debug red zones and
+poison use the SLUB byte values (0xbb/0xcc, 0x6b/0xa5) so the checkers have
+one vocabulary; the classic SLAB wrote 64-bit red-zone words.
 
 struct slab in struct page (page.py): slab_cache, slab_freelist = address
 of the index array (inside the slab, or a kmalloc object for OFF_SLAB),
@@ -42,65 +68,90 @@ slab_counters = active | num << 16, page_private of the head page = the
 colour offset in bytes.  Node scalars and lists are in
 slab_common's kmem_cache_node / kmem_cache_lhead sections.
 
-Arena section (C = MAX_CACHES, N = nr_cpus)::
+Arena sections (C = MAX_CACHES, N = nr_cpus, M = NUMA nodes)::
 
     array_cache  u64[C * N * AC_NF]  [(cache * N + cpu) * AC_NF + ...]:
                                      0 avail, 1 limit, 2 batchcount, 3 touched,
                                      4.. entry[AC_MAX] object addresses
+    alien_cache  u64[C * M * M * AL_NF]  [((cache * M + node) * M + owner) * AL_NF]:
+                                     the alien cache node keeps for objects of
+                                     node owner: 0 avail, 1 limit, 2 lock id,
+                                     4.. entry[ALIEN_LIMIT]
 
-Lock order: slab_mutex -> node->list_lock; the array cache is protected by
-disabling interrupts on its own CPU (it is never touched by another CPU
-while that CPU runs).
+Lock order: slab_mutex -> alien->lock -> node->list_lock (the owner's); the
+array cache is protected by disabling interrupts on its own CPU (it is never
+touched by another CPU while that CPU runs).  Slabs that free_block gives up
+are destroyed after every lock is dropped (slabs_destroy).
 """
 
 from . import context, debug, page_alloc, slab_debug, spinlock
-from .kmalloc import KMALLOC_NORMAL, kfree, kmalloc_index, kmalloc_node
+from .kmalloc import kfree, kmalloc_slab
 from .context import local_irq_restore, local_irq_save
-from .gfp import (__GFP_DIRECT_RECLAIM, __GFP_NO_GROW,
-                  __GFP_ZERO, GFP_RECLAIM_MASK, GFP_SLAB_BUG_MASK)
+from .gfp import (__GFP_DIRECT_RECLAIM, __GFP_HARDWALL, __GFP_NOFAIL, __GFP_NOWARN,
+                  __GFP_NO_GROW, __GFP_RECLAIM, __GFP_THISNODE, __GFP_ZERO, GFP_RECLAIM_MASK,
+                  GFP_SLAB_BUG_MASK, gfp_zone)
 from .list import list_add, list_del
 from .page import NIL, PGTY_NONE, PGTY_slab
+from .page_alloc import NUMA_NO_NODE, node_zonelist
 from . import slab_common as sc
 from .slab_common import (ALIGN, KC_ALIGN, KC_ALLOCFLAGS, KC_BATCH, KC_COLOUR, KC_COLOUR_OFF,
                           KC_FLAGS, KC_FREELIST_SIZE, KC_INUSE, KC_LIMIT, KC_NF, KC_OBJECT_SIZE,
                           KC_OBJECTS, KC_ORDER, KC_RED_LEFT_PAD, KC_SIZE, KN_COLOUR_NEXT,
                           KN_FREE_OBJECTS, KN_NR_FREE, KN_NR_SLABS, KN_TOTAL_OBJECTS, LIST_FREE,
-                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
+                          LIST_FULL, LIST_PARTIAL, NR_STAT, OBJECT_POISON, SLAB_POISON, SLAB_RED_ZONE,
                           SLAB_STORE_USER, ALLOC_FASTPATH, FREE_FASTPATH)
 from .slab_debug import POISON_INUSE
 from .slab_h import slab_counters, slab_inuse, slab_objects, virt_to_slab
+from .slab_sizes import (CFLGS_OFF_SLAB, IDX_SIZE, SLAB_OBJ_MAX_NUM, OFF_SLAB,  # noqa: F401
+                         _kmalloc_slab, cache_estimate, calculate_slab_order,
+                         set_off_slab_cache)
 
 AC_MAX = 120
 AC_NF = 4 + AC_MAX
 AC_AVAIL, AC_LIMIT, AC_BATCH, AC_TOUCHED, AC_ENTRY = 0, 1, 2, 3, 4
-SLAB_OBJ_MAX_NUM = (1 << 16) - 1
-IDX_SIZE = 2                     # sizeof(freelist_idx_t)
-# The kernel's CFLGS_OFF_SLAB is 0x80000000, which the model already spends on
-# __OBJECT_POISON (slab_common); the model's bit is one no model flag uses (the
-# kernel's SLAB_SKIP_KFENCE, which the model does not have).
-CFLGS_OFF_SLAB = 0x20000000
+ALIEN_LIMIT = 12                 # alloc_alien_cache: 12 entries (1 where the array cache has 1)
+AL_NF = 4 + ALIEN_LIMIT
+AL_LOCK = 2                      # the alien cache row's lock id (AC_AVAIL, AC_LIMIT as above)
+GFP_CONSTRAINT_MASK = __GFP_HARDWALL | __GFP_THISNODE
 name = "slab"
 
 
-def arena_sections(nr_cpus):
-    return [("array_cache", "Q", sc.MAX_CACHES * nr_cpus * AC_NF)]
+def arena_sections(nr_cpus, nr_nodes=1):
+    return [("array_cache", "Q", sc.MAX_CACHES * nr_cpus * AC_NF),
+            ("alien_cache", "Q", sc.MAX_CACHES * nr_nodes * nr_nodes * AL_NF)]
 
 
 def init(state):
     state.acv = state.pgdat.arena.v["array_cache"]
+    state.alien = state.pgdat.arena.v["alien_cache"]
     state.data_h = state.pgdat.data.cast("H")
     state.extra_views = [state.data_h]
 
 
 def bind_cache(s):
     st = s.state
+    pgdat = st.pgdat
     s.acv = st.acv
-    s.ac_base = s.id * st.pgdat.nr_cpus * AC_NF
+    s.ac_base = s.id * pgdat.nr_cpus * AC_NF
     s.statv = st.stat
-    s.mm = st.pgdat.mem_map
+    s.mm = pgdat.mem_map
     s.data_h = st.data_h
-    s.free_limit = (1 + st.pgdat.nr_cpus) * s.batchcount + s.objects
     s.off_slab = bool(OFF_SLAB(s))
+    s.node_lists = True                   # each slab on its own node's lists
+    s.numa = pgdat.nr_nodes > 1           # nr_online_nodes > 1: alien caches in use
+    s.cpu_node = pgdat.numa.cpu_to_node   # numa_mem_id() of each CPU
+    # n->free_limit of init_cache_node, per node
+    s.free_limits = [(1 + len(pgdat.numa.cpumask_of_node(nid))) * s.batchcount + s.objects
+                     for nid in range(pgdat.nr_nodes)]
+    s.alien = st.alien
+    s.alien_base = s.id * pgdat.nr_nodes * pgdat.nr_nodes * AL_NF
+    s.alien_locks = ([sc._lock_handle(pgdat.locks, st.alien[alien_row(s, nid, 0) + AL_LOCK])
+                      for nid in range(pgdat.nr_nodes)] if s.numa else [])
+
+
+def alien_row(s, node, owner):
+    """Index in alien_cache of node ``node``'s alien cache for objects of ``owner``."""
+    return s.alien_base + (node * s.pgdat.nr_nodes + owner) * AL_NF
 
 
 def slab_base(s, head):
@@ -110,74 +161,6 @@ def slab_base(s, head):
 def _stat(s, item, n=1):
     # sc.stat_slot(s, cpu, item), inlined: the slow paths count often
     s.statv[s.stat_base + context.this_cpu.id * NR_STAT + item] += n
-
-
-# -- sizes: cache_estimate / calculate_slab_order / set_*_slab_cache -------------------
-def OFF_SLAB(s):
-    """The cache keeps its slabs' freelists off the slab (in kmalloc objects)."""
-    return s.flags & CFLGS_OFF_SLAB
-
-
-def cache_estimate(order, size, page_size, flags=0):
-    """(num, left_over) of a 2**order-page slab: the index array counts against the
-    slab only on-slab."""
-    slab_size = page_size << order
-    if flags & CFLGS_OFF_SLAB:
-        return slab_size // size, slab_size % size
-    num = slab_size // (size + IDX_SIZE)
-    return num, slab_size % (size + IDX_SIZE)
-
-
-def calculate_slab_order(size, flags, page_size, max_order, freelist_cache=None,
-                         kmalloc_max_cache_size=0):
-    """(num, order, left_over), 0 objects if no order fits.  With CFLGS_OFF_SLAB in
-    ``flags``, ``freelist_cache(n)`` is kmalloc_slab(n): (its size, OFF_SLAB) or
-    None while that kmalloc cache does not exist yet."""
-    num = order = left = 0
-    for gfporder in range(0, 11):
-        n, rem = cache_estimate(gfporder, size, page_size, flags)
-        if not n:
-            continue
-        if n > SLAB_OBJ_MAX_NUM:
-            break
-        if flags & CFLGS_OFF_SLAB:
-            freelist_size = n * IDX_SIZE
-            if freelist_size > kmalloc_max_cache_size:
-                fc_size = page_size << sc.get_order(freelist_size, page_size.bit_length() - 1)
-            else:
-                fc = freelist_cache(freelist_size)
-                if fc is None or fc[1]:        # not made yet / off-slab itself: a loop in grow
-                    continue
-                fc_size = fc[0]
-            if fc_size > size // 2:            # check if off slab has enough benefit
-                continue
-        num, order, left = n, gfporder, rem
-        if flags & SLAB_RECLAIM_ACCOUNT:
-            break
-        if gfporder >= max_order:
-            break
-        if left * 8 <= (page_size << gfporder):
-            break
-    return num, order, left
-
-
-def set_off_slab_cache(size, flags, page_size, max_order, freelist_cache, kmalloc_max_cache_size):
-    """(num, order, left) if the cache should keep its freelists off the slab, else None."""
-    num, order, left = calculate_slab_order(size, flags | CFLGS_OFF_SLAB, page_size, max_order,
-                                            freelist_cache, kmalloc_max_cache_size)
-    if not num:
-        return None
-    if left >= num * IDX_SIZE:      # room on the slab after all: on-slab, less colouring
-        return None
-    return num, order, left
-
-
-def _kmalloc_slab(st):
-    """kmalloc_slab(size, 0) as calculate_slab_order asks it: (s->size, OFF_SLAB) or None."""
-    def lookup(n):
-        c = st.kmalloc_caches.get((KMALLOC_NORMAL, kmalloc_index(n)))
-        return None if c is None else (c.size, bool(OFF_SLAB(c)))
-    return lookup
 
 
 def __kmem_cache_create(st, cid, ctor):
@@ -231,21 +214,31 @@ def __kmem_cache_create(st, cid, ctor):
         a = (cid * n + cpu) * AC_NF
         acv[a + AC_AVAIL], acv[a + AC_LIMIT] = 0, limit
         acv[a + AC_BATCH], acv[a + AC_TOUCHED] = (limit + 1) // 2, 0
+    m = node.nr_nodes
+    if m > 1:                                  # setup_kmem_cache_node: alloc_alien_cache
+        name = bytes(st.names[cid * sc.NAME_LEN:(cid + 1) * sc.NAME_LEN]).rstrip(b"\0").decode()
+        for nid in range(m):
+            lock = spinlock.spin_lock_init(node.locks, f"&alien->lock[{name}/{nid}]").id
+            for owner in range(m):
+                r = ((cid * m + nid) * m + owner) * AL_NF
+                st.alien[r + AC_AVAIL] = 0
+                st.alien[r + AC_LIMIT] = 0 if owner == nid else min(limit, ALIEN_LIMIT)
+                st.alien[r + AL_LOCK] = lock
     return True
 
 
 # -- slabs ----------------------------------------------------------------------------
-def _lists(s, lid):
+def _lists(s, n, lid):
     st = s.state
-    return st.lhead, st.ltail, s.lbase + lid
+    return st.lhead, st.ltail, n.lbase + lid
 
 
-def _move(s, pfn, frm, to):
+def _move(s, n, pfn, frm, to):
     mm = s.mm
     if frm is not None:
-        h, t, l = _lists(s, frm)
+        h, t, l = _lists(s, n, frm)
         list_del(mm.next, mm.prev, h, t, l, pfn)
-    h, t, l = _lists(s, to)
+    h, t, l = _lists(s, n, to)
     list_add(mm.next, mm.prev, h, t, l, pfn)
 
 
@@ -254,32 +247,52 @@ def _which_list(s, pfn):
     return LIST_FREE if not active else LIST_FULL if active == s.objects else LIST_PARTIAL
 
 
-def cache_grow(s, gfp):
-    """cache_grow_begin + cache_grow_end: a new slab on slabs_free (list_lock not held)."""
+def slab_nid(s, pfn):
+    return s.pgdat.page_to_nid(pfn)
+
+
+def gfp_exact_node(gfp):
+    """The flags of a grow that must stay on its node and not reclaim (CONFIG_NUMA)."""
+    return (gfp | __GFP_THISNODE | __GFP_NOWARN) & ~(__GFP_RECLAIM | __GFP_NOFAIL)
+
+
+def _alloc_slabmgmt(s, flags, nid):
+    """alloc_slabmgmt's kmalloc_node(freelist_size, flags, nid) for an OFF_SLAB
+    slab.  The model's own allocation, not the caller's: it goes to the kmalloc
+    cache directly, past kmalloc_node's node-locality hook."""
+    fc = kmalloc_slab(s.state, s.freelist_size, flags)
+    return sc.slab_alloc_node(fc, flags, s.freelist_size, nid if s.numa else NUMA_NO_NODE)
+
+
+def cache_grow_begin(s, gfp, nodeid=NUMA_NO_NODE):
+    """A new slab of pages from node ``nodeid`` (or where the page allocator fell
+    back to), its objects set up; on no list yet.  Returns its head pfn or None.
+    list_lock not held; the caller has restored the irq state if it may sleep."""
     if gfp & GFP_SLAB_BUG_MASK:
         gfp = sc.kmalloc_fix_flags(gfp)
     if gfp & __GFP_NO_GROW:
         return None
     node = s.pgdat
-    local_flags = gfp & GFP_RECLAIM_MASK
-    pfn = page_alloc.__alloc_pages(node, local_flags | s.allocflags, s.order)
+    local_flags = gfp & (GFP_CONSTRAINT_MASK | GFP_RECLAIM_MASK)
+    pfn = page_alloc.__alloc_pages(node, local_flags | s.allocflags, s.order, nodeid)
     if pfn is None:
         return None
+    n = s.node[slab_nid(s, pfn)] if s.numa else s.node[0]
     start = s.page_offset + (pfn << s.page_shift)
     if s.off_slab:                            # alloc_slabmgmt: the index array from kmalloc
-        freelist = kmalloc_node(s.freelist_size, local_flags)
-        if freelist is None:
+        freelist = _alloc_slabmgmt(s, local_flags & ~GFP_CONSTRAINT_MASK, n.nid)
+        if not freelist:
             page_alloc.__free_pages(node, pfn, s.order)       # opps1
             return None
     else:                                     # the last freelist_size bytes of the slab
         freelist = start + s.slab_bytes - s.freelist_size
     mm = s.mm
     st = s.state
-    nb = s.node_base
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
+    nb = n.base
+    flags = spinlock.spin_lock_irqsave(n.list_lock)
     colour_next = st.node[nb + KN_COLOUR_NEXT]
     st.node[nb + KN_COLOUR_NEXT] = 0 if colour_next + 1 >= s.colour else colour_next + 1
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
     offset = colour_next * s.colour_off
     mm.type[pfn] = PGTY_slab
     mm.order[pfn] = s.order
@@ -304,15 +317,44 @@ def cache_grow(s, gfp):
         dh[fi + i] = i
     mm.slab_freelist[pfn] = freelist
     mm.slab_counters[pfn] = slab_counters(0, s.objects)
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
-    _move(s, pfn, None, LIST_FREE)
-    st.node[nb + KN_NR_SLABS] += 1
-    st.node[nb + KN_NR_FREE] += 1
-    st.node[nb + KN_TOTAL_OBJECTS] += s.objects
-    st.node[nb + KN_FREE_OBJECTS] += s.objects
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
-    _stat(s, sc.ALLOC_SLAB)
     return pfn
+
+
+def cache_grow_end(s, pfn):
+    """Put a new slab on its node's lists (slabs_free while no object is taken)
+    and count it; list_lock not held."""
+    if pfn is None:
+        return
+    n = s.node[slab_nid(s, pfn)] if s.numa else s.node[0]
+    st = s.state
+    nb = n.base
+    flags = spinlock.spin_lock_irqsave(n.list_lock)
+    lid = _which_list(s, pfn)
+    _move(s, n, pfn, None, lid)
+    st.node[nb + KN_NR_SLABS] += 1
+    if lid == LIST_FREE:
+        st.node[nb + KN_NR_FREE] += 1
+    st.node[nb + KN_TOTAL_OBJECTS] += s.objects
+    st.node[nb + KN_FREE_OBJECTS] += s.objects - slab_inuse(s.mm.slab_counters[pfn])
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
+    _stat(s, sc.ALLOC_SLAB)
+
+
+def cache_grow(s, gfp, nodeid=NUMA_NO_NODE):
+    """cache_grow_begin + cache_grow_end: a new slab on its node's slabs_free."""
+    pfn = cache_grow_begin(s, gfp, nodeid)
+    cache_grow_end(s, pfn)
+    return pfn
+
+
+def _grow_irqs_restored(s, gfp, nodeid, irqflags, begin_only=False):
+    """cache_grow with the caller's irq state back (the page allocator may sleep),
+    interrupts off again on return."""
+    local_irq_restore(irqflags)
+    try:
+        return (cache_grow_begin if begin_only else cache_grow)(s, gfp, nodeid)
+    finally:
+        local_irq_save()
 
 
 def slab_destroy(s, pfn):
@@ -355,24 +397,38 @@ def _put_obj(s, pfn, obj):
     mm.slab_counters[pfn] = slab_counters(active, slab_objects(co))
 
 
+def _take_from_lists(s, n):
+    """get_first_slab: node n's first partial slab, else its first free one
+    (counted off free_slabs); (pfn, list) or (NIL, None).  list_lock held."""
+    st = s.state
+    pfn = st.lhead[n.lbase + LIST_PARTIAL]
+    if pfn != NIL:
+        return pfn, LIST_PARTIAL
+    pfn = st.lhead[n.lbase + LIST_FREE]
+    if pfn == NIL:
+        return NIL, None
+    st.node[n.base + KN_NR_FREE] -= 1
+    return pfn, LIST_FREE
+
+
 def cache_alloc_refill(s, gfp, a, irqflags):
-    """Refill this CPU's array cache; irqs off.  Returns an object or 0."""
+    """Refill this CPU's array cache from its node's lists; irqs off.  Returns an
+    object or 0.  With several nodes a slab grown here must be of this node
+    (gfp_exact_node); the caller then tries ____cache_alloc_node."""
     acv = s.acv
     st = s.state
-    nb = s.node_base
+    nid = s.cpu_node[context.this_cpu.id]
+    n = s.node[nid]
+    nb = n.base
+    grow_gfp = gfp_exact_node(gfp) if s.numa else gfp
     _stat(s, sc.ALLOC_SLOWPATH)
     while True:
         batch = acv[a + AC_BATCH]
-        flags = spinlock.spin_lock_irqsave(s.list_lock)
+        flags = spinlock.spin_lock_irqsave(n.list_lock)
         while batch > 0:
-            pfn = st.lhead[s.lbase + LIST_PARTIAL]
-            lid = LIST_PARTIAL
+            pfn, lid = _take_from_lists(s, n)
             if pfn == NIL:
-                pfn = st.lhead[s.lbase + LIST_FREE]
-                lid = LIST_FREE
-                if pfn == NIL:
-                    break
-                st.node[nb + KN_NR_FREE] -= 1
+                break
             _stat(s, sc.ALLOC_FROM_PARTIAL)
             while batch > 0 and slab_inuse(s.mm.slab_counters[pfn]) < s.objects:
                 avail = acv[a + AC_AVAIL]
@@ -380,30 +436,74 @@ def cache_alloc_refill(s, gfp, a, irqflags):
                 acv[a + AC_AVAIL] = avail + 1
                 st.node[nb + KN_FREE_OBJECTS] -= 1
                 batch -= 1
-            _move(s, pfn, lid, _which_list(s, pfn))
-        spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+            _move(s, n, pfn, lid, _which_list(s, pfn))
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
         avail = acv[a + AC_AVAIL]
         if avail:
             _stat(s, sc.ALLOC_REFILL)
             acv[a + AC_TOUCHED] = 1
             acv[a + AC_AVAIL] = avail - 1
             return acv[a + AC_ENTRY + avail - 1]
-        local_irq_restore(irqflags)               # cache_grow may sleep
-        try:
-            pfn = cache_grow(s, gfp)
-        finally:
-            local_irq_save()
-        if pfn is None:
+        if _grow_irqs_restored(s, grow_gfp, nid if s.numa else NUMA_NO_NODE, irqflags) is None:
             return 0
 
 
-def free_block(s, objs):
-    """Give objects back to their slabs; list_lock held.  Returns slabs to destroy."""
+def ____cache_alloc_node(s, gfp, nid, irqflags):
+    """One object of node ``nid``'s lists, else of a slab grown on it, else
+    fallback_alloc; irqs off.  Returns the object or 0."""
+    n = s.node[nid]
     st = s.state
-    nb = s.node_base
+    flags = spinlock.spin_lock_irqsave(n.list_lock)
+    pfn, lid = _take_from_lists(s, n)
+    if pfn != NIL:
+        obj = _get_obj(s, pfn)
+        st.node[n.base + KN_FREE_OBJECTS] -= 1
+        _move(s, n, pfn, lid, _which_list(s, pfn))
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
+        return obj
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
+    pfn = _grow_irqs_restored(s, gfp_exact_node(gfp), nid, irqflags, begin_only=True)
+    obj = 0
+    if pfn is not None:
+        obj = _get_obj(s, pfn)                 # not counted yet: cache_grow_end counts it
+        cache_grow_end(s, pfn)
+    return obj or fallback_alloc(s, gfp, irqflags)
+
+
+def fallback_alloc(s, gfp, irqflags):
+    """Any node that has free objects, in this CPU's zonelist order, then a new
+    slab wherever the page allocator finds pages; never with __GFP_THISNODE."""
+    if gfp & __GFP_THISNODE:
+        return 0
+    pgdat = s.pgdat
+    local = s.cpu_node[context.this_cpu.id]
+    lay = pgdat.layout
+    zonelist = node_zonelist(pgdat, local, gfp, gfp_zone(gfp, lay.has_highmem, lay.has_dma32))
+    nodes = list(dict.fromkeys(z.nid for z in zonelist))
+    kn = s.state.node
+    while True:                                # retry:
+        for nid in nodes:
+            if kn[s.node[nid].base + KN_FREE_OBJECTS]:
+                obj = ____cache_alloc_node(s, gfp_exact_node(gfp), nid, irqflags)
+                if obj:
+                    return obj
+        pfn = _grow_irqs_restored(s, gfp, local, irqflags)
+        if pfn is None:
+            return 0
+        obj = ____cache_alloc_node(s, gfp_exact_node(gfp), slab_nid(s, pfn), irqflags)
+        if obj:
+            return obj
+
+
+def free_block(s, n, objs):
+    """Give objects of node n's slabs back to them; n's list_lock held.
+    Returns slabs to destroy (slabs_destroy, after the lock is dropped)."""
+    st = s.state
+    nb = n.base
     mm = s.mm
     destroy = []
     node = s.pgdat
+    free_limit = s.free_limits[n.nid]
     for obj in objs:
         pfn = virt_to_slab(node, obj)
         lid = _which_list(s, pfn)
@@ -411,8 +511,8 @@ def free_block(s, objs):
         st.node[nb + KN_FREE_OBJECTS] += 1
         new = _which_list(s, pfn)
         if new == LIST_FREE:
-            if st.node[nb + KN_FREE_OBJECTS] > s.free_limit:
-                h, t, l = _lists(s, lid)
+            if st.node[nb + KN_FREE_OBJECTS] > free_limit:
+                h, t, l = _lists(s, n, lid)
                 list_del(mm.next, mm.prev, h, t, l, pfn)
                 st.node[nb + KN_FREE_OBJECTS] -= s.objects
                 st.node[nb + KN_NR_SLABS] -= 1
@@ -421,18 +521,20 @@ def free_block(s, objs):
                 continue
             st.node[nb + KN_NR_FREE] += 1
         if new != lid:
-            _move(s, pfn, lid, new)
+            _move(s, n, pfn, lid, new)
     return destroy
 
 
-def cache_flusharray(s, a, count=None):
+def cache_flusharray(s, a, nid, count=None):
+    """A batch of an array cache (of a CPU on node ``nid``) back to that node's slabs."""
     acv = s.acv
     avail = acv[a + AC_AVAIL]
     n = min(avail, acv[a + AC_BATCH] if count is None else count)
     objs = [acv[a + AC_ENTRY + i] for i in range(n)]
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
-    destroy = free_block(s, objs)
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    kn = s.node[nid]
+    flags = spinlock.spin_lock_irqsave(kn.list_lock)
+    destroy = free_block(s, kn, objs)
+    spinlock.spin_unlock_irqrestore(kn.list_lock, flags)
     for i in range(n, avail):
         acv[a + AC_ENTRY + i - n] = acv[a + AC_ENTRY + i]
     acv[a + AC_AVAIL] = avail - n
@@ -440,28 +542,89 @@ def cache_flusharray(s, a, count=None):
         slab_destroy(s, pfn)
 
 
+# -- alien caches (CONFIG_NUMA) ----------------------------------------------------------
+def __drain_alien_cache(s, r, owner):
+    """Alien cache row ``r`` (objects of node ``owner``) to the owner's lists;
+    its alien lock held.  Returns slabs to destroy."""
+    al = s.alien
+    avail = al[r + AC_AVAIL]
+    if not avail:
+        return []
+    n = s.node[owner]
+    objs = list(al[r + AC_ENTRY:r + AC_ENTRY + avail])
+    flags = spinlock.spin_lock_irqsave(n.list_lock)
+    destroy = free_block(s, n, objs)
+    al[r + AC_AVAIL] = 0
+    spinlock.spin_unlock_irqrestore(n.list_lock, flags)
+    return destroy
+
+
+def cache_free_alien(s, obj, node, slab_node):
+    """__cache_free_alien: an object of node ``slab_node`` freed on node ``node``
+    goes into node's alien cache for its owner, drained first when full."""
+    r = alien_row(s, node, slab_node)
+    al = s.alien
+    lock = s.alien_locks[node]
+    flags = spinlock.spin_lock_irqsave(lock)
+    destroy = []
+    avail = al[r + AC_AVAIL]
+    if avail >= al[r + AC_LIMIT]:
+        destroy = __drain_alien_cache(s, r, slab_node)      # STATS_INC_ACOVERFLOW
+        avail = 0
+    al[r + AC_ENTRY + avail] = obj
+    al[r + AC_AVAIL] = avail + 1
+    spinlock.spin_unlock_irqrestore(lock, flags)
+    for pfn in destroy:                                     # slabs_destroy
+        slab_destroy(s, pfn)
+
+
+def drain_alien_caches(s):
+    """drain_alien_cache for every node: every alien cache to its owner's lists
+    (under their locks: any CPU, any time)."""
+    if not s.numa:
+        return
+    m = s.pgdat.nr_nodes
+    for nid in range(m):
+        lock = s.alien_locks[nid]
+        for owner in range(m):
+            if owner == nid:
+                continue
+            flags = spinlock.spin_lock_irqsave(lock)
+            destroy = __drain_alien_cache(s, alien_row(s, nid, owner), owner)
+            spinlock.spin_unlock_irqrestore(lock, flags)
+            for pfn in destroy:
+                slab_destroy(s, pfn)
+
+
 # -- entry points --------------------------------------------------------------------
-def slab_alloc_node(s, gfp, orig_size):
+def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
+    """__do_cache_alloc: this CPU's array cache when ``node`` is NUMA_NO_NODE or
+    this CPU's node, else ____cache_alloc_node.  Returns the object or 0."""
     cpu = context.this_cpu
     hooks = debug.hooks
     if gfp & __GFP_DIRECT_RECLAIM:
         hooks.might_sleep("mm/slab.c:slab_alloc_node", gfp)
     if hooks.should_failslab(s.name, gfp):
         return 0
-    acv = s.acv
-    a = s.ac_base + cpu.id * AC_NF
     flags = local_irq_save()
-    hooks.percpu_enter("slab_alloc_node", cpu.id, "irq")
-    avail = acv[a + AC_AVAIL]
-    if avail:
-        acv[a + AC_TOUCHED] = 1
-        acv[a + AC_AVAIL] = avail - 1
-        obj = acv[a + AC_ENTRY + avail - 1]
-        hooks.percpu_exit("slab_alloc_node", cpu.id)
-        s.statv[s.stat_base + cpu.id * NR_STAT + ALLOC_FASTPATH] += 1      # allochit
+    if node < 0 or node == s.cpu_node[cpu.id]:       # NUMA_NO_NODE or local: ____cache_alloc
+        acv = s.acv
+        a = s.ac_base + cpu.id * AC_NF
+        hooks.percpu_enter("slab_alloc_node", cpu.id, "irq")
+        avail = acv[a + AC_AVAIL]
+        if avail:
+            acv[a + AC_TOUCHED] = 1
+            acv[a + AC_AVAIL] = avail - 1
+            obj = acv[a + AC_ENTRY + avail - 1]
+            hooks.percpu_exit("slab_alloc_node", cpu.id)
+            s.statv[s.stat_base + cpu.id * NR_STAT + ALLOC_FASTPATH] += 1      # allochit
+        else:
+            hooks.percpu_exit("slab_alloc_node", cpu.id)
+            obj = cache_alloc_refill(s, gfp, a, flags)
+            if not obj and s.numa:
+                obj = ____cache_alloc_node(s, gfp, s.cpu_node[cpu.id], flags)
     else:
-        hooks.percpu_exit("slab_alloc_node", cpu.id)
-        obj = cache_alloc_refill(s, gfp, a, flags)
+        obj = ____cache_alloc_node(s, gfp, node, flags)
     local_irq_restore(flags)
     if not obj:
         return 0
@@ -476,16 +639,25 @@ def slab_alloc_node(s, gfp, orig_size):
 
 
 def do_slab_free(s, head, obj):
-    """___cache_free: onto this CPU's array cache; flush a batch when it is full."""
+    """___cache_free: an object of another node to the alien cache; else onto
+    this CPU's array cache, flushing a batch when it is full."""
     cpu = context.this_cpu
     hooks = debug.hooks
+    if s.numa:                                    # nr_online_nodes > 1: cache_free_alien
+        here = s.cpu_node[cpu.id]
+        owner = slab_nid(s, head)
+        if owner != here:
+            flags = local_irq_save()
+            cache_free_alien(s, obj, here, owner)
+            local_irq_restore(flags)
+            return
     acv = s.acv
     a = s.ac_base + cpu.id * AC_NF
     flags = local_irq_save()
     avail = acv[a + AC_AVAIL]
     if avail >= acv[a + AC_LIMIT]:
         _stat(s, sc.FREE_SLOWPATH)
-        cache_flusharray(s, a)
+        cache_flusharray(s, a, s.cpu_node[cpu.id])
         avail = acv[a + AC_AVAIL]
     else:
         s.statv[s.stat_base + cpu.id * NR_STAT + FREE_FASTPATH] += 1       # freehit
@@ -499,30 +671,33 @@ def do_slab_free(s, head, obj):
 def drain_cpu_cache(s, cpu):
     """Empty one CPU's array cache (its own CPU, or any CPU while that one is idle)."""
     a = s.ac_base + cpu * AC_NF
+    nid = s.cpu_node[cpu]
     flags = local_irq_save()
     while s.acv[a + AC_AVAIL]:
-        cache_flusharray(s, a, s.acv[a + AC_AVAIL])
+        cache_flusharray(s, a, nid, s.acv[a + AC_AVAIL])
     local_irq_restore(flags)
 
 
 def _drain_freelist(s):
+    """drain_freelist of every node: its free slabs back to the page allocator."""
     st = s.state
-    nb = s.node_base
     mm = s.mm
     freed = []
-    flags = spinlock.spin_lock_irqsave(s.list_lock)
-    while True:
-        pfn = st.lhead[s.lbase + LIST_FREE]
-        if pfn == NIL:
-            break
-        h, t, l = _lists(s, LIST_FREE)
-        list_del(mm.next, mm.prev, h, t, l, pfn)
-        st.node[nb + KN_NR_FREE] -= 1
-        st.node[nb + KN_NR_SLABS] -= 1
-        st.node[nb + KN_TOTAL_OBJECTS] -= s.objects
-        st.node[nb + KN_FREE_OBJECTS] -= s.objects
-        freed.append(pfn)
-    spinlock.spin_unlock_irqrestore(s.list_lock, flags)
+    for n in s.node:
+        nb = n.base
+        flags = spinlock.spin_lock_irqsave(n.list_lock)
+        while True:
+            pfn = st.lhead[n.lbase + LIST_FREE]
+            if pfn == NIL:
+                break
+            h, t, l = _lists(s, n, LIST_FREE)
+            list_del(mm.next, mm.prev, h, t, l, pfn)
+            st.node[nb + KN_NR_FREE] -= 1
+            st.node[nb + KN_NR_SLABS] -= 1
+            st.node[nb + KN_TOTAL_OBJECTS] -= s.objects
+            st.node[nb + KN_FREE_OBJECTS] -= s.objects
+            freed.append(pfn)
+        spinlock.spin_unlock_irqrestore(n.list_lock, flags)
     for pfn in freed:
         slab_destroy(s, pfn)
     return len(freed) << s.order
@@ -530,30 +705,36 @@ def _drain_freelist(s):
 
 def __kmem_cache_shrink(s):
     drain_cpu_cache(s, context.this_cpu.id)
+    drain_alien_caches(s)
     return _drain_freelist(s)
 
 
 def flush_all(s):
-    """drain_cpu_caches: every CPU's array cache back to the slabs (CPUs idle)."""
+    """drain_cpu_caches: every CPU's array cache and every alien cache back to the
+    slabs (CPUs idle)."""
     for cpu in range(s.pgdat.nr_cpus):
         drain_cpu_cache(s, cpu)
+    drain_alien_caches(s)
+
+
+def _node_sum(s, field):
+    kn = s.state.node
+    return sum(kn[n.base + field] for n in s.node)
 
 
 def __kmem_cache_shutdown(s):
     flush_all(s)
     _drain_freelist(s)
-    n = s.state.node
-    return n[s.node_base + KN_TOTAL_OBJECTS] - n[s.node_base + KN_FREE_OBJECTS]
+    return _node_sum(s, KN_TOTAL_OBJECTS) - _node_sum(s, KN_FREE_OBJECTS)
 
 
 def slabinfo_counts(s):
-    """(active_objs, num_objs, active_slabs, num_slabs), as mm/slab.c get_slabinfo."""
-    n = s.state.node
-    nb = s.node_base
-    total_slabs = n[nb + KN_NR_SLABS]
+    """(active_objs, num_objs, active_slabs, num_slabs), as mm/slab.c get_slabinfo
+    sums them over the nodes."""
+    total_slabs = _node_sum(s, KN_NR_SLABS)
     num_objs = total_slabs * s.objects
-    return (num_objs - n[nb + KN_FREE_OBJECTS], num_objs,
-            total_slabs - n[nb + KN_NR_FREE], total_slabs)
+    return (num_objs - _node_sum(s, KN_FREE_OBJECTS), num_objs,
+            total_slabs - _node_sum(s, KN_NR_FREE), total_slabs)
 
 
 def slabinfo_tunables(s):
@@ -561,9 +742,23 @@ def slabinfo_tunables(s):
     return s.limit, s.batchcount, 0
 
 
+def _alien_entries(s):
+    """[(node, owner, object)] of every alien cache (CPUs idle)."""
+    out = []
+    if not s.numa:
+        return out
+    m = s.pgdat.nr_nodes
+    for nid in range(m):
+        for owner in range(m):
+            r = alien_row(s, nid, owner)
+            out += [(nid, owner, obj) for obj in s.alien[r + AC_ENTRY:r + AC_ENTRY +
+                                                         s.alien[r + AC_AVAIL]]]
+    return out
+
+
 def free_objects_of_slab(s, head):
-    """The slab's free indices plus every CPU's array cache entries in it, while
-    CPUs are idle.  Returns (set of addresses, problems)."""
+    """The slab's free indices plus every CPU's array cache and every alien cache
+    entry in it, while CPUs are idle.  Returns (set of addresses, problems)."""
     node = s.pgdat
     mm = node.mem_map
     problems = []
@@ -581,17 +776,62 @@ def free_objects_of_slab(s, head):
             problems.append(f"{s.name} slab {head:#x}: bad free index {idx}")
             continue
         free.add(obj)
+    cached = []
     for cpu in range(node.nr_cpus):
         a = s.ac_base + cpu * AC_NF
-        for i in range(s.acv[a + AC_AVAIL]):
-            obj = s.acv[a + AC_ENTRY + i]
-            if start <= obj < end:
-                if obj in free:
-                    problems.append(f"{s.name}: object {obj:#x} twice on free lists")
-                free.add(obj)
+        cached += s.acv[a + AC_ENTRY:a + AC_ENTRY + s.acv[a + AC_AVAIL]]
+    cached += [obj for _, _, obj in _alien_entries(s)]
+    for obj in cached:
+        if start <= obj < end:
+            if obj in free:
+                problems.append(f"{s.name}: object {obj:#x} twice on free lists")
+            free.add(obj)
     return free, problems
 
 
 def check_cache(s):
-    """SLAB keeps nothing beyond what free_objects_of_slab walks: no more to check."""
-    return []
+    """Each node's lists hold only that node's slabs, as many as its counters say;
+    with several nodes each CPU's array cache holds objects of its own node and
+    each alien cache objects of the node it is for.  CPUs idle."""
+    problems = []
+    st = s.state
+    mm = s.mm
+    pgdat = s.pgdat
+    for n in s.node:
+        nb = n.base
+        slabs = free_slabs = free_objs = 0
+        for lid, what in ((LIST_PARTIAL, "slabs_partial"), (LIST_FULL, "slabs_full"),
+                          (LIST_FREE, "slabs_free")):
+            pfn = st.lhead[n.lbase + lid]
+            while pfn != NIL and slabs <= pgdat.nr_pages:
+                if slab_nid(s, pfn) != n.nid:
+                    problems.append(f"{s.name}: slab {pfn:#x} of node {slab_nid(s, pfn)} is on "
+                                    f"node {n.nid}'s {what}")
+                if _which_list(s, pfn) != lid:
+                    problems.append(f"{s.name}: slab {pfn:#x} with {slab_inuse(mm.slab_counters[pfn])}"
+                                    f" of {s.objects} in use is on node {n.nid}'s {what}")
+                slabs += 1
+                free_slabs += lid == LIST_FREE
+                free_objs += s.objects - slab_inuse(mm.slab_counters[pfn])
+                pfn = mm.next[pfn]
+        for field, count, what in ((KN_NR_SLABS, slabs, "total_slabs"),
+                                   (KN_NR_FREE, free_slabs, "free_slabs"),
+                                   (KN_FREE_OBJECTS, free_objs, "free_objects")):
+            if st.node[nb + field] != count:
+                problems.append(f"{s.name}: node {n.nid} lists hold {count}, {what} is "
+                                f"{st.node[nb + field]}")
+    if not s.numa:
+        return problems
+    for cpu in range(pgdat.nr_cpus):
+        a = s.ac_base + cpu * AC_NF
+        for obj in s.acv[a + AC_ENTRY:a + AC_ENTRY + s.acv[a + AC_AVAIL]]:
+            nid = pgdat.page_to_nid(pgdat.virt_to_pfn(obj))
+            if nid != s.cpu_node[cpu]:
+                problems.append(f"{s.name}: CPU {cpu}'s array cache (node {s.cpu_node[cpu]}) "
+                                f"holds {obj:#x} of node {nid}")
+    for nid, owner, obj in _alien_entries(s):
+        got = pgdat.page_to_nid(pgdat.virt_to_pfn(obj))
+        if got != owner:
+            problems.append(f"{s.name}: node {nid}'s alien cache for node {owner} holds "
+                            f"{obj:#x} of node {got}")
+    return problems

@@ -32,10 +32,10 @@ Arena sections (C = MAX_CACHES, N = nr_cpus)::
                                        links in page_lru_next/prev
 
 Per node (s->node[nid], get_node(s, nid)): a ``kmem_cache_node`` handle with
-its list_lock (lock id in KN_LIST_LOCK), its KN row and its lists.  SLUB keeps
-each slab on the lists of the node its pages are on (slab_nid); the classic
-SLAB and sheaves use node 0's lists for every slab (``s.list_lock``,
-``s.node_base``, ``s.lbase`` are node 0's).
+its list_lock (lock id in KN_LIST_LOCK), its KN row and its lists.  Every
+allocator (SLUB, the classic SLAB, sheaves) keeps each slab on the lists of
+the node its pages are on (slab_nid; ``s.node_lists``); ``s.list_lock``,
+``s.node_base``, ``s.lbase`` are node 0's.
   plus slab_debug.py's sections with debug data, and the allocator's own.
 
 Lock order (mm/slub.c): slab_mutex -> node->list_lock -> kmem_cache_cpu
@@ -267,7 +267,7 @@ class kmem_cache:
         self.freelist_size = kc[b + KC_FREELIST_SIZE]
         self.ctor = None
         self.node = [kmem_cache_node(state, cid, nid) for nid in range(state.pgdat.nr_nodes)]
-        self.list_lock = self.node[0].list_lock      # node 0's (SLAB, sheaves: the only one)
+        self.list_lock = self.node[0].list_lock      # node 0's
         self.node_base = self.node[0].base
         self.lbase = self.node[0].lbase
         self.node_lists = False                      # the allocator's bind_cache: per-node lists
@@ -473,7 +473,7 @@ def check_node(pgdat, node, what):
 
 def slab_alloc_node(s, gfp, orig_size, node):
     """The allocator's slab_alloc_node, on ``node`` when it keeps per-node lists
-    (SLUB); SLAB and sheaves keep node 0's lists only and take no node."""
+    (``s.node_lists``: SLUB, SLAB and sheaves all do)."""
     alloc = s.state.allocator
     if node == -1 or not s.node_lists:
         return alloc.slab_alloc_node(s, gfp, orig_size)

@@ -148,11 +148,13 @@ class SlabAllocator(Protocol):
     name: str
     """The registry key ("slub"); what slabinfo and reports call the allocator."""
 
-    def arena_sections(self, nr_cpus):
+    def arena_sections(self, nr_cpus, nr_nodes):
         """[(section, typecode, count)] of the allocator's own shared memory.
 
         Called once at boot, before the arena exists, by mm_init.boot; the
-        per-cache rows are sized for slab_common.MAX_CACHES caches.
+        per-cache rows are sized for slab_common.MAX_CACHES caches and
+        ``nr_nodes`` NUMA nodes (per-node data: SLAB's alien caches, the
+        sheaves' barns).
         """
 
     def init(self, state):
@@ -178,8 +180,11 @@ class SlabAllocator(Protocol):
         classic SLAB's colour; 0 for SLUB).  The first object is at
         ``slab start + slab_base + s.red_left_pad``.  Lock-free, any CPU."""
 
-    def slab_alloc_node(self, s, gfp, orig_size):
-        """Allocate one object of ``s``; its address, or 0 (NULL).
+    def slab_alloc_node(self, s, gfp, orig_size, node=-1):
+        """Allocate one object of ``s``, of NUMA node ``node`` if named (-1,
+        NUMA_NO_NODE: the allocator's local preference); with __GFP_THISNODE
+        only of that node.  Its address, or 0 (NULL).  Each allocator keeps a
+        slab on the lists of the node its pages are on (``s.node_lists``).
 
         Called by kmem_cache_alloc and kmalloc (``orig_size`` = the size asked
         for, object_size for a cache allocation).  Runs the might_sleep and

@@ -110,7 +110,7 @@ GFP_CONSTRAINT_MASK = __GFP_HARDWALL | __GFP_THISNODE
 name = "slub"
 
 
-def arena_sections(nr_cpus):
+def arena_sections(nr_cpus, nr_nodes=1):
     return [("kmem_cache_cpu", "Q", sc.MAX_CACHES * nr_cpus * KCC_NF)]
 
 
@@ -286,8 +286,8 @@ def slab_nid(s, pfn):
 
 def slab_node(s, pfn):
     """get_node(s, slab_nid(slab)): the lists a slab belongs on.  A cache of an
-    allocator without per-node lists (sheaves, which shares these helpers) has
-    node 0's lists only."""
+    allocator without per-node lists has node 0's lists only (sheaves, which
+    shares these helpers, keeps per-node lists too)."""
     return s.node[s.pgdat.page_to_nid(pfn)] if s.node_lists else s.node[0]
 
 

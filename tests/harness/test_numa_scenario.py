@@ -106,3 +106,16 @@ def test_library_two_node_scenario_allocates_locally():
     for n in run["memory"]["numa"]:
         st = n["numastat"]
         assert st["numa_hit"] > 0 and st["other_node"] == 0 and st["local_node"] == st["numa_hit"]
+
+
+@pytest.mark.parametrize("kind", ["slab", "sheaves"])
+def test_the_numa_lint_and_numastat_work_with_every_slab_allocator(kind):
+    run, kinds = _kinds("bugs/numa_local_fallback", slab=kind)
+    assert kinds == ["numa-remote-alloc"]
+    run, kinds = _kinds("bugs/numa_local_fallback_ok", slab=kind)
+    assert kinds == [] and run["invariants"] == []
+    run, kinds = _kinds("numa-two-nodes", ops=300, duration=None, slab=kind)
+    assert kinds == [] and run["invariants"] == [] and run["allocator"] == kind
+    for n in run["memory"]["numa"]:
+        st = n["numastat"]
+        assert st["numa_hit"] > 0 and st["numa_miss"] == 0 and st["other_node"] == 0

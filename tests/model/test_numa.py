@@ -6,7 +6,8 @@ import re
 import pytest
 
 import kernel_model as km
-from kernel_model import extfrag, invariants, procfs, slab_common as sc, slub
+from kernel_model import (extfrag, invariants, procfs, sheaves as sv, slab as slab_mod,
+                          slab_common as sc, slub)
 from kernel_model.numa import NumaTopology
 from kernel_model.pgdat import ZONELIST_FALLBACK, ZONELIST_NOFALLBACK
 
@@ -219,6 +220,156 @@ def test_slub_thisnode_fails_when_the_node_is_full_and_falls_back_without():
             km.kmem_cache_free(s, a)
         slub.flush_all(s)
         assert slub.check_cache(s) == [] and sc.check_slabs(node, []) == []
+
+
+# -- every allocator: slabs on their own node's lists -------------------------------------
+ALLOCATORS = ["slub", "slab", "sheaves"]
+
+
+@pytest.mark.parametrize("kind", ALLOCATORS)
+def test_kmalloc_node_from_cpu_0_gives_node_1_memory(kind):
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab=kind) as node:
+        assert km.context.this_cpu.id == 0 and node.cpu_to_node(0) == 0
+        s = km.kmem_cache_create("numa_obj", 256)
+        for gfp in (km.GFP_KERNEL, km.GFP_KERNEL | km.__GFP_THISNODE):
+            objs = [km.kmalloc_node(100, gfp, 1) for _ in range(50)]
+            objs += [km.kmem_cache_alloc_node(s, gfp, 1) for _ in range(50)]
+            assert {_nid(node, a) for a in objs} == {1}
+        if kind != "slub":      # SLUB's NUMA_NO_NODE takes the CPU slab, now node 1's
+            local = [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(50)]
+            assert {_nid(node, a) for a in local} == {0}
+        assert node.slab.allocator.check_cache(s) == []
+
+
+@pytest.mark.parametrize("kind", ALLOCATORS)
+def test_remote_frees_land_on_the_owning_nodes_lists(kind):
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab=kind) as node:
+        alloc = node.slab.allocator
+        s = km.kmem_cache_create("numa_obj", 256)
+        km.context.set_this_cpu(km.context.CPU(1))
+        objs = [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(100)]
+        assert {_nid(node, a) for a in objs} == {1}
+        km.context.set_this_cpu(km.context.CPU(0))
+        for a in objs[:-1]:                    # CPU 0 (node 0) frees them; keep one
+            km.kmem_cache_free(s, a)
+        assert alloc.check_cache(s) == [] and sc.check_slabs(node, [objs[-1]]) == []
+        alloc.flush_all(s)
+        n0, n1 = s.node
+        kn = node.slab.node
+        assert kn[n0.base + sc.KN_NR_SLABS] == 0 and kn[n1.base + sc.KN_NR_SLABS] >= 1
+        assert alloc.check_cache(s) == [] and sc.check_slabs(node, [objs[-1]]) == []
+        # CPU 0 allocates again: its own node first (node 1 keeps no more than
+        # min_partial partial slabs, so SLUB and sheaves do not take them either)
+        assert _nid(node, km.kmem_cache_alloc(s, km.GFP_KERNEL)) == 0
+
+
+@pytest.mark.parametrize("kind", ALLOCATORS)
+def test_thisnode_fails_when_the_node_is_full_and_falls_back_without(kind):
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab=kind) as node:
+        alloc = node.slab.allocator
+        s = km.kmem_cache_create("big_obj", 4096)
+        gfp = km.GFP_NOWAIT | km.__GFP_NOWARN
+        held = []
+        while True:
+            a = km.kmem_cache_alloc_node(s, gfp | km.__GFP_THISNODE, 1)
+            if a is None:
+                break
+            assert _nid(node, a) == 1
+            held.append(a)
+        assert len(held) > 1000                   # node 1 (32 MiB) filled to its watermarks
+        other = km.kmem_cache_alloc_node(s, gfp, 1)
+        assert other is not None and _nid(node, other) == 0
+        for a in held + [other]:
+            km.kmem_cache_free(s, a)
+        alloc.flush_all(s)
+        assert alloc.check_cache(s) == [] and sc.check_slabs(node, []) == []
+
+
+@pytest.mark.parametrize("kind", ALLOCATORS)
+def test_slabinfo_sums_the_nodes(kind):
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab=kind) as node:
+        alloc = node.slab.allocator
+        s = km.kmem_cache_create("numa_obj", 256)
+        held = []
+        for cpu in (0, 1):
+            km.context.set_this_cpu(km.context.CPU(cpu))
+            held += [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(30)]
+        km.context.set_this_cpu(km.context.CPU(0))
+        per_node = [node.slab.node[n.base + sc.KN_NR_SLABS] for n in s.node]
+        assert min(per_node) >= 1
+        active, total, _, slabs = alloc.slabinfo_counts(s)
+        assert slabs == sum(per_node) and total == slabs * s.objects and active >= len(held)
+        assert f" {slabs:6d} {slabs:6d} " in km.slabinfo.cache_show(s)
+
+
+def test_slab_remote_free_goes_through_the_alien_cache():
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab="slab") as node:
+        s = km.kmem_cache_create("numa_obj", 256)
+        km.context.set_this_cpu(km.context.CPU(1))
+        objs = [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(40)]
+        free1 = node.slab.node[s.node[1].base + sc.KN_FREE_OBJECTS]
+        km.context.set_this_cpu(km.context.CPU(0))
+        for a in objs[:slab_mod.ALIEN_LIMIT]:
+            km.kmem_cache_free(s, a)
+        # all in node 0's alien cache for node 1; none on CPU 0's array cache
+        assert sorted(slab_mod._alien_entries(s)) == sorted((0, 1, a) for a in objs[:12])
+        assert node.slab.node[s.node[1].base + sc.KN_FREE_OBJECTS] == free1
+        km.kmem_cache_free(s, objs[12])       # full: drained to node 1's lists first
+        assert slab_mod._alien_entries(s) == [(0, 1, objs[12])]
+        assert node.slab.node[s.node[1].base + sc.KN_FREE_OBJECTS] == free1 + 12
+        assert slab_mod.check_cache(s) == [] and sc.check_slabs(node, objs[13:]) == []
+        km.kmem_cache_shrink(s)               # drains the alien caches too
+        assert slab_mod._alien_entries(s) == []
+        assert slab_mod.check_cache(s) == [] and sc.check_slabs(node, objs[13:]) == []
+
+
+def test_slab_one_node_never_uses_alien_caches():
+    with km.boot(total="64M", nr_cpus=2, page_data=True, slab="slab") as node:
+        s = km.kmem_cache_create("uma_obj", 256)
+        assert not s.numa and s.alien_locks == []
+        km.context.set_this_cpu(km.context.CPU(1))
+        objs = [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(40)]
+        km.context.set_this_cpu(km.context.CPU(0))
+        for a in objs:
+            km.kmem_cache_free(s, a)
+        assert slab_mod._alien_entries(s) == []
+        a = s.ac_base                          # CPU 0's array cache took them all
+        assert s.acv[a + slab_mod.AC_AVAIL] == 40
+        k = km.kmalloc_node(100, km.GFP_KERNEL, 0)
+        assert k is not None and _nid(node, k) == 0
+        assert slab_mod.check_cache(s) == [] and sc.check_slabs(node, [k]) == []
+
+
+def test_sheaves_keep_remote_objects_off_the_sheaves():
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab="sheaves") as node:
+        s = km.kmem_cache_create("numa_obj", 256)
+        km.context.set_this_cpu(km.context.CPU(1))
+        objs = [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(100)]
+        km.context.set_this_cpu(km.context.CPU(0))
+        for a in objs:
+            km.kmem_cache_free(s, a)
+        main, spare = sv.pcs_sheaves(s, 0)
+        assert sv.sheaf_size(s, main) == 0 and spare is None     # CPU 0's sheaves untouched
+        assert sc.slab_stats(s)["free_slowpath"] == 100
+        assert sv.barn_counts(s, 0) == (0, 0)
+        assert sv.check_cache(s) == [] and sc.check_slabs(node, []) == []
+        # CPU 0 asks for node 1: its sheaves are node 0's, the slab layer serves it
+        b = km.kmem_cache_alloc_node(s, km.GFP_KERNEL, 1)
+        assert _nid(node, b) == 1 and sc.slab_stats(s)["alloc_node_mismatch"] == 1
+
+
+def test_sheaves_have_one_barn_per_node():
+    with km.boot(total="64M", nr_cpus=2, nodes=2, page_data=True, slab="sheaves") as node:
+        s = km.kmem_cache_create("numa_obj", 256)
+        assert [b.nid for b in s.barns] == [0, 1] and s.barns[0].lock is not s.barns[1].lock
+        for cpu in (0, 1):
+            km.context.set_this_cpu(km.context.CPU(cpu))
+            objs = [km.kmem_cache_alloc(s, km.GFP_KERNEL) for _ in range(4 * s.sheaf_capacity)]
+            for a in objs:
+                km.kmem_cache_free(s, a)
+            assert sv.barn_counts(s, cpu)[0] >= 1      # full sheaves went to its own barn
+        km.context.set_this_cpu(km.context.CPU(0))
+        assert sv.check_cache(s) == [] and sc.check_slabs(node, []) == []
 
 
 def test_more_nodes_and_cpus_than_the_lock_pool_holds_is_a_config_error():

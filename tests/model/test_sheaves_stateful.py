@@ -10,7 +10,9 @@ After every step, on top of check_slabs (which counts objects in sheaves as
 free): every sheaf slot of every cache is in exactly one place (a CPU's
 main or spare, a barn list, the free slots, a handle the test holds), the
 barn counts match its lists and stay within MAX_FULL_SHEAVES, and no object
-the reference holds sits in a sheaf.
+the reference holds sits in a sheaf.  With two nodes each CPU trades with its
+own node's barn, and every node's lists hold only that node's slabs (the
+inherited node_lists invariant, and check_cache's partial-list walk).
 """
 
 import hypothesis.strategies as st

@@ -14,9 +14,12 @@ left) keeps its freelists off the slab in kmalloc objects (OFF_SLAB), "rec"
 (104-byte slots) on the slab; kmalloc-4k and the like are off-slab too
 without debugging.  An off-slab slab's freelist must be a live kmalloc
 object outside the slab, and check_slabs counts it as held.  With two NUMA
-nodes (CPU 0 on node 0, CPU 1 on node 1) SLUB's node lists must hold only
-their node's slabs (check_cache), whichever CPU frees, and kmalloc_node with
-__GFP_THISNODE gives an object of that node.
+nodes (CPU 0 on node 0, CPU 1 on node 1) each node's lists must hold only
+their node's slabs (check_cache: SLUB's partial lists; SLAB's three lists,
+each CPU's array cache only objects of its node and each alien cache only
+objects of the node it is for), whichever CPU frees, and kmalloc_node with
+__GFP_THISNODE gives an object of that node.  The node_lists invariant walks
+every node's lists itself, for every allocator (sheaves inherit it).
 """
 
 import hypothesis.strategies as st
@@ -26,7 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import kernel_model as km
 from kernel_model import context, gfp as g, slab_common as sc
-from kernel_model.page import PGTY_slab
+from kernel_model.page import NIL, PGTY_slab
 
 ZERO, DMA, THISNODE = g.__GFP_ZERO, g.__GFP_DMA, g.__GFP_THISNODE         # module level: a class body would mangle them
 SIZES = st.sampled_from([1, 8, 13, 64, 96, 100, 192, 200, 700, 1500, 4096, 9000])
@@ -80,8 +83,7 @@ class SlabMachine(RuleBasedStateMachine):
         assert a is not None and a not in self.held and km.ksize(a) >= size
         pfn = self.node.virt_to_pfn(a)
         # NUMA_NO_NODE is no preference even with __GFP_THISNODE (node_match: any CPU slab)
-        if thisnode and nid >= 0 and (self.node.slab_kind == "slub"
-                                      or size > self.node.slab.kmalloc_max_cache):
+        if thisnode and nid >= 0:
             assert self.node.page_to_nid(pfn) == nid
         self.held[a] = (None, size)
 
@@ -134,6 +136,23 @@ class SlabMachine(RuleBasedStateMachine):
                 assert info is not None and info["cache"].startswith("kmalloc-")
                 if self.debug_on:
                     assert info["state"] == "allocated"
+
+    @invariant()
+    def node_lists(self):
+        """Each node's slab lists (partial, full, free) hold only slabs of that node's
+        pages, for every allocator, read here from the arena rather than through
+        the allocator's own check_cache."""
+        if not hasattr(self, "node"):
+            return
+        node, st, mm = self.node, self.node.slab, self.node.mem_map
+        for s in km.slab_common.all_caches(node):
+            for n in s.node:
+                for lid in (sc.LIST_PARTIAL, sc.LIST_FULL, sc.LIST_FREE):
+                    pfn, seen = st.lhead[n.lbase + lid], 0
+                    while pfn != NIL and seen <= node.nr_pages:
+                        assert node.page_to_nid(pfn) == n.nid, \
+                            f"{s.name}: slab {pfn:#x} of node {node.page_to_nid(pfn)} on node {n.nid}'s list {lid}"
+                        pfn, seen = mm.next[pfn], seen + 1
 
     @invariant()
     def consistent(self):
