@@ -243,6 +243,7 @@ class CpuRuntime:
                 serial = eng.serialised
                 eng.start(me, deliver_irq=self.irq.inject if serial else None,
                           irq_gate=None if serial else self.irq)
+                scheduling.attach(eng, self.hooks)   # the yield points start() built
             if plan.setup is not None:
                 self.call(C.X_PROCESS, plan.setup)   # a failed setup leaves the CPU idle
             self.irq.start(timer=eng is None or not eng.serialised)
@@ -389,8 +390,6 @@ def cpu_main(plan, cpu_id, wfd):
             rt.send("violation", **dict(v, cpu=cpu_id))
         rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node, report,
                                        faults=getattr(plan.scenario, "fault", None), seed=plan.seed)
-        if plan.engine is not None:
-            scheduling.attach(plan.engine, rt.hooks)
         debug.install(rt.hooks)
         signal.signal(signal.SIGUSR2, _dump_stack(rt))
         rt.main()

@@ -7,7 +7,8 @@ the engine's two extra questions) is these methods, all called by
     new_execution(seed, view)             before fork: reset for a run
     on_token(view, cpu)                   this CPU process just took the token
     next_cpu(view, current, kind) -> int  which CPU runs after this yield point
-    irq_due(view, cpu) -> bool            deliver a hardirq to ``cpu`` here?
+    irq_due(view, cpu) -> bool            deliver a hardirq to ``cpu`` here? (asked only
+                                          while ``irq_possible`` is true)
     check(step, cpu, kind)                (``follows_trace`` only) raise Divergence
     expect(step) -> (cpu, kind) | None    (``follows_trace`` only) the recorded step
 
@@ -141,8 +142,15 @@ def track(state, cpu, kind, ncpus):
 
 
 def has_choice(state):
-    """Two or more CPUs could run next: a scheduling decision that can matter."""
-    return sum(1 for s in state if s == RUNNABLE) >= 2
+    """Two or more CPUs could run next: a scheduling decision that can matter.
+    (PCT asks at every step: a loop, no generator object.)"""
+    seen = False
+    for s in state:
+        if s == RUNNABLE:
+            if seen:
+                return True
+            seen = True
+    return False
 
 
 def states_along(steps, ncpus):
@@ -191,6 +199,7 @@ class Scheduler(Protocol):
     name: str
     serialised: bool
     follows_trace: bool
+    irq_possible: bool
 
     def new_execution(self, seed: int, view: SchedView) -> None: ...
 
@@ -224,6 +233,12 @@ class Strategy:
             setattr(self, o.name, options.get(o.name, o.default))
         self.irq_rate = irq_rate
         self.irq_stream = None
+
+    @property
+    def irq_possible(self):
+        """May ``irq_due`` ever say yes?  False: the engine does not ask it (a strategy
+        that delivers interrupts by another rule than ``irq_rate`` says True)."""
+        return self.irq_rate > 0
 
     def new_execution(self, seed, view):
         self.irq_stream = Stream(seed, "irq")
