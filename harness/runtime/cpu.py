@@ -81,10 +81,10 @@ class CpuRuntime:
         self.node = node = plan.node
         a = node.arena
         self.wfd = wfd
-        self.ctl, self.phase = a.v["run_ctl"], a.v["cpu_phase"]
-        self.beat, self.doing = a.v["cpu_beat"], a.v["cpu_doing"]
+        self.ctl, self.phase = a.v["run_ctl"], C.percpu_words(a, "cpu_phase")
+        self.beat, self.doing = C.percpu_words(a, "cpu_beat"), C.percpu_words(a, "cpu_doing")
         self.ops, self.stat = a.v["cpu_ops"], a.v["cpu_stat"]
-        self.sbase = cpu_id * C.NR_STATS
+        self.sbase = C.stat_base(cpu_id)
         self.mailboxes, self.percpu, self.locks = plan.mailboxes, plan.percpu, plan.locks
         self.dead = set()
         self.nfail = 0
@@ -93,7 +93,7 @@ class CpuRuntime:
         self.tlb = _tlb.TLB(node, cpu_id, tlb_config) if tlb_config is not None else None
         self.k = [Kernel(self, x, plan.rng_stream(cpu_id, C.CONTEXTS[x])) for x in range(C.NR_CTX)]
         self.work = plan.work_for(cpu_id)              # context index -> fn(k) or None
-        self.irq = Irq(cpu_id, self.stat, C.NR_STATS, plan.scenario.irq_rate,
+        self.irq = Irq(cpu_id, self.stat, C.STAT_ROW, plan.scenario.irq_rate,
                        plan.scenario.irq_jitter, plan.rng_stream(cpu_id, "irq-timer"),
                        self._hardirq_work, self.softirqs)
         self.chip = CHIPS[plan.irq_mask](self.irq)
@@ -403,7 +403,7 @@ def cpu_main(plan, cpu_id, wfd):
             pass
     finally:
         try:
-            plan.node.arena.v["cpu_phase"][cpu_id] = C.PHASE_EXITED
+            C.percpu_words(plan.node.arena, "cpu_phase")[cpu_id] = C.PHASE_EXITED
             sys.stdout.flush()
             sys.stderr.flush()
         except Exception:  # noqa: BLE001
