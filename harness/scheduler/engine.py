@@ -261,10 +261,14 @@ class SchedEngine:
         check, track, handoff, deadlock = self._check, self._track, self._handoff, self._deadlock
         tag = me << 8
         obj_set = False                  # this CPU's sched_obj slot is not 0 (only it writes it)
+        # settled: since this CPU last took the token, a step showed it RUNNABLE and the
+        # consecutive-spins count 0.  Only the token holder changes either (another CPU's
+        # unlock only wakes a spinner), so while settled a plain step need not read them.
+        settled = False
 
         def make(fixed):
             def point(kind_name=None, obj=None, *_):
-                nonlocal obj_set
+                nonlocal obj_set, settled
                 if self.cpu is None:
                     return                   # after cpu_done: no more steps
                 if fixed is None:
@@ -287,14 +291,18 @@ class SchedEngine:
                     key = obj_key(obj)
                     objs[me] = key
                     obj_set = key != 0
-                if kind in _TRACKED or state[me] != RUNNABLE:
+                if kind in _TRACKED:
+                    settled = False
                     if track(me, kind, obj):
                         deadlock()
-                elif meta[META_SPINS]:
-                    meta[META_SPINS] = 0
+                elif not settled:
+                    if track(me, kind, obj):         # a plain step: never a deadlock
+                        deadlock()
+                    settled = True
                 nxt = next_cpu(view, me, kind)
                 if nxt != me:
                     handoff(nxt)
+                    settled = False
                 if (irqs and kind != _IRQ and (replay or not _in_interrupt())
                         and irq_due(view, me)):
                     deliver()
