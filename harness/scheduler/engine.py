@@ -265,10 +265,16 @@ class SchedEngine:
         # consecutive-spins count 0.  Only the token holder changes either (another CPU's
         # unlock only wakes a spinner), so while settled a plain step need not read them.
         settled = False
+        # A granted run (Strategy.grants_runs): plain steps of a settled CPU whose weights
+        # (strategy.KIND_WEIGHTS) stay under ``left`` do not ask next_cpu; ``spent``
+        # tells the strategy how many units it did not see, before it is next asked.
+        grants = strategy.grants_runs and not replay
+        weights, run_budget, spend = strategy.KIND_WEIGHTS, strategy.run_budget, strategy.spend
+        left = spent = 0
 
         def make(fixed):
             def point(kind_name=None, obj=None, *_):
-                nonlocal obj_set, settled
+                nonlocal obj_set, settled, left, spent
                 if self.cpu is None:
                     return                   # after cpu_done: no more steps
                 if fixed is None:
@@ -291,6 +297,7 @@ class SchedEngine:
                     key = obj_key(obj)
                     objs[me] = key
                     obj_set = key != 0
+                ask = True
                 if kind in _TRACKED:
                     settled = False
                     if track(me, kind, obj):
@@ -299,10 +306,22 @@ class SchedEngine:
                     if track(me, kind, obj):         # a plain step: never a deadlock
                         deadlock()
                     settled = True
-                nxt = next_cpu(view, me, kind)
-                if nxt != me:
-                    handoff(nxt)
-                    settled = False
+                elif weights[kind] < left:           # a plain step inside the granted run
+                    w = weights[kind]
+                    left -= w
+                    spent += w
+                    ask = False
+                if ask:
+                    if spent:
+                        spend(spent)
+                        spent = 0
+                    nxt = next_cpu(view, me, kind)
+                    if nxt != me:
+                        handoff(nxt)
+                        settled = False
+                        left = 0
+                    elif grants:
+                        left = run_budget(view, me)
                 if (irqs and kind != _IRQ and (replay or not _in_interrupt())
                         and irq_due(view, me)):
                     deliver()
