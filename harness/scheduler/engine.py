@@ -8,7 +8,9 @@ and posts the next CPU's semaphore.  A waiting CPU with a core of its own
 (CPUs <= usable cores) spins on the token word first (POLL_ROUNDS, ~1 ms: a
 hand-off then costs about a microsecond); with more CPUs than cores spinning
 would steal the holder's core, so it sleeps on its semaphore at once (a
-futex wake-up, tens of microseconds).
+futex wake-up, tens of microseconds).  The spin adapts (``adapt_poll``): one
+that fails halves the next, one that succeeds doubles it, so on a machine
+whose cores are busy with other work the waiting CPU soon sleeps instead.
 Free strategy: the OS picks who runs.  A shared ticket (one lock) is held by
 a CPU from one yield point to the next: at each yield point the CPU records
 its step and lets the ticket go, and whichever CPU takes it first runs (a
@@ -73,6 +75,17 @@ META_WORDS = 16
 STOP, STOP_DEADLOCK, STOP_DIVERGED = 1, 2, 3
 POLL_ROUNDS = 20000                # ~1 ms of polling the token word before sleeping
 TICKET_POLL_ROUNDS = 5000          # free mode: ~1 ms of polling the ticket before sleeping
+MIN_POLL_ROUNDS = 64               # adaptive polling's floor (a few microseconds)
+
+
+def adapt_poll(rounds, top, won):
+    """The next poll length after one that ``won`` (the token or ticket came while
+    polling) or not, as an adaptive mutex spins: a poll that keeps failing means the
+    holder is not running (a loaded machine: other processes have the cores), and
+    spinning then only takes time from it; one that succeeds may poll longer."""
+    if won:
+        return min(top, rounds * 2)
+    return max(MIN_POLL_ROUNDS, rounds // 2)
 _SPIN, _UNLOCK, _IRQ = KIND_CODE["spin"], KIND_CODE["unlock"], KIND_CODE["irq"]
 _DONE, _LOOP_END, _OTHER = KIND_CODE["done"], KIND_CODE["loop_end"], KIND_CODE["other"]
 _WAIT = KIND_CODE["wait"]
@@ -163,6 +176,7 @@ class SchedEngine:
         except (AttributeError, OSError):
             cores = os.cpu_count() or 1
         self.poll = ncpus <= cores              # polling only where it steals no CPU's core
+        self.poll_rounds = POLL_ROUNDS if self.poll else 0   # per process, adapted (adapt_poll)
         self.gate = None                   # free mode: the CPU's Irq, held off while recording
         self.sems = [ctx.Semaphore(0) for _ in range(ncpus)]
         self.lock_owner = lock_owner or (lambda lock_id: None)
@@ -220,10 +234,14 @@ class SchedEngine:
         semaphore wake-up (tens of microseconds).  Posts left over from hand-offs
         taken while polling are harmless: the loop re-checks the token."""
         me, meta = self.cpu, self.meta
-        if self.poll:
-            for _ in range(POLL_ROUNDS):
+        rounds = self.poll_rounds
+        if rounds:
+            for _ in range(rounds):
                 if meta[META_TOKEN] == me or meta[META_STOP]:
+                    self.poll_rounds = adapt_poll(rounds, POLL_ROUNDS, True)
                     break
+            else:
+                self.poll_rounds = adapt_poll(rounds, POLL_ROUNDS, False)
         while meta[META_TOKEN] != me:
             self.sems[me].acquire()
             if meta[META_STOP]:
@@ -342,12 +360,13 @@ class SchedEngine:
         state = self.view.state
         ticket, gate = self.ticket, self.gate
         release, acquire = ticket.release, ticket.acquire
-        rounds = TICKET_POLL_ROUNDS if self.poll else 0
+        rounds = TICKET_POLL_ROUNDS if self.poll else 0      # adapted (adapt_poll)
         track, deadlock = self._track, self._deadlock
         tag = me << 8
 
         def make(fixed):
             def point(kind_name=None, obj=None, *_):
+                nonlocal rounds
                 if self.cpu is None:
                     return                   # after cpu_done: no more steps
                 if fixed is None:
@@ -373,9 +392,14 @@ class SchedEngine:
                 elif kind == _SPIN:
                     os.sched_yield()             # let the lock holder have the ticket
                 if not acquire(False):
-                    for _ in range(rounds):
-                        if acquire(False):
-                            break
+                    if rounds:
+                        for _ in range(rounds):
+                            if acquire(False):
+                                rounds = adapt_poll(rounds, TICKET_POLL_ROUNDS, True)
+                                break
+                        else:
+                            rounds = adapt_poll(rounds, TICKET_POLL_ROUNDS, False)
+                            acquire()
                     else:
                         acquire()
                 if meta[META_STOP]:

@@ -169,3 +169,14 @@ def test_a_granted_run_decides_exactly_as_asking_at_every_step(monkeypatch):
             res = machine.run(sc, 2, sched=scheduling.options_for("random", sc))
             runs.append((res.sched["hash"], res.steps))
     assert runs[:2] == runs[2:] and all(len(steps) > 50 for _, steps in runs)
+
+
+def test_polling_for_the_token_backs_off_when_it_fails_and_grows_when_it_wins():
+    top = eng_mod.POLL_ROUNDS
+    rounds = top
+    for _ in range(40):                       # the holder never comes while we poll
+        rounds = eng_mod.adapt_poll(rounds, top, False)
+    assert rounds == eng_mod.MIN_POLL_ROUNDS  # never 0: a later win can grow it again
+    for _ in range(40):
+        rounds = eng_mod.adapt_poll(rounds, top, True)
+    assert rounds == top
