@@ -363,10 +363,13 @@ class SchedEngine:
         rounds = TICKET_POLL_ROUNDS if self.poll else 0      # adapted (adapt_poll)
         track, deadlock = self._track, self._deadlock
         tag = me << 8
+        # settled at: the step after this CPU's last one, if that step showed it RUNNABLE
+        # with no spins counted -- true still if no other CPU took the ticket since.
+        settled_at = -1
 
         def make(fixed):
             def point(kind_name=None, obj=None, *_):
-                nonlocal rounds
+                nonlocal rounds, settled_at
                 if self.cpu is None:
                     return                   # after cpu_done: no more steps
                 if fixed is None:
@@ -381,11 +384,13 @@ class SchedEngine:
                     meta[META_TRUNC] = 1
                 if not step & sample_mask:
                     sample(step)
-                if kind in _TRACKED or state[me] != RUNNABLE:
+                if kind in _TRACKED:
                     if track(me, kind, obj):
                         deadlock(ticket)
-                elif meta[META_SPINS]:
-                    meta[META_SPINS] = 0
+                else:
+                    if step != settled_at:           # another CPU ran since our last step
+                        track(me, kind, obj)         # a plain step: never a deadlock
+                    settled_at = step + 1
                 release()
                 if kind == _WAIT:
                     time.sleep(0.0005)           # a barrier: others have real work to do
