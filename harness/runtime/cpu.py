@@ -278,10 +278,11 @@ class CpuRuntime:
         limit = self.plan.ops
         fn = self.work[C.X_PROCESS]
         idle = 0.0 if eng is not None else 0.001     # never sleep holding the token or ticket
+        replaying = eng is not None and eng.replay      # only a replay stops by the trace
         i = 0
         while not ctl[C.CTL_STOP] and not ctl[C.CTL_ABORT]:
             if eng is not None:
-                if eng.should_stop():
+                if replaying and eng.should_stop():
                     break
                 debug.hooks.yield_point("iter")
             if softirqs.ksoftirqd:
