@@ -15,8 +15,8 @@ Free strategy: the OS picks who runs.  A shared ticket (one lock) is held by
 a CPU from one yield point to the next: at each yield point the CPU records
 its step and lets the ticket go, and whichever CPU takes it first runs (a
 waiting CPU with a core of its own polls the lock before it sleeps on it, so
-letting go costs no wake-up).  Code between two yield points is therefore atomic, exactly as replay
-runs it, so the recorded order is the order that happened -- including
+letting go costs no wake-up).  Code between two yield points is therefore
+atomic, exactly as replay runs it, so the recorded order is the order that happened -- including
 lockless reads of shared state (cmpxchg loops, watermark checks), which a
 ticket taken only to number steps would miss.  Real interrupts arrive at
 any time and are taken at the next yield point (harness.runtime.irq ``hold``).
@@ -77,15 +77,6 @@ POLL_ROUNDS = 20000                # ~1 ms of polling the token word before slee
 TICKET_POLL_ROUNDS = 5000          # free mode: ~1 ms of polling the ticket before sleeping
 MIN_POLL_ROUNDS = 64               # adaptive polling's floor (a few microseconds)
 
-
-def adapt_poll(rounds, top, won):
-    """The next poll length after one that ``won`` (the token or ticket came while
-    polling) or not, as an adaptive mutex spins: a poll that keeps failing means the
-    holder is not running (a loaded machine: other processes have the cores), and
-    spinning then only takes time from it; one that succeeds may poll longer."""
-    if won:
-        return min(top, rounds * 2)
-    return max(MIN_POLL_ROUNDS, rounds // 2)
 _SPIN, _UNLOCK, _IRQ = KIND_CODE["spin"], KIND_CODE["unlock"], KIND_CODE["irq"]
 _DONE, _LOOP_END, _OTHER = KIND_CODE["done"], KIND_CODE["loop_end"], KIND_CODE["other"]
 _WAIT = KIND_CODE["wait"]
@@ -95,6 +86,16 @@ _TRACKED = frozenset((_SPIN, _WAIT, _UNLOCK))     # steps that may change a CPU'
 # replay stop at the same places; these are the names the trace records.
 _AS = {"locked": "lock", "trylocked": "lock", "peeked": "mailbox"}
 _CODE = dict(KIND_CODE, **{name: KIND_CODE[kind] for name, kind in _AS.items()})
+
+
+def adapt_poll(rounds, top, won):
+    """The next poll length after one that ``won`` (the token or ticket came while
+    polling) or not, as an adaptive mutex spins: a poll that keeps failing means the
+    holder is not running (a loaded machine: other processes have the cores), and
+    spinning then only takes time from it; one that succeeds may poll longer."""
+    if won:
+        return min(top, rounds * 2)
+    return max(MIN_POLL_ROUNDS, rounds // 2)
 
 
 def _not_started(kind_name, obj=None):
