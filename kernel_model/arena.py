@@ -168,9 +168,10 @@ class Arena:
             self._np[name] = arr
         return arr
 
-    def view(self, name, lo, hi):
-        """A slice of a section (e.g. one zone's row); released on close."""
-        mv = self.v[name][lo:hi]
+    def view(self, name, lo, hi, step=1):
+        """A slice of a section (e.g. one zone's row; ``step``: every step-th element,
+        as a per-CPU word padded to a cache line); released on close."""
+        mv = self.v[name][lo:hi:step]
         self._slices.append(mv)
         return mv
 

@@ -167,8 +167,10 @@ class KmemleakChecker(Checker):
                     out.append(ring[(c * slots + i % slots) * 2])
         val, nr = v.get("percpu_val"), v.get("percpu_nr")
         if val is not None and nr is not None:
-            used = nr[0] * self.pgdat.nr_cpus
-            out += [x & 0xFFFFFFFFFFFFFFFF for x in val[:used] if x]
+            used = nr[0]                      # rows in use, in every CPU's area
+            area = len(val) // self.pgdat.nr_cpus
+            for c in range(self.pgdat.nr_cpus):
+                out += [x & 0xFFFFFFFFFFFFFFFF for x in val[c * area:c * area + used] if x]
         mm = self.pgdat.mem_map
         heads = np.frombuffer(mm.type, dtype=np.uint8) == PGTY_slab
         fl = np.frombuffer(mm.slab_freelist, dtype=np.uint64)[heads]

@@ -13,8 +13,10 @@ its row says ERROR and why).  The rows (harness/tools/bench.py):
     (free's lock-free slow path, a cmpxchg on the slab, shown too) >= 1x
   SLUB/SLAB pairs/s                                               >= 1x
   checker overhead: smoke, every checker vs none, same work       <= 1.5x
-  2 vs 1 CPUs on a per-CPU-local workload (Hoard's ideal: 2x)     >= 1.8x
-  deterministic (--sched random, 2 CPUs) / free-running (1 CPU)   >= 0.5x
+  2 vs 1 CPUs on a per-CPU-local workload, none (Hoard's ideal: 2x) >= 1.9x
+  --sched random, 2 CPUs / none, 1 CPU, the same total work       >= 0.7x
+  --sched free, 2 CPUs / none, 1 CPU, the same total work         >= 0.5x
+    (a recorded run runs one CPU at a time: one core is its ceiling)
   shared accesses as points: --sched random / none, same work     >= 0.3x
   boot time and metadata bytes per page, 1 GiB and 4 GiB models   <= 1 s, 2 s; <= 64 B
 

@@ -81,10 +81,10 @@ class CpuRuntime:
         self.node = node = plan.node
         a = node.arena
         self.wfd = wfd
-        self.ctl, self.phase = a.v["run_ctl"], a.v["cpu_phase"]
-        self.beat, self.doing = a.v["cpu_beat"], a.v["cpu_doing"]
+        self.ctl, self.phase = a.v["run_ctl"], C.percpu_words(a, "cpu_phase")
+        self.beat, self.doing = C.percpu_words(a, "cpu_beat"), C.percpu_words(a, "cpu_doing")
         self.ops, self.stat = a.v["cpu_ops"], a.v["cpu_stat"]
-        self.sbase = cpu_id * C.NR_STATS
+        self.sbase = C.stat_base(cpu_id)
         self.mailboxes, self.percpu, self.locks = plan.mailboxes, plan.percpu, plan.locks
         self.dead = set()
         self.nfail = 0
@@ -93,7 +93,7 @@ class CpuRuntime:
         self.tlb = _tlb.TLB(node, cpu_id, tlb_config) if tlb_config is not None else None
         self.k = [Kernel(self, x, plan.rng_stream(cpu_id, C.CONTEXTS[x])) for x in range(C.NR_CTX)]
         self.work = plan.work_for(cpu_id)              # context index -> fn(k) or None
-        self.irq = Irq(cpu_id, self.stat, C.NR_STATS, plan.scenario.irq_rate,
+        self.irq = Irq(cpu_id, self.stat, C.STAT_ROW, plan.scenario.irq_rate,
                        plan.scenario.irq_jitter, plan.rng_stream(cpu_id, "irq-timer"),
                        self._hardirq_work, self.softirqs)
         self.chip = CHIPS[plan.irq_mask](self.irq)
@@ -243,6 +243,7 @@ class CpuRuntime:
                 serial = eng.serialised
                 eng.start(me, deliver_irq=self.irq.inject if serial else None,
                           irq_gate=None if serial else self.irq)
+                scheduling.attach(eng, self.hooks)   # the yield points start() built
             if plan.setup is not None:
                 self.call(C.X_PROCESS, plan.setup)   # a failed setup leaves the CPU idle
             self.irq.start(timer=eng is None or not eng.serialised)
@@ -277,10 +278,11 @@ class CpuRuntime:
         limit = self.plan.ops
         fn = self.work[C.X_PROCESS]
         idle = 0.0 if eng is not None else 0.001     # never sleep holding the token or ticket
+        replaying = eng is not None and eng.replay      # only a replay stops by the trace
         i = 0
         while not ctl[C.CTL_STOP] and not ctl[C.CTL_ABORT]:
             if eng is not None:
-                if eng.should_stop():
+                if replaying and eng.should_stop():
                     break
                 debug.hooks.yield_point("iter")
             if softirqs.ksoftirqd:
@@ -390,8 +392,6 @@ def cpu_main(plan, cpu_id, wfd):
             rt.send("violation", **dict(v, cpu=cpu_id))
         rt.hooks, rt.sink = make_hooks(plan.scenario.checkers, plan.node, report,
                                        faults=getattr(plan.scenario, "fault", None), seed=plan.seed)
-        if plan.engine is not None:
-            scheduling.attach(plan.engine, rt.hooks)
         debug.install(rt.hooks)
         signal.signal(signal.SIGUSR2, _dump_stack(rt))
         rt.main()
@@ -405,7 +405,7 @@ def cpu_main(plan, cpu_id, wfd):
             pass
     finally:
         try:
-            plan.node.arena.v["cpu_phase"][cpu_id] = C.PHASE_EXITED
+            C.percpu_words(plan.node.arena, "cpu_phase")[cpu_id] = C.PHASE_EXITED
             sys.stdout.flush()
             sys.stderr.flush()
         except Exception:  # noqa: BLE001

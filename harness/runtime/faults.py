@@ -233,7 +233,7 @@ def percpu_counter(node, nr_cpus, cpu):
     val = vars_.val
 
     def count_slot(name):
-        i = vars_.row(name) * nr_cpus + cpu
+        i = percpu.slot_index(vars_.row(name), cpu)
 
         def add(n):
             flags = context.local_irq_save()

@@ -14,7 +14,12 @@ Arena sections (v = variable row < MAX_PERCPU_VARS, c = CPU)::
 
     percpu_name  u8 [MAX_PERCPU_VARS * 32]     ASCII name, NUL padded
     percpu_nr    i64[1]                        rows in use
-    percpu_val   i64[MAX_PERCPU_VARS * nr_cpus] value of row v on CPU c at v * nr_cpus + c
+    percpu_val   i64[nr_cpus * MAX_PERCPU_VARS] value of row v on CPU c at
+                                               c * MAX_PERCPU_VARS + v (``slot_index``)
+
+Each CPU's slots are its own per-CPU area, as the kernel's are: MAX_PERCPU_VARS
+words (whole cache lines) of one CPU together, so two CPUs updating their own
+copies of a variable never write the same cache line (no false sharing).
 
 Every access goes through ``debug.hooks.percpu_enter(what, cpu, protection)``
 / ``percpu_exit(what, cpu)`` with ``what = "percpu:<name>"``, ``cpu`` the
@@ -29,6 +34,12 @@ from kernel_model import context, debug, spinlock
 
 MAX_PERCPU_VARS = 64
 NAME_LEN = 32
+assert MAX_PERCPU_VARS % 8 == 0, "a CPU's area is whole 64-byte lines"
+
+
+def slot_index(row, cpu):
+    """Index in percpu_val of variable ``row`` on CPU ``cpu`` (CPU c's area first)."""
+    return cpu * MAX_PERCPU_VARS + row
 
 
 _U64 = 1 << 64
@@ -100,7 +111,7 @@ class PerCpuVars:
         if not 0 <= cpu < self.nr_cpus:
             raise ValueError(f"per_cpu({name!r}, {cpu}): no CPU {cpu} "
                              f"(this machine has CPUs 0-{self.nr_cpus - 1})")
-        return self.row(name) * self.nr_cpus + cpu
+        return slot_index(self.row(name), cpu)
 
     def access(self, name, cpu, protection, op, value=0):
         """op: 0 read, 1 write, 2 add; returns the value after the op."""
@@ -123,5 +134,5 @@ class PerCpuVars:
     def sums(self):
         """{name: [value per CPU]} for the report."""
         n = self.nr_cpus
-        return {self._name_of(r): [self.val[r * n + c] for c in range(n)]
+        return {self._name_of(r): [self.val[slot_index(r, c)] for c in range(n)]
                 for r in range(self.nr[0])}

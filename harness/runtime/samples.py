@@ -85,7 +85,7 @@ class Sampler:
         self.locks = arena.np("spinlock_stat").reshape(-1, 4)[:SAMPLED_LOCKS, :2]   # a model
         # booted with fewer lock slots leaves the rest of its columns 0
         self.ops = arena.np("cpu_ops").reshape(nr_cpus, C.NR_CTX, C.NR_OPS)[:, :, C.OP_CALL]
-        self.irqs = arena.np("cpu_stat").reshape(nr_cpus, C.NR_STATS)[:, C.STAT["irq_delivered"]]
+        self.irqs = arena.np("cpu_stat").reshape(nr_cpus, C.STAT_ROW)[:, C.STAT["irq_delivered"]]
         z0 = 1
         c0 = z0 + MAX_NR_ZONES * ZONE_W
         l0 = c0 + 2 * SAMPLED_CACHES

@@ -7,9 +7,26 @@ the engine's two extra questions) is these methods, all called by
     new_execution(seed, view)             before fork: reset for a run
     on_token(view, cpu)                   this CPU process just took the token
     next_cpu(view, current, kind) -> int  which CPU runs after this yield point
-    irq_due(view, cpu) -> bool            deliver a hardirq to ``cpu`` here?
+    run_budget(view, cpu) -> int          (``grants_runs`` only) after next_cpu kept
+                                          ``cpu``: units of plain steps it may take
+                                          without being asked (see below)
+    spend(units)                          (``grants_runs`` only) the engine took that
+                                          many units without asking; told before the
+                                          strategy is next asked
+    irq_due(view, cpu) -> bool            deliver a hardirq to ``cpu`` here? (asked only
+                                          while ``irq_possible`` is true)
     check(step, cpu, kind)                (``follows_trace`` only) raise Divergence
     expect(step) -> (cpu, kind) | None    (``follows_trace`` only) the recorded step
+
+Granted runs.  A yield point costs about half a microsecond, and asking the
+strategy is a third of it; most steps change nothing.  A strategy that sets
+``grants_runs`` promises: at a *plain* step (a kind other than spin, wait or
+unlock, of a CPU that is RUNNABLE) of weight ``KIND_WEIGHTS[kind]`` smaller
+than the budget it granted, next_cpu would only count the weight down and
+keep the CPU.  The engine then counts down itself and tells the strategy the
+total (``spend``) before it next asks.  The decisions are the same, asked or
+not.  The budget is granted again after every next_cpu that keeps the CPU;
+a CPU that takes the token starts with none.
 
 ``Strategy`` gives every hook a default, so a strategy overrides only what it
 uses; the engine never probes with getattr or by catching TypeError.  Each
@@ -147,8 +164,15 @@ def track(state, cpu, kind, ncpus):
 
 
 def has_choice(state):
-    """Two or more CPUs could run next: a scheduling decision that can matter."""
-    return sum(1 for s in state if s == RUNNABLE) >= 2
+    """Two or more CPUs could run next: a scheduling decision that can matter.
+    (PCT asks at every step: a loop, no generator object.)"""
+    seen = False
+    for s in state:
+        if s == RUNNABLE:
+            if seen:
+                return True
+            seen = True
+    return False
 
 
 def states_along(steps, ncpus):
@@ -197,6 +221,9 @@ class Scheduler(Protocol):
     name: str
     serialised: bool
     follows_trace: bool
+    irq_possible: bool
+    grants_runs: bool
+    KIND_WEIGHTS: tuple
 
     def new_execution(self, seed: int, view: SchedView) -> None: ...
 
@@ -205,6 +232,10 @@ class Scheduler(Protocol):
     def next_cpu(self, view: SchedView, current: int, kind: int) -> int: ...
 
     def irq_due(self, view: SchedView, cpu: int) -> bool: ...
+
+    def run_budget(self, view: SchedView, cpu: int) -> int: ...
+
+    def spend(self, units: int) -> None: ...
 
     def check(self, step: int, cpu: int, kind: int) -> None: ...
 
@@ -219,6 +250,8 @@ class Strategy:
     name = ""
     serialised = True
     follows_trace = False
+    grants_runs = False                          # True: run_budget and spend are meaningful
+    KIND_WEIGHTS = (1,) * len(YIELD_KINDS)       # a plain step's units of a granted run
     OPTIONS: tuple = ()
 
     def __init__(self, irq_rate=0.0, **options):
@@ -230,6 +263,12 @@ class Strategy:
             setattr(self, o.name, options.get(o.name, o.default))
         self.irq_rate = irq_rate
         self.irq_stream = None
+
+    @property
+    def irq_possible(self):
+        """May ``irq_due`` ever say yes?  False: the engine does not ask it (a strategy
+        that delivers interrupts by another rule than ``irq_rate`` says True)."""
+        return self.irq_rate > 0
 
     def new_execution(self, seed, view):
         self.irq_stream = Stream(seed, "irq")
@@ -257,6 +296,14 @@ class Strategy:
             return False
         self._irq_left = geometric(self._irq_rng, self.irq_rate)
         return True
+
+    def run_budget(self, view, cpu):
+        """Units of plain steps ``cpu`` may take without next_cpu being asked: a step
+        of weight w < budget would have kept it and only counted w down."""
+        return 0
+
+    def spend(self, units):
+        """The engine took ``units`` of plain steps in a granted run without asking."""
 
     def check(self, step, cpu, kind):
         pass

@@ -1,15 +1,22 @@
 """The scheduling engine: yield points, the token, the trace, across CPU processes.
 
 Serialised strategies (random, pct, replay): exactly one CPU process holds
-the token and runs; the others sleep on their own semaphore.  At a yield
-point the holder numbers the step, records (CPU, kind), asks the strategy
-who runs next and, only if that is another CPU, hands the token over (one
-semaphore post and one wait, ~35 us) -- so a strategy must switch rarely.
+the token and runs; the others wait for it.  At a yield point the holder
+numbers the step, records (CPU, kind), asks the strategy who runs next and,
+only if that is another CPU, hands the token over: it writes the token word
+and posts the next CPU's semaphore.  A waiting CPU with a core of its own
+(CPUs <= usable cores) spins on the token word first (POLL_ROUNDS, ~1 ms: a
+hand-off then costs about a microsecond); with more CPUs than cores spinning
+would steal the holder's core, so it sleeps on its semaphore at once (a
+futex wake-up, tens of microseconds).  The spin adapts (``adapt_poll``): one
+that fails halves the next, one that succeeds doubles it, so on a machine
+whose cores are busy with other work the waiting CPU soon sleeps instead.
 Free strategy: the OS picks who runs.  A shared ticket (one lock) is held by
 a CPU from one yield point to the next: at each yield point the CPU records
-its step and lets the ticket go, and whichever CPU the OS wakes first takes
-it.  Code between two yield points is therefore atomic, exactly as replay
-runs it, so the recorded order is the order that happened -- including
+its step and lets the ticket go, and whichever CPU takes it first runs (a
+waiting CPU with a core of its own polls the lock before it sleeps on it, so
+letting go costs no wake-up).  Code between two yield points is therefore
+atomic, exactly as replay runs it, so the recorded order is the order that happened -- including
 lockless reads of shared state (cmpxchg loops, watermark checks), which a
 ticket taken only to number steps would miss.  Real interrupts arrive at
 any time and are taken at the next yield point (harness.runtime.irq ``hold``).
@@ -17,10 +24,15 @@ Truly parallel execution with no record is ``--sched none``.
 
 Arena sections::
 
-    sched_meta   i64[8]         0 step, 1 token CPU, 2 consecutive spin yields,
-                                3 stop flag (1 stop, 2 deadlock, 3 divergence),
-                                4 trace truncated, 5 step of divergence,
-                                6 step at which the first violation was reported
+    sched_meta   i64[16]        line 0, written by the running CPU at its steps:
+                                  0 step, 1 consecutive spin yields, 2 trace
+                                  truncated, 3 step of divergence, 4 step at
+                                  which the first violation was reported;
+                                line 1, written at hand-offs and stops only --
+                                what a waiting CPU spins on, kept off the line
+                                the runner writes at every step:
+                                  8 token CPU, 9 stop flag (1 stop, 2 deadlock,
+                                  3 divergence)
     sched_state  i64[ncpus]     RUNNABLE / SPINNING / DONE
     sched_prio   i64[ncpus]     strategy-owned priorities (PCT)
     sched_wait   i64[ncpus]     lock id + 1 a spinning CPU waits for, 0 none,
@@ -39,8 +51,14 @@ delivers wherever the recording took one): a handler's own yield points --
 shared accesses are points -- would otherwise raise the next interrupt, and
 the interrupts alone would run.
 Interrupts in serialised modes are strategy decisions taken at yield points
-(``irq_due``) and delivered by calling the CPU's handler there; the first
-yield point of the handler records (CPU, irq), which replay follows.
+(``irq_due``, asked only of a strategy whose ``irq_possible`` is true) and
+delivered by calling the CPU's handler there; the first yield point of the
+handler records (CPU, irq), which replay follows.
+
+The cost of a yield point is the cost of every reproducible run (every shared
+access is one), so its hot path is built once per CPU process, in ``start``,
+as closures over locals (``_serial_points``, ``_free_points``): no attribute
+chains, no per-step objects, the strategy asked through bound methods.
 """
 
 import multiprocessing
@@ -53,21 +71,43 @@ from .base import DONE, KIND_CODE, RUNNABLE, SPINNING, YIELD_KINDS, track
 from .replay import Divergence
 from .trace import steps_to_bytes, trace_hash
 
-META_STEP, META_TOKEN, META_SPINS, META_STOP, META_TRUNC, META_DIVERGED, META_FIRST_BUG = range(7)
+META_STEP, META_SPINS, META_TRUNC, META_DIVERGED, META_FIRST_BUG = range(5)
+META_TOKEN, META_STOP = 8, 9          # their own cache line (see the layout above)
+META_WORDS = 16
 STOP, STOP_DEADLOCK, STOP_DIVERGED = 1, 2, 3
 RELAXING = -1                      # sched_wait of a CPU busy-waiting in cpu_relax()
 RELAX_LOCK_ID = -2                 # its "lock id" in a deadlock cycle (checkers.deadlock.RELAXING)
 POLL_ROUNDS = 20000                # ~1 ms of polling the token word before sleeping
+TICKET_POLL_ROUNDS = 5000          # free mode: ~1 ms of polling the ticket before sleeping
+MIN_POLL_ROUNDS = 64               # adaptive polling's floor (a few microseconds)
+
 _SPIN, _UNLOCK, _IRQ = KIND_CODE["spin"], KIND_CODE["unlock"], KIND_CODE["irq"]
 _DONE, _LOOP_END, _OTHER = KIND_CODE["done"], KIND_CODE["loop_end"], KIND_CODE["other"]
 _WAIT, _RELAX = KIND_CODE["wait"], KIND_CODE["relax"]
+_TRACKED = frozenset((_SPIN, _WAIT, _UNLOCK, _RELAX))   # steps that may change a CPU's state
 # What a busy-wait loop does between two cpu_relax(): read its flag (a shared access or a
-# per-CPU variable).  Not progress: a relaxing CPU stays relaxing and the spin count goes on.
+# per-CPU variable).  Not progress: a relaxing CPU stays relaxing and the spin count goes on,
+# so such a step never settles a CPU (the next progress step must be tracked).
 _POLLING = frozenset({KIND_CODE["access"], KIND_CODE["percpu_enter"], KIND_CODE["percpu_exit"]})
 # The model marks each step after its effect (the lock is held, the trylock
 # tried, the read done), in both modes, so a free recording and its serialised
 # replay stop at the same places; these are the names the trace records.
 _AS = {"locked": "lock", "trylocked": "lock", "peeked": "mailbox"}
+_CODE = dict(KIND_CODE, **{name: KIND_CODE[kind] for name, kind in _AS.items()})
+
+
+def adapt_poll(rounds, top, won):
+    """The next poll length after one that ``won`` (the token or ticket came while
+    polling) or not, as an adaptive mutex spins: a poll that keeps failing means the
+    holder is not running (a loaded machine: other processes have the cores), and
+    spinning then only takes time from it; one that succeeds may poll longer."""
+    if won:
+        return min(top, rounds * 2)
+    return max(MIN_POLL_ROUNDS, rounds // 2)
+
+
+def _not_started(kind_name, obj=None):
+    """A yield point before ``start`` or after ``cpu_done``: not a step."""
 
 
 class SchedStop(BaseException):
@@ -86,7 +126,7 @@ class SchedDeadlock(BaseException):
 
 
 def arena_sections(ncpus, max_steps=1 << 20):
-    return [("sched_meta", "q", 8), ("sched_state", "q", ncpus), ("sched_prio", "q", ncpus),
+    return [("sched_meta", "q", META_WORDS), ("sched_state", "q", ncpus), ("sched_prio", "q", ncpus),
             ("sched_wait", "q", ncpus), ("sched_obj", "q", ncpus), ("sched_count", "q", 4),
             ("sched_trace", "H", max_steps)]
 
@@ -145,6 +185,7 @@ class SchedEngine:
         except (AttributeError, OSError):
             cores = os.cpu_count() or 1
         self.poll = ncpus <= cores              # polling only where it steals no CPU's core
+        self.poll_rounds = POLL_ROUNDS if self.poll else 0   # per process, adapted (adapt_poll)
         self.gate = None                   # free mode: the CPU's Irq, held off while recording
         self.sems = [ctx.Semaphore(0) for _ in range(ncpus)]
         self.lock_owner = lock_owner or (lambda lock_id: None)
@@ -152,7 +193,6 @@ class SchedEngine:
         self.replay = strategy.follows_trace
         self.cpu = None
         self.deliver_irq = None
-        self.obj_set = False               # per process: this CPU's sched_obj slot is not 0
         self.sample = None                 # serialised runs: sample(step) at every step whose
         self.sample_mask = -1              # bits under sample_mask are 0 (the machine sets both:
                                            # samples.Sampler.tick, which decides if one is due)
@@ -160,6 +200,8 @@ class SchedEngine:
         self.meta[META_TOKEN] = strategy.next_cpu(self.view, 0, KIND_CODE["start"]) if self.serialised else -1
 
     # -- per CPU process ------------------------------------------------------------
+    yield_point = staticmethod(_not_started)   # start() puts this CPU's hot path here
+
     def start(self, cpu, deliver_irq=None, irq_gate=None):
         """In CPU ``cpu``'s process, before its first instruction.
 
@@ -167,17 +209,33 @@ class SchedEngine:
         ``irq_gate``: free mode -- the CPU's interrupt controller (``hold``,
         ``pending``, ``deliver_held()``, as harness.runtime.irq.Irq): real interrupts
         arrive at any time but are taken at the next yield point, after its
-        step is recorded, which is where a replay delivers them."""
+        step is recorded, which is where a replay delivers them.
+
+        From here on ``self.yield_point(kind_name, obj=None)`` is this CPU's yield
+        point and ``point_hook(kind_name)`` a hook that is one
+        (``harness.scheduler.options.attach`` puts them in the debug hooks)."""
         self.cpu = cpu
         self.deliver_irq = deliver_irq
         self.gate = irq_gate
         if irq_gate is not None:
             irq_gate.hold = True
-        if not self.serialised:
-            self.ticket.acquire()
+        make = self._serial_points(cpu) if self.serialised else self._free_points(cpu)
+        self.yield_point = make(None)
+        self._hooks = {}
+        self._make_point = make
         if self.serialised:
             self._wait_for_token()
             self.strategy.on_token(self.view, cpu)
+        else:
+            self.ticket.acquire()
+
+    def point_hook(self, kind_name):
+        """After ``start``: a debug hook that is only a yield point of ``kind_name``
+        (the hook's own arguments are ignored)."""
+        hook = self._hooks.get(kind_name)
+        if hook is None:
+            hook = self._hooks[kind_name] = self._make_point(_CODE.get(kind_name, _OTHER))
+        return hook
 
     def _wait_for_token(self):
         """Sleep until the token is ours.  With a core for every CPU process, poll the
@@ -185,10 +243,14 @@ class SchedEngine:
         semaphore wake-up (tens of microseconds).  Posts left over from hand-offs
         taken while polling are harmless: the loop re-checks the token."""
         me, meta = self.cpu, self.meta
-        if self.poll:
-            for _ in range(POLL_ROUNDS):
+        rounds = self.poll_rounds
+        if rounds:
+            for _ in range(rounds):
                 if meta[META_TOKEN] == me or meta[META_STOP]:
+                    self.poll_rounds = adapt_poll(rounds, POLL_ROUNDS, True)
                     break
+            else:
+                self.poll_rounds = adapt_poll(rounds, POLL_ROUNDS, False)
         while meta[META_TOKEN] != me:
             self.sems[me].acquire()
             if meta[META_STOP]:
@@ -207,24 +269,161 @@ class SchedEngine:
             self.sample(step)
         return step
 
-    def _free_point(self, me, kind, obj):
-        """Free mode: this CPU holds the ticket between yield points; at each one it
-        records the step, then lets go so the OS can run another CPU first."""
-        self._record(me, kind)
-        ticket = self.ticket
-        if self._track(me, kind, obj):
-            self._deadlock(ticket)
-        ticket.release()
-        if kind == _WAIT:
-            time.sleep(0.0005)                  # a barrier: others have real work to do
-        elif kind == _SPIN or kind == _RELAX:
-            os.sched_yield()                    # let the lock holder (the flag's writer) go first
-        ticket.acquire()
-        if self.meta[META_STOP]:
-            ticket.release()
-            raise SchedStop()
-        if self.gate is not None and self.gate.pending:
-            self.gate.deliver_held()            # interrupts land at yield points only
+    def _serial_points(self, me):
+        """CPU ``me``'s yield points in a serialised mode: ``make(kind)`` -> a point.
+
+        A point numbers and records the step, follows (replay) or tracks it, lets
+        the strategy choose who runs next and whether an interrupt comes here.
+        Everything it touches at every step is a local of this closure.
+        ``make(None)`` is ``yield_point(kind_name, obj=None)``; ``make(code)`` is a
+        point of that kind whatever it is called with (a debug hook's own
+        arguments are ignored), one call where a wrapper would be two."""
+        meta, trace, max_steps = self.meta, self.trace, self.max_steps
+        sample, sample_mask = self.sample, self.sample_mask
+        view, strategy = self.view, self.strategy
+        state, objs = view.state, view.obj
+        next_cpu, irq_due = strategy.next_cpu, strategy.irq_due
+        replay, deliver = self.replay, self.deliver_irq
+        irqs = deliver is not None and (replay or strategy.irq_possible)
+        check, track, handoff, deadlock = self._check, self._track, self._handoff, self._deadlock
+        tag = me << 8
+        obj_set = False                  # this CPU's sched_obj slot is not 0 (only it writes it)
+        # settled: since this CPU last took the token, a step showed it RUNNABLE and the
+        # consecutive-spins count 0.  Only the token holder changes either (another CPU's
+        # unlock only wakes a spinner), so while settled a plain step need not read them.
+        settled = False
+        # A granted run (Strategy.grants_runs): plain steps of a settled CPU whose weights
+        # (strategy.KIND_WEIGHTS) stay under ``left`` do not ask next_cpu; ``spent``
+        # tells the strategy how many units it did not see, before it is next asked.
+        grants = strategy.grants_runs and not replay
+        weights, run_budget, spend = strategy.KIND_WEIGHTS, strategy.run_budget, strategy.spend
+        left = spent = 0
+
+        def make(fixed):
+            def point(kind_name=None, obj=None, *_):
+                nonlocal obj_set, settled, left, spent
+                if self.cpu is None:
+                    return                   # after cpu_done: no more steps
+                if fixed is None:
+                    kind = _CODE.get(kind_name, _OTHER)
+                else:
+                    kind, obj = fixed, None
+                if meta[META_STOP]:
+                    raise SchedStop()
+                step = meta[META_STEP] + 1
+                meta[META_STEP] = step
+                if step <= max_steps:
+                    trace[step - 1] = tag | kind
+                else:
+                    meta[META_TRUNC] = 1
+                if not step & sample_mask:
+                    sample(step)
+                if replay:
+                    check(step, me, kind)
+                if obj is not None or obj_set:
+                    key = obj_key(obj)
+                    objs[me] = key
+                    obj_set = key != 0
+                ask = True
+                if kind in _TRACKED:
+                    settled = False
+                    if track(me, kind, obj):
+                        deadlock()
+                elif not settled:
+                    if track(me, kind, obj):         # a plain step: never a deadlock
+                        deadlock()
+                    settled = kind not in _POLLING
+                elif weights[kind] < left:           # a plain step inside the granted run
+                    w = weights[kind]
+                    left -= w
+                    spent += w
+                    ask = False
+                if ask:
+                    if spent:
+                        spend(spent)
+                        spent = 0
+                    nxt = next_cpu(view, me, kind)
+                    if nxt != me:
+                        handoff(nxt)
+                        settled = False
+                        left = 0
+                    elif grants:
+                        left = run_budget(view, me)
+                if (irqs and kind != _IRQ and (replay or not _in_interrupt())
+                        and irq_due(view, me)):
+                    deliver()
+            return point
+        return make
+
+    def _free_points(self, me):
+        """CPU ``me``'s yield points in free mode (``make`` as ``_serial_points``).
+
+        This CPU holds the ticket between yield points; at each one it records the
+        step, then lets go so another CPU can run first.  With a core for every
+        CPU a waiting CPU polls the ticket (TICKET_POLL_ROUNDS non-blocking tries)
+        before it sleeps on it: it takes the ticket in the gap between a release
+        and the holder's next acquire, and a release wakes nobody (no futex
+        wake-up per step)."""
+        meta, trace, max_steps = self.meta, self.trace, self.max_steps
+        sample, sample_mask = self.sample, self.sample_mask
+        state = self.view.state
+        ticket, gate = self.ticket, self.gate
+        release, acquire = ticket.release, ticket.acquire
+        rounds = TICKET_POLL_ROUNDS if self.poll else 0      # adapted (adapt_poll)
+        track, deadlock = self._track, self._deadlock
+        tag = me << 8
+        # settled at: the step after this CPU's last one, if that step showed it RUNNABLE
+        # with no spins counted -- true still if no other CPU took the ticket since.
+        settled_at = -1
+
+        def make(fixed):
+            def point(kind_name=None, obj=None, *_):
+                nonlocal rounds, settled_at
+                if self.cpu is None:
+                    return                   # after cpu_done: no more steps
+                if fixed is None:
+                    kind = _CODE.get(kind_name, _OTHER)
+                else:
+                    kind, obj = fixed, None
+                step = meta[META_STEP] + 1
+                meta[META_STEP] = step
+                if step <= max_steps:
+                    trace[step - 1] = tag | kind
+                else:
+                    meta[META_TRUNC] = 1
+                if not step & sample_mask:
+                    sample(step)
+                if kind in _TRACKED:
+                    if track(me, kind, obj):
+                        deadlock(ticket)
+                elif step != settled_at or kind in _POLLING:   # another CPU ran since
+                    track(me, kind, obj)             # our last step, or a busy-wait's poll
+                    settled_at = -1 if kind in _POLLING else step + 1
+                else:
+                    settled_at = step + 1
+                release()
+                if kind == _WAIT:
+                    time.sleep(0.0005)           # a barrier: others have real work to do
+                elif kind == _SPIN or kind == _RELAX:
+                    os.sched_yield()             # let the lock holder (the flag's writer) go first
+                if not acquire(False):
+                    if rounds:
+                        for _ in range(rounds):
+                            if acquire(False):
+                                rounds = adapt_poll(rounds, TICKET_POLL_ROUNDS, True)
+                                break
+                        else:
+                            rounds = adapt_poll(rounds, TICKET_POLL_ROUNDS, False)
+                            acquire()
+                    else:
+                        acquire()
+                if meta[META_STOP]:
+                    release()
+                    raise SchedStop()
+                if gate is not None and gate.pending:
+                    gate.deliver_held()          # interrupts land at yield points only
+            return point
+        return make
 
     def _track(self, me, kind, obj):
         """Who is spinning (on which lock), in both modes alike so a replay sees the
@@ -261,33 +460,6 @@ class SchedEngine:
         relax can go on)."""
         state, wait = self.view.state, self.wait
         return all(state[c] != RUNNABLE or wait[c] == RELAXING for c in range(self.ncpus))
-
-    def yield_point(self, kind_name, obj=None):
-        me = self.cpu
-        if me is None:
-            return
-        kind = KIND_CODE.get(_AS.get(kind_name, kind_name), _OTHER)
-        if not self.serialised:
-            self._free_point(me, kind, obj)
-            return
-        if self.meta[META_STOP]:
-            raise SchedStop()
-        step = self._record(me, kind)
-        if self.replay:
-            self._check(step, me, kind)
-        view = self.view
-        if obj is not None or self.obj_set:           # only this CPU writes its slot
-            key = obj_key(obj)
-            view.obj[me] = key
-            self.obj_set = key != 0
-        if self._track(me, kind, obj):
-            self._deadlock()
-        nxt = self.strategy.next_cpu(view, me, kind)
-        if nxt != me:
-            self._handoff(nxt)
-        if (self.deliver_irq is not None and kind != _IRQ and (self.replay or not _in_interrupt())
-                and self.strategy.irq_due(view, me)):
-            self.deliver_irq()
 
     def _check(self, step, me, kind):
         """Replaying: the recorded CPU must reach the recorded kind of step here;

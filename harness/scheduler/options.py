@@ -22,7 +22,7 @@ reclaim): per-CPU section entry and exit, the SLUB tid window, mailbox
 operations, the top of every workload iteration, and every hardirq.
 """
 
-from kernel_model import spinlock
+from kernel_model import debug, spinlock
 
 from harness import scheduler
 from harness.scheduler import engine as _engine
@@ -194,7 +194,12 @@ def make_engine(opts, node, seed, ncpus):
 
 
 def attach(engine, hooks):
-    """In a CPU, after its hooks are built: the extra yield points go through them."""
+    """In a CPU, after ``engine.start``: the yield points go through its debug hooks.
+
+    Besides the model's own (``yield_point``), the per-CPU section entry and exit
+    and the SLUB tid window are yield points.  A hook no checker listens to (the
+    model's no-op) becomes a direct call of the engine's yield point with the
+    kind bound; one a checker listens to calls the checker first."""
     yp = engine.yield_point
     own = hooks.__dict__.get("yield_point")
     if own is None:
@@ -207,10 +212,13 @@ def attach(engine, hooks):
     for name, kind in (("percpu_enter", "percpu_enter"), ("percpu_exit", "percpu_exit"),
                        ("slab_tid_window", "slab")):
         old = getattr(hooks, name)
+        if name not in hooks.__dict__ and getattr(type(hooks), name) is getattr(debug.DebugHooks, name):
+            setattr(hooks, name, engine.point_hook(kind))
+            continue
 
-        def wrapped(*args, _old=old, _kind=kind, **kw):
+        def wrapped(*args, _old=old, _point=engine.point_hook(kind), **kw):
             result = _old(*args, **kw)
-            yp(_kind)
+            _point()
             return result
         setattr(hooks, name, wrapped)
 

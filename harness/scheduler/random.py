@@ -12,7 +12,7 @@ countdown, so switches land there more often: that is where a
 read-modify-write splits (weights 1 and 2 found fewer of the catalogue's races).
 """
 
-from .base import KIND_CODE, SPINNING, Option, Stream, Strategy, geometric, probability
+from .base import KIND_CODE, SPINNING, YIELD_KINDS, Option, Stream, Strategy, geometric, probability
 
 _ACCESS, _RELAX = KIND_CODE["access"], KIND_CODE["relax"]
 ACCESS_WEIGHT = 4      # a shared memory access counts as this many yield points: races live there
@@ -20,6 +20,8 @@ ACCESS_WEIGHT = 4      # a shared memory access counts as this many yield points
 
 class RandomScheduler(Strategy):
     name = "random"
+    grants_runs = True           # the countdown: steps that only count it down need no call
+    KIND_WEIGHTS = tuple(ACCESS_WEIGHT if k == _ACCESS else 1 for k in range(len(YIELD_KINDS)))
     OPTIONS = (Option("switch_prob", probability, 1 / 32,
                       "P(switch to another CPU) per yield point (default 1/32)"),)
 
@@ -46,3 +48,9 @@ class RandomScheduler(Strategy):
         self.countdown = geometric(self.rng, self.switch_prob)
         others = [c for c in view.runnable() if c != current]
         return self.rng.choice(others) if others else current
+
+    def run_budget(self, view, cpu):
+        return self.countdown        # a plain step of weight w < countdown keeps the CPU
+
+    def spend(self, units):
+        self.countdown -= units

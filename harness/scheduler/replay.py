@@ -22,6 +22,7 @@ class Divergence(BaseException):
 class ReplayScheduler(Strategy):
     name = "replay"
     follows_trace = True
+    irq_possible = True              # wherever the trace shows one
     OPTIONS = (Option("trace_steps", list, (), "the recorded [(cpu, kind code)] (step 1 first)",
                       cli=False),)
 
@@ -61,6 +62,7 @@ class GuidedScheduler(Strategy):
     CPU that cannot run, the current CPU goes on until it finishes, spins or waits."""
 
     name = "guided"
+    irq_possible = True              # wherever the plan shows one
     OPTIONS = (Option("trace_steps", list, (), "the candidate [(cpu, kind code)] (step 1 first)",
                       cli=False),)
 

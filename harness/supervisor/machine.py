@@ -325,7 +325,8 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs, sampler=Non
     """Watch the CPUs until every one is gone; ``sampler``: none/free runs, sampled here
     every interval of wall time (serialised runs sample in the token holder)."""
     sc, node = result.scenario, plan.node
-    ctl, phase, beat = node.arena.v["run_ctl"], node.arena.v["cpu_phase"], node.arena.v["cpu_beat"]
+    ctl = node.arena.v["run_ctl"]
+    phase, beat = C.percpu_words(node.arena, "cpu_phase"), C.percpu_words(node.arena, "cpu_beat")
     n = sc.cpus
     if len(procs) < n:                        # a stop request came while the CPUs were forked
         result.interrupted = signals.requested()
@@ -392,7 +393,7 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs, sampler=Non
                 continue
             reaped.add(cpu)
             _kill_cpu(p.pid)                    # what its workload started goes with it
-            doing = C.doing_text(node.arena.v['cpu_doing'][cpu])
+            doing = C.doing_text(C.percpu_words(node.arena, 'cpu_doing')[cpu])
             if p.exitcode < 0 and cpu not in dog.fired and not ctl[C.CTL_ABORT]:
                 sig = signal.Signals(-p.exitcode).name
                 result.failures.append(_fail(
@@ -441,7 +442,7 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs, sampler=Non
                 if not cause_known:
                     result.failures.append(_fail(
                         "timeout", cpu, f"CPU {cpu} did not finish in time after the run was "
-                        f"stopped; killed while doing {C.doing_text(node.arena.v['cpu_doing'][cpu])}"))
+                        f"stopped; killed while doing {C.doing_text(C.percpu_words(node.arena, 'cpu_doing')[cpu])}"))
                 _kill_cpu(procs[cpu].pid)
             for p in procs:
                 p.join(5)
@@ -456,7 +457,7 @@ def _monitor(result, plan, procs, rfds, progress, grace, side, bufs, sampler=Non
 
 def _soft_lockup(result, node, proc, cpu, secs, side, rfd, bufs):
     """The kernel's soft-lockup report: a violation (exit 1) with the CPU's own stack."""
-    doing = C.doing_text(node.arena.v["cpu_doing"][cpu])
+    doing = C.doing_text(C.percpu_words(node.arena, "cpu_doing")[cpu])
     try:
         os.kill(proc.pid, signal.SIGUSR2)
     except ProcessLookupError:

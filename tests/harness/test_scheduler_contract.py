@@ -13,7 +13,8 @@ from harness.scheduler.dfs import format_schedule, parse_schedule
 
 def test_every_registered_strategy_has_the_whole_contract():
     hooks = [n for n, v in vars(base.Scheduler).items() if callable(v) and not n.startswith("_")]
-    assert set(hooks) == {"new_execution", "on_token", "next_cpu", "irq_due", "check", "expect"}
+    assert set(hooks) == {"new_execution", "on_token", "next_cpu", "irq_due", "check", "expect",
+                          "run_budget", "spend"}
     for name, cls in scheduler.REGISTRY.items():
         assert cls.name == name and issubclass(cls, base.Strategy)
         for hook in hooks:
@@ -28,7 +29,8 @@ def test_the_engine_calls_only_the_contract_and_never_probes():
             for part in line.split("strategy.")[1:]:
                 called.add(part.split("(")[0].split(" ")[0].strip(")").strip(","))
     contract = {"new_execution", "on_token", "next_cpu", "irq_due", "check", "expect",
-                "serialised", "follows_trace"}
+                "serialised", "follows_trace", "irq_possible", "grants_runs", "KIND_WEIGHTS",
+                "run_budget", "spend"}
     assert called and called <= contract, called - contract
     assert "getattr(strategy" not in src and "getattr(self.strategy" not in src
     assert "except TypeError" not in src

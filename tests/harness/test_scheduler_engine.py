@@ -127,3 +127,56 @@ def test_abba_deadlock_is_reported_not_hung():
             return
         assert codes == [0, 0]
     pytest.fail("random never drove AB-BA into the deadlock in 30 seeds")
+
+
+def test_a_granted_run_asks_the_strategy_once_per_countdown_not_per_step():
+    strategy = make("random", switch_prob=0.05)
+    asked = strategy.next_cpu
+    calls = []
+
+    def counting(view, current, kind):
+        calls.append(kind)
+        return asked(view, current, kind)
+    strategy.next_cpu = counting
+    old = context.this_cpu
+    with km.boot(total="16M", nr_cpus=1, extra_sections=eng_mod.arena_sections(1, 1 << 12)) as node:
+        try:
+            context.set_this_cpu(context.CPU(0))
+            engine = SchedEngine(node, strategy, 1, 1)
+            engine.start(0)
+            for _ in range(400):
+                engine.yield_point("iter")
+            assert len(engine.steps()) == 400
+            engine.cpu_done()
+        finally:
+            context.set_this_cpu(old)
+    assert 2 <= len(calls) <= 100        # about one call per countdown (mean 20 steps)
+
+
+def test_a_granted_run_decides_exactly_as_asking_at_every_step(monkeypatch):
+    """Switches, spins, shared accesses (weight 4) and hardirqs: the same trace, whether
+    the engine counts a granted run down or asks the strategy at every step."""
+    import dataclasses
+    from harness import scenario
+    from harness.scheduler import options as scheduling
+    from harness.scheduler.random import RandomScheduler
+    from harness.supervisor import machine
+    runs = []
+    for grants in (True, False):
+        monkeypatch.setattr(RandomScheduler, "grants_runs", grants)
+        for name in ("bugs/race_percpu_lost", "bugs/lock_abba"):
+            sc = dataclasses.replace(scenario.resolve(name), ops=20, duration=None)
+            res = machine.run(sc, 2, sched=scheduling.options_for("random", sc))
+            runs.append((res.sched["hash"], res.steps))
+    assert runs[:2] == runs[2:] and all(len(steps) > 50 for _, steps in runs)
+
+
+def test_polling_for_the_token_backs_off_when_it_fails_and_grows_when_it_wins():
+    top = eng_mod.POLL_ROUNDS
+    rounds = top
+    for _ in range(40):                       # the holder never comes while we poll
+        rounds = eng_mod.adapt_poll(rounds, top, False)
+    assert rounds == eng_mod.MIN_POLL_ROUNDS  # never 0: a later win can grow it again
+    for _ in range(40):
+        rounds = eng_mod.adapt_poll(rounds, top, True)
+    assert rounds == top
