@@ -32,7 +32,7 @@ class RandomScheduler(Strategy):
 
     def on_token(self, view, cpu):
         super().on_token(view, cpu)
-        self.rng = self.switch.random(view.step, cpu)
+        self.rng = self.switch.sequence(view.step, cpu)
         self.countdown = geometric(self.rng, self.switch_prob)
 
     def next_cpu(self, view, current, kind):
