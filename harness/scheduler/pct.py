@@ -29,6 +29,17 @@ and count towards k.  The drops below the initial priorities -- change points
 and yields alike -- take 0, -1, -2, ... from a shared counter
 (``view.count[1]``), so the latest drop is the lowest.
 
+Interrupts are threads too (when the scenario has any): CPU c's hardirq
+source gets an initial priority among the CPUs', and the handler runs at a
+yield point of c (process context) whenever the source's priority is above
+c's.  Having fired, the source drops below every priority so far, like a
+yield, until c itself drops below it again -- at a change point of c or a
+cpu_relax().  So the d - 1 change points also choose where interrupts land,
+instead of a coin flipped at every step, and a step of a CPU whose interrupt
+could come has a choice (counted in k) even when it runs alone.  The
+sources' priorities are kept by each CPU's process for its own source (only
+that CPU's steps change it); drops take the same shared counter.
+
 Invariants: priorities are distinct at all times; they live in ``view.prio``
 (shared memory), so every CPU process sees the drops made by the others.
 A spinning CPU cannot make progress: the highest-priority CPU that is not
@@ -59,17 +70,19 @@ class PctScheduler(Strategy):
         super().new_execution(seed, view)
         rng = Stream(seed, "pct").random()
         ncpus = view.ncpus
-        prios = list(range(self.depth, self.depth + ncpus))
+        threads = ncpus * 2 if self.irq_rate > 0 else ncpus    # each CPU's hardirq source
+        prios = list(range(self.depth, self.depth + threads))
         rng.shuffle(prios)
         for c in range(ncpus):
             view.prio[c] = prios[c]
-        self.initial = prios
+        self.initial = prios[:ncpus]
+        self.irq_prio = prios[ncpus:]
         points = rng.sample(range(1, self.k + 1), min(self.depth - 1, self.k))
         self.change_points = {step: i for i, step in enumerate(sorted(points))}
 
     def next_cpu(self, view, current, kind):
         i = None
-        if has_choice(view.state):
+        if self.irq_prio or has_choice(view.state):
             view.count[0] += 1
             i = self.change_points.get(view.count[0])
         if i is not None or kind == _RELAX:
@@ -80,6 +93,15 @@ class PctScheduler(Strategy):
         if not view.runnable():
             return current
         return max(self.live_choice(view, current), key=lambda c: view.prio[c])
+
+    def irq_due(self, view, cpu):
+        """Deliver CPU ``cpu``'s hardirq here if its source outranks the CPU; then the
+        source drops below every priority so far."""
+        if not self.irq_prio or self.irq_prio[cpu] < view.prio[cpu]:
+            return False
+        self.irq_prio[cpu] = -view.count[1]
+        view.count[1] += 1
+        return True
 
     def bound(self, ncpus):
         """The ASPLOS 2010 lower bound on finding a depth-d bug in one run."""

@@ -65,9 +65,12 @@ def failed(result, kind=None):
     return result.exit_code == 1
 
 
-def live_steps(steps, ncpus):
-    """PCT's k: the decisions of a run that had a choice (two or more CPUs could run),
-    counted as ``pct`` counts them: at the start and after each step but the last."""
+def live_steps(steps, ncpus, irqs=False):
+    """PCT's k: the decisions of a run that had a choice (two or more CPUs could run,
+    or, ``irqs``, a CPU's interrupt could come: every step), counted as ``pct``
+    counts them: at the start and after each step but the last."""
+    if irqs:
+        return len(steps)
     return sum(1 for st in states_along(steps, ncpus)[:len(steps)] if has_choice(st))
 
 
@@ -141,7 +144,7 @@ class PctExplorer(Explorer):
         return scheduling.options_for("pct", self.scenario, steps=k, depth=depth, **self.params)
 
     def record(self, execution, result):
-        k = live_steps(result.steps, self.scenario.cpus)
+        k = live_steps(result.steps, self.scenario.cpus, bool(self.scenario.irq_rate))
         if k > 0:
             self.measured = max(self.measured or 0, k)
 

@@ -90,3 +90,31 @@ def test_dfs_yields_at_a_relax_and_a_switch_there_is_no_preemption():
     costs = dict(children((), steps, 3))
     assert costs[((1, 2),)] == 0          # CPU 1 yielded: running CPU 2 instead is free
     assert costs[((2, 2),)] == 1          # CPU 0 could go on: a preemption
+
+
+def test_pct_interrupts_are_threads_that_fire_when_they_outrank_their_cpu():
+    """A hardirq source has a PCT priority: it fires at a yield point of its CPU when
+    above the CPU's, then drops below everything until the CPU drops again."""
+    fired_first = 0
+    for seed in range(20):
+        pct = make("pct", irq_rate=0.01, depth=3, steps=50)
+        view = SchedView(1)
+        pct.new_execution(seed, view)
+        first = pct.irq_due(view, 0)
+        fired_first += first
+        assert not pct.irq_due(view, 0)                 # fired or not, nothing changed: no more
+        pct.next_cpu(view, 0, ITER)
+        assert not pct.irq_due(view, 0)
+        assert view.count[0] == 1                       # one CPU, but its irq could come: a choice
+        pct.next_cpu(view, 0, RELAX)                    # the CPU drops below the source
+        assert pct.irq_due(view, 0)
+        assert not pct.irq_due(view, 0)
+    assert 0 < fired_first < 20                         # the initial order is the seed's
+
+
+def test_pct_without_interrupts_never_delivers_one():
+    pct = make("pct", irq_rate=0.0, depth=3, steps=50)
+    view = SchedView(1)
+    pct.new_execution(1, view)
+    pct.next_cpu(view, 0, RELAX)
+    assert not pct.irq_due(view, 0) and view.count[0] == 0
