@@ -140,7 +140,10 @@ class DeadlockChecker(Checker):
 
     def lock_release(self, lock):
         held = self.held
-        for i in range(len(held) - 1, -1, -1):
+        if held and held[-1][0].id == lock.id:     # the last taken, nearly always
+            self.releasing = held.pop()
+            return
+        for i in range(len(held) - 2, -1, -1):
             if held[i][0].id == lock.id:
                 self.releasing = held.pop(i)     # until its owner word is cleared
                 return
