@@ -61,6 +61,8 @@ from .base import Checker
 USED_IN_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_HARDIRQ, ENABLED_SOFTIRQ = 1, 2, 4, 8
 _CTX_LEVEL = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_OFFSET
 _USAGE_BITS = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_MASK
+_HARD_NMI = context.HARDIRQ_MASK | context.NMI_MASK          # (_mark_usage runs at every lock)
+_SOFTIRQ_OFFSET, _SOFTIRQ_MASK = context.SOFTIRQ_OFFSET, context.SOFTIRQ_MASK
 _STATE_NAME = {USED_IN_HARDIRQ: "IN-HARDIRQ-W", USED_IN_SOFTIRQ: "IN-SOFTIRQ-W",
                ENABLED_HARDIRQ: "HARDIRQ-ON-W", ENABLED_SOFTIRQ: "SOFTIRQ-ON-W"}
 _EMBEDDED = re.compile(r"\[(0x[0-9a-f]+)\]$")
@@ -340,13 +342,13 @@ class LockdepChecker(Checker):
         pc = cpu.preempt_count
         new = 0
         if not trylock:
-            if pc & (context.HARDIRQ_MASK | context.NMI_MASK):
+            if pc & _HARD_NMI:
                 new |= USED_IN_HARDIRQ
-            elif pc & context.SOFTIRQ_OFFSET:
+            elif pc & _SOFTIRQ_OFFSET:
                 new |= USED_IN_SOFTIRQ
-        if not cpu.irqs_off and not pc & (context.HARDIRQ_MASK | context.NMI_MASK):
+        if not cpu.irqs_off and not pc & _HARD_NMI:
             new |= ENABLED_HARDIRQ
-            if not pc & context.SOFTIRQ_MASK:
+            if not pc & _SOFTIRQ_MASK:
                 new |= ENABLED_SOFTIRQ
         cls = lock.cls
         old = self.usage[cls]

@@ -248,3 +248,39 @@ def test_every_kind_is_explained():
     for name in KINDS:
         text = explain(name)
         assert "kernel report:" in text and "How to fix it:" in text
+
+
+def test_a_hook_two_checkers_define_calls_both_in_order_and_keeps_the_last_truthy_answer():
+    """The fan-out is made with the hook's own parameters: positional and keyword calls
+    and the default of an optional parameter reach every checker; a checker that leaves
+    an optional parameter out still works (it gets the generic caller)."""
+    from harness.checkers.base import CheckerHooks, ViolationSink
+
+    calls = []
+
+    class A(checkers.Checker):
+        name = "a"
+
+        def might_sleep(self, where, gfp=None):
+            calls.append(("a", where, gfp))
+            return "from a"
+
+        def yield_point(self, kind, obj=None):
+            calls.append(("a", kind, obj))
+
+    class B(checkers.Checker):
+        name = "b"
+
+        def might_sleep(self, where, gfp=None):
+            calls.append(("b", where, gfp))
+            return 0
+
+        def yield_point(self, kind):                  # leaves out the optional obj
+            calls.append(("b", kind))
+
+    hooks = CheckerHooks([A(), B()], ViolationSink())
+    assert hooks.might_sleep("here") == "from a"
+    assert hooks.might_sleep("there", gfp=3) == "from a"
+    hooks.yield_point("spin")
+    assert calls == [("a", "here", None), ("b", "here", None), ("a", "there", 3),
+                     ("b", "there", 3), ("a", "spin", None), ("b", "spin")]
