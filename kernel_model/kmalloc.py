@@ -21,7 +21,7 @@ out of bounds though the pages are mapped.
 No arena sections of its own: the caches are ordinary kmem_caches.
 """
 
-from . import debug, page_alloc, slab_debug
+from . import debug, page_alloc, pgdat as pgdat_mod, slab_debug
 from . import slab_common as sc
 from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_ZERO, GFP_SLAB_BUG_MASK)
 
@@ -106,8 +106,12 @@ def kmalloc(size, gfp):
     """Allocate ``size`` bytes; the address, ZERO_SIZE_PTR for 0, None on failure.
 
     __do_kmalloc_node: the fast path of every allocator starts here, so
-    kmalloc_slab() and kmalloc_type() are inlined (static inlines in the kernel)."""
-    st = sc.slab_state()
+    kmalloc_slab() and kmalloc_type() are inlined (static inlines in the kernel), and
+    so is slab_state() for this process's node (it raises the clear error)."""
+    node = pgdat_mod._current
+    st = node.slab if node is not None else None
+    if st is None:
+        st = sc.slab_state()
     if size > st.kmalloc_max_cache:
         return __kmalloc_large_node(st, size, gfp)
     if not size:
@@ -155,7 +159,10 @@ def kfree(addr):
     """Free what kmalloc returned; None and ZERO_SIZE_PTR are no-ops."""
     if addr is None or addr <= ZERO_SIZE_PTR:
         return
-    st = sc.slab_state()
+    node = pgdat_mod._current                          # slab_state(), inlined as in kmalloc
+    st = node.slab if node is not None else None
+    if st is None:
+        st = sc.slab_state()
     node = st.pgdat
     head = sc.virt_to_slab(node, addr)
     if head is not None:

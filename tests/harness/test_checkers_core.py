@@ -284,3 +284,19 @@ def test_a_hook_two_checkers_define_calls_both_in_order_and_keeps_the_last_truth
     hooks.yield_point("spin")
     assert calls == [("a", "here", None), ("b", "here", None), ("a", "there", 3),
                      ("b", "there", 3), ("a", "spin", None), ("b", "spin")]
+
+
+def test_checkers_that_listen_off_the_fast_paths_leave_the_static_key_off(debug_hooks):
+    """debug.fast_hooks with the harness's hooks: none for checkers = [] and for checkers
+    with no fast-path hook (memory, kmemleak); set as soon as one listens (sleep)."""
+    from harness.checkers.base import CheckerHooks, ViolationSink
+    from kernel_model import debug
+
+    with km.boot(total="32M", page_data=True) as node:
+        debug_hooks(CheckerHooks([], ViolationSink()))
+        assert debug.fast_hooks is None
+        quiet = [checkers.REGISTRY[n](None, node) for n in ("memory", "kmemleak")]
+        debug_hooks(CheckerHooks(quiet, ViolationSink()))
+        assert debug.fast_hooks is None
+        h = debug_hooks(CheckerHooks([checkers.REGISTRY["sleep"](None, node)], ViolationSink()))
+        assert debug.fast_hooks is h

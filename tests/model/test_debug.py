@@ -6,8 +6,6 @@ patching an attribute of the installed object."""
 import kernel_model as km
 from kernel_model import debug
 
-from harness.checkers import CheckerHooks, ViolationSink
-
 
 class _LocksOnly(debug.DebugHooks):
     def __init__(self):
@@ -25,10 +23,8 @@ class _AllocWatcher(debug.DebugHooks):
         self.seen.append((cache_name, addr, size))
 
 
-def test_default_hooks_and_an_empty_checker_set_leave_the_key_off(debug_hooks):
+def test_default_hooks_and_hooks_off_the_fast_paths_leave_the_key_off(debug_hooks):
     debug_hooks(debug.DebugHooks())
-    assert debug.fast_hooks is None
-    debug_hooks(CheckerHooks([], ViolationSink()))         # checkers = []: the same
     assert debug.fast_hooks is None
     lk = debug_hooks(_LocksOnly())                         # listens, but not on a fast path
     assert debug.fast_hooks is None and debug.listens(lk, {"lock_acquire"})
