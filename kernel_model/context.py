@@ -14,6 +14,16 @@ in the same process and sees the count the interrupted code left, exactly as
 on a real CPU.  The mechanism that masks interrupts belongs to the harness; the
 model drives it through ``IrqChip`` (the default one only keeps the flag, which
 is right for single-process use and tests).
+
+Interrupt masking is soft by default, as powerpc's arch_local_irq_save
+(arch/powerpc/include/asm/hw_irq.h): local_irq_save() only sets
+``cpu.irqs_off``; an interrupt that arrives meanwhile is noted in
+``cpu.irq_happened`` (the PACA field of that name) by the chip and replayed
+by ``chip.enable()`` when local_irq_restore() unmasks.  So a save/restore
+pair calls into the chip only when an interrupt did arrive, or when the chip
+masks for real (``IrqChip.masks``: then disable()/enable() run at every
+transition, as before).  The allocator fast paths mask interrupts around
+every emulated cmpxchg: this keeps that cost to two flag writes.
 """
 
 PREEMPT_OFFSET = 1 << 0
@@ -33,7 +43,13 @@ CTX_NAMES = ("process", "softirq", "hardirq", "nmi")
 
 
 class IrqChip:
-    """How interrupts are really masked on this CPU; the harness replaces it."""
+    """How interrupts are really masked on this CPU; the harness replaces it.
+
+    ``masks``: False (soft masking) -- disable() is never called and enable() only
+    when ``cpu.irq_happened`` says an interrupt is waiting; True -- the chip
+    masks the source itself, and both run at every irqs-off/on transition."""
+
+    masks = False
 
     def disable(self):
         pass
@@ -48,12 +64,13 @@ class IrqChip:
 class CPU:
     """Per-CPU execution state that lives in the CPU's own process."""
 
-    __slots__ = ("id", "preempt_count", "irqs_off", "chip", "comm", "pid", "seq")
+    __slots__ = ("id", "preempt_count", "irqs_off", "irq_happened", "chip", "comm", "pid", "seq")
 
     def __init__(self, cpu_id=0, chip=None, comm="swapper", pid=0):
         self.id = cpu_id
         self.preempt_count = 0
         self.irqs_off = False
+        self.irq_happened = False  # an interrupt arrived while masked: replay at unmask
         self.chip = chip or IrqChip()
         self.comm = comm
         self.pid = pid
@@ -144,14 +161,16 @@ def local_irq_disable():
     cpu = this_cpu
     if not cpu.irqs_off:
         cpu.irqs_off = True
-        cpu.chip.disable()
+        if cpu.chip.masks:
+            cpu.chip.disable()
 
 
 def local_irq_enable():
     cpu = this_cpu
     if cpu.irqs_off:
         cpu.irqs_off = False
-        cpu.chip.enable()
+        if cpu.irq_happened or cpu.chip.masks:
+            cpu.chip.enable()
 
 
 def local_irq_save():
@@ -160,7 +179,8 @@ def local_irq_save():
     flags = cpu.irqs_off
     if not flags:
         cpu.irqs_off = True
-        cpu.chip.disable()
+        if cpu.chip.masks:
+            cpu.chip.disable()
     return flags
 
 
@@ -168,7 +188,8 @@ def local_irq_restore(flags):
     cpu = this_cpu
     if not flags and cpu.irqs_off:
         cpu.irqs_off = False
-        cpu.chip.enable()
+        if cpu.irq_happened or cpu.chip.masks:     # powerpc: replay what came while masked
+            cpu.chip.enable()
 
 
 def local_bh_disable():

@@ -9,6 +9,16 @@ silent: a self-deadlock raises ``SelfDeadlock`` instead of hanging, and
 
 Hooks receive plain values (pfn, address, lock id, gfp, cpu id) so a checker
 can record them without touching the model's objects.
+
+The allocator fast paths (kmalloc/kfree and kmem_cache_alloc/free of every
+slab allocator) run millions of times a run; most runs install no checker
+that listens to their hooks.  ``fast_hooks`` is their static key (the
+kernel's ``static_branch_unlikely``): None while every hook of
+``FAST_PATH_HOOKS`` is the no-op default, else the installed hooks.  A fast
+path reads it once and skips its hook calls when it is None; anything else
+calls ``hooks.<event>`` as always.  It follows ``install()`` and any later
+assignment to (or deletion of) a hook attribute of the installed object,
+so a test that patches ``debug.hooks.slab_alloc`` is heard.
 """
 
 from collections import deque
@@ -28,6 +38,16 @@ class SelfDeadlock(KernelBug):
 
 class DebugHooks:
     """No-op hooks: subclass and override what a checker needs."""
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name in FAST_PATH_HOOKS and self is hooks:
+            _update_fast_hooks()
+
+    def __delattr__(self, name):
+        object.__delattr__(self, name)
+        if name in FAST_PATH_HOOKS and self is hooks:
+            _update_fast_hooks()
 
     # context
     def might_sleep(self, where, gfp=None):
@@ -172,14 +192,36 @@ class DebugHooks:
         printk(text)
 
 
+# The hooks the slab fast paths call (slub.py, slab_common.py, kmalloc.py): skipped
+# while none of them does anything (``fast_hooks`` is None).
+FAST_PATH_HOOKS = frozenset(("might_sleep", "should_failslab", "percpu_enter", "percpu_exit",
+                             "slab_tid_window", "slab_alloc", "slab_free"))
+
 hooks = DebugHooks()
+fast_hooks = None          # ``hooks`` if any FAST_PATH_HOOKS hook of it is not the no-op
 dmesg = deque(maxlen=1000)
+
+
+def listens(h, names=FAST_PATH_HOOKS):
+    """True if hooks object ``h`` does something on one of the hooks ``names``
+    (an override of the class, or an attribute set on the instance)."""
+    for name in names:
+        f = getattr(h, name)
+        if getattr(f, "__func__", f) is not getattr(DebugHooks, name):
+            return True
+    return False
+
+
+def _update_fast_hooks():
+    global fast_hooks
+    fast_hooks = hooks if listens(hooks) else None
 
 
 def install(new_hooks):
     """Install checker hooks for this process; returns the previous ones."""
     global hooks
     old, hooks = hooks, new_hooks
+    _update_fast_hooks()
     return old
 
 

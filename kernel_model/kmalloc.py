@@ -21,7 +21,7 @@ out of bounds though the pages are mapped.
 No arena sections of its own: the caches are ordinary kmem_caches.
 """
 
-from . import debug, page_alloc, slab_debug
+from . import debug, page_alloc, pgdat as pgdat_mod, slab_debug
 from . import slab_common as sc
 from .gfp import (__GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_ZERO, GFP_SLAB_BUG_MASK)
 
@@ -49,11 +49,24 @@ def kmalloc_size(index):
     return {1: 96, 2: 192}.get(index, 1 << index)
 
 
+# mm/slab_common.c kmalloc_size_index[]: the index of sizes up to 192, by
+# size_index_elem(size) = (size - 1) / 8 (kmalloc-96 and kmalloc-192 in between
+# the powers of two); larger sizes are fls(size - 1).
+kmalloc_size_index = tuple(kmalloc_index(8 * (i + 1)) for i in range(24))
+
+
+def kmalloc_type(gfp):
+    return KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL
+
+
 def create_kmalloc_caches(state):
     """Boot: every size class, normal and DMA (the kernel's create_kmalloc_caches)."""
     node = state.pgdat
     high = node.page_shift + 1
     state.kmalloc_max_cache = 1 << high        # KMALLOC_MAX_CACHE_SIZE (SLAB's off-slab sizing reads it)
+    # kmalloc_caches[type][index] of the kernel (one kmem_buckets per type); the
+    # (type, index) dict state.kmalloc_caches names the same caches
+    state.kmalloc_buckets = [[None] * (high + 1) for _ in (KMALLOC_NORMAL, KMALLOC_DMA)]
     for typ, prefix, extra in ((KMALLOC_NORMAL, "kmalloc-", 0), (KMALLOC_DMA, "dma-kmalloc-",
                                                                   sc.SLAB_CACHE_DMA)):
         for idx in [KMALLOC_SHIFT_LOW, 1, 2] + list(range(KMALLOC_SHIFT_LOW + 1, high + 1)):
@@ -66,11 +79,13 @@ def create_kmalloc_caches(state):
             s = sc.kmem_cache_create(prefix + label, size, size & -size,
                                      sc.SLAB_KMALLOC | extra, pgdat=node)
             state.kmalloc_caches[(typ, idx)] = s
+            state.kmalloc_buckets[typ][idx] = s
 
 
 def kmalloc_slab(state, size, gfp):
-    typ = KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL
-    return state.kmalloc_caches[(typ, kmalloc_index(size))]
+    """mm/slab.h kmalloc_slab(): the kmalloc cache of ``size`` (1..KMALLOC_MAX_CACHE_SIZE)."""
+    index = kmalloc_size_index[(size - 1) >> 3] if size <= 192 else (size - 1).bit_length()
+    return state.kmalloc_buckets[kmalloc_type(gfp)][index]
 
 
 def __kmalloc_large_node(state, size, gfp, nid=-1):
@@ -88,15 +103,22 @@ def __kmalloc_large_node(state, size, gfp, nid=-1):
 
 
 def kmalloc(size, gfp):
-    """Allocate ``size`` bytes; the address, ZERO_SIZE_PTR for 0, None on failure."""
-    st = sc.slab_state()
+    """Allocate ``size`` bytes; the address, ZERO_SIZE_PTR for 0, None on failure.
+
+    __do_kmalloc_node: the fast path of every allocator starts here, so
+    kmalloc_slab() and kmalloc_type() are inlined (static inlines in the kernel), and
+    so is slab_state() for this process's node (it raises the clear error)."""
+    node = pgdat_mod._current
+    st = node.slab if node is not None else None
+    if st is None:
+        st = sc.slab_state()
     if size > st.kmalloc_max_cache:
         return __kmalloc_large_node(st, size, gfp)
     if not size:
         return ZERO_SIZE_PTR
-    s = st.kmalloc_caches[(KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL,
-                           kmalloc_index(size))]
-    return st.allocator.slab_alloc_node(s, gfp, size) or None
+    s = st.kmalloc_buckets[KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL][
+        kmalloc_size_index[(size - 1) >> 3] if size <= 192 else (size - 1).bit_length()]
+    return st.slab_alloc_node(s, gfp, size) or None
 
 
 def kzalloc(size, gfp):
@@ -118,9 +140,7 @@ def kmalloc_node(size, gfp, node=-1):
     elif not size:
         return ZERO_SIZE_PTR
     else:
-        s = st.kmalloc_caches[(KMALLOC_DMA if gfp & __GFP_DMA else KMALLOC_NORMAL,
-                               kmalloc_index(size))]
-        addr = sc.slab_alloc_node(s, gfp, size, node) or None
+        addr = sc.slab_alloc_node(kmalloc_slab(st, size, gfp), gfp, size, node) or None
     return sc.node_alloc_done("kmalloc_node", st.pgdat, node, addr)
 
 
@@ -138,12 +158,15 @@ def kfree(addr):
     """Free what kmalloc returned; None and ZERO_SIZE_PTR are no-ops."""
     if addr is None or addr <= ZERO_SIZE_PTR:
         return
-    st = sc.slab_state()
+    node = pgdat_mod._current                          # slab_state(), inlined as in kmalloc
+    st = node.slab if node is not None else None
+    if st is None:
+        st = sc.slab_state()
     node = st.pgdat
     head = sc.virt_to_slab(node, addr)
     if head is not None:
-        s = sc.cache_by_id(st, node.mem_map.slab_cache[head] - 1)
-        sc.slab_free(s, head, addr)
+        cid = node.mem_map.slab_cache[head] - 1         # slab->slab_cache
+        sc.slab_free(st.caches[cid] or st.cache_by_id(cid), head, addr)
         return
     hooks = debug.hooks
     hooks.slab_free(None, addr)

@@ -207,7 +207,9 @@ class SlabState:
         if debug_data:
             slab_debug.init(self, pgdat.page_size)
         self.data_q = pgdat.data.cast("Q")     # 8-byte words of page data
-        self.caches = {}                       # id -> kmem_cache (this process)
+        self.caches = [None] * MAX_CACHES      # id -> kmem_cache bound in this process, or None
+        self.slab_alloc_node = allocator.slab_alloc_node     # the allocator's entry points
+        self.do_slab_free = allocator.do_slab_free
         self.site_ids = {}                     # (code, line) -> site id (this process)
         self.quarantine = []                   # this CPU's quarantined (cache, addr)
         self.quarantine_max = 0
@@ -216,8 +218,11 @@ class SlabState:
         self.kmalloc_caches = {}               # (type, index) -> kmem_cache
 
     def cache_by_id(self, cid):
-        """The kmem_cache of an id, rebuilt from its arena row if this CPU lacks it."""
-        s = self.caches.get(cid)
+        """The kmem_cache of an id, rebuilt from its arena row if this CPU lacks it;
+        None for an id no live cache has."""
+        if not 0 <= cid < MAX_CACHES:
+            return None
+        s = self.caches[cid]
         if s is None:
             if not self.kc[cid * KC_NF + KC_ALIVE]:
                 return None
@@ -439,7 +444,7 @@ def kmem_cache_destroy(s):
         debug.hooks.report("kmem-cache-destroy", text)
         return False
     st.kc[s.id * KC_NF + KC_ALIVE] = 0
-    st.caches.pop(s.id, None)
+    st.caches[s.id] = None
     return True
 
 
@@ -461,7 +466,7 @@ def kmalloc_fix_flags(flags):
 # -- entry points shared by SLUB and SLAB ---------------------------------------
 def kmem_cache_alloc(s, gfp):
     """Allocate an object of cache ``s``; its address, or None (NULL)."""
-    return s.state.allocator.slab_alloc_node(s, gfp, s.object_size) or None
+    return s.state.slab_alloc_node(s, gfp, s.object_size) or None
 
 
 def check_node(pgdat, node, what):
@@ -503,7 +508,9 @@ def kmem_cache_zalloc(s, gfp):
 
 def slab_free(s, head, obj):
     """slab_free(): the KASAN/debug hook, the quarantine, then the allocator."""
-    debug.hooks.slab_free(s.name, obj)
+    fh = debug.fast_hooks                  # None: no checker listens (debug.py)
+    if fh is not None:
+        fh.slab_free(s.name, obj)          # slab_free_hook(): KASAN's point
     if s.debug:
         st = s.state
         q = st.quarantine_max > 0
@@ -513,7 +520,7 @@ def slab_free(s, head, obj):
             for s2, o2 in slab_debug.quarantine_put(s, obj):
                 s2.state.allocator.do_slab_free(s2, slab_debug.quarantine_release(s2, o2), o2)
             return
-    s.state.allocator.do_slab_free(s, head, obj)
+    s.state.do_slab_free(s, head, obj)
 
 
 

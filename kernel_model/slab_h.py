@@ -80,9 +80,12 @@ def virt_to_slab(pgdat, addr):
     Every allocator marks a slab the same way: PGTY_slab on the head page,
     slab_cache on every page, page_lru_prev of a tail page = the head pfn.
     """
-    pfn = pgdat.virt_to_pfn(addr)
-    if pfn is None:
+    if addr is None:
         return None
+    off = addr - pgdat.page_offset                 # pgdat.virt_to_pfn(addr), inlined: kfree
+    if off < 0 or off >= pgdat.lowmem_pages << pgdat.page_shift:   # runs it on every free
+        return None
+    pfn = off >> pgdat.page_shift
     mm = pgdat.mem_map
     if mm.type[pfn] == PGTY_slab:
         return pfn
@@ -93,15 +96,15 @@ def virt_to_slab(pgdat, addr):
 
 def slab_state(pgdat=None):
     """The SlabState of ``pgdat`` (default: this process's node)."""
-    node = pgdat or pgdat_mod.current()
+    node = pgdat or pgdat_mod._current
+    st = node.slab if node is not None else None
+    if st is not None:
+        return st
     if node is None:
         raise RuntimeError("no model booted in this process: call kernel_model.boot() first")
-    st = getattr(node, "slab", None)
-    if st is None:
-        default = next(iter(ALLOCATORS))
-        raise NotBootedWith("this model was booted without a slab allocator", "slab", default,
-                            f" (allocators: {', '.join(ALLOCATORS)})")
-    return st
+    default = next(iter(ALLOCATORS))
+    raise NotBootedWith("this model was booted without a slab allocator", "slab", default,
+                        f" (allocators: {', '.join(ALLOCATORS)})")
 
 
 # -- the contract ------------------------------------------------------------------

@@ -750,57 +750,42 @@ def free_to_partial_list(s, pfn, obj):
         discard_slab(s, pfn)
 
 
+# -- the fast paths' transaction --------------------------------------------------------
+# __update_cpu_freelist_fast() is this_cpu_try_cmpxchg_freelist(): (c->freelist,
+# c->tid) from (freelist_old, tid) to (freelist_new, next_tid(tid)) in one step,
+# failing if either changed (an interrupt on this CPU allocated or freed since the
+# fast path read them).  x86 does it with one cmpxchg16b; the model masks
+# interrupts for the compare and the two stores.  It is written out in
+# slab_alloc_node and do_slab_free (they run once per kmalloc and kfree each, and
+# a call costs as much as the transaction): local_irq_save()/local_irq_restore()
+# inlined as context.py does them -- the soft mask is the flag, and the chip is
+# called only to replay an interrupt that arrived meanwhile (cpu.irq_happened).
+# A chip that masks for real (sigmask) is not called for this window: the soft
+# flag alone defers its interrupt just the same.
+
+def _update_cpu_freelist_racy(kcc, c, freelist_old, freelist_new, tid, hooks, what):
+    """The planted bug slub_fastpath_no_irq: compare, then an interrupt window
+    (``slab_tid_window(what + ":cmpxchg")``), then the swap -- not one step."""
+    ok = kcc[c + KCC_TID] == tid and kcc[c + KCC_FREELIST] == freelist_old
+    if ok:
+        if hooks is not None:
+            hooks.slab_tid_window(what + ":cmpxchg", context.this_cpu.id)
+        kcc[c + KCC_FREELIST] = freelist_new
+        kcc[c + KCC_TID] = tid + TID_STEP
+    return ok
+
+
 # -- entry points ---------------------------------------------------------------------
-def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
-    """Allocate one object (on ``node`` if named); returns its address or 0 (NULL)."""
-    cpu = context.this_cpu
-    hooks = debug.hooks
+def slab_pre_alloc_hook(hooks, s, gfp):
+    """might_alloc() and should_failslab(); False: the allocation must fail."""
     if gfp & __GFP_DIRECT_RECLAIM:
         hooks.might_sleep("mm/slub.c:slab_alloc_node", gfp)
-    if hooks.should_failslab(s.name, gfp):
-        return 0
-    if s.locked:
-        obj, pfn = alloc_single(s, gfp, node)
-    else:
-        kcc = s.kcc
-        cid = cpu.id
-        c = s.cpu_base + cid * KCC_NF              # kcc_row(s, cid), inlined
-        c_freelist, c_tid, c_slab = c + KCC_FREELIST, c + KCC_TID, c + KCC_SLAB
-        dq = s.data_q
-        fpb = s.fp_base
-        st0 = s.stat_base + cid * NR_STAT
-        hooks.percpu_enter("slab_alloc_node", cid, "tid")
-        while True:
-            tid = kcc[c_tid]                        # tid = READ_ONCE(c->tid)
-            obj = kcc[c_freelist]                   # object = c->freelist
-            slab = kcc[c_slab]                      # slab = c->slab
-            if not obj or not slab or (node != NUMA_NO_NODE and not node_match(s, slab - 1, node)):
-                hooks.percpu_exit("slab_alloc_node", cid)
-                obj, pfn = __slab_alloc(s, gfp, c, node)
-                break
-            nxt = dq[(obj - fpb) >> 3]              # get_freepointer_safe(s, object)
-            hooks.slab_tid_window("slab_alloc_node", cid)
-            if planted.slub_fastpath_no_irq:       # compare, then swap: not one step
-                ok = kcc[c_tid] == tid and kcc[c_freelist] == obj
-                if ok:
-                    hooks.slab_tid_window("slab_alloc_node:cmpxchg", cid)
-                    kcc[c_freelist] = nxt
-                    kcc[c_tid] = tid + TID_STEP
-            else:                                   # __update_cpu_freelist_fast: one step, irqs masked
-                flags = local_irq_save()
-                ok = kcc[c_tid] == tid and kcc[c_freelist] == obj
-                if ok:
-                    kcc[c_freelist] = nxt
-                    kcc[c_tid] = tid + TID_STEP     # next_tid(tid)
-                local_irq_restore(flags)
-            if ok:
-                hooks.percpu_exit("slab_alloc_node", cid)
-                s.statv[st0 + ALLOC_FASTPATH] += 1
-                pfn = slab - 1
-                break
-            s.statv[st0 + CMPXCHG_DOUBLE_CPU_FAIL] += 1
-    if not obj:
-        return 0
+    return not hooks.should_failslab(s.name, gfp)
+
+
+def slab_post_alloc_hook(s, hooks, gfp, obj, pfn, orig_size):
+    """The object's debug data (and check_object's free pointer check), __GFP_ZERO,
+    then the KASAN-style hook (``hooks`` None: nobody listens)."""
     if s.debug:
         slab_debug.slab_post_alloc_debug(s, pfn, obj, orig_size)
         fp = s.data_q[(obj - s.fp_base) >> 3]        # check_object's free pointer check
@@ -811,7 +796,62 @@ def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
         n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
         off = obj - s.page_offset
         s.pgdat.data[off:off + n] = bytes(n)
-    hooks.slab_alloc(s.name, obj, orig_size, gfp)
+    if hooks is not None:
+        hooks.slab_alloc(s.name, obj, orig_size, gfp)
+
+
+def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
+    """Allocate one object (on ``node`` if named); returns its address or 0 (NULL).
+
+    ``hooks`` is debug.fast_hooks, the fast paths' static key: None when no
+    checker listens, and then no hook is called at all."""
+    hooks = debug.fast_hooks
+    if hooks is not None and not slab_pre_alloc_hook(hooks, s, gfp):
+        return 0
+    if s.locked:
+        obj, pfn = alloc_single(s, gfp, node)
+    else:                                           # __slab_alloc_node
+        cpu = context.this_cpu
+        cid = cpu.id
+        kcc = s.kcc
+        c = s.cpu_base + cid * KCC_NF              # c = raw_cpu_ptr(s->cpu_slab): kcc_row(s, cid)
+        if hooks is not None:
+            hooks.percpu_enter("slab_alloc_node", cid, "tid")
+        while True:
+            tid = kcc[c + KCC_TID]                  # tid = READ_ONCE(c->tid)
+            obj = kcc[c + KCC_FREELIST]             # object = c->freelist
+            slab = kcc[c + KCC_SLAB]                # slab = c->slab
+            if not obj or not slab or (node != NUMA_NO_NODE and not node_match(s, slab - 1, node)):
+                if hooks is not None:
+                    hooks.percpu_exit("slab_alloc_node", cid)
+                obj, pfn = __slab_alloc(s, gfp, c, node)
+                break
+            nxt = s.data_q[(obj - s.fp_base) >> 3]  # get_freepointer_safe(s, object)
+            if hooks is not None:
+                hooks.slab_tid_window("slab_alloc_node", cid)
+            if planted.slub_fastpath_no_irq:
+                ok = _update_cpu_freelist_racy(kcc, c, obj, nxt, tid, hooks, "slab_alloc_node")
+            else:                                   # __update_cpu_freelist_fast(), inlined:
+                irqs = cpu.irqs_off                 # flags = local_irq_save()
+                cpu.irqs_off = True
+                ok = kcc[c + KCC_TID] == tid and kcc[c + KCC_FREELIST] == obj
+                if ok:
+                    kcc[c + KCC_FREELIST] = nxt
+                    kcc[c + KCC_TID] = tid + TID_STEP   # next_tid(tid)
+                cpu.irqs_off = irqs                 # local_irq_restore(flags)
+                if cpu.irq_happened and not irqs:
+                    cpu.chip.enable()               # take the interrupt that came meanwhile
+            if ok:
+                if hooks is not None:
+                    hooks.percpu_exit("slab_alloc_node", cid)
+                s.statv[s.stat_base + cid * NR_STAT + ALLOC_FASTPATH] += 1
+                pfn = slab - 1
+                break
+            s.statv[s.stat_base + cid * NR_STAT + CMPXCHG_DOUBLE_CPU_FAIL] += 1
+    if not obj:
+        return 0
+    if s.debug or gfp & __GFP_ZERO or hooks is not None:
+        slab_post_alloc_hook(s, hooks, gfp, obj, pfn, orig_size)
     return obj
 
 
@@ -864,53 +904,55 @@ def __slab_free(s, pfn, obj):
 
 
 def do_slab_free(s, pfn, obj):
+    """Free one object of slab ``pfn`` (its debug checks and hooks are done:
+    slab_common.slab_free)."""
     if s.locked:
         free_to_partial_list(s, pfn, obj)
         return
+    hooks = debug.fast_hooks                       # None: no checker listens
     cpu = context.this_cpu
-    hooks = debug.hooks
-    kcc = s.kcc
     cid = cpu.id
-    c = s.cpu_base + cid * KCC_NF                  # kcc_row(s, cid), inlined
-    c_freelist, c_tid, c_slab = c + KCC_FREELIST, c + KCC_TID, c + KCC_SLAB
-    dq = s.data_q
-    fpb = s.fp_base
-    st0 = s.stat_base + cid * NR_STAT
+    kcc = s.kcc
+    c = s.cpu_base + cid * KCC_NF                  # c = raw_cpu_ptr(s->cpu_slab): kcc_row(s, cid)
     want = pfn + 1
-    hooks.percpu_enter("do_slab_free", cid, "tid")
+    if hooks is not None:
+        hooks.percpu_enter("do_slab_free", cid, "tid")
     while True:
-        tid = kcc[c_tid]                            # tid = READ_ONCE(c->tid)
-        if kcc[c_slab] != want:                     # slab != c->slab
-            hooks.percpu_exit("do_slab_free", cid)
+        tid = kcc[c + KCC_TID]                      # tid = READ_ONCE(c->tid)
+        if kcc[c + KCC_SLAB] != want:               # slab != c->slab
+            if hooks is not None:
+                hooks.percpu_exit("do_slab_free", cid)
             __slab_free(s, pfn, obj)
             return
-        freelist = kcc[c_freelist]
+        freelist = kcc[c + KCC_FREELIST]
         if obj == freelist and not planted.slub_skip_double_free:
-            hooks.percpu_exit("do_slab_free", cid)
-            hooks.double_free(s.name, obj, f"kernel BUG at mm/slub.c (set_freepointer): naive "
-                              f"detection of double free or corruption: {s.name} object "
-                              f"{obj:#x} is already the head of CPU {cid}'s freelist")
+            if hooks is not None:
+                hooks.percpu_exit("do_slab_free", cid)
+            debug.hooks.double_free(s.name, obj, f"kernel BUG at mm/slub.c (set_freepointer): "
+                                    f"naive detection of double free or corruption: {s.name} "
+                                    f"object {obj:#x} is already the head of CPU {cid}'s freelist")
             return
-        dq[(obj - fpb) >> 3] = freelist             # set_freepointer(s, tail, freelist)
-        hooks.slab_tid_window("do_slab_free", cid)
-        if planted.slub_fastpath_no_irq:           # compare, then swap: not one step
-            ok = kcc[c_tid] == tid and kcc[c_freelist] == freelist
+        s.data_q[(obj - s.fp_base) >> 3] = freelist  # set_freepointer(s, tail, freelist)
+        if hooks is not None:
+            hooks.slab_tid_window("do_slab_free", cid)
+        if planted.slub_fastpath_no_irq:
+            ok = _update_cpu_freelist_racy(kcc, c, freelist, obj, tid, hooks, "do_slab_free")
+        else:                                       # __update_cpu_freelist_fast(), inlined:
+            irqs = cpu.irqs_off                     # flags = local_irq_save()
+            cpu.irqs_off = True
+            ok = kcc[c + KCC_TID] == tid and kcc[c + KCC_FREELIST] == freelist
             if ok:
-                hooks.slab_tid_window("do_slab_free:cmpxchg", cid)
-                kcc[c_freelist] = obj
-                kcc[c_tid] = tid + TID_STEP
-        else:                                       # __update_cpu_freelist_fast: one step, irqs masked
-            flags = local_irq_save()
-            ok = kcc[c_tid] == tid and kcc[c_freelist] == freelist
-            if ok:
-                kcc[c_freelist] = obj
-                kcc[c_tid] = tid + TID_STEP         # next_tid(tid)
-            local_irq_restore(flags)
+                kcc[c + KCC_FREELIST] = obj
+                kcc[c + KCC_TID] = tid + TID_STEP   # next_tid(tid)
+            cpu.irqs_off = irqs                     # local_irq_restore(flags)
+            if cpu.irq_happened and not irqs:
+                cpu.chip.enable()                   # take the interrupt that came meanwhile
         if ok:
-            hooks.percpu_exit("do_slab_free", cid)
-            s.statv[st0 + FREE_FASTPATH] += 1
+            if hooks is not None:
+                hooks.percpu_exit("do_slab_free", cid)
+            s.statv[s.stat_base + cid * NR_STAT + FREE_FASTPATH] += 1
             return
-        s.statv[st0 + CMPXCHG_DOUBLE_CPU_FAIL] += 1
+        s.statv[s.stat_base + cid * NR_STAT + CMPXCHG_DOUBLE_CPU_FAIL] += 1
 
 
 # -- flush, shrink, shutdown ------------------------------------------------------------

@@ -53,6 +53,7 @@ Arena sections (c = CPU < MAX_CPUS)::
 Each CPU writes only its own slots; ``deadlock_found`` only goes 0 -> 1.
 """
 
+import os
 import sys
 
 from kernel_model import context
@@ -89,7 +90,37 @@ def _workload_frame(frame):
     return frame, frame.f_lineno
 
 
+_MODEL_OWN = {}
+_SPINLOCK_FILE = MODEL_DIR + "spinlock.py"
+_PASS_DIRS = (HARNESS_DIR + "checkers" + os.sep, HARNESS_DIR + "scheduler" + os.sep)
+
+
+def _taken_at(frame):
+    """(frame, line) for where a lock was taken.  A lock the model takes for itself inside a
+    k call (a pcp or list lock: most locks) is released before that call returns, so while
+    it is held its workload frame still stands at the line of the call: it keeps the
+    model's frame and no line, and ``_where`` finds the workload frame when a report asks
+    (the walk out to it is most of this checker's cost).  A workload's own k lock call
+    (spinlock.py, then the k API) is walked at once: that frame runs on holding it."""
+    f = frame
+    own = _MODEL_OWN
+    while f is not None:
+        fname = f.f_code.co_filename
+        kind = own.get(fname)
+        if kind is None:
+            kind = own[fname] = (0 if fname == _SPINLOCK_FILE or fname.startswith(_PASS_DIRS)
+                                 else 1 if fname.startswith(MODEL_DIR) else 2)
+        if kind == 1:
+            return f, None
+        if kind == 2:
+            break
+        f = f.f_back
+    return _workload_frame(frame)
+
+
 def _where(f, line):
+    if line is None and f is not None:            # _taken_at's model frame: the workload's now
+        f, line = _workload_frame(f)
     return f"{f.f_code.co_filename}:{line} ({f.f_code.co_name})" if f is not None else "?"
 
 
@@ -138,12 +169,14 @@ class DeadlockChecker(Checker):
             level, _lock, where = acq.pop()
             self.held.append((lock, where, level))
         else:                                    # a trylock: no lock_acquire before it
-            self.held.append((lock, _workload_frame(sys._getframe(1)),
-                              context.this_cpu.context()))
+            self.held.append((lock, _taken_at(sys._getframe(1)), context.this_cpu.context()))
 
     def lock_release(self, lock):
         held = self.held
-        for i in range(len(held) - 1, -1, -1):
+        if held and held[-1][0].id == lock.id:     # the last taken, nearly always
+            self.releasing = held.pop()
+            return
+        for i in range(len(held) - 2, -1, -1):
             if held[i][0].id == lock.id:
                 self.releasing = held.pop(i)     # until its owner word is cleared
                 return

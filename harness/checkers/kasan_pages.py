@@ -106,6 +106,7 @@ def where():
     return api, "?", "?"
 
 
+SMALL_ORDER = 3            # blocks up to 8 pages: shadow bytes stored one by one
 _SKIP_DIRS = (slab_debug._MODEL_DIR, __file__.rsplit("/", 1)[0] + "/")
 
 
@@ -240,10 +241,15 @@ class KasanPagesChecker(Checker):
             return
         if self.page_poisoning and self.pg_state[pfn] == PG_FREED:
             self._check_poison(pfn, order)
-        if order:
+        if order > SMALL_ORDER:
             n = 1 << order
             self._np_state[pfn:pfn + n] = PG_ALLOCATED
             self._np_head[pfn:pfn + n] = pfn + 1
+        elif order:                                # a few pages: plain stores beat numpy's setup
+            state, head = self.pg_state, self.pg_head
+            for p in range(pfn, pfn + (1 << order)):
+                state[p] = PG_ALLOCATED
+                head[p] = pfn + 1
         else:
             self.pg_state[pfn] = PG_ALLOCATED
             self.pg_head[pfn] = pfn + 1
@@ -255,8 +261,12 @@ class KasanPagesChecker(Checker):
     def page_free(self, pfn, order):
         if not self.on:
             return
-        if order:                                  # (pg_head: set for the block at alloc)
+        if order > SMALL_ORDER:                    # (pg_head: set for the block at alloc)
             self._np_state[pfn:pfn + (1 << order)] = PG_FREED
+        elif order:
+            state = self.pg_state
+            for p in range(pfn, pfn + (1 << order)):
+                state[p] = PG_FREED
         else:
             self.pg_state[pfn] = PG_FREED
         self.pg_head[pfn] = pfn + 1

@@ -61,6 +61,8 @@ from .base import Checker
 USED_IN_HARDIRQ, USED_IN_SOFTIRQ, ENABLED_HARDIRQ, ENABLED_SOFTIRQ = 1, 2, 4, 8
 _CTX_LEVEL = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_OFFSET
 _USAGE_BITS = context.HARDIRQ_MASK | context.NMI_MASK | context.SOFTIRQ_MASK
+_HARD_NMI = context.HARDIRQ_MASK | context.NMI_MASK          # (_mark_usage runs at every lock)
+_SOFTIRQ_OFFSET, _SOFTIRQ_MASK = context.SOFTIRQ_OFFSET, context.SOFTIRQ_MASK
 _STATE_NAME = {USED_IN_HARDIRQ: "IN-HARDIRQ-W", USED_IN_SOFTIRQ: "IN-SOFTIRQ-W",
                ENABLED_HARDIRQ: "HARDIRQ-ON-W", ENABLED_SOFTIRQ: "SOFTIRQ-ON-W"}
 _EMBEDDED = re.compile(r"\[(0x[0-9a-f]+)\]$")
@@ -69,24 +71,51 @@ SITES = 128              # edge sites per CPU (later edges keep no site)
 SITE_LEN = 96
 _MODEL_DIR = "/kernel_model/"
 _API_FILE = RUNTIME_DIR + "workload_api.py"
+_SPINLOCK_FILE = MODEL_DIR + "spinlock.py"
 _INNER = (MODEL_DIR, HARNESS_DIR + "checkers" + os.sep, HARNESS_DIR + "scheduler" + os.sep)
 _CONFLICT = {USED_IN_HARDIRQ: ENABLED_HARDIRQ, ENABLED_HARDIRQ: USED_IN_HARDIRQ,
              USED_IN_SOFTIRQ: ENABLED_SOFTIRQ, ENABLED_SOFTIRQ: USED_IN_SOFTIRQ}
 
 
+_PASS, _MODEL_OWN, _API, _OUTSIDE = range(4)
+_FILE_KIND = {}           # co_filename -> what a frame of that file says (a str's hash is cached)
+
+
+def _file_kind(fname):
+    kind = _FILE_KIND.get(fname)
+    if kind is None:
+        if fname == _API_FILE:
+            kind = _API
+        elif fname != _SPINLOCK_FILE and fname.startswith(MODEL_DIR):
+            kind = _MODEL_OWN
+        elif fname.startswith(_INNER):       # spinlock.py, hook fan-out, scheduler wrappers
+            kind = _PASS
+        else:
+            kind = _OUTSIDE
+        _FILE_KIND[fname] = kind
+    return kind
+
+
 def _workload_lock(frame):
     """Was this acquisition a workload's ``k.spin_lock*()``?  (Then its site is captured at
     once; a lock the model takes inside an allocation keeps only its frame.)  Looks a few
-    frames out, past the model's spinlock functions, for the k API's lock calls."""
+    frames out, past the model's spinlock functions, for the k API's lock calls.  Every k
+    lock call goes straight into kernel_model/spinlock.py, so a model frame of any other
+    file on the way out means the model took the lock itself: the walk ends there (most
+    acquisitions are the model's own, the pcp and list locks of every allocation)."""
     f = frame
+    get = _FILE_KIND.get
     for _ in range(6):
         if f is None:
             return False
-        code = f.f_code
-        if code.co_filename == _API_FILE:
-            return "lock" in code.co_name
-        if not code.co_filename.startswith(_INNER):     # hook fan-out and scheduler wrappers
-            return False                                # are inner frames too
+        fname = f.f_code.co_filename
+        kind = get(fname)
+        if kind is None:
+            kind = _file_kind(fname)
+        if kind == _API:
+            return "lock" in f.f_code.co_name
+        if kind != _PASS:
+            return False
         f = f.f_back
     return False
 
@@ -230,11 +259,15 @@ class LockdepChecker(Checker):
         raise debug.SelfDeadlock("lock-recursive", f"spinlock recursion on {lock.name}")
 
     def lock_release(self, lock):
+        held = self.held
+        if held and held[-1][0].id == lock.id:     # the last taken, nearly always
+            held.pop()
+            return
         cpu = context.this_cpu
         owner = lock.owner_word()
-        for i in range(len(self.held) - 1, -1, -1):
-            if self.held[i][0].id == lock.id:
-                del self.held[i]
+        for i in range(len(held) - 2, -1, -1):
+            if held[i][0].id == lock.id:
+                del held[i]
                 break
         else:
             if lock.cls is None:
@@ -247,6 +280,8 @@ class LockdepChecker(Checker):
                                details={"lock": lock.name})
 
     def context_exit(self):
+        if not self.held:                          # every lock was released: the usual case
+            return
         level = context.this_cpu.preempt_count & _CTX_LEVEL
         left = [h for h in self.held if h[1] == level]
         if left:
@@ -307,13 +342,13 @@ class LockdepChecker(Checker):
         pc = cpu.preempt_count
         new = 0
         if not trylock:
-            if pc & (context.HARDIRQ_MASK | context.NMI_MASK):
+            if pc & _HARD_NMI:
                 new |= USED_IN_HARDIRQ
-            elif pc & context.SOFTIRQ_OFFSET:
+            elif pc & _SOFTIRQ_OFFSET:
                 new |= USED_IN_SOFTIRQ
-        if not cpu.irqs_off and not pc & (context.HARDIRQ_MASK | context.NMI_MASK):
+        if not cpu.irqs_off and not pc & _HARD_NMI:
             new |= ENABLED_HARDIRQ
-            if not pc & context.SOFTIRQ_MASK:
+            if not pc & _SOFTIRQ_MASK:
                 new |= ENABLED_SOFTIRQ
         cls = lock.cls
         old = self.usage[cls]

@@ -81,9 +81,15 @@ class PercpuChecker(Checker):
         self.sections.append((what, cpu, protection, level))
 
     def percpu_exit(self, what, cpu):
-        for i in range(len(self.sections) - 1, -1, -1):
-            if self.sections[i][0] == what and self.sections[i][1] == cpu:
-                del self.sections[i]
+        sections = self.sections
+        if sections:                       # the innermost section, nearly always
+            last = sections[-1]
+            if last[0] == what and last[1] == cpu:
+                sections.pop()
+                return
+        for i in range(len(sections) - 2, -1, -1):
+            if sections[i][0] == what and sections[i][1] == cpu:
+                del sections[i]
                 return
 
     def percpu_update(self, what, cpu, delta, value):

@@ -18,10 +18,12 @@ block+unblock pair measured here, far too slow for every irq-save on the
 allocator fast paths, so the default chip masks *lazily*, as powerpc's
 ``arch_local_irq_save`` does (soft-masking, arch/powerpc/include/asm/hw_irq.h):
 
-- ``disable()`` only sets the soft-disabled flag (``cpu.irqs_off``, set by the
-  model's context.py before calling the chip);
+- ``disable()`` is not even called: the soft-disabled flag (``cpu.irqs_off``,
+  set by the model's context.py) is the mask;
 - a signal that arrives while soft-disabled does not run the interrupt: the
-  handler records it as pending (one pending bit, like a level-triggered line;
+  handler records it as pending (one pending bit, like a level-triggered line,
+  kept in ``cpu.irq_happened`` as powerpc keeps it in its PACA, so that
+  local_irq_restore calls ``enable()`` only when there is something to replay;
   the timer is re-armed only when the handler has run, so no second one comes
   meanwhile) and returns at once -- the interrupted code runs on as if the
   interrupt had been blocked;
@@ -78,6 +80,7 @@ class SigmaskIrqChip(LazyIrqChip):
     """Real masking: SIGALRM is blocked with pthread_sigmask while irqs are off."""
 
     name = "sigmask"
+    masks = True                   # disable()/enable() at every transition (context.IrqChip)
     _SET = {IRQ_SIGNAL}
 
     def disable(self):
@@ -109,10 +112,19 @@ class Irq:
         self.rng = rng
         self.work = work
         self.softirqs = softirqs
-        self.pending = False
         self.running = False
         self.hold = False          # recording: arrivals wait for the next yield point
         self.timer_on = False      # the real timer runs (not a serialised run)
+
+    @property
+    def pending(self):
+        """An interrupt arrived while masked and waits for the unmask: the running
+        CPU's ``irq_happened`` (context.CPU), which local_irq_restore reads."""
+        return context.this_cpu.irq_happened
+
+    @pending.setter
+    def pending(self, value):
+        context.this_cpu.irq_happened = value
 
     # -- the timer -----------------------------------------------------------------
     def start(self, timer=True):

@@ -16,15 +16,21 @@ Two kinds of measurement, all taken in one run:
 
 Every run is a fixed amount of work (``ops`` iterations per CPU or ``n``
 pairs), never a duration, so the two sides of a ratio do the same work and a
-rate is work / wall time.  Rates are measured, never asserted: a row below its
-target says MISS, and ``mmstress bench`` still exits 0.  The machine is
-whatever runs the bench, often shared: compare figures from one run, not
-across machines.
+rate is work / time.  The time is CPU time where one CPU does the work alone
+-- the in-process slab rates and the floor (this process's CPU time) and the
+1-CPU checker-overhead runs (the CPU process's, by RUSAGE_CHILDREN) -- since
+on a shared machine the wall clock also counts the time other processes had
+the core; rows about parallelism or schedules (2 CPUs, --sched) use the wall
+clock, which is what they measure.  Rates are measured, never asserted: a row
+below its target says MISS, and ``mmstress bench`` still exits 0.  The
+machine is whatever runs the bench, often shared: compare figures from one
+run, not across machines.
 """
 
 import dataclasses
 import os
 import platform
+import resource
 import statistics
 import time
 from multiprocessing import shared_memory
@@ -104,11 +110,22 @@ def machine_info():
 # --- slab micro-benchmarks ---------------------------------------------------------------------
 
 
-def pairs_per_second(alloc, free, arg, n):
-    t0 = time.perf_counter()
+def cpu_clock():
+    """This process's CPU time: a one-CPU loop's time, less what other processes took."""
+    return time.process_time()
+
+
+def children_cpu_time():
+    """CPU time of this process's finished (and reaped) child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def pairs_per_second(alloc, free, arg, n, clock=cpu_clock):
+    t0 = clock()
     for _ in range(n):
         free(alloc(arg, km.GFP_KERNEL))
-    return n / (time.perf_counter() - t0)
+    return n / max(clock() - t0, 1e-9)
 
 
 def floor_rate(n):
@@ -138,7 +155,7 @@ def _floor_loop(n, irq):
         kcc, dq, fpb = s.kcc, s.data_q, s.fp_base
         c = s.cpu_base + context.this_cpu.id * KCC_NF
         c_freelist, c_tid, c_slab = c + KCC_FREELIST, c + KCC_TID, c + KCC_SLAB
-        t0 = time.perf_counter()
+        t0 = cpu_clock()
         for _ in range(n):
             tid = kcc[c_tid]                                 # alloc
             obj = kcc[c_freelist]
@@ -158,7 +175,7 @@ def _floor_loop(n, irq):
                     kcc[c_freelist] = obj
                     kcc[c_tid] = tid + TID_STEP
                 irq[flag] = 0
-        rate = n / (time.perf_counter() - t0)
+        rate = n / max(cpu_clock() - t0, 1e-9)
         km.kmem_cache_free(s, obj0)
         return rate
 
@@ -266,7 +283,8 @@ def two_cpu_rate(n):
                         os.close(r)
                         context.set_this_cpu(context.CPU(cpu))
                         pairs_per_second(km.kmalloc, km.kfree, 64, 2000)
-                        rate = pairs_per_second(km.kmalloc, km.kfree, 64, n)
+                        # the wall clock: this row is about two CPUs at once
+                        rate = pairs_per_second(km.kmalloc, km.kfree, 64, n, time.perf_counter)
                         os.write(w, f"{rate}".encode())
                         code = 0
                     finally:
@@ -331,11 +349,15 @@ def local_scenario(cpus, ops):
     return dataclasses.replace(sc0, cpus=cpus, ops=ops, duration=None)
 
 
-def _timed_run(sc0, seed, sched=None):
-    """One harness run: (process iterations, process kfree calls, elapsed seconds)."""
+def _timed_run(sc0, seed, sched=None, cpu_time=False):
+    """One harness run: (process iterations, process kfree calls, seconds): elapsed
+    wall time, or with ``cpu_time`` the CPU time its processes used (one CPU: that
+    CPU's own time, whatever else the machine runs)."""
     from harness.runtime import counters as C
     from harness.supervisor import machine
+    c0 = children_cpu_time()
     res = machine.run(sc0, seed, sched=sched)
+    spent = children_cpu_time() - c0 if cpu_time else res.elapsed
     if res.interrupted:
         raise Interrupted(res.interrupted)
     if res.exit_code != 0:
@@ -345,15 +367,15 @@ def _timed_run(sc0, seed, sched=None):
     ops = res.counters.get("ops", [])
     iters = sum(cpu[C.X_PROCESS][C.OP_CALL] for cpu in ops)
     frees = sum(cpu[C.X_PROCESS][C.OP["kfree"]] for cpu in ops)
-    return iters, frees, max(res.elapsed, 1e-9)
+    return iters, frees, max(spent, 1e-9)
 
 
-def best_rate(sc0, seed, repeat, sched_for=None):
+def best_rate(sc0, seed, repeat, sched_for=None, cpu_time=False):
     """Fastest of ``repeat`` runs: (process iterations/s, kfree pairs/s)."""
     best = (0.0, 0.0)
     for _ in range(repeat):
         sched = sched_for(sc0) if sched_for else None
-        iters, nfree, elapsed = _timed_run(sc0, seed, sched)
+        iters, nfree, elapsed = _timed_run(sc0, seed, sched, cpu_time)
         best = max(best, (iters / elapsed, nfree / elapsed))
     return best
 
@@ -364,12 +386,12 @@ def checker_overhead(sizes):
     # One CPU: the checkers' own cost, not two CPU processes contending for two cores
     # (with 2 CPUs, run-to-run noise on a 2-core machine was larger than the effect).
     base = dataclasses.replace(scenario.resolve("smoke"), ops=sizes.ops, duration=None, cpus=1)
-    on, _ = best_rate(base, sizes.seed, sizes.repeat)
+    on, _ = best_rate(base, sizes.seed, sizes.repeat, cpu_time=True)
     # checkers = [] alone would also drop the slub_debug layout: keep it, so the row
     # measures the checkers on one memory layout.
     off, _ = best_rate(dataclasses.replace(base, checkers=[],
                                            debug=bootargs.BootArgs(slub_debug="PZU")),
-                       sizes.seed, sizes.repeat)
+                       sizes.seed, sizes.repeat, cpu_time=True)
     return off / on, on, off, len(base.checkers)
 
 
@@ -426,7 +448,7 @@ def measurements(sizes):
     def floor():
         state["floor"] = floor_rate(sizes.pairs)
         return state["floor"], (f"{1e6 / state['floor']:.2f} us/pair: the fast path's shared-memory "
-                                "loads and stores alone, 1 CPU")
+                                "loads and stores alone, 1 CPU (CPU time)")
 
     def times_floor(kind, debug=False):
         def fn():
@@ -487,7 +509,7 @@ def measurements(sizes):
     def checkers():
         ratio, on, off, n = checker_overhead(sizes)
         return ratio, (f"smoke, 1 CPU, seed {sizes.seed}, --ops {sizes.ops}: {n} checkers {on:,.0f} "
-                       f"it/s, none {off:,.0f} it/s")
+                       f"it/s, none {off:,.0f} it/s (per CPU second)")
 
     def scaling():
         ratio, one, two = cpu_scaling(sizes, state)

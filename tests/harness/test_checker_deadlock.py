@@ -7,6 +7,8 @@ the cycle only, and stays silent when the holder is running, when the lock
 is free, and in the moment between an acquire and its owner word.
 """
 
+import sys
+
 import pytest
 
 import kernel_model as km
@@ -148,3 +150,30 @@ def test_a_part_written_for_a_spin_that_ended_is_not_shown(kit):
     _owner(node, a, 1)
     d.yield_point("locked", a)
     assert d._part(1) == "" and node.arena.v["deadlock_wait"][1] == 0
+
+
+def test_a_lock_the_model_takes_is_placed_at_the_workload_call_when_a_report_asks():
+    """A pcp trylock taken inside alloc_pages keeps the model's frame, no line (no walk
+    at every acquisition); asked while it is held, its site is the workload line that
+    called alloc_pages -- what the walk at acquisition used to record."""
+    from harness.checkers import Checker, CheckerHooks, ViolationSink
+    from kernel_model import debug
+    with km.boot(total="32M", extra_sections=checkers.arena_sections(("deadlock",))) as node:
+        dead = dl.DeadlockChecker(None, node)
+        seen = []
+
+        class Peek(Checker):
+            name = "peek"
+
+            def percpu_enter(self, what, cpu, protection):   # inside the pcp lock
+                seen.extend((lock.name, where[1], dl._where(*where)) for lock, where, _ in dead.held)
+
+        old = debug.install(CheckerHooks([dead, Peek()], ViolationSink()))
+        try:
+            line = sys._getframe().f_lineno + 1
+            page = km.alloc_pages(km.GFP_KERNEL, 0)
+        finally:
+            debug.install(old)
+        km.__free_pages(page, 0)
+    assert seen and all(lazy is None for _name, lazy, _site in seen)
+    assert {site for _n, _l, site in seen} == {f"{__file__}:{line} ({sys._getframe().f_code.co_name})"}

@@ -248,3 +248,55 @@ def test_every_kind_is_explained():
     for name in KINDS:
         text = explain(name)
         assert "kernel report:" in text and "How to fix it:" in text
+
+
+def test_a_hook_two_checkers_define_calls_both_in_order_and_keeps_the_last_truthy_answer():
+    """The fan-out is made with the hook's own parameters: positional and keyword calls
+    and the default of an optional parameter reach every checker; a checker that leaves
+    an optional parameter out still works (it gets the generic caller)."""
+    from harness.checkers.base import CheckerHooks, ViolationSink
+
+    calls = []
+
+    class A(checkers.Checker):
+        name = "a"
+
+        def might_sleep(self, where, gfp=None):
+            calls.append(("a", where, gfp))
+            return "from a"
+
+        def yield_point(self, kind, obj=None):
+            calls.append(("a", kind, obj))
+
+    class B(checkers.Checker):
+        name = "b"
+
+        def might_sleep(self, where, gfp=None):
+            calls.append(("b", where, gfp))
+            return 0
+
+        def yield_point(self, kind):                  # leaves out the optional obj
+            calls.append(("b", kind))
+
+    hooks = CheckerHooks([A(), B()], ViolationSink())
+    assert hooks.might_sleep("here") == "from a"
+    assert hooks.might_sleep("there", gfp=3) == "from a"
+    hooks.yield_point("spin")
+    assert calls == [("a", "here", None), ("b", "here", None), ("a", "there", 3),
+                     ("b", "there", 3), ("a", "spin", None), ("b", "spin")]
+
+
+def test_checkers_that_listen_off_the_fast_paths_leave_the_static_key_off(debug_hooks):
+    """debug.fast_hooks with the harness's hooks: none for checkers = [] and for checkers
+    with no fast-path hook (memory, kmemleak); set as soon as one listens (sleep)."""
+    from harness.checkers.base import CheckerHooks, ViolationSink
+    from kernel_model import debug
+
+    with km.boot(total="32M", page_data=True) as node:
+        debug_hooks(CheckerHooks([], ViolationSink()))
+        assert debug.fast_hooks is None
+        quiet = [checkers.REGISTRY[n](None, node) for n in ("memory", "kmemleak")]
+        debug_hooks(CheckerHooks(quiet, ViolationSink()))
+        assert debug.fast_hooks is None
+        h = debug_hooks(CheckerHooks([checkers.REGISTRY["sleep"](None, node)], ViolationSink()))
+        assert debug.fast_hooks is h

@@ -30,10 +30,12 @@ def test_preempt_count_layout_and_predicates():
     assert c.preempt_count() == 0
 
 
-def test_irq_save_restore_nests_and_calls_the_chip():
+def test_irq_save_restore_nests_and_calls_a_masking_chip():
     calls = []
 
     class Chip(c.IrqChip):
+        masks = True
+
         def disable(self):
             calls.append("off")
 
@@ -49,6 +51,33 @@ def test_irq_save_restore_nests_and_calls_the_chip():
     c.local_irq_restore(f1)
     assert not c.irqs_disabled()
     assert calls == ["off", "on"]
+
+
+def test_soft_masking_calls_the_chip_only_to_replay_an_interrupt():
+    """powerpc's lazy masking: save/restore are flag writes; enable() runs at the
+    outermost restore only when an interrupt arrived meanwhile (irq_happened)."""
+    calls = []
+
+    class Chip(c.IrqChip):
+        def disable(self):
+            calls.append("off")
+
+        def enable(self):
+            calls.append("on")
+            c.this_cpu.irq_happened = False
+
+    c.set_this_cpu(c.CPU(0, chip=Chip()))
+    c.local_irq_restore(c.local_irq_save())
+    c.local_irq_disable()
+    c.local_irq_enable()
+    assert calls == [] and not c.irqs_disabled()
+    f1 = c.local_irq_save()
+    f2 = c.local_irq_save()
+    c.this_cpu.irq_happened = True          # an interrupt arrived, masked
+    c.local_irq_restore(f2)
+    assert calls == [] and c.irqs_disabled()  # still masked: not yet
+    c.local_irq_restore(f1)
+    assert calls == ["on"] and not c.irqs_disabled() and not c.this_cpu.irq_happened
 
 
 def test_spinlock_counts_and_owner(node):

@@ -5,7 +5,8 @@ import pytest
 
 import kernel_model as km
 from kernel_model import gfp as g, slab_common as sc
-from kernel_model.kmalloc import kmalloc_index, kmalloc_size
+from kernel_model.kmalloc import (KMALLOC_DMA, KMALLOC_NORMAL, kmalloc_index, kmalloc_size,
+                                  kmalloc_slab)
 
 from slab_helpers import RecordingHooks
 
@@ -31,6 +32,20 @@ def write(node, addr, raw):
 def test_size_classes():
     assert [kmalloc_size(kmalloc_index(n)) for n in (1, 8, 9, 33, 65, 96, 97, 129, 192, 193, 4097)] \
         == [8, 8, 16, 64, 96, 96, 128, 192, 192, 256, 8192]
+
+
+def test_kmalloc_slab_table_agrees_with_kmalloc_index(snode):
+    """kmalloc_size_index[] (sizes up to 192) and fls(size - 1) above pick, for every
+    size and both kmalloc types, the cache the (type, index) registry names."""
+    st = snode.slab
+    for size in range(1, st.kmalloc_max_cache + 1):
+        for typ, gfp in ((KMALLOC_NORMAL, km.GFP_KERNEL), (KMALLOC_DMA, km.GFP_KERNEL | g.__GFP_DMA)):
+            s = kmalloc_slab(st, size, gfp)
+            assert s is st.kmalloc_caches[(typ, kmalloc_index(size))], (size, typ)
+            assert s.object_size >= size
+    a = km.kmalloc(100, km.GFP_KERNEL | g.__GFP_DMA)
+    assert km.object_info(a)["cache"] == "dma-kmalloc-128"
+    km.kfree(a)
 
 
 def test_kmalloc_rounds_up_and_aligns(snode):

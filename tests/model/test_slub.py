@@ -185,3 +185,28 @@ def test_slabinfo_format():
         assert int(f[2]) >= 32 and f[6:8] == [":", "tunables"] and f[11:13] == [":", "slabdata"]
         for o in objs:
             km.kfree(o)
+
+
+def test_fast_path_unmask_replays_a_pending_interrupt_once(booted):
+    """The emulated cmpxchg's inlined local_irq_restore: an interrupt noted while
+    masked (cpu.irq_happened) is taken at the unmask, by the chip, once; with
+    interrupts already off at entry (nested) it waits for the outer restore."""
+    replays = []
+
+    class Chip(context.IrqChip):
+        def enable(self):
+            replays.append(context.this_cpu.irqs_off)
+            context.this_cpu.irq_happened = False
+
+    booted(total="32M", page_data=True, slab="slub", slub_debug=False)
+    cpu = context.set_this_cpu(context.CPU(0, chip=Chip()))
+    km.kfree(km.kmalloc(64, km.GFP_KERNEL))           # the CPU slab is there: fast paths only
+    cpu.irq_happened = True
+    a = km.kmalloc(64, km.GFP_KERNEL)
+    assert replays == [False] and not cpu.irq_happened and not cpu.irqs_off
+    flags = context.local_irq_save()
+    cpu.irq_happened = True
+    km.kfree(a)
+    assert replays == [False] and cpu.irq_happened     # nested: not at the inner unmask
+    context.local_irq_restore(flags)
+    assert replays == [False, False] and not cpu.irq_happened
