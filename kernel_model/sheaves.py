@@ -576,10 +576,11 @@ def alloc_from_pcs(s, gfp, node=NUMA_NO_NODE):
         return 0
     p = s.pcs_base + cid * PCS_NF
     sh = s.sh
-    hooks = debug.hooks
+    hooks = debug.fast_hooks                        # None: no checker listens (debug.py)
     nolock = planted.sheaves_no_irq
     flags = None if nolock else local_irq_save()
-    hooks.percpu_enter(s.pcs_what, cid, "irq")
+    if hooks is not None:
+        hooks.percpu_enter(s.pcs_what, cid, "irq")
     w = (s.pcs[p] - 1) * SHEAF_NF
     size = sh[w]
     if not size:
@@ -594,16 +595,19 @@ def alloc_from_pcs(s, gfp, node=NUMA_NO_NODE):
         obj = sh[w + SH_OBJECTS + size - 1]
         if node >= 0 and _node_mismatch(s, obj, node, cid, flags):
             return 0
-        hooks.slab_tid_window("alloc_from_pcs", cid)       # an interrupt may come here
+        if hooks is not None:
+            hooks.slab_tid_window("alloc_from_pcs", cid)   # an interrupt may come here
         sh[w] = size - 1
-        hooks.percpu_exit(s.pcs_what, cid)
+        if hooks is not None:
+            hooks.percpu_exit(s.pcs_what, cid)
         s.statv[s.stat_base + cid * NR_STAT + sc.ALLOC_FASTPATH] += 1
         return obj
     obj = sh[w + SH_OBJECTS + size - 1]
     if node >= 0 and _node_mismatch(s, obj, node, cid, flags):
         return 0
     sh[w] = size - 1
-    hooks.percpu_exit(s.pcs_what, cid)
+    if hooks is not None:
+        hooks.percpu_exit(s.pcs_what, cid)
     local_irq_restore(flags)
     s.statv[s.stat_base + cid * NR_STAT + sc.ALLOC_FASTPATH] += 1
     return obj
@@ -700,10 +704,11 @@ def free_to_pcs(s, obj):
     cid = context.this_cpu.id
     p = s.pcs_base + cid * PCS_NF
     sh = s.sh
-    hooks = debug.hooks
+    hooks = debug.fast_hooks                        # None: no checker listens (debug.py)
     nolock = planted.sheaves_no_irq
     flags = None if nolock else local_irq_save()
-    hooks.percpu_enter(s.pcs_what, cid, "irq")
+    if hooks is not None:
+        hooks.percpu_enter(s.pcs_what, cid, "irq")
     w = (s.pcs[p] - 1) * SHEAF_NF
     size = sh[w]
     if size == s.sheaf_capacity:
@@ -715,15 +720,18 @@ def free_to_pcs(s, obj):
         w = main * SHEAF_NF
         size = sh[w]
     elif nolock:
-        hooks.slab_tid_window("free_to_pcs", cid)          # an interrupt may come here
+        if hooks is not None:
+            hooks.slab_tid_window("free_to_pcs", cid)      # an interrupt may come here
         sh[w + SH_OBJECTS + size] = obj
         sh[w] = size + 1
-        hooks.percpu_exit(s.pcs_what, cid)
+        if hooks is not None:
+            hooks.percpu_exit(s.pcs_what, cid)
         s.statv[s.stat_base + cid * NR_STAT + sc.FREE_FASTPATH] += 1
         return True
     sh[w + SH_OBJECTS + size] = obj
     sh[w] = size + 1
-    hooks.percpu_exit(s.pcs_what, cid)
+    if hooks is not None:
+        hooks.percpu_exit(s.pcs_what, cid)
     local_irq_restore(flags)
     s.statv[s.stat_base + cid * NR_STAT + sc.FREE_FASTPATH] += 1
     return True
@@ -732,10 +740,8 @@ def free_to_pcs(s, obj):
 # -- entry points (the allocator contract) ---------------------------------------------------------
 def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
     """Allocate one object (of ``node`` if named); returns its address or 0 (NULL)."""
-    hooks = debug.hooks
-    if gfp & __GFP_DIRECT_RECLAIM:
-        hooks.might_sleep("mm/slub.c:slab_alloc_node", gfp)
-    if hooks.should_failslab(s.name, gfp):
+    hooks = debug.fast_hooks                        # None: no checker listens (debug.py)
+    if hooks is not None and not slub.slab_pre_alloc_hook(hooks, s, gfp):
         return 0
     if s.locked:
         obj, pfn = slub.alloc_single(s, gfp, node)
@@ -746,7 +752,9 @@ def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
         pfn = None
     if not obj:
         return 0
-    return slab_post_alloc_hook(s, gfp, obj, pfn, orig_size)
+    if s.debug or gfp & __GFP_ZERO or hooks is not None:
+        return slab_post_alloc_hook(s, gfp, obj, pfn, orig_size)
+    return obj
 
 
 def slab_post_alloc_hook(s, gfp, obj, pfn, orig_size):

@@ -601,25 +601,29 @@ def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
     """__do_cache_alloc: this CPU's array cache when ``node`` is NUMA_NO_NODE or
     this CPU's node, else ____cache_alloc_node.  Returns the object or 0."""
     cpu = context.this_cpu
-    hooks = debug.hooks
-    if gfp & __GFP_DIRECT_RECLAIM:
-        hooks.might_sleep("mm/slab.c:slab_alloc_node", gfp)
-    if hooks.should_failslab(s.name, gfp):
-        return 0
+    hooks = debug.fast_hooks                         # None: no checker listens (debug.py)
+    if hooks is not None:
+        if gfp & __GFP_DIRECT_RECLAIM:
+            hooks.might_sleep("mm/slab.c:slab_alloc_node", gfp)
+        if hooks.should_failslab(s.name, gfp):
+            return 0
     flags = local_irq_save()
     if node < 0 or node == s.cpu_node[cpu.id]:       # NUMA_NO_NODE or local: ____cache_alloc
         acv = s.acv
         a = s.ac_base + cpu.id * AC_NF
-        hooks.percpu_enter("slab_alloc_node", cpu.id, "irq")
+        if hooks is not None:
+            hooks.percpu_enter("slab_alloc_node", cpu.id, "irq")
         avail = acv[a + AC_AVAIL]
         if avail:
             acv[a + AC_TOUCHED] = 1
             acv[a + AC_AVAIL] = avail - 1
             obj = acv[a + AC_ENTRY + avail - 1]
-            hooks.percpu_exit("slab_alloc_node", cpu.id)
+            if hooks is not None:
+                hooks.percpu_exit("slab_alloc_node", cpu.id)
             s.statv[s.stat_base + cpu.id * NR_STAT + ALLOC_FASTPATH] += 1      # allochit
         else:
-            hooks.percpu_exit("slab_alloc_node", cpu.id)
+            if hooks is not None:
+                hooks.percpu_exit("slab_alloc_node", cpu.id)
             obj = cache_alloc_refill(s, gfp, a, flags)
             if not obj and s.numa:
                 obj = ____cache_alloc_node(s, gfp, s.cpu_node[cpu.id], flags)
@@ -634,7 +638,8 @@ def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
         n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
         off = obj - s.page_offset
         s.pgdat.data[off:off + n] = bytes(n)
-    hooks.slab_alloc(s.name, obj, orig_size, gfp)
+    if hooks is not None:
+        hooks.slab_alloc(s.name, obj, orig_size, gfp)
     return obj
 
 
@@ -642,7 +647,7 @@ def do_slab_free(s, head, obj):
     """___cache_free: an object of another node to the alien cache; else onto
     this CPU's array cache, flushing a batch when it is full."""
     cpu = context.this_cpu
-    hooks = debug.hooks
+    hooks = debug.fast_hooks                      # None: no checker listens (debug.py)
     if s.numa:                                    # nr_online_nodes > 1: cache_free_alien
         here = s.cpu_node[cpu.id]
         owner = slab_nid(s, head)
@@ -661,10 +666,12 @@ def do_slab_free(s, head, obj):
         avail = acv[a + AC_AVAIL]
     else:
         s.statv[s.stat_base + cpu.id * NR_STAT + FREE_FASTPATH] += 1       # freehit
-    hooks.percpu_enter("do_slab_free", cpu.id, "irq")
+    if hooks is not None:
+        hooks.percpu_enter("do_slab_free", cpu.id, "irq")
     acv[a + AC_ENTRY + avail] = obj
     acv[a + AC_AVAIL] = avail + 1
-    hooks.percpu_exit("do_slab_free", cpu.id)
+    if hooks is not None:
+        hooks.percpu_exit("do_slab_free", cpu.id)
     local_irq_restore(flags)
 
 

@@ -54,7 +54,7 @@ do_slab_free.
 
 Arena sections (C = MAX_CACHES, N = nr_cpus)::
 
-    kmem_cache_cpu   u64[C * N * 4]  [kcc_row(s, cpu) + KCC_*]:
+    kmem_cache_cpu   u64[C * N * 8]  [kcc_row(s, cpu) + KCC_*] (a row is a 64-byte line):
                                      0 freelist (object address, 0 NULL),
                                      1 tid (starts at cpu, += TID_STEP),
                                      2 slab (head pfn + 1, 0 none),
@@ -95,7 +95,8 @@ from .slab_h import SLAB_INUSE_ONE, slab_counters, slab_frozen, slab_inuse, slab
 
 # struct kmem_cache_cpu: the fields of one row of kmem_cache_cpu (see above)
 KCC_FREELIST, KCC_TID, KCC_SLAB, KCC_PARTIAL = range(4)
-KCC_NF = 4
+KCC_NF = 8        # 4 fields padded to a 64-byte line: per-CPU areas never share one (no false
+                  # sharing between two CPUs' fast paths, as the kernel's per-CPU allocator)
 TID_STEP = 64                     # roundup_pow_of_two(NR_CPUS): tids stay per-CPU unique
 PG_workingset = 1 << 7            # slab_test_node_partial()
 PAGE_ALLOC_COSTLY_ORDER = 3

@@ -281,7 +281,7 @@ class SchedEngine:
         meta, trace, max_steps = self.meta, self.trace, self.max_steps
         sample, sample_mask = self.sample, self.sample_mask
         view, strategy = self.view, self.strategy
-        state, objs = view.state, view.obj
+        objs = view.obj
         next_cpu, irq_due = strategy.next_cpu, strategy.irq_due
         replay, deliver = self.replay, self.deliver_irq
         irqs = deliver is not None and (replay or strategy.irq_possible)
@@ -366,7 +366,6 @@ class SchedEngine:
         wake-up per step)."""
         meta, trace, max_steps = self.meta, self.trace, self.max_steps
         sample, sample_mask = self.sample, self.sample_mask
-        state = self.view.state
         ticket, gate = self.ticket, self.gate
         release, acquire = ticket.release, ticket.acquire
         rounds = TICKET_POLL_ROUNDS if self.poll else 0      # adapted (adapt_poll)

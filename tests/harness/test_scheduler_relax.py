@@ -118,3 +118,14 @@ def test_pct_without_interrupts_never_delivers_one():
     pct.new_execution(1, view)
     pct.next_cpu(view, 0, RELAX)
     assert not pct.irq_due(view, 0) and view.count[0] == 0
+
+
+def test_pct_keeps_the_scenario_rate_below_its_own_interrupts():
+    """A source ranked below its CPU still lets interrupts arrive at the rate (the coin
+    every strategy flips): PCT adds interrupts, it never takes the rate's away."""
+    pct = make("pct", irq_rate=1.0, depth=3, steps=50)
+    view = SchedView(1)
+    pct.new_execution(3, view)
+    pct.on_token(view, 0)
+    pct.irq_prio[0] = -100                               # far below the CPU
+    assert all(pct.irq_due(view, 0) for _ in range(5))   # rate 1: every point
