@@ -816,11 +816,12 @@ def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
         cid = cpu.id
         kcc = s.kcc
         c = s.cpu_base + cid * KCC_NF              # c = raw_cpu_ptr(s->cpu_slab): kcc_row(s, cid)
+        c_tid, c_freelist = c + KCC_TID, c + KCC_FREELIST   # &c->tid, &c->freelist
         if hooks is not None:
             hooks.percpu_enter("slab_alloc_node", cid, "tid")
         while True:
-            tid = kcc[c + KCC_TID]                  # tid = READ_ONCE(c->tid)
-            obj = kcc[c + KCC_FREELIST]             # object = c->freelist
+            tid = kcc[c_tid]                        # tid = READ_ONCE(c->tid)
+            obj = kcc[c_freelist]                   # object = c->freelist
             slab = kcc[c + KCC_SLAB]                # slab = c->slab
             if not obj or not slab or (node != NUMA_NO_NODE and not node_match(s, slab - 1, node)):
                 if hooks is not None:
@@ -835,10 +836,10 @@ def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
             else:                                   # __update_cpu_freelist_fast(), inlined:
                 irqs = cpu.irqs_off                 # flags = local_irq_save()
                 cpu.irqs_off = True
-                ok = kcc[c + KCC_TID] == tid and kcc[c + KCC_FREELIST] == obj
+                ok = kcc[c_tid] == tid and kcc[c_freelist] == obj
                 if ok:
-                    kcc[c + KCC_FREELIST] = nxt
-                    kcc[c + KCC_TID] = tid + TID_STEP   # next_tid(tid)
+                    kcc[c_freelist] = nxt
+                    kcc[c_tid] = tid + TID_STEP     # next_tid(tid)
                 cpu.irqs_off = irqs                 # local_irq_restore(flags)
                 if cpu.irq_happened and not irqs:
                     cpu.chip.enable()               # take the interrupt that came meanwhile
@@ -915,17 +916,18 @@ def do_slab_free(s, pfn, obj):
     cid = cpu.id
     kcc = s.kcc
     c = s.cpu_base + cid * KCC_NF                  # c = raw_cpu_ptr(s->cpu_slab): kcc_row(s, cid)
+    c_tid, c_freelist = c + KCC_TID, c + KCC_FREELIST   # &c->tid, &c->freelist
     want = pfn + 1
     if hooks is not None:
         hooks.percpu_enter("do_slab_free", cid, "tid")
     while True:
-        tid = kcc[c + KCC_TID]                      # tid = READ_ONCE(c->tid)
+        tid = kcc[c_tid]                            # tid = READ_ONCE(c->tid)
         if kcc[c + KCC_SLAB] != want:               # slab != c->slab
             if hooks is not None:
                 hooks.percpu_exit("do_slab_free", cid)
             __slab_free(s, pfn, obj)
             return
-        freelist = kcc[c + KCC_FREELIST]
+        freelist = kcc[c_freelist]
         if obj == freelist and not planted.slub_skip_double_free:
             if hooks is not None:
                 hooks.percpu_exit("do_slab_free", cid)
@@ -941,10 +943,10 @@ def do_slab_free(s, pfn, obj):
         else:                                       # __update_cpu_freelist_fast(), inlined:
             irqs = cpu.irqs_off                     # flags = local_irq_save()
             cpu.irqs_off = True
-            ok = kcc[c + KCC_TID] == tid and kcc[c + KCC_FREELIST] == freelist
+            ok = kcc[c_tid] == tid and kcc[c_freelist] == freelist
             if ok:
-                kcc[c + KCC_FREELIST] = obj
-                kcc[c + KCC_TID] = tid + TID_STEP   # next_tid(tid)
+                kcc[c_freelist] = obj
+                kcc[c_tid] = tid + TID_STEP         # next_tid(tid)
             cpu.irqs_off = irqs                     # local_irq_restore(flags)
             if cpu.irq_happened and not irqs:
                 cpu.chip.enable()                   # take the interrupt that came meanwhile
