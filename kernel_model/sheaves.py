@@ -758,20 +758,11 @@ def slab_alloc_node(s, gfp, orig_size, node=NUMA_NO_NODE):
 
 
 def slab_post_alloc_hook(s, gfp, obj, pfn, orig_size):
-    """slab_post_alloc_hook: debug data, __GFP_ZERO, the KASAN-style hook."""
-    if s.debug:
-        if pfn is None:
-            pfn = sc.virt_to_slab(s.pgdat, obj)
-        slab_debug.slab_post_alloc_debug(s, pfn, obj, orig_size)
-        fp = s.data_q[(obj - s.fp_base) >> 3]        # check_object's free pointer check
-        if fp and (fp == obj or (fp - obj) % s.size
-                   or not 0 <= fp - s.page_offset - (pfn << s.page_shift) < s.slab_bytes):
-            slab_debug.check_freepointer(s, pfn, obj, fp)
-    if gfp & __GFP_ZERO:
-        n = orig_size if s.debug and s.redzone and s.kmalloc else s.object_size
-        off = obj - s.page_offset
-        s.pgdat.data[off:off + n] = bytes(n)
-    debug.hooks.slab_alloc(s.name, obj, orig_size, gfp)
+    """slab_post_alloc_hook: SLUB's (debug data, __GFP_ZERO, the KASAN-style hook);
+    ``pfn`` None: the object came from the sheaves, its slab is looked up."""
+    if s.debug and pfn is None:
+        pfn = sc.virt_to_slab(s.pgdat, obj)
+    slub.slab_post_alloc_hook(s, debug.fast_hooks, gfp, obj, pfn, orig_size)
     return obj
 
 
