@@ -15,6 +15,7 @@ from harness import scenario
 
 SHORT = 0.4
 NIGHTLY_SEEDS = int(os.environ.get("MMSTRESS_FP_SEEDS", "200"))
+FIRST_SEED = int(os.environ.get("MMSTRESS_FP_FIRST_SEED", "1000"))   # resume a lane part-way
 
 
 def builtin_scenarios():
