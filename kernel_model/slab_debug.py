@@ -104,14 +104,34 @@ def init(st, page_size):
 _MODEL_DIR = __file__.rsplit("/", 1)[0] + "/"
 # Files of API wrappers around the model (the harness's ``k``): the site of an
 # allocation is their caller, as the kernel's _RET_IP_ skips inline wrappers.
-WRAPPER_FILES = set()
+_SKIP = {}              # code object -> is its frame skipped (model or wrapper)?  A cache.
+
+
+class _WrapperFiles(set):
+    """The wrapper files; adding one forgets the cached answers."""
+
+    def add(self, name):
+        super().add(name)
+        _SKIP.clear()
+
+
+WRAPPER_FILES = _WrapperFiles()
 
 
 def _outside(f):
-    while f is not None and (f.f_code.co_filename.startswith(_MODEL_DIR)
-                             or f.f_code.co_filename in WRAPPER_FILES):
+    """The first frame from ``f`` outwards that is neither the model's nor a wrapper's
+    (each code object is classified once: a site is looked up at every alloc and free)."""
+    skip = _SKIP
+    while f is not None:
+        code = f.f_code
+        s = skip.get(code)
+        if s is None:
+            name = code.co_filename
+            s = skip[code] = name.startswith(_MODEL_DIR) or name in WRAPPER_FILES
+        if not s:
+            return f
         f = f.f_back
-    return f
+    return None
 
 
 def caller_text():
@@ -186,10 +206,16 @@ def obj_index(s, pfn, addr):
     return idx
 
 
+_PATTERN = {}           # (byte, n) -> bytes: poison and redzone fills, made once
+
+
 def fill_bytes(s, start, n, byte):
     if n > 0:
         off = start - s.page_offset
-        s.pgdat.data[off:off + n] = bytes((byte,)) * n
+        pat = _PATTERN.get((byte, n))
+        if pat is None:
+            pat = _PATTERN[(byte, n)] = bytes((byte,)) * n
+        s.pgdat.data[off:off + n] = pat
 
 
 def init_object(s, obj, active, orig_size=None):
