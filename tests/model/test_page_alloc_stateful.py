@@ -111,3 +111,38 @@ def test_everything_freed_merges_back():
         # Back to maximal blocks: the buddyinfo of a fresh boot.
         with km.boot(total="24M", max_locks=16) as fresh:
             assert km.procfs.buddyinfo(node) == km.procfs.buddyinfo(fresh)
+
+
+def test_a_pcp_list_that_never_empties_ends_the_drain_instead_of_hanging(monkeypatch):
+    """A race on a pcp list (bugs/zone_lock_missing) can leave it circular: taking its
+    tail never empties it.  Draining stops after as many blocks as the node has pages
+    (the invariants then report the damage) instead of looping for ever."""
+    import signal
+
+    from kernel_model import list as klist
+
+    def hung(*_):
+        raise TimeoutError("drain_all_pages did not end on a list that never empties")
+
+    with km.boot(total="24M", max_locks=16) as node:
+        a = page_alloc.__alloc_pages(node, g.GFP_KERNEL, 0)
+        page_alloc.__free_pages(node, a, 0)              # on this CPU's order-0 list
+        pset = node.pcp.psets[context.this_cpu.id]
+        lists = [p for p in pset if p.lock is not None and p.head[0] == a]
+        assert lists
+        mm = node.mem_map
+        back = []
+
+        def circular(zone, mm_, pfn, order):            # the tail comes back at the head
+            back.append(pfn)
+            klist.list_add(mm.next, mm.prev, lists[0].head, lists[0].tail, order, pfn)
+
+        monkeypatch.setattr(pcp.buddy, "__free_one_page", circular)
+        old = signal.signal(signal.SIGALRM, hung)
+        signal.alarm(30)
+        try:
+            pcp.drain_all_pages(node)
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+        assert len(back) == node.nr_pages + 1
