@@ -9,6 +9,8 @@ differing step ("not replayable"), exit code 3.
 
 from .base import DONE, KIND_CODE, RUNNABLE, YIELD_KINDS, Option, Strategy
 
+_RELAX = KIND_CODE["relax"]
+
 
 class Divergence(BaseException):
     def __init__(self, step, expected, got):
@@ -59,7 +61,8 @@ class GuidedScheduler(Strategy):
     Decisions are a function of (plan, step, CPU states) only, as every strategy's
     must be: ``trace_steps[s]`` names the CPU for step s+1 and, when its kind is
     ``irq``, that the CPU enters a hardirq there.  Past the plan, or where it names a
-    CPU that cannot run, the current CPU goes on until it finishes, spins or waits."""
+    CPU that cannot run, the current CPU goes on until it finishes, spins, waits or
+    busy-waits (``relax``: it yields, as under dfs)."""
 
     name = "guided"
     irq_possible = True              # wherever the plan shows one
@@ -74,12 +77,12 @@ class GuidedScheduler(Strategy):
         want = self._want(view.step)
         if want is not None and want[0] < view.ncpus and view.state[want[0]] != DONE:
             return want[0]
-        if view.state[current] == RUNNABLE:
+        if view.state[current] == RUNNABLE and kind != _RELAX:
             return current
         order = [(current + i) % view.ncpus for i in range(1, view.ncpus)]
         live = [c for c in order if view.state[c] == RUNNABLE] or \
             [c for c in order if view.state[c] != DONE]
-        return live[0] if live else current
+        return live[0] if live else current      # a lone relaxing CPU polls again
 
     def irq_due(self, view, cpu):
         return self._want(view.step) == (cpu, KIND_CODE["irq"])

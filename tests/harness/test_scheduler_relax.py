@@ -129,3 +129,14 @@ def test_pct_keeps_the_scenario_rate_below_its_own_interrupts():
     pct.on_token(view, 0)
     pct.irq_prio[0] = -100                               # far below the CPU
     assert all(pct.irq_due(view, 0) for _ in range(5))   # rate 1: every point
+
+
+def test_guided_past_its_plan_yields_at_a_relax():
+    guided = make("guided", trace_steps=[])
+    view = SchedView(2)
+    guided.new_execution(1, view)
+    assert guided.next_cpu(view, 1, ITER) == 1
+    assert guided.next_cpu(view, 1, RELAX) == 0
+    for seed in range(3):
+        steps = run(make("guided", trace_steps=[]), seed)
+        assert steps.count((0, DONE)) == 1 and steps.count((1, DONE)) == 1
