@@ -433,7 +433,7 @@ class KasanPagesChecker(Checker):
 
     def _page_lines(self, head):
         """The struct page dump and page_owner's last allocation and free of a block."""
-        node, mm = self.pgdat, self._mm
+        mm = self._mm
         order = self.pg_order[head]
         lines = ["The buggy address belongs to the physical page:",
                  f"page: refcount:{mm.ref[head]} mapcount:0 mapping:{mm.mapping[head]:016x} "
