@@ -59,19 +59,7 @@ def free_objects_of_slab(s, head):
     end = start + (node.page_size << mm.order[head])
     objects = (mm.slab_counters[head] >> 16) & 0x7FFF
     inuse = mm.slab_counters[head] & 0xFFFF
-    it = mm.slab_freelist[head]
-    n = 0
-    while it:
-        if not start <= it < end or slab_debug.obj_index(s, head, it) is None:
-            problems.append(f"{s.name} slab {head:#x}: slab freelist points at {it:#x}, "
-                            "not an object of the slab")
-            break
-        if it in free:
-            problems.append(f"{s.name} slab {head:#x}: slab freelist cycle at {it:#x}")
-            break
-        free.add(it)
-        n += 1
-        it = slub.get_freepointer(s, it)
+    n = slub.walk_freelist(s, head, "slab", mm.slab_freelist[head], free, problems)
     if n != objects - inuse:
         problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
                         f"counters say objects {objects} inuse {inuse}")

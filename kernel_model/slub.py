@@ -1056,6 +1056,30 @@ def slabinfo_tunables(s):
     return 0, 0, 0
 
 
+def walk_freelist(s, head, what, it, free, problems):
+    """Follow the freelist starting at ``it`` through slab ``head``, adding each object
+    to ``free``; a pointer outside the slab's objects or one already seen (a cycle, or
+    an overlap with a chain walked before) ends it with a line in ``problems``.
+    Returns how many objects it held."""
+    node = s.pgdat
+    start = node.page_offset + (head << node.page_shift)
+    end = start + (node.page_size << node.mem_map.order[head])
+    n = 0
+    while it:
+        if not start <= it < end or slab_debug.obj_index(s, head, it) is None:
+            problems.append(f"{s.name} slab {head:#x}: {what} freelist points at {it:#x}, "
+                            "not an object of the slab")
+            break
+        if it in free:
+            problems.append(f"{s.name} slab {head:#x}: {what} freelist cycle or overlap "
+                            f"at {it:#x}")
+            break
+        free.add(it)
+        n += 1
+        it = get_freepointer(s, it)
+    return n
+
+
 def free_objects_of_slab(s, head):
     """The slab's freelist plus every CPU's freelist of it, while CPUs are idle.
     Returns (set of addresses, problems)."""
@@ -1063,8 +1087,6 @@ def free_objects_of_slab(s, head):
     mm = node.mem_map
     problems = []
     free = set()
-    start = node.page_offset + (head << node.page_shift)
-    end = start + (node.page_size << mm.order[head])
     co = mm.slab_counters[head]
     objects = slab_objects(co)
     chains = [("slab", mm.slab_freelist[head])]
@@ -1073,19 +1095,7 @@ def free_objects_of_slab(s, head):
         if s.kcc[c + KCC_SLAB] == head + 1:
             chains.append((f"CPU {cpu}", s.kcc[c + KCC_FREELIST]))
     for what, it in chains:
-        n = 0
-        while it:
-            if not start <= it < end or slab_debug.obj_index(s, head, it) is None:
-                problems.append(f"{s.name} slab {head:#x}: {what} freelist points at {it:#x}, "
-                                "not an object of the slab")
-                break
-            if it in free:
-                problems.append(f"{s.name} slab {head:#x}: {what} freelist cycle or overlap "
-                                f"at {it:#x}")
-                break
-            free.add(it)
-            n += 1
-            it = get_freepointer(s, it)
+        n = walk_freelist(s, head, what, it, free, problems)
         if what == "slab" and n != objects - slab_inuse(co):
             problems.append(f"{s.name} slab {head:#x}: Wrong object count: freelist has {n}, "
                             f"counters say objects {objects} inuse {slab_inuse(co)}")
